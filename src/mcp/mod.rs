@@ -1,0 +1,167 @@
+//! The MCP client: Streamable HTTP in the session era (2025-03-26, 2025-06-18, 2025-11-25) and the
+//! stateless era (2026-07-28), legacy HTTP+SSE (2024-11-05), auth, and outcome classification.
+//!
+//! Layers, bottom up: HTTP/SSE transport → JSON-RPC message → typed MCP call → [`CallOutcome`].
+//! The client never retries a call and never hides a status: what the server did is what is counted.
+//!
+//! CONTRACT (used by the engine; keep these signatures):
+//! * [`ClientConfig`] — everything needed to reach the server (lives inside `plan::Plan`).
+//! * [`McpClient::connect`] — negotiates the protocol, opens the session pool.
+//! * [`McpClient::call`] — one request → one classified [`CallOutcome`]; never panics, never retries.
+//! * [`McpClient::list_tools`], [`McpClient::negotiated`], [`McpClient::session_stats`], [`McpClient::shutdown`].
+
+pub mod outcome;
+pub mod request;
+
+pub use outcome::{CallOutcome, OutcomeKind};
+pub use request::McpRequest;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::secret::Secret;
+
+/// The newest revision of the session era.
+pub const LATEST_SESSION_REVISION: &str = "2025-11-25";
+/// The stateless revision.
+pub const STATELESS_REVISION: &str = "2026-07-28";
+/// Legacy HTTP+SSE revision.
+pub const LEGACY_SSE_REVISION: &str = "2024-11-05";
+/// Every revision the client can speak, newest first.
+pub const SUPPORTED_REVISIONS: [&str; 5] =
+    ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+/// Which wire transport to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Streamable HTTP (one POST endpoint, JSON or SSE replies).
+    #[default]
+    StreamableHttp,
+    /// Legacy HTTP+SSE (2024-11-05): `GET /sse`, then POSTs whose replies arrive on the stream.
+    LegacySse,
+}
+
+/// Which protocol revision to speak.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ProtocolChoice {
+    /// Try the stateless era, fall back to the session era when the server says it is older.
+    #[default]
+    Auto,
+    /// Exactly this revision (one of [`SUPPORTED_REVISIONS`]).
+    Revision(String),
+}
+
+/// How session-era calls use sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionStrategy {
+    /// A fixed pool, reused round-robin.
+    #[default]
+    Pooled,
+    /// A session is retired (DELETE) and replaced after this many calls.
+    Churn { calls_per_session: u64 },
+    /// A new session for every call (initialize, call, DELETE).
+    PerCall,
+}
+
+/// Credentials sent with every request.
+#[derive(Debug, Clone, Default)]
+pub enum Auth {
+    #[default]
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// Exchange an offline/refresh token for access tokens (OAuth2 `refresh_token` grant), refreshed
+    /// before expiry.
+    OfflineToken { refresh_token: Secret, token_url: String, client_id: String },
+}
+
+/// Everything the client needs to reach and talk to one server.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The MCP endpoint, e.g. `http://127.0.0.1:8080/mcp` (for legacy SSE: the `/sse` URL).
+    pub url: String,
+    pub transport: Transport,
+    pub protocol: ProtocolChoice,
+    pub auth: Auth,
+    /// Extra headers on every request (values may be secrets: never logged).
+    pub headers: Vec<(String, Secret)>,
+    /// Extra CA certificate (PEM) to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Skip TLS verification (only when asked).
+    pub insecure: bool,
+    /// Per-call timeout, headers and body included.
+    pub timeout: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// A reply body larger than this is a protocol error, not an out-of-memory.
+    pub max_body_bytes: usize,
+    /// Session-era pool size.
+    pub sessions: u32,
+    pub session_strategy: SessionStrategy,
+    /// `clientInfo.name` / `version`.
+    pub client_name: String,
+    pub client_version: String,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            url: "http://127.0.0.1:8080/mcp".into(),
+            transport: Transport::StreamableHttp,
+            protocol: ProtocolChoice::Auto,
+            auth: Auth::None,
+            headers: Vec::new(),
+            ca_file: None,
+            insecure: false,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            max_body_bytes: 16 * 1024 * 1024,
+            sessions: 8,
+            session_strategy: SessionStrategy::Pooled,
+            client_name: "mcp-soak".into(),
+            client_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// Which era a negotiated revision belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Era {
+    Stateless,
+    Session,
+    LegacySse,
+}
+
+/// What `connect` learned about the server.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Negotiated {
+    pub protocol_version: String,
+    pub era: Era,
+    pub server_name: Option<String>,
+    pub server_version: Option<String>,
+}
+
+/// A tool as `tools/list` describes it.
+#[derive(Debug, Clone)]
+pub struct ToolInfo {
+    pub name: String,
+    pub description: Option<String>,
+    pub input_schema: serde_json::Value,
+    /// `annotations.destructiveHint == true`.
+    pub destructive: bool,
+    /// The whole `annotations` object, when present.
+    pub annotations: Option<serde_json::Value>,
+}
+
+/// Session counters the recorder exports (cumulative except `active`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    pub active: u64,
+    pub initialized: u64,
+    pub expired: u64,
+}
+
+pub mod client;
+pub use client::{ClientError, McpClient};

@@ -1,0 +1,125 @@
+//! One typed plan for a run: every CLI shortcut, config file and environment variable is lowered into
+//! this, with `Duration`s and enums, before anything is sent.
+//!
+//! CONTRACT (used by the engine, recorder and report; keep these names):
+//! * [`Plan`] with [`Load`] (open stages or closed users), [`Operation`]s with weights, [`Slo`]s.
+//! * [`Operation::build_request`] makes the next request from the argument generators and captures.
+//! * [`Plan::resolve_tools`] checks the mix against `tools/list` and fills `auto` arguments.
+
+pub mod args;
+pub mod mix;
+pub mod stage;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::mcp::ClientConfig;
+
+pub use args::{ArgTemplate, CapturePool};
+pub use mix::{Method, Mix, Operation};
+pub use stage::Stage;
+
+/// Everything a run does, fully resolved.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub client: ClientConfig,
+    pub load: Load,
+    pub mix: Mix,
+    pub slos: Vec<Slo>,
+    pub limits: Limits,
+    pub output: Output,
+    /// Seed of every random generator in the run (a run is reproducible with the same seed).
+    pub seed: u64,
+}
+
+/// The load model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load {
+    /// Open model: calls start at intended times whatever the server does.
+    Open {
+        stages: Vec<Stage>,
+        /// Stop after this many calls (scheduled, dropped included), if set.
+        max_calls: Option<u64>,
+    },
+    /// Closed model (the scripts we replace): each user sends, waits for the reply, sleeps.
+    Closed { users: u32, requests_per_user: u64, delay: Duration },
+}
+
+/// Hard limits that protect the target and the tester.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Calls in flight at most; a slot that cannot start is counted as dropped.
+    pub max_in_flight: usize,
+    /// Ceiling (calls/s) the stream never exceeds, catching up included.
+    pub max_rate: Option<f64>,
+    /// How long in-flight calls may finish after a stop.
+    pub grace: Duration,
+    /// Keep the schedule (false) or pause an operation for a 429/503's `Retry-After` (true).
+    pub honor_retry_after: bool,
+    /// Exit 3 when the target is unreachable at start instead of counting connect errors.
+    pub require_target: bool,
+    /// Stop early when an SLO has failed for this long (None = never).
+    pub abort_on_breach: Option<Duration>,
+    /// Split of a shared load: this instance sends `1/n` of every rate (`i` in `0..n`).
+    pub instance_share: Option<(u32, u32)>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_in_flight: 1024,
+            max_rate: None,
+            grace: Duration::from_secs(10),
+            honor_retry_after: false,
+            require_target: false,
+            abort_on_breach: None,
+            instance_share: None,
+        }
+    }
+}
+
+/// Where results go and how the run is observed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// JSON summary path (`{timestamp}` expanded), if any.
+    pub summary: Option<PathBuf>,
+    /// Raw JSON-lines stream, one line per call, if any.
+    pub raw: Option<PathBuf>,
+    /// `/metrics`, `/healthz`, `/readyz` listen address (None = no metrics server).
+    pub metrics_listen: Option<SocketAddr>,
+    /// How long `/metrics` stays up after the run.
+    pub linger: Duration,
+    /// Progress line / log interval.
+    pub progress_interval: Duration,
+    pub quiet: bool,
+    /// Exit 0 even when an SLO failed.
+    pub no_fail_on_slo: bool,
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Output {
+            summary: None,
+            raw: None,
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            linger: Duration::from_secs(0),
+            progress_interval: Duration::from_secs(5),
+            quiet: false,
+            no_fail_on_slo: false,
+        }
+    }
+}
+
+/// A service-level objective for one operation (by name) or for the whole run (`op = None`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Slo {
+    /// Operation name as in the mix (a tool name, or `tools/list`, ...); None = all operations.
+    pub op: Option<String>,
+    /// p95 of latency (from the intended send time) must be at most this.
+    pub p95: Option<Duration>,
+    /// Achieved successful calls/s must be at least this.
+    pub min_tps: Option<f64>,
+    /// Errors / completed calls must be at most this (0.001 = 0.1 %).
+    pub max_error_ratio: Option<f64>,
+}

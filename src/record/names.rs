@@ -1,0 +1,46 @@
+//! Every metric mcp-soak exports. The README's metrics table, the Grafana dashboards and the
+//! Prometheus rules are written against these names; a test keeps them in step.
+
+/// Counter `{tool, outcome}`: calls by operation and outcome kind (dropped slots included).
+pub const CALLS_TOTAL: &str = "mcp_soak_calls_total";
+/// Histogram `{tool}`: latency from the intended send time (coordinated-omission free), seconds.
+pub const CALL_LATENCY_SECONDS: &str = "mcp_soak_call_latency_seconds";
+/// Histogram `{tool}`: service time from the actual send, seconds.
+pub const CALL_SERVICE_SECONDS: &str = "mcp_soak_call_service_seconds";
+/// Counter `{tool, status}`: HTTP error replies by status (bounded set, `other` for the rest).
+pub const HTTP_ERRORS_TOTAL: &str = "mcp_soak_http_errors_total";
+/// Counter `{tool, code}`: JSON-RPC errors by code (bounded set, `other` for the rest).
+pub const RPC_ERRORS_TOTAL: &str = "mcp_soak_rpc_errors_total";
+/// Counter: slots the scheduler could not start (in-flight cap).
+pub const DROPPED_SLOTS_TOTAL: &str = "mcp_soak_dropped_slots_total";
+/// Histogram: how late calls started against their intended time, seconds.
+pub const SCHEDULE_LAG_SECONDS: &str = "mcp_soak_schedule_lag_seconds";
+/// Gauge: calls/s the schedule asks for now.
+pub const TARGET_RATE: &str = "mcp_soak_target_calls_per_second";
+/// Gauge: calls/s completed over the last progress interval.
+pub const ACHIEVED_RATE: &str = "mcp_soak_achieved_calls_per_second";
+/// Gauge: calls in flight.
+pub const IN_FLIGHT: &str = "mcp_soak_in_flight";
+/// Gauge: sessions open now.
+pub const SESSIONS_ACTIVE: &str = "mcp_soak_sessions_active";
+/// Counter: sessions initialized.
+pub const SESSIONS_INITIALIZED_TOTAL: &str = "mcp_soak_sessions_initialized_total";
+/// Counter: sessions the server expired (re-initialized after).
+pub const SESSIONS_EXPIRED_TOTAL: &str = "mcp_soak_sessions_expired_total";
+/// Gauge: index of the current stage (0-based).
+pub const STAGE: &str = "mcp_soak_stage";
+/// Gauge `{tool}`: SLO p95 latency threshold, seconds.
+pub const SLO_LATENCY_P95_SECONDS: &str = "mcp_soak_slo_latency_p95_seconds";
+/// Gauge `{tool}`: SLO minimum successful calls/s.
+pub const SLO_MIN_CALLS_PER_SECOND: &str = "mcp_soak_slo_min_calls_per_second";
+/// Gauge `{tool}`: SLO maximum error ratio.
+pub const SLO_MAX_ERROR_RATIO: &str = "mcp_soak_slo_max_error_ratio";
+/// Gauge `{version}` = 1.
+pub const BUILD_INFO: &str = "mcp_soak_build_info";
+/// Gauge `{run_id, target, protocol, transport}` = 1.
+pub const RUN_INFO: &str = "mcp_soak_run_info";
+/// Gauge: 1 while the run sends traffic, 0 before and after.
+pub const RUNNING: &str = "mcp_soak_running";
+
+/// The `tool` label value for an SLO that covers every operation.
+pub const ALL_TOOLS: &str = "_all";

@@ -1,0 +1,75 @@
+//! A point-in-time copy of everything the recorder knows; reports are functions of a snapshot.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::mcp::OutcomeKind;
+
+/// Counts per outcome kind, indexed by [`OutcomeKind::index`].
+pub type OutcomeCounts = [u64; OutcomeKind::ALL.len()];
+
+/// Latency histograms are recorded in microseconds.
+pub type Hist = Histogram<u64>;
+
+/// Everything measured so far.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Time since the run started.
+    pub elapsed: Duration,
+    /// Per operation, in plan order.
+    pub ops: Vec<OpStats>,
+    /// Per stage, in plan order.
+    pub stages: Vec<StageStats>,
+    /// Bounded timeline, oldest first.
+    pub timeline: Vec<TimelinePoint>,
+    /// Most frequent error messages (bounded), most frequent first.
+    pub top_errors: Vec<ErrorCount>,
+    /// Schedule lag (actual send − intended), microseconds.
+    pub schedule_lag: Hist,
+}
+
+/// One operation's (or one stage's) numbers.
+#[derive(Debug, Clone)]
+pub struct OpStats {
+    pub name: String,
+    pub counts: OutcomeCounts,
+    /// From the intended send time, every completed (non-dropped) call, µs.
+    pub latency: Hist,
+    /// From the actual send, every completed call, µs.
+    pub service: Hist,
+}
+
+/// One stage's numbers, with its operations folded together.
+#[derive(Debug, Clone)]
+pub struct StageStats {
+    pub index: usize,
+    pub target_rate: f64,
+    /// How long the stage actually ran.
+    pub elapsed: Duration,
+    pub counts: OutcomeCounts,
+    pub latency: Hist,
+    pub service: Hist,
+}
+
+/// One interval of the timeline.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TimelinePoint {
+    /// Seconds since start at the interval's start.
+    pub start_s: f64,
+    pub duration_s: f64,
+    pub calls: u64,
+    pub errors: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// How often one error message was seen.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ErrorCount {
+    pub op: String,
+    pub kind: OutcomeKind,
+    pub message: String,
+    pub count: u64,
+}

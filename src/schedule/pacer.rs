@@ -1,0 +1,1 @@
+//! Intended send times as a pure function of the stages (no clock): testable as tables.

@@ -1,0 +1,1 @@
+//! Logging (`tracing`, text or JSON) and optional OpenTelemetry export of a span per call.
