@@ -1,1 +1,45 @@
 //! One file per subcommand: each turns parsed arguments into work and an exit code.
+//!
+//! Exit codes (a contract): 0 all SLOs held (or none set), 1 an SLO failed, 2 usage or configuration
+//! error, 3 could not start (target unreachable when required).
+
+pub mod compare;
+pub mod conformance;
+pub mod demo;
+pub mod discover;
+pub mod mock;
+pub mod run;
+pub mod schema;
+pub mod validate;
+
+/// The process exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// All SLOs held, or none were set.
+    Ok = 0,
+    /// At least one SLO failed (or `compare` found a regression).
+    SloFailed = 1,
+    /// Usage or configuration error; nothing was sent.
+    Usage = 2,
+    /// Could not start: the target was unreachable when it was required.
+    CannotStart = 3,
+}
+
+/// A failure that already knows its exit code (config errors → 2, unreachable → 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{source:#}")]
+pub struct ExitError {
+    pub code: Exit,
+    pub source: anyhow::Error,
+}
+
+impl ExitError {
+    /// A usage or configuration error (exit 2).
+    pub fn usage(source: impl Into<anyhow::Error>) -> Self {
+        ExitError { code: Exit::Usage, source: source.into() }
+    }
+    /// A could-not-start error (exit 3).
+    pub fn cannot_start(source: impl Into<anyhow::Error>) -> Self {
+        ExitError { code: Exit::CannotStart, source: source.into() }
+    }
+}
