@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use mcp_soak::commands::{self, Exit, ExitError};
+use mcp_soak::telemetry::{self, LogFormat};
 
 /// Soak tester for MCP servers: a paced, weighted stream of MCP calls, Prometheus metrics, SLO verdicts.
 #[derive(Debug, Parser)]
@@ -9,6 +10,9 @@ use mcp_soak::commands::{self, Exit, ExitError};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log line format on stderr (filter with RUST_LOG, e.g. RUST_LOG=mcp_soak=debug).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "MCP_SOAK_LOG_FORMAT")]
+    log_format: LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +46,11 @@ fn main() {
         }
     };
     let result = runtime.block_on(async move {
+        // Inside the runtime: the OTLP batch exporter may need it. Dropped (flushed) when the command ends.
+        let _telemetry = match telemetry::init(cli.log_format) {
+            Ok(t) => t,
+            Err(e) => return Err(ExitError::usage(e).into()),
+        };
         match cli.command {
             Command::Run(a) => commands::run::run(a).await,
             Command::Mock(a) => commands::mock::run(a).await,

@@ -1,4 +1,7 @@
-//! The schedule: a pure pacer computes intended send times from the stages, and the runner fires one
-//! task per call at those times (open model) or runs user loops (closed model).
+//! The schedule: a pure pacer computes intended send times from the stages ([`pacer`]); the open loop
+//! fires one call per slot at those times and never waits on the server ([`open`]); the closed loop
+//! runs users that send, wait and sleep, for those coming from request/response scripts ([`closed`]).
 
+pub mod closed;
+pub mod open;
 pub mod pacer;

@@ -1,0 +1,70 @@
+//! One call: send it through the client, feed captures, hand one Record to the recorder.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use crate::mcp::{CallOutcome, McpRequest, OutcomeKind};
+use crate::record::Record;
+
+use super::Shared;
+
+/// Sends `request` for operation `op`, scheduled at `intended` in `stage`, and records the outcome.
+/// If the hard stop fires first the call is cancelled and counted as a timeout.
+pub(super) async fn execute(shared: &Shared, op: usize, stage: usize, intended: Instant, request: McpRequest) {
+    shared.in_flight.fetch_add(1, Ordering::Relaxed);
+    let operation = &shared.plan.mix.ops[op];
+    let keep = operation.wants_result();
+    let outcome = tokio::select! {
+        out = shared.client.call(&request, keep) => out,
+        _ = shared.hard_stop.cancelled() => {
+            shared.cancelled.fetch_add(1, Ordering::Relaxed);
+            let now = Instant::now();
+            CallOutcome {
+                detail: Some("cancelled: still in flight when the grace period ended".into()),
+                ..CallOutcome::new(OutcomeKind::Timeout, now, now)
+            }
+        }
+    };
+    if let Some(result) = &outcome.result {
+        operation.capture(result, &shared.captures);
+    }
+    shared.recorder.record(record(op, stage, intended, outcome));
+    shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// The Record of a completed call.
+fn record(op: usize, stage: usize, intended: Instant, o: CallOutcome) -> Record {
+    Record {
+        op,
+        stage,
+        kind: o.kind,
+        status: o.status,
+        rpc_code: o.rpc_code,
+        intended,
+        // A call can only be sent after it was meant to be; never report negative lag.
+        sent: Some(o.sent.max(intended)),
+        done: o.done.max(intended),
+        bytes: o.bytes,
+        detail: o.detail,
+        session: o.session,
+        retry_after: o.retry_after,
+    }
+}
+
+/// The Record of a slot that could not start (in-flight cap reached).
+pub(super) fn dropped(op: usize, stage: usize, intended: Instant) -> Record {
+    Record {
+        op,
+        stage,
+        kind: OutcomeKind::Dropped,
+        status: None,
+        rpc_code: None,
+        intended,
+        sent: None,
+        done: Instant::now(),
+        bytes: 0,
+        detail: Some("in-flight cap reached".into()),
+        session: None,
+        retry_after: None,
+    }
+}
