@@ -153,8 +153,8 @@ for name, rule in alerts.items():
     for k in ("summary", "description", "runbook_url"):
         if not ann.get(k):
             err(f"alert {name}: annotation {k} is missing")
-    if "$value" not in ann.get("description", ""):
-        err(f"alert {name}: description does not show the measured value ($value)")
+    if "$value" not in ann.get("description", "") and "query" not in ann.get("description", ""):
+        err(f"alert {name}: description does not show the measured value ($value or a query)")
     anchor = "runbook-" + name.lower()
     if not ann.get("runbook_url", "").endswith("README.md#" + anchor):
         err(f"alert {name}: runbook_url must end with README.md#{anchor}")
