@@ -51,14 +51,23 @@ pub fn init(format: LogFormat) -> anyhow::Result<Telemetry> {
         .unwrap_or_else(|_| EnvFilter::new("info"))
         .add_directive(format!("{CALL_TARGET}=off").parse().context("log filter")?);
     let fmt = match format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed(),
     };
     let provider = otlp_provider()?;
     let otel = provider.as_ref().map(|p| {
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer("mcp-soak"))
-            .with_filter(Targets::new().with_target(CALL_TARGET, tracing::Level::INFO).with_target("mcp_soak", tracing::Level::INFO))
+            .with_filter(
+                Targets::new()
+                    .with_target(CALL_TARGET, tracing::Level::INFO)
+                    .with_target("mcp_soak", tracing::Level::INFO),
+            )
     });
     Registry::default()
         .with(fmt.with_filter(filter))
@@ -72,14 +81,22 @@ pub fn init(format: LogFormat) -> anyhow::Result<Telemetry> {
 fn otlp_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
     let endpoint = std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         .ok()
-        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().map(|e| format!("{}/v1/traces", e.trim_end_matches('/'))));
-    let Some(endpoint) = endpoint.filter(|e| !e.is_empty()) else { return Ok(None) };
+        .or_else(|| {
+            std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .ok()
+                .map(|e| format!("{}/v1/traces", e.trim_end_matches('/')))
+        });
+    let Some(endpoint) = endpoint.filter(|e| !e.is_empty()) else {
+        return Ok(None);
+    };
     let ratio = match std::env::var("OTEL_TRACES_SAMPLER_ARG") {
         Ok(v) => v
             .parse::<f64>()
             .ok()
             .filter(|r| (0.0..=1.0).contains(r))
-            .with_context(|| format!("OTEL_TRACES_SAMPLER_ARG: expected a ratio from 0 to 1, got {v:?}"))?,
+            .with_context(|| {
+                format!("OTEL_TRACES_SAMPLER_ARG: expected a ratio from 0 to 1, got {v:?}")
+            })?,
         Err(_) => 1.0,
     };
     let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -90,8 +107,14 @@ fn otlp_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
     let service = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "mcp-soak".into());
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio))))
-        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service).build())
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            ratio,
+        ))))
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name(service)
+                .build(),
+        )
         .build();
     Ok(Some(provider))
 }

@@ -44,7 +44,11 @@ pub enum TransportArg {
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let auth = match &args.token_env {
         Some(var) => {
-            let token = std::env::var(var).map_err(|_| ExitError::usage(anyhow::anyhow!("--token-env: environment variable {var} is not set")))?;
+            let token = std::env::var(var).map_err(|_| {
+                ExitError::usage(anyhow::anyhow!(
+                    "--token-env: environment variable {var} is not set"
+                ))
+            })?;
             Auth::Bearer(Secret::new(token))
         }
         None => Auth::None,
@@ -55,13 +59,19 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
             TransportArg::StreamableHttp => Transport::StreamableHttp,
             TransportArg::LegacySse => Transport::LegacySse,
         },
-        protocol: if args.protocol == "auto" { ProtocolChoice::Auto } else { ProtocolChoice::Revision(args.protocol.clone()) },
+        protocol: if args.protocol == "auto" {
+            ProtocolChoice::Auto
+        } else {
+            ProtocolChoice::Revision(args.protocol.clone())
+        },
         auth,
         timeout: args.timeout,
         sessions: 1,
         ..ClientConfig::default()
     };
-    let client = McpClient::connect(config).await.map_err(ExitError::cannot_start)?;
+    let client = McpClient::connect(config)
+        .await
+        .map_err(ExitError::cannot_start)?;
     let tools = client.list_tools().await.context("listing tools")?;
     client.shutdown().await;
     let negotiated = client.negotiated();

@@ -39,8 +39,11 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// interrupted or failed half-way.
 pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     let run_id = uuid::Uuid::new_v4().to_string();
-    let recorder = Recorder::new(RecorderSetup::from_plan(&plan, RunInfo::new(&run_id, &plan)))
-        .context("setting up the recorder")?;
+    let recorder = Recorder::new(RecorderSetup::from_plan(
+        &plan,
+        RunInfo::new(&run_id, &plan),
+    ))
+    .context("setting up the recorder")?;
     let readiness = Readiness::default();
     let server = match plan.output.metrics_listen {
         Some(addr) => Some(
@@ -55,7 +58,9 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     }
 
     // Could not connect or negotiate at all: nothing was measured, exit 3.
-    let client = engine::connect(&plan).await.map_err(ExitError::cannot_start)?;
+    let client = engine::connect(&plan)
+        .await
+        .map_err(ExitError::cannot_start)?;
     let negotiated = client.negotiated().clone();
     tracing::info!(
         protocol = %negotiated.protocol_version,
@@ -63,7 +68,10 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
         version = negotiated.server_version.as_deref().unwrap_or("?"),
         "connected"
     );
-    let tools = client.list_tools().await.context("listing the server's tools")?;
+    let tools = client
+        .list_tools()
+        .await
+        .context("listing the server's tools")?;
     plan.resolve_tools(&tools).map_err(ExitError::usage)?;
     readiness.set(true);
 
@@ -92,17 +100,27 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
 }
 
 /// Builds the summary, writes the JSON file and the console report, and returns the exit code.
-fn report(plan: &Plan, run_id: &str, recorder: &Recorder, finished: &Finished) -> anyhow::Result<Exit> {
+fn report(
+    plan: &Plan,
+    run_id: &str,
+    recorder: &Recorder,
+    finished: &Finished,
+) -> anyhow::Result<Exit> {
     let snapshot = recorder.snapshot();
     let meta = RunMeta::new(plan, run_id, finished);
     let summary: Summary = summary::build(&snapshot, &plan.slos, meta);
     if let Some(path) = &plan.output.summary {
-        let written = write::write_summary(path, &summary).with_context(|| format!("writing the summary to {}", path.display()))?;
+        let written = write::write_summary(path, &summary)
+            .with_context(|| format!("writing the summary to {}", path.display()))?;
         tracing::info!(path = %written.display(), "summary written");
     }
     let mut out = std::io::stdout().lock();
     console::write(&summary, &mut out).context("writing the report")?;
     out.flush().ok();
     let failed = summary.slo_failed();
-    Ok(if failed && !plan.output.no_fail_on_slo { Exit::SloFailed } else { Exit::Ok })
+    Ok(if failed && !plan.output.no_fail_on_slo {
+        Exit::SloFailed
+    } else {
+        Exit::Ok
+    })
 }

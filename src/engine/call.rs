@@ -10,7 +10,13 @@ use super::Shared;
 
 /// Sends `request` for operation `op`, scheduled at `intended` in `stage`, and records the outcome.
 /// If the hard stop fires first the call is cancelled and counted as a timeout.
-pub(super) async fn execute(shared: &Shared, op: usize, stage: usize, intended: Instant, request: McpRequest) {
+pub(super) async fn execute(
+    shared: &Shared,
+    op: usize,
+    stage: usize,
+    intended: Instant,
+    request: McpRequest,
+) {
     shared.in_flight.fetch_add(1, Ordering::Relaxed);
     let operation = &shared.plan.mix.ops[op];
     let keep = operation.wants_result();

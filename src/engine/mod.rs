@@ -64,7 +64,12 @@ struct Shared {
 }
 
 /// Runs the plan against a connected client until it completes or `stop` fires, then drains.
-pub async fn run(plan: Plan, client: McpClient, recorder: Recorder, stop: &Stop) -> anyhow::Result<Finished> {
+pub async fn run(
+    plan: Plan,
+    client: McpClient,
+    recorder: Recorder,
+    stop: &Stop,
+) -> anyhow::Result<Finished> {
     let started = SystemTime::now();
     let negotiated = Some(client.negotiated().clone());
     let grace = plan.limits.grace;
@@ -88,22 +93,37 @@ pub async fn run(plan: Plan, client: McpClient, recorder: Recorder, stop: &Stop)
             let pacer = Pacer::new(&stages, max_calls);
             run_open(&shared, &pacer, t0, &tracker, stop).await
         }
-        Load::Closed { users, requests_per_user, delay } => {
+        Load::Closed {
+            users,
+            requests_per_user,
+            delay,
+        } => {
             let shared2 = shared.clone();
-            let rng = Arc::new(std::sync::Mutex::new(StdRng::seed_from_u64(shared.plan.seed)));
-            closed::run(users, requests_per_user, delay, &stop.soft, move |_user, _i| {
-                let shared = shared2.clone();
-                let rng = rng.clone();
-                async move {
-                    let now = Instant::now();
-                    let (op, request) = {
-                        let mut rng = rng.lock().unwrap_or_else(|p| p.into_inner());
-                        let op = shared.plan.mix.pick(&mut *rng);
-                        (op, shared.plan.mix.ops[op].build_request(&mut *rng, &shared.captures))
-                    };
-                    call::execute(&shared, op, 0, now, request).await;
-                }
-            })
+            let rng = Arc::new(std::sync::Mutex::new(StdRng::seed_from_u64(
+                shared.plan.seed,
+            )));
+            closed::run(
+                users,
+                requests_per_user,
+                delay,
+                &stop.soft,
+                move |_user, _i| {
+                    let shared = shared2.clone();
+                    let rng = rng.clone();
+                    async move {
+                        let now = Instant::now();
+                        let (op, request) = {
+                            let mut rng = rng.lock().unwrap_or_else(|p| p.into_inner());
+                            let op = shared.plan.mix.pick(&mut *rng);
+                            (
+                                op,
+                                shared.plan.mix.ops[op].build_request(&mut *rng, &shared.captures),
+                            )
+                        };
+                        call::execute(&shared, op, 0, now, request).await;
+                    }
+                },
+            )
             .await;
             stop.reason(StopReason::Completed)
         }
@@ -121,28 +141,48 @@ pub async fn run(plan: Plan, client: McpClient, recorder: Recorder, stop: &Stop)
     shared.recorder.set_in_flight(0);
     shared.client.shutdown().await;
     shared.recorder.set_sessions(shared.client.session_stats());
-    Ok(Finished { started, ended: SystemTime::now(), negotiated, stop_reason, cancelled_in_flight })
+    Ok(Finished {
+        started,
+        ended: SystemTime::now(),
+        negotiated,
+        stop_reason,
+        cancelled_in_flight,
+    })
 }
 
 /// The open model: a task per slot, an in-flight cap that drops what cannot start.
-async fn run_open(shared: &Arc<Shared>, pacer: &Pacer, t0: Instant, tracker: &TaskTracker, stop: &Stop) -> StopReason {
+async fn run_open(
+    shared: &Arc<Shared>,
+    pacer: &Pacer,
+    t0: Instant,
+    tracker: &TaskTracker,
+    stop: &Stop,
+) -> StopReason {
     let limits = &shared.plan.limits;
     let ceiling = limits.max_rate.and_then(open::ceiling);
     let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
     let mut rng = StdRng::seed_from_u64(shared.plan.seed);
-    let end = open::run(pacer, t0, ceiling.as_deref(), &stop.soft, |_k, slot, intended| {
-        let op = shared.plan.mix.pick(&mut rng);
-        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-            shared.recorder.record(call::dropped(op, slot.stage, intended));
-            return;
-        };
-        let request = shared.plan.mix.ops[op].build_request(&mut rng, &shared.captures);
-        let shared = shared.clone();
-        tracker.spawn(async move {
-            call::execute(&shared, op, slot.stage, intended, request).await;
-            drop(permit);
-        });
-    })
+    let end = open::run(
+        pacer,
+        t0,
+        ceiling.as_deref(),
+        &stop.soft,
+        |_k, slot, intended| {
+            let op = shared.plan.mix.pick(&mut rng);
+            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                shared
+                    .recorder
+                    .record(call::dropped(op, slot.stage, intended));
+                return;
+            };
+            let request = shared.plan.mix.ops[op].build_request(&mut rng, &shared.captures);
+            let shared = shared.clone();
+            tracker.spawn(async move {
+                call::execute(&shared, op, slot.stage, intended, request).await;
+                drop(permit);
+            });
+        },
+    )
     .await;
     match end {
         open::LoopEnd::Finished => stop.reason(StopReason::Completed),
@@ -165,5 +205,10 @@ pub async fn linger(linger: Duration, stop: &Stop) {
 pub async fn connect(plan: &Plan) -> anyhow::Result<McpClient> {
     McpClient::connect(plan.client.clone())
         .await
-        .with_context(|| format!("connecting to {}", crate::report::redact_url(&plan.client.url)))
+        .with_context(|| {
+            format!(
+                "connecting to {}",
+                crate::report::redact_url(&plan.client.url)
+            )
+        })
 }

@@ -31,7 +31,11 @@ struct Interval {
 }
 
 /// Starts the ticker; it ends when `stop` is cancelled (the engine aborts it after draining).
-pub(super) fn spawn(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+pub(super) fn spawn(
+    shared: Arc<Shared>,
+    t0: Instant,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move { tick_loop(shared, t0, stop).await })
 }
 
@@ -44,7 +48,10 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
     let quiet = shared.plan.output.quiet;
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         bar
     });
     let every = shared.plan.output.progress_interval.max(TICK);
@@ -59,7 +66,10 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
             _ = stop.cancelled() => break,
         }
         let elapsed = t0.elapsed();
-        let (stage, rate) = pacer.as_ref().and_then(|p| p.stage_at(elapsed)).unwrap_or((0, 0.0));
+        let (stage, rate) = pacer
+            .as_ref()
+            .and_then(|p| p.stage_at(elapsed))
+            .unwrap_or((0, 0.0));
         let in_flight = shared.in_flight.load(Ordering::Relaxed);
         shared.recorder.set_stage(stage, rate);
         shared.recorder.set_in_flight(in_flight);
@@ -74,7 +84,11 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
         shared.recorder.set_achieved_rate(iv.rate);
         check_breach(&shared, &snap, &mut breach_since);
         previous = Some(snap);
-        let error_pct = if iv.calls > 0 { 100.0 * iv.errors as f64 / iv.calls as f64 } else { 0.0 };
+        let error_pct = if iv.calls > 0 {
+            100.0 * iv.errors as f64 / iv.calls as f64
+        } else {
+            0.0
+        };
         let total_s = total.map_or_else(|| "∞".to_string(), |t| format!("{}s", t.as_secs()));
         let line = format!(
             "{:>4}s/{total_s} stage {} target {rate:.0}/s achieved {:.1}/s p95 {:.1} ms errors {error_pct:.2}% in-flight {in_flight} dropped {}",
@@ -157,8 +171,12 @@ fn interval(now: &Snapshot, before: Option<&Snapshot>, dt: Duration) -> Interval
 
 /// Stops the run when an SLO has failed continuously for `abort_on_breach`.
 fn check_breach(shared: &Shared, snap: &Snapshot, since: &mut Option<Instant>) {
-    let Some(window) = shared.plan.limits.abort_on_breach else { return };
-    let failing = crate::report::slo::evaluate(&shared.plan.slos, snap).iter().any(|v| !v.pass);
+    let Some(window) = shared.plan.limits.abort_on_breach else {
+        return;
+    };
+    let failing = crate::report::slo::evaluate(&shared.plan.slos, snap)
+        .iter()
+        .any(|v| !v.pass);
     match (failing, *since) {
         (false, _) => *since = None,
         (true, None) => *since = Some(Instant::now()),

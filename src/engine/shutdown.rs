@@ -36,7 +36,10 @@ impl Stop {
 
     /// The reason given to [`Stop::request`], or `default` when nobody asked.
     pub fn reason(&self, default: StopReason) -> StopReason {
-        self.reason.lock().unwrap_or_else(|p| p.into_inner()).unwrap_or(default)
+        self.reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or(default)
     }
 
     /// Listens for SIGINT/SIGTERM in the background: the first soft-stops, the next hard-stops.
@@ -47,7 +50,9 @@ impl Stop {
             while wait_for_signal().await {
                 signals += 1;
                 if signals == 1 {
-                    tracing::warn!("stop requested: finishing in-flight calls (signal again to stop at once)");
+                    tracing::warn!(
+                        "stop requested: finishing in-flight calls (signal again to stop at once)"
+                    );
                     stop.request(StopReason::Signal);
                 } else {
                     tracing::warn!("stopping at once");
@@ -63,7 +68,10 @@ impl Stop {
 #[cfg(unix)]
 async fn wait_for_signal() -> bool {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return false;
     };
     tokio::select! {

@@ -43,7 +43,11 @@ pub enum Load {
         max_calls: Option<u64>,
     },
     /// Closed model (the scripts we replace): each user sends, waits for the reply, sleeps.
-    Closed { users: u32, requests_per_user: u64, delay: Duration },
+    Closed {
+        users: u32,
+        requests_per_user: u64,
+        delay: Duration,
+    },
 }
 
 /// Hard limits that protect the target and the tester.

@@ -11,8 +11,13 @@ use tokio_util::task::TaskTracker;
 
 /// Runs `users` loops of `requests` calls each (`call(user, i)`), sleeping `delay` between calls,
 /// until done or `stop` is cancelled. Returns when every user has finished.
-pub async fn run<F, Fut>(users: u32, requests: u64, delay: Duration, stop: &CancellationToken, call: F)
-where
+pub async fn run<F, Fut>(
+    users: u32,
+    requests: u64,
+    delay: Duration,
+    stop: &CancellationToken,
+    call: F,
+) where
     F: Fn(u32, u64) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {

@@ -30,7 +30,9 @@ pub fn ceiling(max_rate: f64) -> Option<Arc<DefaultDirectRateLimiter>> {
     }
     let per_second = NonZeroU32::new(max_rate.ceil().min(u32::MAX as f64) as u32)?;
     let burst = NonZeroU32::new(((max_rate / 100.0).ceil() as u32).max(1))?;
-    Some(Arc::new(RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst))))
+    Some(Arc::new(RateLimiter::direct(
+        Quota::per_second(per_second).allow_burst(burst),
+    )))
 }
 
 /// Runs the pacer from `t0`, calling `fire(k, slot, intended)` for every slot, until the pacer ends or
@@ -47,7 +49,9 @@ where
 {
     let mut k: u64 = 0;
     loop {
-        let Some(slot) = pacer.slot(k) else { return LoopEnd::Finished };
+        let Some(slot) = pacer.slot(k) else {
+            return LoopEnd::Finished;
+        };
         let intended = t0 + slot.at;
         if intended > Instant::now() {
             tokio::select! {
