@@ -13,7 +13,10 @@ const STATELESS_VERSION: &str = "2026-07-28";
 
 fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client builds")
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client builds")
 }
 
 fn any_port() -> SocketAddr {
@@ -28,12 +31,11 @@ async fn start(cfg: MockConfig) -> MockHandle {
 fn parse_reply(content_type: &str, body: &str) -> Value {
     if content_type.starts_with("text/event-stream") {
         for line in body.lines() {
-            if let Some(data) = line.strip_prefix("data:") {
-                if let Ok(v) = serde_json::from_str::<Value>(data.trim())
-                    && v.get("id").is_some()
-                {
-                    return v;
-                }
+            if let Some(data) = line.strip_prefix("data:")
+                && let Ok(v) = serde_json::from_str::<Value>(data.trim())
+                && v.get("id").is_some()
+            {
+                return v;
             }
         }
         panic!("no JSON-RPC response in SSE body: {body:?}");
@@ -62,7 +64,13 @@ fn meta() -> Value {
 }
 
 /// A stateless-era (2026-07-28) request: `_meta` in params and the standard headers.
-async fn stateless(c: &reqwest::Client, url: &str, id: u64, method: &str, mut params: Value) -> reqwest::Response {
+async fn stateless(
+    c: &reqwest::Client,
+    url: &str,
+    id: u64,
+    method: &str,
+    mut params: Value,
+) -> reqwest::Response {
     params["_meta"] = meta();
     let mut req = c
         .post(url)
@@ -79,8 +87,21 @@ async fn stateless(c: &reqwest::Client, url: &str, id: u64, method: &str, mut pa
         .expect("request sent")
 }
 
-async fn call(c: &reqwest::Client, url: &str, id: u64, tool: &str, args: Value) -> reqwest::Response {
-    stateless(c, url, id, "tools/call", json!({"name": tool, "arguments": args})).await
+async fn call(
+    c: &reqwest::Client,
+    url: &str,
+    id: u64,
+    tool: &str,
+    args: Value,
+) -> reqwest::Response {
+    stateless(
+        c,
+        url,
+        id,
+        "tools/call",
+        json!({"name": tool, "arguments": args}),
+    )
+    .await
 }
 
 async fn call_result(c: &reqwest::Client, url: &str, id: u64, tool: &str, args: Value) -> Value {
@@ -90,7 +111,12 @@ async fn call_result(c: &reqwest::Client, url: &str, id: u64, tool: &str, args: 
 }
 
 /// A session-era POST.
-async fn session_post(c: &reqwest::Client, url: &str, session: Option<&str>, body: Value) -> reqwest::Response {
+async fn session_post(
+    c: &reqwest::Client,
+    url: &str,
+    session: Option<&str>,
+    body: Value,
+) -> reqwest::Response {
     let mut req = c
         .post(url)
         .header("Accept", ACCEPT)
@@ -122,7 +148,13 @@ async fn initialize(c: &reqwest::Client, url: &str) -> String {
     assert_eq!(status, 200);
     assert_eq!(v["result"]["protocolVersion"], SESSION_VERSION, "{v}");
     assert_eq!(v["result"]["serverInfo"]["name"], "mcp-soak-mock");
-    let resp = session_post(c, url, Some(&session), json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    let resp = session_post(
+        c,
+        url,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
     assert_eq!(resp.status().as_u16(), 202);
     session
 }
@@ -133,18 +165,35 @@ async fn session_era_initialize_list_call_delete() {
     let c = client();
     let session = initialize(&c, &m.url).await;
 
-    let (status, v) =
-        reply(session_post(&c, &m.url, Some(&session), json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})).await).await;
+    let (status, v) = reply(
+        session_post(
+            &c,
+            &m.url,
+            Some(&session),
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, 200);
     let tools = v["result"]["tools"].as_array().expect("tools array");
     let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
     for name in mock::TOOL_NAMES {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
-    let create = tools.iter().find(|t| t["name"] == "create_payment").expect("create_payment");
+    let create = tools
+        .iter()
+        .find(|t| t["name"] == "create_payment")
+        .expect("create_payment");
     assert_eq!(create["annotations"]["destructiveHint"], true);
-    assert_eq!(create["inputSchema"]["required"], json!(["amount", "currency", "method", "customer_id"]));
-    let list = tools.iter().find(|t| t["name"] == "list_clusters").expect("list_clusters");
+    assert_eq!(
+        create["inputSchema"]["required"],
+        json!(["amount", "currency", "method", "customer_id"])
+    );
+    let list = tools
+        .iter()
+        .find(|t| t["name"] == "list_clusters")
+        .expect("list_clusters");
     assert_eq!(list["annotations"]["readOnlyHint"], true);
 
     let (status, v) = reply(
@@ -206,18 +255,30 @@ async fn session_era_initialize_list_call_delete() {
 #[tokio::test]
 async fn stateless_era_discover_and_call_sse_and_json() {
     for (stateless, json_response) in [(false, false), (true, true)] {
-        let m = start(MockConfig { stateless, json_response, ..Default::default() }).await;
+        let m = start(MockConfig {
+            stateless,
+            json_response,
+            ..Default::default()
+        })
+        .await;
         let c = client();
         let resp = stateless_post_discover(&c, &m.url).await;
         assert!(resp.headers().get("mcp-session-id").is_none());
         let (status, v) = reply(resp).await;
         assert_eq!(status, 200, "{v}");
-        let versions = v["result"]["supportedVersions"].as_array().expect("supportedVersions");
+        let versions = v["result"]["supportedVersions"]
+            .as_array()
+            .expect("supportedVersions");
         assert!(versions.iter().any(|x| x == STATELESS_VERSION), "{v}");
         assert!(v["result"]["capabilities"]["tools"].is_object());
 
         let resp = call(&c, &m.url, 2, "echo", json!({"message": "stateless"})).await;
-        let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         if json_response {
             assert!(ct.starts_with("application/json"), "{ct}");
         }
@@ -236,7 +297,12 @@ async fn stateless_post_discover(c: &reqwest::Client, url: &str) -> reqwest::Res
 
 #[tokio::test]
 async fn stateless_mode_still_answers_initialize_without_session() {
-    let m = start(MockConfig { stateless: true, json_response: true, ..Default::default() }).await;
+    let m = start(MockConfig {
+        stateless: true,
+        json_response: true,
+        ..Default::default()
+    })
+    .await;
     let c = client();
     let resp = session_post(
         &c,
@@ -277,15 +343,26 @@ async fn payments_create_verify_and_validation() {
     )
     .await;
     assert_eq!(r["isError"], false, "{r}");
-    let pid = r["structuredContent"]["payment_id"].as_str().expect("payment_id").to_string();
+    let pid = r["structuredContent"]["payment_id"]
+        .as_str()
+        .expect("payment_id")
+        .to_string();
     assert!(pid.starts_with("pay_"));
     assert_eq!(r["structuredContent"]["status"], "succeeded");
-    let text: Value = serde_json::from_str(r["content"][0]["text"].as_str().expect("text")).expect("JSON text");
+    let text: Value =
+        serde_json::from_str(r["content"][0]["text"].as_str().expect("text")).expect("JSON text");
     assert_eq!(text["payment_id"], pid.as_str());
 
     let r = call_result(&c, &m.url, 2, "verify_payment", json!({"payment_id": pid})).await;
     assert_eq!(r["isError"], false, "{r}");
-    let r = call_result(&c, &m.url, 3, "verify_payment", json!({"payment_id": "pay_0123456789abcdef"})).await;
+    let r = call_result(
+        &c,
+        &m.url,
+        3,
+        "verify_payment",
+        json!({"payment_id": "pay_0123456789abcdef"}),
+    )
+    .await;
     assert_eq!(r["isError"], true, "{r}");
 
     for (i, bad) in [
@@ -299,9 +376,20 @@ async fn payments_create_verify_and_validation() {
     {
         let r = call_result(&c, &m.url, 10 + i as u64, "create_payment", bad.clone()).await;
         assert_eq!(r["isError"], true, "{bad} → {r}");
-        assert!(r["content"][0]["text"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(
+            r["content"][0]["text"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+        );
     }
-    let r = call_result(&c, &m.url, 20, "get_wallet_balance", json!({"customer_id": "cust_1", "currency": "USD"})).await;
+    let r = call_result(
+        &c,
+        &m.url,
+        20,
+        "get_wallet_balance",
+        json!({"customer_id": "cust_1", "currency": "USD"}),
+    )
+    .await;
     assert_eq!(r["isError"], false, "{r}");
     assert!(r["structuredContent"]["balance"].is_number());
     assert_eq!(m.stats().calls_of("create_payment"), 5);
@@ -317,7 +405,11 @@ fn faults(errors: ErrorRatios) -> MockConfig {
 async fn each_error_fault_kind_is_observable() {
     let c = client();
 
-    let m = start(faults(ErrorRatios { http_500: 1.0, ..Default::default() })).await;
+    let m = start(faults(ErrorRatios {
+        http_500: 1.0,
+        ..Default::default()
+    }))
+    .await;
     let resp = call(&c, &m.url, 1, "echo", json!({"message": "x"})).await;
     assert_eq!(resp.status().as_u16(), 500);
     // Not a tool call: no HTTP fault.
@@ -325,21 +417,37 @@ async fn each_error_fault_kind_is_observable() {
     assert_eq!(status, 200);
     assert_eq!(m.stats().faults.http_500, 1);
 
-    let mut cfg = faults(ErrorRatios { http_429: 1.0, ..Default::default() });
+    let mut cfg = faults(ErrorRatios {
+        http_429: 1.0,
+        ..Default::default()
+    });
     cfg.faults.retry_after = Duration::from_secs(7);
     let m = start(cfg).await;
     let resp = call(&c, &m.url, 1, "echo", json!({"message": "x"})).await;
     assert_eq!(resp.status().as_u16(), 429);
-    assert_eq!(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("7"));
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("7")
+    );
     assert_eq!(m.stats().faults.http_429, 1);
 
-    let m = start(faults(ErrorRatios { rpc_error: 1.0, ..Default::default() })).await;
+    let m = start(faults(ErrorRatios {
+        rpc_error: 1.0,
+        ..Default::default()
+    }))
+    .await;
     let (status, v) = reply(call(&c, &m.url, 1, "echo", json!({"message": "x"})).await).await;
     assert_eq!(status, 200);
     assert_eq!(v["error"]["code"], -32603, "{v}");
     assert_eq!(m.stats().faults.rpc_error, 1);
 
-    let m = start(faults(ErrorRatios { tool_error: 1.0, ..Default::default() })).await;
+    let m = start(faults(ErrorRatios {
+        tool_error: 1.0,
+        ..Default::default()
+    }))
+    .await;
     let r = call_result(&c, &m.url, 1, "echo", json!({"message": "x"})).await;
     assert_eq!(r["isError"], true, "{r}");
     assert_eq!(m.stats().faults.tool_error, 1);
@@ -347,7 +455,11 @@ async fn each_error_fault_kind_is_observable() {
 
 #[tokio::test]
 async fn ratios_and_tool_scope_hold() {
-    let mut cfg = faults(ErrorRatios { tool_error: 0.3, http_500: 0.2, ..Default::default() });
+    let mut cfg = faults(ErrorRatios {
+        tool_error: 0.3,
+        http_500: 0.2,
+        ..Default::default()
+    });
     cfg.faults.tool = Some("echo".into());
     let m = start(cfg).await;
     let c = client();
@@ -360,7 +472,11 @@ async fn ratios_and_tool_scope_hold() {
             continue;
         }
         let (_, v) = reply(resp).await;
-        if v["result"]["isError"] == true { tool_err += 1 } else { ok += 1 }
+        if v["result"]["isError"] == true {
+            tool_err += 1
+        } else {
+            ok += 1
+        }
     }
     // Generous bounds around 50 % / 30 % / 20 % of 200.
     assert!((60..=140).contains(&ok), "ok {ok}");
@@ -379,7 +495,9 @@ async fn ratios_and_tool_scope_hold() {
 #[tokio::test]
 async fn latency_is_applied() {
     let mut cfg = MockConfig::default();
-    cfg.faults.latency = Some(Latency::Fixed { delay: Duration::from_millis(300) });
+    cfg.faults.latency = Some(Latency::Fixed {
+        delay: Duration::from_millis(300),
+    });
     let m = start(cfg).await;
     let c = client();
     let t = Instant::now();
@@ -398,7 +516,10 @@ async fn degradation_starts_after_its_delay() {
         after: Duration::from_millis(1500),
         duration: None,
         latency: None,
-        errors: ErrorRatios { tool_error: 1.0, ..Default::default() },
+        errors: ErrorRatios {
+            tool_error: 1.0,
+            ..Default::default()
+        },
     });
     let m = start(cfg).await;
     let c = client();
@@ -412,7 +533,10 @@ async fn degradation_starts_after_its_delay() {
 #[tokio::test]
 async fn stall_holds_calls_until_it_ends() {
     let mut cfg = MockConfig::default();
-    cfg.faults.stall = Some(Stall { at: Duration::from_millis(300), duration: Duration::from_secs(2) });
+    cfg.faults.stall = Some(Stall {
+        at: Duration::from_millis(300),
+        duration: Duration::from_secs(2),
+    });
     let m = start(cfg).await;
     let c = client();
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -420,17 +544,29 @@ async fn stall_holds_calls_until_it_ends() {
     let r = call_result(&c, &m.url, 1, "echo", json!({"message": "x"})).await;
     assert_eq!(r["isError"], false);
     // The stall ends 2.3 s after start; we called at ≥ 0.4 s, so at least ~1.5 s of waiting remain.
-    assert!(t.elapsed() >= Duration::from_millis(1400), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(1400),
+        "took {:?}",
+        t.elapsed()
+    );
     let t = Instant::now();
     call_result(&c, &m.url, 2, "echo", json!({"message": "x"})).await;
-    assert!(t.elapsed() < Duration::from_secs(1), "after the stall took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "after the stall took {:?}",
+        t.elapsed()
+    );
     assert_eq!(m.stats().faults.stall, 1);
 }
 
 #[tokio::test]
 async fn foreign_host_and_origin_refused_allowed_host_accepted() {
     let c = client();
-    let m = start(MockConfig { allowed_hosts: vec!["mock".into()], ..Default::default() }).await;
+    let m = start(MockConfig {
+        allowed_hosts: vec!["mock".into()],
+        ..Default::default()
+    })
+    .await;
     let port = m.addr.port();
     let send = |host: String, origin: Option<&'static str>| {
         let mut req = c
@@ -445,16 +581,26 @@ async fn foreign_host_and_origin_refused_allowed_host_accepted() {
             "protocolVersion": SESSION_VERSION, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}))
             .send()
     };
-    let evil = send(format!("evil.example:{port}"), None).await.expect("sent");
+    let evil = send(format!("evil.example:{port}"), None)
+        .await
+        .expect("sent");
     assert_eq!(evil.status().as_u16(), 403);
     let ok = send(format!("mock:{port}"), None).await.expect("sent");
     assert_eq!(ok.status().as_u16(), 200);
-    let ok = send(format!("localhost:{port}"), Some("http://mock:3000")).await.expect("sent");
+    let ok = send(format!("localhost:{port}"), Some("http://mock:3000"))
+        .await
+        .expect("sent");
     assert_eq!(ok.status().as_u16(), 200);
-    let bad_origin = send(format!("localhost:{port}"), Some("https://evil.example")).await.expect("sent");
+    let bad_origin = send(format!("localhost:{port}"), Some("https://evil.example"))
+        .await
+        .expect("sent");
     assert_eq!(bad_origin.status().as_u16(), 403);
 
-    let open = start(MockConfig { allowed_hosts: vec!["*".into()], ..Default::default() }).await;
+    let open = start(MockConfig {
+        allowed_hosts: vec!["*".into()],
+        ..Default::default()
+    })
+    .await;
     let url = open.url.clone();
     let resp = c
         .post(&url)
@@ -477,13 +623,27 @@ async fn expired_sessions_get_404() {
     let s2 = initialize(&c, &m.url).await;
     assert_eq!(m.expire_sessions().await, 2);
     for s in [&s1, &s2] {
-        let resp = session_post(&c, &m.url, Some(s), json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"})).await;
+        let resp = session_post(
+            &c,
+            &m.url,
+            Some(s),
+            json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}),
+        )
+        .await;
         assert_eq!(resp.status().as_u16(), 404);
     }
     // A new session works.
     let s3 = initialize(&c, &m.url).await;
-    let (status, _) =
-        reply(session_post(&c, &m.url, Some(&s3), json!({"jsonrpc": "2.0", "id": 6, "method": "tools/list"})).await).await;
+    let (status, _) = reply(
+        session_post(
+            &c,
+            &m.url,
+            Some(&s3),
+            json!({"jsonrpc": "2.0", "id": 6, "method": "tools/list"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, 200);
     let st = m.stats();
     assert_eq!(st.sessions_created, 3);
@@ -503,6 +663,13 @@ async fn healthz_and_shutdown() {
 
 #[tokio::test]
 async fn invalid_config_is_refused() {
-    let cfg = faults(ErrorRatios { tool_error: 0.8, rpc_error: 0.8, ..Default::default() });
-    assert!(matches!(mock::spawn(cfg, any_port()).await, Err(mock::MockError::Config(_))));
+    let cfg = faults(ErrorRatios {
+        tool_error: 0.8,
+        rpc_error: 0.8,
+        ..Default::default()
+    });
+    assert!(matches!(
+        mock::spawn(cfg, any_port()).await,
+        Err(mock::MockError::Config(_))
+    ));
 }

@@ -16,7 +16,11 @@ fn duration(s: &str) -> Result<Duration, String> {
 
 fn ratio(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
-    if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(format!("must be within 0..=1, got {v}")) }
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be within 0..=1, got {v}"))
+    }
 }
 
 /// Arguments of `mcp-soak mock`. Flags override the config file.
@@ -47,6 +51,14 @@ pub struct Args {
     #[arg(long)]
     pub seed: Option<u64>,
 
+    /// Fault injection flags (boxed: keeps the CLI enum small).
+    #[command(flatten)]
+    pub faults: Box<FaultArgs>,
+}
+
+/// Fault-injection flags of `mcp-soak mock`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FaultArgs {
     /// Fixed latency added to every in-scope tool call (with --jitter: base of a uniform range).
     #[arg(long, value_parser = duration, value_name = "DURATION")]
     pub latency: Option<Duration>,
@@ -127,47 +139,55 @@ impl Args {
         };
         set(&mut cfg.path, self.path.clone());
         cfg.allowed_hosts.extend(self.allowed_hosts.iter().cloned());
-        cfg.allowed_origins.extend(self.allowed_origins.iter().cloned());
+        cfg.allowed_origins
+            .extend(self.allowed_origins.iter().cloned());
         cfg.stateless |= self.stateless;
         cfg.json_response |= self.json_response;
         set(&mut cfg.seed, self.seed);
 
+        let fa = &*self.faults;
         let f = &mut cfg.faults;
-        if let (Some(p50), Some(p95)) = (self.latency_p50, self.latency_p95) {
+        if let (Some(p50), Some(p95)) = (fa.latency_p50, fa.latency_p95) {
             f.latency = Some(Latency::Lognormal { p50, p95 });
-        } else if let Some(base) = self.latency {
-            f.latency = Some(match self.jitter {
+        } else if let Some(base) = fa.latency {
+            f.latency = Some(match fa.jitter {
                 Some(jitter) if !jitter.is_zero() => Latency::Uniform { base, jitter },
                 _ => Latency::Fixed { delay: base },
             });
-        } else if let Some(jitter) = self.jitter {
-            f.latency = Some(Latency::Uniform { base: Duration::ZERO, jitter });
+        } else if let Some(jitter) = fa.jitter {
+            f.latency = Some(Latency::Uniform {
+                base: Duration::ZERO,
+                jitter,
+            });
         }
-        set(&mut f.errors.tool_error, self.tool_error_ratio);
-        set(&mut f.errors.rpc_error, self.rpc_error_ratio);
-        set(&mut f.errors.http_500, self.http_500_ratio);
-        set(&mut f.errors.http_429, self.http_429_ratio);
-        set(&mut f.retry_after, self.retry_after);
-        if self.fault_tool.is_some() {
-            f.tool = self.fault_tool.clone();
+        set(&mut f.errors.tool_error, fa.tool_error_ratio);
+        set(&mut f.errors.rpc_error, fa.rpc_error_ratio);
+        set(&mut f.errors.http_500, fa.http_500_ratio);
+        set(&mut f.errors.http_429, fa.http_429_ratio);
+        set(&mut f.retry_after, fa.retry_after);
+        if fa.fault_tool.is_some() {
+            f.tool = fa.fault_tool.clone();
         }
-        if let Some(after) = self.degrade_after {
-            let mut d = f.degradation.unwrap_or(Degradation { after, ..Default::default() });
+        if let Some(after) = fa.degrade_after {
+            let mut d = f.degradation.unwrap_or(Degradation {
+                after,
+                ..Default::default()
+            });
             d.after = after;
-            if self.degrade_for.is_some() {
-                d.duration = self.degrade_for;
+            if fa.degrade_for.is_some() {
+                d.duration = fa.degrade_for;
             }
-            if let Some(delay) = self.degrade_latency {
+            if let Some(delay) = fa.degrade_latency {
                 d.latency = Some(Latency::Fixed { delay });
             }
             let e: &mut ErrorRatios = &mut d.errors;
-            set(&mut e.tool_error, self.degrade_tool_error_ratio);
-            set(&mut e.rpc_error, self.degrade_rpc_error_ratio);
-            set(&mut e.http_500, self.degrade_http_500_ratio);
-            set(&mut e.http_429, self.degrade_http_429_ratio);
+            set(&mut e.tool_error, fa.degrade_tool_error_ratio);
+            set(&mut e.rpc_error, fa.degrade_rpc_error_ratio);
+            set(&mut e.http_500, fa.degrade_http_500_ratio);
+            set(&mut e.http_429, fa.degrade_http_429_ratio);
             f.degradation = Some(d);
         }
-        if let (Some(at), Some(duration)) = (self.stall_at, self.stall_for) {
+        if let (Some(at), Some(duration)) = (fa.stall_at, fa.stall_for) {
             f.stall = Some(Stall { at, duration });
         }
         cfg.validate()?;
@@ -207,10 +227,12 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         )
         .try_init();
     let cfg = args.to_config().map_err(ExitError::usage)?;
-    let handle = mock::spawn(cfg.clone(), args.listen).await.map_err(|e| match e {
-        mock::MockError::Config(_) => ExitError::usage(e),
-        mock::MockError::Bind(..) => ExitError::cannot_start(e),
-    })?;
+    let handle = mock::spawn(cfg.clone(), args.listen)
+        .await
+        .map_err(|e| match e {
+            mock::MockError::Config(_) => ExitError::usage(e),
+            mock::MockError::Bind(..) => ExitError::cannot_start(e),
+        })?;
     tracing::info!(
         url = %handle.url,
         addr = %handle.addr,
@@ -269,20 +291,30 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         assert_eq!(cfg.allowed_hosts, vec!["mock"]);
-        assert!(matches!(cfg.faults.latency, Some(Latency::Lognormal { .. })));
+        assert!(matches!(
+            cfg.faults.latency,
+            Some(Latency::Lognormal { .. })
+        ));
         assert_eq!(cfg.faults.errors.http_429, 0.1);
         assert_eq!(cfg.faults.tool.as_deref(), Some("create_payment"));
         let d = cfg.faults.degradation.unwrap_or_default();
         assert_eq!(d.after, Duration::from_secs(30));
         assert_eq!(d.duration, Some(Duration::from_secs(60)));
         assert_eq!(d.errors.rpc_error, 0.2);
-        assert_eq!(cfg.faults.stall, Some(Stall { at: Duration::from_secs(5), duration: Duration::from_secs(2) }));
+        assert_eq!(
+            cfg.faults.stall,
+            Some(Stall {
+                at: Duration::from_secs(5),
+                duration: Duration::from_secs(2)
+            })
+        );
     }
 
     #[test]
     fn bad_ratios_are_usage_errors() {
         assert!(Cli::try_parse_from(["x", "--tool-error-ratio", "1.5"]).is_err());
-        let cli = Cli::try_parse_from(["x", "--tool-error-ratio", "0.7", "--rpc-error-ratio", "0.7"]);
+        let cli =
+            Cli::try_parse_from(["x", "--tool-error-ratio", "0.7", "--rpc-error-ratio", "0.7"]);
         assert!(cli.is_ok_and(|c| c.args.to_config().is_err()));
     }
 
@@ -293,8 +325,16 @@ mod tests {
         let path = dir.path().join("mock.yaml");
         let yaml = "stateless: true\nfaults:\n  latency: {kind: uniform, base: 5ms, jitter: 10ms}\n  errors: {tool_error: 0.25}\n  degradation: {after: 10s, errors: {http_500: 0.5}}\n";
         assert!(std::fs::write(&path, yaml).is_ok());
-        let cli = Cli::try_parse_from(["x", "--config", path.to_str().unwrap_or_default(), "--seed", "9"]);
-        let cfg = cli.map_err(|e| e.to_string()).and_then(|c| c.args.to_config().map_err(|e| e.to_string()));
+        let cli = Cli::try_parse_from([
+            "x",
+            "--config",
+            path.to_str().unwrap_or_default(),
+            "--seed",
+            "9",
+        ]);
+        let cfg = cli
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.args.to_config().map_err(|e| e.to_string()));
         let cfg = match cfg {
             Ok(c) => c,
             Err(e) => panic!("{e}"),

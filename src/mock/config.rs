@@ -115,7 +115,9 @@ impl ErrorRatios {
             ("http_429", self.http_429),
         ] {
             if !(0.0..=1.0).contains(&v) {
-                return Err(MockError::Config(format!("{what}.{name} must be within 0..=1, got {v}")));
+                return Err(MockError::Config(format!(
+                    "{what}.{name} must be within 0..=1, got {v}"
+                )));
             }
         }
         if self.total() > 1.0 + 1e-9 {
@@ -218,13 +220,17 @@ impl MockConfig {
         }
         if let Some(d) = &f.degradation {
             d.errors.validate("faults.degradation.errors")?;
-            f.errors.plus(&d.errors).validate("faults.errors + faults.degradation.errors")?;
+            f.errors
+                .plus(&d.errors)
+                .validate("faults.errors + faults.degradation.errors")?;
             if let Some(l) = &d.latency {
                 l.validate("faults.degradation.latency")?;
             }
         }
         if self.payment_store_capacity == 0 {
-            return Err(MockError::Config("payment_store_capacity must be > 0".into()));
+            return Err(MockError::Config(
+                "payment_store_capacity must be > 0".into(),
+            ));
         }
         Ok(())
     }

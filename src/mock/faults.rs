@@ -23,7 +23,10 @@ fn splitmix64(mut z: u64) -> u64 {
 
 impl SeededRng {
     pub(crate) fn new(seed: u64) -> Self {
-        SeededRng { seed: splitmix64(seed), counter: AtomicU64::new(0) }
+        SeededRng {
+            seed: splitmix64(seed),
+            counter: AtomicU64::new(0),
+        }
     }
     /// The next 64 random bits.
     pub(crate) fn next_u64(&self) -> u64 {
@@ -105,7 +108,11 @@ pub(crate) struct Phase {
 
 impl Faults {
     pub(crate) fn new(cfg: FaultConfig, seed: u64) -> Self {
-        Faults { cfg, start: Instant::now(), rng: SeededRng::new(seed) }
+        Faults {
+            cfg,
+            start: Instant::now(),
+            rng: SeededRng::new(seed),
+        }
     }
 
     /// Whether `tool` is within the fault scope (`None` = not a tool call: out of scope).
@@ -116,7 +123,10 @@ impl Faults {
     /// Whether any HTTP-level fault can ever fire (so the middleware must look at bodies).
     pub(crate) fn http_possible(&self) -> bool {
         self.cfg.errors.http_total() > 0.0
-            || self.cfg.degradation.is_some_and(|d| d.errors.http_total() > 0.0)
+            || self
+                .cfg
+                .degradation
+                .is_some_and(|d| d.errors.http_total() > 0.0)
     }
 
     /// The faults in force at `now`.
@@ -134,7 +144,11 @@ impl Faults {
         let stall_until = self.cfg.stall.and_then(|s| {
             (elapsed >= s.at && elapsed < s.at + s.duration).then(|| self.start + s.at + s.duration)
         });
-        Phase { errors, extra_latency, stall_until }
+        Phase {
+            errors,
+            extra_latency,
+            stall_until,
+        }
     }
 }
 
@@ -145,7 +159,12 @@ mod tests {
 
     #[test]
     fn pick_error_respects_ratios() {
-        let r = ErrorRatios { http_500: 0.1, http_429: 0.1, tool_error: 0.2, rpc_error: 0.1 };
+        let r = ErrorRatios {
+            http_500: 0.1,
+            http_429: 0.1,
+            tool_error: 0.2,
+            rpc_error: 0.1,
+        };
         assert_eq!(pick_error(&r, 0.05), ErrorPick::Http500);
         assert_eq!(pick_error(&r, 0.15), ErrorPick::Http429);
         assert_eq!(pick_error(&r, 0.35), ErrorPick::ToolError);
@@ -169,8 +188,13 @@ mod tests {
     #[test]
     fn lognormal_matches_its_percentiles() {
         let rng = SeededRng::new(1);
-        let l = Latency::Lognormal { p50: Duration::from_millis(20), p95: Duration::from_millis(80) };
-        let mut v: Vec<f64> = (0..20_000).map(|_| sample_latency(&l, &rng).as_secs_f64()).collect();
+        let l = Latency::Lognormal {
+            p50: Duration::from_millis(20),
+            p95: Duration::from_millis(80),
+        };
+        let mut v: Vec<f64> = (0..20_000)
+            .map(|_| sample_latency(&l, &rng).as_secs_f64())
+            .collect();
         v.sort_by(f64::total_cmp);
         let p50 = v[v.len() / 2];
         let p95 = v[v.len() * 95 / 100];
@@ -185,7 +209,10 @@ mod tests {
                 after: Duration::from_secs(10),
                 duration: Some(Duration::from_secs(5)),
                 latency: None,
-                errors: ErrorRatios { tool_error: 0.5, ..Default::default() },
+                errors: ErrorRatios {
+                    tool_error: 0.5,
+                    ..Default::default()
+                },
             }),
             stall: Some(crate::mock::config::Stall {
                 at: Duration::from_secs(2),
@@ -199,7 +226,10 @@ mod tests {
         assert_eq!(f.phase(s + Duration::from_secs(11)).errors.tool_error, 0.5);
         assert_eq!(f.phase(s + Duration::from_secs(16)).errors.tool_error, 0.0);
         assert_eq!(f.phase(s + Duration::from_secs(1)).stall_until, None);
-        assert_eq!(f.phase(s + Duration::from_secs(3)).stall_until, Some(s + Duration::from_secs(4)));
+        assert_eq!(
+            f.phase(s + Duration::from_secs(3)).stall_until,
+            Some(s + Duration::from_secs(4))
+        );
         assert_eq!(f.phase(s + Duration::from_secs(4)).stall_until, None);
     }
 }

@@ -19,8 +19,12 @@ use rmcp::model::{
     ServerJsonRpcMessage, Tool,
 };
 use rmcp::service::{NotificationContext, RequestContext};
-use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, LocalSessionManagerError};
-use rmcp::transport::streamable_http_server::session::{ServerSseMessage, SessionId, SessionManager};
+use rmcp::transport::streamable_http_server::session::local::{
+    LocalSessionManager, LocalSessionManagerError,
+};
+use rmcp::transport::streamable_http_server::session::{
+    ServerSseMessage, SessionId, SessionManager,
+};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tokio_util::sync::CancellationToken;
@@ -54,7 +58,10 @@ pub(crate) struct MockServer(pub(crate) Arc<Shared>);
 impl ServerHandler for MockServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("mcp-soak-mock", env!("CARGO_PKG_VERSION")))
+            .with_server_info(Implementation::new(
+                "mcp-soak-mock",
+                env!("CARGO_PKG_VERSION"),
+            ))
             .with_instructions(
                 "mcp-soak's built-in mock: assisted-service style list tools, payments and echo, \
                  with optional fault injection.",
@@ -85,7 +92,10 @@ impl ServerHandler for MockServer {
         let s = &*self.0;
         let Some(id) = ToolId::from_name(&request.name) else {
             bump(&s.counters.calls[ToolId::COUNT]);
-            return Err(ErrorData::invalid_params(format!("unknown tool {:?}", request.name), None));
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool {:?}", request.name),
+                None,
+            ));
         };
         bump(&s.counters.calls[id.index()]);
         if s.faults.in_scope(id.name()) {
@@ -120,7 +130,10 @@ impl ServerHandler for MockServer {
                 }
                 ErrorPick::RpcError => {
                     bump(&s.counters.rpc_error);
-                    return Err(ErrorData::internal_error("injected fault: JSON-RPC error", None));
+                    return Err(ErrorData::internal_error(
+                        "injected fault: JSON-RPC error",
+                        None,
+                    ));
                 }
                 // HTTP faults were handled by the middleware (or the roll was not for us).
                 ErrorPick::Http500 | ErrorPick::Http429 | ErrorPick::None => {}
@@ -146,7 +159,10 @@ impl CountingSessions {
         for (_, handle) in handles {
             let _ = handle.close().await;
         }
-        self.shared.counters.sessions_expired.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        self.shared
+            .counters
+            .sessions_expired
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         n
     }
 }
@@ -180,7 +196,11 @@ impl SessionManager for CountingSessions {
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
         self.inner.create_stream(id, message).await
     }
-    async fn accept_message(&self, id: &SessionId, message: ClientJsonRpcMessage) -> Result<(), Self::Error> {
+    async fn accept_message(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<(), Self::Error> {
         self.inner.accept_message(id, message).await
     }
     async fn create_standalone_stream(
@@ -231,7 +251,13 @@ async fn http_layer(State(s): State<Arc<Shared>>, req: Request, next: Next) -> R
     let (mut parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large or unreadable").into_response(),
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large or unreadable",
+            )
+                .into_response();
+        }
     };
     let u = s.faults.rng.next_f64();
     if let Some(tool) = peek_tool_call(&bytes)
@@ -241,7 +267,11 @@ async fn http_layer(State(s): State<Arc<Shared>>, req: Request, next: Next) -> R
         match pick_error(&phase.errors, u) {
             ErrorPick::Http500 => {
                 bump(&s.counters.http_500);
-                return (StatusCode::INTERNAL_SERVER_ERROR, "injected fault: HTTP 500").into_response();
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "injected fault: HTTP 500",
+                )
+                    .into_response();
             }
             ErrorPick::Http429 => {
                 bump(&s.counters.http_429);
@@ -257,7 +287,8 @@ async fn http_layer(State(s): State<Arc<Shared>>, req: Request, next: Next) -> R
         }
     }
     parts.extensions.insert(FaultRoll(u));
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Origins on an allowed host: any port, http or https (an explicit `host:port` pins the port).
@@ -272,7 +303,10 @@ fn origins_for_host(host: &str) -> Vec<String> {
     } else {
         format!("{host}:*")
     };
-    vec![format!("http://{authority}"), format!("https://{authority}")]
+    vec![
+        format!("http://{authority}"),
+        format!("https://{authority}"),
+    ]
 }
 
 fn rmcp_config(cfg: &MockConfig, ct: CancellationToken) -> StreamableHttpServerConfig {
@@ -287,7 +321,9 @@ fn rmcp_config(cfg: &MockConfig, ct: CancellationToken) -> StreamableHttpServerC
     hosts.extend(cfg.allowed_hosts.iter().cloned());
     let mut origins: Vec<String> = hosts.iter().flat_map(|h| origins_for_host(h)).collect();
     origins.extend(cfg.allowed_origins.iter().cloned());
-    base.with_allowed_hosts(hosts).with_allowed_origins(origins).enforce_origin_validation()
+    base.with_allowed_hosts(hosts)
+        .with_allowed_origins(origins)
+        .enforce_origin_validation()
 }
 
 /// A running mock server. Dropping it stops the server.
@@ -323,7 +359,9 @@ impl MockHandle {
     pub async fn shutdown(mut self) {
         self.ct.cancel();
         if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
         {
             task.abort();
         }
@@ -348,7 +386,10 @@ pub async fn spawn(cfg: MockConfig, listen: SocketAddr) -> Result<MockHandle, Mo
     });
     let mut inner = LocalSessionManager::default();
     inner.session_config.keep_alive = cfg.session_idle_timeout;
-    let sessions = Arc::new(CountingSessions { inner, shared: shared.clone() });
+    let sessions = Arc::new(CountingSessions {
+        inner,
+        shared: shared.clone(),
+    });
     let ct = CancellationToken::new();
     let server = MockServer(shared.clone());
     let service = StreamableHttpService::new(
@@ -358,11 +399,18 @@ pub async fn spawn(cfg: MockConfig, listen: SocketAddr) -> Result<MockHandle, Mo
     );
     let app = axum::Router::new()
         .route_service(&cfg.path, service)
-        .route_layer(axum::middleware::from_fn_with_state(shared.clone(), http_layer))
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            http_layer,
+        ))
         .route("/healthz", axum::routing::get(|| async { "ok" }));
 
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| MockError::Bind(listen, e))?;
-    let addr = listener.local_addr().map_err(|e| MockError::Bind(listen, e))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| MockError::Bind(listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| MockError::Bind(listen, e))?;
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("cannot set TCP_NODELAY: {e}");
@@ -370,7 +418,9 @@ pub async fn spawn(cfg: MockConfig, listen: SocketAddr) -> Result<MockHandle, Mo
     });
     let stop = ct.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await;
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
         if let Err(e) = served {
             tracing::error!("mock server stopped: {e}");
         }
@@ -384,7 +434,14 @@ pub async fn spawn(cfg: MockConfig, listen: SocketAddr) -> Result<MockHandle, Mo
         addr.to_string()
     };
     let url = format!("http://{url_host}{}", cfg.path);
-    Ok(MockHandle { addr, url, shared, sessions, ct, task: Some(task) })
+    Ok(MockHandle {
+        addr,
+        url,
+        shared,
+        sessions,
+        ct,
+        task: Some(task),
+    })
 }
 
 #[cfg(test)]
@@ -395,14 +452,26 @@ mod tests {
     fn peek_finds_tool_calls_only() {
         let call = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"x"}}}"#;
         assert_eq!(peek_tool_call(call).as_deref(), Some("echo"));
-        assert_eq!(peek_tool_call(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#), None);
+        assert_eq!(
+            peek_tool_call(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#),
+            None
+        );
         assert_eq!(peek_tool_call(b"not json"), None);
     }
 
     #[test]
     fn origins_cover_hosts() {
-        assert_eq!(origins_for_host("mock"), vec!["http://mock:*", "https://mock:*"]);
-        assert_eq!(origins_for_host("mock:8080"), vec!["http://mock:8080", "https://mock:8080"]);
-        assert_eq!(origins_for_host("::1"), vec!["http://[::1]:*", "https://[::1]:*"]);
+        assert_eq!(
+            origins_for_host("mock"),
+            vec!["http://mock:*", "https://mock:*"]
+        );
+        assert_eq!(
+            origins_for_host("mock:8080"),
+            vec!["http://mock:8080", "https://mock:8080"]
+        );
+        assert_eq!(
+            origins_for_host("::1"),
+            vec!["http://[::1]:*", "https://[::1]:*"]
+        );
     }
 }

@@ -69,7 +69,11 @@ fn schema(v: Value) -> Arc<JsonObject> {
 }
 
 fn read_only(title: &str) -> ToolAnnotations {
-    ToolAnnotations::with_title(title).read_only(true).destructive(false).idempotent(true).open_world(false)
+    ToolAnnotations::with_title(title)
+        .read_only(true)
+        .destructive(false)
+        .idempotent(true)
+        .open_world(false)
 }
 
 /// The tool definitions served by `tools/list` (built once).
@@ -209,13 +213,20 @@ impl PaymentStore {
 
     /// Whether `id` was created and is still remembered.
     pub(crate) fn contains(&self, id: u64) -> bool {
-        self.shard(id).lock().unwrap_or_else(|p| p.into_inner()).set.contains(&id)
+        self.shard(id)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set
+            .contains(&id)
     }
 
     /// How many ids are remembered now.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).ring.len()).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).ring.len())
+            .sum()
     }
 }
 
@@ -254,13 +265,19 @@ fn currency_arg(args: &JsonObject) -> Result<&str, String> {
     if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(c)
     } else {
-        Err(format!("`currency` must be an ISO 4217 code of 3 capital letters, got {c:?}"))
+        Err(format!(
+            "`currency` must be an ISO 4217 code of 3 capital letters, got {c:?}"
+        ))
     }
 }
 
 fn non_empty<'a>(args: &'a JsonObject, key: &str) -> Result<&'a str, String> {
     let s = str_arg(args, key)?;
-    if s.trim().is_empty() { Err(format!("`{key}` must not be empty")) } else { Ok(s) }
+    if s.trim().is_empty() {
+        Err(format!("`{key}` must not be empty"))
+    } else {
+        Ok(s)
+    }
 }
 
 fn opt_str<'a>(args: &'a JsonObject, key: &str) -> Result<Option<&'a str>, String> {
@@ -311,14 +328,18 @@ pub(crate) fn run(id: ToolId, args: &JsonObject, payments: &PaymentStore) -> Cal
         ToolId::ListClusters => return static_text(&CLUSTERS, clusters),
         ToolId::ListVersions => return static_text(&VERSIONS, versions),
         ToolId::ListOperatorBundles => return static_text(&BUNDLES, bundles),
-        ToolId::Echo => str_arg(args, "message").map(|m| CallToolResult::success(vec![ContentBlock::text(m)])),
+        ToolId::Echo => {
+            str_arg(args, "message").map(|m| CallToolResult::success(vec![ContentBlock::text(m)]))
+        }
         ToolId::CreatePayment => create_payment(args, payments),
-        ToolId::VerifyPayment => str_arg(args, "payment_id").map(|pid| match parse_payment_id(pid) {
-            Some(n) if payments.contains(n) => {
-                structured(json!({"payment_id": pid, "status": "succeeded", "verified": true}))
-            }
-            _ => tool_error(format!("unknown payment id {pid:?}")),
-        }),
+        ToolId::VerifyPayment => {
+            str_arg(args, "payment_id").map(|pid| match parse_payment_id(pid) {
+                Some(n) if payments.contains(n) => {
+                    structured(json!({"payment_id": pid, "status": "succeeded", "verified": true}))
+                }
+                _ => tool_error(format!("unknown payment id {pid:?}")),
+            })
+        }
         ToolId::GetWalletBalance => (|| {
             let customer = non_empty(args, "customer_id")?;
             let currency = currency_arg(args)?;
@@ -343,7 +364,9 @@ fn create_payment(args: &JsonObject, payments: &PaymentStore) -> Result<CallTool
     let currency = currency_arg(args)?;
     let method = str_arg(args, "method")?;
     if !matches!(method, "card" | "bank_transfer" | "wallet") {
-        return Err(format!("`method` must be card, bank_transfer or wallet, got {method:?}"));
+        return Err(format!(
+            "`method` must be card, bank_transfer or wallet, got {method:?}"
+        ));
     }
     let customer = non_empty(args, "customer_id")?;
     let key = opt_str(args, "idempotency_key")?;
@@ -392,10 +415,18 @@ mod tests {
             &s,
         );
         assert_eq!(ok.is_error, Some(false));
-        let pid = ok.structured_content.as_ref().and_then(|v| v["payment_id"].as_str()).unwrap_or_default();
+        let pid = ok
+            .structured_content
+            .as_ref()
+            .and_then(|v| v["payment_id"].as_str())
+            .unwrap_or_default();
         let v = run(ToolId::VerifyPayment, &obj(json!({"payment_id": pid})), &s);
         assert_eq!(v.is_error, Some(false));
-        let v = run(ToolId::VerifyPayment, &obj(json!({"payment_id": "pay_0000000000000000"})), &s);
+        let v = run(
+            ToolId::VerifyPayment,
+            &obj(json!({"payment_id": "pay_0000000000000000"})),
+            &s,
+        );
         assert_eq!(v.is_error, Some(true));
         for bad in [
             json!({"amount": 0, "currency": "EUR", "method": "card", "customer_id": "c"}),
@@ -404,7 +435,11 @@ mod tests {
             json!({"amount": "1", "currency": "EUR", "method": "card", "customer_id": "c"}),
             json!({"amount": 1, "currency": "EUR", "method": "card"}),
         ] {
-            assert_eq!(run(ToolId::CreatePayment, &obj(bad.clone()), &s).is_error, Some(true), "{bad}");
+            assert_eq!(
+                run(ToolId::CreatePayment, &obj(bad.clone()), &s).is_error,
+                Some(true),
+                "{bad}"
+            );
         }
     }
 }
