@@ -2,3 +2,5 @@
 //! task per call at those times (open model) or runs user loops (closed model).
 
 pub mod pacer;
+
+pub use pacer::{Pacer, Slot};
