@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::mcp::ClientConfig;
 
-pub use args::{ArgTemplate, CapturePool};
+pub use args::{ArgTemplate, CapturePool, CaptureSpec, Generator};
 pub use mix::{Method, Mix, Operation};
 pub use stage::Stage;
 
@@ -43,7 +43,11 @@ pub enum Load {
         max_calls: Option<u64>,
     },
     /// Closed model (the scripts we replace): each user sends, waits for the reply, sleeps.
-    Closed { users: u32, requests_per_user: u64, delay: Duration },
+    Closed {
+        users: u32,
+        requests_per_user: u64,
+        delay: Duration,
+    },
 }
 
 /// Hard limits that protect the target and the tester.
@@ -122,4 +126,64 @@ pub struct Slo {
     pub min_tps: Option<f64>,
     /// Errors / completed calls must be at most this (0.001 = 0.1 %).
     pub max_error_ratio: Option<f64>,
+}
+
+/// A mix that does not fit the server it runs against.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("the mix calls tools the server does not have: {}; the server has: {}", unknown.join(", "), if available.is_empty() { "(no tools)".to_string() } else { available.join(", ") })]
+    UnknownTools {
+        unknown: Vec<String>,
+        available: Vec<String>,
+    },
+    #[error(
+        "tool `{tool}` is marked destructive by the server (annotations.destructiveHint); list it with `allow_destructive = true` in its [[mix]] entry to call it anyway"
+    )]
+    Destructive { tool: String },
+}
+
+impl Plan {
+    /// Checks the mix against the server's `tools/list`: every `tools/call` names a tool the server
+    /// has, destructive tools are refused unless allowed, and `auto` arguments are built from each
+    /// tool's `inputSchema`.
+    pub fn resolve_tools(&mut self, tools: &[crate::mcp::ToolInfo]) -> Result<(), PlanError> {
+        let mut unknown = Vec::new();
+        for op in &self.mix.ops {
+            if let Method::ToolsCall { tool } = &op.method
+                && !tools.iter().any(|t| &t.name == tool)
+                && !unknown.contains(tool)
+            {
+                unknown.push(tool.clone());
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(PlanError::UnknownTools {
+                unknown,
+                available: tools.iter().map(|t| t.name.clone()).collect(),
+            });
+        }
+        for op in &mut self.mix.ops {
+            let Method::ToolsCall { tool } = &op.method else {
+                continue;
+            };
+            let Some(info) = tools.iter().find(|t| &t.name == tool) else {
+                continue;
+            };
+            if info.destructive && !op.allow_destructive {
+                return Err(PlanError::Destructive { tool: tool.clone() });
+            }
+            if op.args.is_auto() {
+                op.args = ArgTemplate::from_schema(&info.input_schema);
+            }
+        }
+        Ok(())
+    }
+
+    /// The stages of an open-model run (empty for the closed model).
+    pub fn stages(&self) -> &[Stage] {
+        match &self.load {
+            Load::Open { stages, .. } => stages,
+            Load::Closed { .. } => &[],
+        }
+    }
 }
