@@ -541,14 +541,35 @@ fn from_schema_depth(schema: &Value, depth: usize) -> ArgTemplate {
             let n = min_items.max(1).min(max_items).min(16) as usize;
             let items = s.get("items").cloned().unwrap_or(Value::Object(Map::new()));
             if s.get("uniqueItems").and_then(Value::as_bool) == Some(true) && n > 1 {
-                // Sequences give distinct values.
-                let prefix = Some("item-".to_string());
-                let t = ArgTemplate::Gen(Generator::Seq {
-                    next: Arc::new(AtomicI64::new(1)),
-                    step: 1,
-                    prefix,
-                });
-                return ArgTemplate::Array(vec![t; n]);
+                // Distinct by construction: the item's index, as a padded string or offset number.
+                let it = items.as_object().cloned().unwrap_or_default();
+                match first_type(&it).as_deref() {
+                    Some("string") => {
+                        let min_len = it
+                            .get("minLength")
+                            .and_then(Value::as_u64)
+                            .unwrap_or(1)
+                            .max(1) as usize;
+                        let lits = (0..n)
+                            .map(|i| ArgTemplate::Literal(Value::String(format!("{i:0min_len$}"))))
+                            .collect();
+                        return ArgTemplate::Array(lits);
+                    }
+                    Some("integer") | Some("number") => {
+                        let lo = it.get("minimum").and_then(Value::as_f64).map(f64::ceil);
+                        let lo = lo.or(it
+                            .get("exclusiveMinimum")
+                            .and_then(Value::as_f64)
+                            .map(|m| m.floor() + 1.0));
+                        let lo = lo.unwrap_or(1.0) as i64;
+                        return ArgTemplate::Array(
+                            (0..n)
+                                .map(|i| ArgTemplate::Literal(Value::from(lo + i as i64)))
+                                .collect(),
+                        );
+                    }
+                    _ => {}
+                }
             }
             ArgTemplate::Array(
                 (0..n)

@@ -187,3 +187,21 @@ impl Plan {
         }
     }
 }
+
+impl Plan {
+    /// A plan with default client, limits and output for `url`, the given load and mix.
+    pub fn new(url: impl Into<String>, load: Load, mix: Mix) -> Plan {
+        Plan {
+            client: ClientConfig {
+                url: url.into(),
+                ..ClientConfig::default()
+            },
+            load,
+            mix,
+            slos: Vec::new(),
+            limits: Limits::default(),
+            output: Output::default(),
+            seed: 0,
+        }
+    }
+}
