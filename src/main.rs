@@ -34,7 +34,10 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -56,7 +59,9 @@ fn main() {
     let code = match result {
         Ok(exit) => exit as i32,
         Err(err) => {
-            let code = err.downcast_ref::<ExitError>().map_or(Exit::Usage, |e| e.code);
+            let code = err
+                .downcast_ref::<ExitError>()
+                .map_or(Exit::Usage, |e| e.code);
             eprintln!("error: {err:#}");
             code as i32
         }

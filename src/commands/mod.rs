@@ -36,10 +36,16 @@ pub struct ExitError {
 impl ExitError {
     /// A usage or configuration error (exit 2).
     pub fn usage(source: impl Into<anyhow::Error>) -> Self {
-        ExitError { code: Exit::Usage, source: source.into() }
+        ExitError {
+            code: Exit::Usage,
+            source: source.into(),
+        }
     }
     /// A could-not-start error (exit 3).
     pub fn cannot_start(source: impl Into<anyhow::Error>) -> Self {
-        ExitError { code: Exit::CannotStart, source: source.into() }
+        ExitError {
+            code: Exit::CannotStart,
+            source: source.into(),
+        }
     }
 }

@@ -46,6 +46,14 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// The old scripts' environment variables and the keys they set (below `MCP_SOAK__…`).
+pub const LEGACY_ENV: [(&str, &str); 4] = [
+    ("API_BASE_URL", "target.url"),
+    ("LOAD_TEST_CONCURRENT", "load.concurrent"),
+    ("LOAD_TEST_TOTAL", "load.total"),
+    ("LOAD_TEST_TIMEOUT", "target.timeout"),
+];
+
 /// Closed-model presets of `--scenario`: (name, users, requests per user).
 pub const SCENARIOS: [(&str, u32, u64); 4] = [
     ("light", 5, 3),
@@ -91,9 +99,21 @@ impl Loader<'_> {
         if let Some(f) = self.origins.get(key) {
             return f.clone();
         }
+        // Flags that replace a whole list (`--mix`, `--slo`) own its items.
+        for (k, f) in &self.origins {
+            if key.starts_with(&format!("{k}[")) {
+                return f.clone();
+            }
+        }
         let var = env_name(key);
         if self.env.contains_key(&var) {
             return format!("env {var}");
+        }
+        if let Some((old, _)) = LEGACY_ENV
+            .iter()
+            .find(|(old, new)| *new == key && self.env.contains_key(*old))
+        {
+            return format!("env {old}");
         }
         match &self.file {
             Some(p) => format!("file {}", p.display()),
@@ -133,12 +153,7 @@ impl Loader<'_> {
         }
         let mut env = BTreeMap::new();
         // The old scripts' variables, below MCP_SOAK__ ones.
-        for (old, new) in [
-            ("API_BASE_URL", "target.url"),
-            ("LOAD_TEST_CONCURRENT", "load.concurrent"),
-            ("LOAD_TEST_TOTAL", "load.total"),
-            ("LOAD_TEST_TIMEOUT", "target.timeout"),
-        ] {
+        for (old, new) in LEGACY_ENV {
             if let Some(v) = self.env.get(old)
                 && !self.env.contains_key(&env_name(new))
             {
@@ -171,12 +186,34 @@ impl Loader<'_> {
     fn layer_err(&self, e: config::ConfigError) -> ConfigError {
         let msg = e.to_string();
         // The config crate says "... for key `load.rate` in <origin>"; keep its words, name the key.
-        let key = msg
+        let mut key = msg
             .split("key `")
             .nth(1)
             .and_then(|r| r.split('`').next())
             .unwrap_or("")
             .to_string();
+        // The config crate writes `mix[0]weight`; say `mix[0].weight`.
+        let mut fixed = String::with_capacity(key.len() + 4);
+        let mut prev = ' ';
+        for ch in key.chars() {
+            if prev == ']' && ch != '.' && ch != '[' {
+                fixed.push('.');
+            }
+            fixed.push(ch);
+            prev = ch;
+        }
+        key = fixed;
+        if let Some(field) = msg
+            .split("unknown field `")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+        {
+            key = if key.is_empty() {
+                field.to_string()
+            } else {
+                format!("{key}.{field}")
+            };
+        }
         let origin = if key.is_empty() {
             self.file
                 .as_ref()
@@ -1051,11 +1088,12 @@ fn mix_label(m: &MixCfg) -> Option<String> {
     m.tool.clone().or_else(|| m.method.clone())
 }
 
-/// Parses `500ms`, `30s`, `10m`, `1h 30m` (humantime), and plain seconds `2.5`.
+/// Parses `500ms`, `30s`, `10m`, `1h 30m` (humantime). A bare number is refused: `150` could mean
+/// seconds or milliseconds (only `--delay` takes plain seconds, like the old scripts).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs).map_err(|e| e.to_string());
+    if t.parse::<f64>().is_ok() {
+        return Err(format!("{t} has no unit (write {t}s or {t}ms)"));
     }
     humantime::parse_duration(t).map_err(|e| e.to_string())
 }

@@ -28,8 +28,13 @@ pub const STATELESS_REVISION: &str = "2026-07-28";
 /// Legacy HTTP+SSE revision.
 pub const LEGACY_SSE_REVISION: &str = "2024-11-05";
 /// Every revision the client can speak, newest first.
-pub const SUPPORTED_REVISIONS: [&str; 5] =
-    ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+pub const SUPPORTED_REVISIONS: [&str; 5] = [
+    "2026-07-28",
+    "2025-11-25",
+    "2025-06-18",
+    "2025-03-26",
+    "2024-11-05",
+];
 
 /// Which wire transport to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -73,7 +78,11 @@ pub enum Auth {
     Bearer(Secret),
     /// Exchange an offline/refresh token for access tokens (OAuth2 `refresh_token` grant), refreshed
     /// before expiry.
-    OfflineToken { refresh_token: Secret, token_url: String, client_id: String },
+    OfflineToken {
+        refresh_token: Secret,
+        token_url: String,
+        client_id: String,
+    },
 }
 
 /// Everything the client needs to reach and talk to one server.

@@ -3,7 +3,9 @@
 use std::time::Instant;
 
 /// How a call ended. Every call gets exactly one; the set is fixed (it is a metric label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
     /// A result, and for `tools/call` one without `isError: true`.

@@ -5,12 +5,20 @@ use serde_json::Value;
 /// One MCP request to send. The client turns it into a JSON-RPC message for the negotiated revision.
 #[derive(Debug, Clone, PartialEq)]
 pub enum McpRequest {
-    ToolsCall { name: String, arguments: Value },
+    ToolsCall {
+        name: String,
+        arguments: Value,
+    },
     ToolsList,
     ResourcesList,
-    ResourcesRead { uri: String },
+    ResourcesRead {
+        uri: String,
+    },
     PromptsList,
-    PromptsGet { name: String, arguments: Value },
+    PromptsGet {
+        name: String,
+        arguments: Value,
+    },
     Ping,
     /// Stateless era only (2026-07-28).
     ServerDiscover,
