@@ -254,12 +254,21 @@ fn closed_model_presets() {
     );
 }
 
+type Case<'a> = (
+    String,
+    Vec<&'a str>,
+    Vec<(&'a str, &'a str)>,
+    &'a str,
+    &'a str,
+);
+
 #[test]
 fn errors_name_source_and_key() {
     let f = file(".toml", BASE);
     let fpath = format!("file {}", f.path().display());
     let token_missing = "/nonexistent/mcp-soak-token";
-    let cases: Vec<(String, Vec<&str>, Vec<(&str, &str)>, &str, &str)> = vec![
+    // (file text, flags, env, expected origin, expected key prefix)
+    let cases: Vec<Case> = vec![
         (
             BASE.into(),
             vec!["--rate", "0"],

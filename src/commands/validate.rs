@@ -11,7 +11,7 @@ use crate::schedule::Pacer;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub run: RunArgs,
+    pub run: Box<RunArgs>,
 }
 
 /// Runs `mcp-soak validate`: exit 0 with a plan summary, or the error with exit 2.

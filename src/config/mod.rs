@@ -1040,9 +1040,11 @@ impl Loader<'_> {
 
     fn lower_output(&self, c: &FileConfig) -> Result<Output, ConfigError> {
         let o = &c.output;
-        let mut out = Output::default();
-        out.summary = o.summary.as_ref().map(PathBuf::from);
-        out.raw = o.raw.as_ref().map(PathBuf::from);
+        let mut out = Output {
+            summary: o.summary.as_ref().map(PathBuf::from),
+            raw: o.raw.as_ref().map(PathBuf::from),
+            ..Output::default()
+        };
         if let Some(addr) = &o.metrics_listen {
             out.metrics_listen = if addr == "none" {
                 None
