@@ -1,12 +1,95 @@
-//! `mcp-soak validate`.
+//! `mcp-soak validate`: loads and checks a config without sending traffic, prints the plan.
 
-use super::Exit;
+use std::fmt::Write as _;
 
-/// Arguments of `mcp-soak validate`.
+use super::{Exit, ExitError};
+use crate::config::{self, RunArgs};
+use crate::plan::{Load, Plan};
+use crate::schedule::Pacer;
+
+/// Arguments of `mcp-soak validate`: the same flags as `run`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    pub run: Box<RunArgs>,
+}
 
-/// Runs `mcp-soak validate`.
-pub async fn run(_args: Args) -> anyhow::Result<Exit> {
-    anyhow::bail!("`mcp-soak validate` is not built yet")
+/// Runs `mcp-soak validate`: exit 0 with a plan summary, or the error with exit 2.
+pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    let plan = config::load(&args.run).map_err(ExitError::usage)?;
+    print!("{}", describe(&plan));
+    Ok(Exit::Ok)
+}
+
+/// A human-readable summary of a plan (no secrets).
+pub fn describe(plan: &Plan) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "config OK");
+    let c = &plan.client;
+    let _ = writeln!(
+        s,
+        "target: {} ({:?}, protocol {:?}, timeout {:?}, {} sessions {:?})",
+        c.url, c.transport, c.protocol, c.timeout, c.sessions, c.session_strategy
+    );
+    match &plan.load {
+        Load::Open { stages, max_calls } => {
+            let p = Pacer::new(stages, *max_calls);
+            let _ = writeln!(s, "load: open model, {} stage(s)", stages.len());
+            for (i, st) in stages.iter().enumerate() {
+                let dur = st.duration.map_or("forever".into(), |d| {
+                    humantime::format_duration(d).to_string()
+                });
+                let calls = p
+                    .calls_in_stage(i)
+                    .map_or("unbounded".into(), |n| n.to_string());
+                let _ = writeln!(
+                    s,
+                    "  stage {i}: {} calls/s for {dur} (ramp {:?}) = {calls} calls",
+                    st.rate, st.ramp
+                );
+            }
+            let total = p
+                .expected_calls()
+                .map_or("unbounded".into(), |n| n.to_string());
+            let _ = writeln!(s, "  expected calls: {total}");
+        }
+        Load::Closed {
+            users,
+            requests_per_user,
+            delay,
+        } => {
+            let _ = writeln!(
+                s,
+                "load: closed model, {users} users x {requests_per_user} requests (= {} calls), delay {delay:?}",
+                u64::from(*users) * requests_per_user
+            );
+        }
+    }
+    let total = plan.mix.total_weight().max(1) as f64;
+    let _ = writeln!(s, "mix:");
+    for op in &plan.mix.ops {
+        let pct = f64::from(op.weight) * 100.0 / total;
+        let auto = if op.args.is_auto() {
+            " (auto args)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "  {:<28} weight {:>5} ({pct:5.1} %){auto}",
+            op.name, op.weight
+        );
+    }
+    for slo in &plan.slos {
+        let _ = writeln!(
+            s,
+            "slo {}: p95 {:?}, min tps {:?}, max error ratio {:?}",
+            slo.op.as_deref().unwrap_or("(all)"),
+            slo.p95,
+            slo.min_tps,
+            slo.max_error_ratio
+        );
+    }
+    let _ = writeln!(s, "seed: {}", plan.seed);
+    s
 }

@@ -1,6 +1,6 @@
 //! The weighted operation mix and how each operation builds its request.
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde_json::Value;
 
 use super::args::{ArgTemplate, CapturePool, CaptureSpec};
@@ -18,6 +18,20 @@ pub enum Method {
     Ping,
 }
 
+impl Method {
+    /// Parses a method name as written in a mix (`tools/list`, `ping`, ...); `tools/call`,
+    /// `resources/read` and `prompts/get` need their target and are built elsewhere.
+    pub fn parse_simple(method: &str) -> Option<Method> {
+        match method {
+            "tools/list" => Some(Method::ToolsList),
+            "resources/list" => Some(Method::ResourcesList),
+            "prompts/list" => Some(Method::PromptsList),
+            "ping" => Some(Method::Ping),
+            _ => None,
+        }
+    }
+}
+
 /// One weighted operation of the mix.
 #[derive(Debug, Clone)]
 pub struct Operation {
@@ -31,19 +45,62 @@ pub struct Operation {
     pub captures: Vec<CaptureSpec>,
     /// Optional ceiling for this operation alone (calls/s).
     pub max_rate: Option<f64>,
+    /// The config explicitly allows calling this tool although the server marks it destructive.
+    pub allow_destructive: bool,
 }
 
 impl Operation {
-    /// Builds the next request: generators drawn from `rng`, captured values from `pool`.
-    pub fn build_request<R: Rng + ?Sized>(&self, _rng: &mut R, _pool: &CapturePool) -> McpRequest {
-        todo!("load engine issue: plan")
+    /// A `tools/call` of `tool` with `{}` arguments, no captures.
+    pub fn tool(tool: impl Into<String>, weight: u32) -> Operation {
+        let tool = tool.into();
+        Operation::of(tool.clone(), Method::ToolsCall { tool }, weight)
     }
+
+    /// An operation of any method, labelled `name`, with `{}` arguments, no captures.
+    pub fn of(name: impl Into<String>, method: Method, weight: u32) -> Operation {
+        Operation {
+            name: name.into(),
+            method,
+            weight,
+            args: ArgTemplate::default(),
+            captures: Vec::new(),
+            max_rate: None,
+            allow_destructive: false,
+        }
+    }
+
+    /// Builds the next request: generators drawn from `rng`, captured values from `pool`.
+    pub fn build_request<R: Rng + ?Sized>(&self, rng: &mut R, pool: &CapturePool) -> McpRequest {
+        match &self.method {
+            Method::ToolsCall { tool } => McpRequest::ToolsCall {
+                name: tool.clone(),
+                arguments: self.args.render(rng, pool),
+            },
+            Method::ToolsList => McpRequest::ToolsList,
+            Method::ResourcesList => McpRequest::ResourcesList,
+            Method::ResourcesRead { uri } => McpRequest::ResourcesRead { uri: uri.clone() },
+            Method::PromptsList => McpRequest::PromptsList,
+            Method::PromptsGet { name } => McpRequest::PromptsGet {
+                name: name.clone(),
+                arguments: self.args.render(rng, pool),
+            },
+            Method::Ping => McpRequest::Ping,
+        }
+    }
+
     /// True when results must be kept (the operation captures values).
     pub fn wants_result(&self) -> bool {
         !self.captures.is_empty()
     }
-    /// Takes this operation's captures out of a successful result.
-    pub fn capture(&self, _result: &Value, _pool: &CapturePool) {}
+
+    /// Takes this operation's captures out of a successful result (missing values are skipped).
+    pub fn capture(&self, result: &Value, pool: &CapturePool) {
+        for spec in &self.captures {
+            if let Some(v) = spec.extract(result) {
+                pool.push(&spec.pool, v);
+            }
+        }
+    }
 }
 
 /// The operations and their weights.
@@ -53,8 +110,107 @@ pub struct Mix {
 }
 
 impl Mix {
-    /// Picks an operation index with probability weight / total weight.
-    pub fn pick<R: Rng + ?Sized>(&self, _rng: &mut R) -> usize {
-        todo!("load engine issue: plan")
+    /// Sum of the weights.
+    pub fn total_weight(&self) -> u64 {
+        self.ops.iter().map(|o| u64::from(o.weight)).sum()
+    }
+
+    /// Picks an operation index with probability weight / total weight. The config guarantees a
+    /// non-empty mix with a positive total; an empty or all-zero mix gives 0.
+    pub fn pick<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+        let total = self.total_weight();
+        if total == 0 {
+            return 0;
+        }
+        let mut x = rng.random_range(0..total);
+        for (i, op) in self.ops.iter().enumerate() {
+            let w = u64::from(op.weight);
+            if x < w {
+                return i;
+            }
+            x -= w;
+        }
+        self.ops.len().saturating_sub(1)
+    }
+
+    /// Index of the operation called `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.ops.iter().position(|o| o.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use serde_json::json;
+
+    #[test]
+    fn pick_follows_weights() {
+        let mix = Mix {
+            ops: vec![
+                Operation::tool("a", 40),
+                Operation::tool("b", 0),
+                Operation::tool("c", 60),
+            ],
+        };
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut counts = [0u32; 3];
+        for _ in 0..100_000 {
+            counts[mix.pick(&mut rng)] += 1;
+        }
+        assert_eq!(counts[1], 0);
+        assert!((38_500..41_500).contains(&counts[0]), "{counts:?}");
+        assert!((58_500..61_500).contains(&counts[2]), "{counts:?}");
+    }
+
+    #[test]
+    fn seeded_requests_repeat() {
+        let mut op = Operation::tool("create_payment", 1);
+        op.args = ArgTemplate::parse(
+            &json!({"amount": {"gen": "decimal", "min": 1, "max": 500}, "id": {"gen": "uuid"}}),
+        )
+        .expect("parses");
+        let mix = Mix {
+            ops: vec![
+                op.clone(),
+                Operation::of("tools/list", Method::ToolsList, 1),
+            ],
+        };
+        let run = |seed| {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let pool = CapturePool::default();
+            (0..50)
+                .map(|_| mix.ops[mix.pick(&mut rng)].build_request(&mut rng, &pool))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(42), run(42));
+        assert_ne!(run(42), run(43));
+    }
+
+    #[test]
+    fn capture_then_build() {
+        let mut create = Operation::tool("create_payment", 1);
+        create.captures = vec![CaptureSpec {
+            pool: "ids".into(),
+            pointer: "/payment_id".into(),
+        }];
+        let mut verify = Operation::tool("verify_payment", 1);
+        verify.args =
+            ArgTemplate::parse(&json!({"payment_id": {"capture": "ids"}})).expect("parses");
+        let pool = CapturePool::default();
+        create.capture(
+            &json!({"structuredContent": {"payment_id": "pay_1"}}),
+            &pool,
+        );
+        let mut rng = StdRng::seed_from_u64(1);
+        assert_eq!(
+            verify.build_request(&mut rng, &pool),
+            McpRequest::ToolsCall {
+                name: "verify_payment".into(),
+                arguments: json!({"payment_id": "pay_1"})
+            }
+        );
     }
 }

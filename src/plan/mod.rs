@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::mcp::ClientConfig;
 
-pub use args::{ArgTemplate, CapturePool};
+pub use args::{ArgTemplate, CapturePool, CaptureSpec, Generator};
 pub use mix::{Method, Mix, Operation};
 pub use stage::Stage;
 
@@ -99,6 +99,19 @@ pub struct Output {
     pub quiet: bool,
     /// Exit 0 even when an SLO failed.
     pub no_fail_on_slo: bool,
+    /// Log line format.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 impl Default for Output {
@@ -111,6 +124,7 @@ impl Default for Output {
             progress_interval: Duration::from_secs(5),
             quiet: false,
             no_fail_on_slo: false,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -126,4 +140,82 @@ pub struct Slo {
     pub min_tps: Option<f64>,
     /// Errors / completed calls must be at most this (0.001 = 0.1 %).
     pub max_error_ratio: Option<f64>,
+}
+
+/// A mix that does not fit the server it runs against.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("the mix calls tools the server does not have: {}; the server has: {}", unknown.join(", "), if available.is_empty() { "(no tools)".to_string() } else { available.join(", ") })]
+    UnknownTools {
+        unknown: Vec<String>,
+        available: Vec<String>,
+    },
+    #[error(
+        "tool `{tool}` is marked destructive by the server (annotations.destructiveHint); list it with `allow_destructive = true` in its [[mix]] entry to call it anyway"
+    )]
+    Destructive { tool: String },
+}
+
+impl Plan {
+    /// Checks the mix against the server's `tools/list`: every `tools/call` names a tool the server
+    /// has, destructive tools are refused unless allowed, and `auto` arguments are built from each
+    /// tool's `inputSchema`.
+    pub fn resolve_tools(&mut self, tools: &[crate::mcp::ToolInfo]) -> Result<(), PlanError> {
+        let mut unknown = Vec::new();
+        for op in &self.mix.ops {
+            if let Method::ToolsCall { tool } = &op.method
+                && !tools.iter().any(|t| &t.name == tool)
+                && !unknown.contains(tool)
+            {
+                unknown.push(tool.clone());
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(PlanError::UnknownTools {
+                unknown,
+                available: tools.iter().map(|t| t.name.clone()).collect(),
+            });
+        }
+        for op in &mut self.mix.ops {
+            let Method::ToolsCall { tool } = &op.method else {
+                continue;
+            };
+            let Some(info) = tools.iter().find(|t| &t.name == tool) else {
+                continue;
+            };
+            if info.destructive && !op.allow_destructive {
+                return Err(PlanError::Destructive { tool: tool.clone() });
+            }
+            if op.args.is_auto() {
+                op.args = ArgTemplate::from_schema(&info.input_schema);
+            }
+        }
+        Ok(())
+    }
+
+    /// The stages of an open-model run (empty for the closed model).
+    pub fn stages(&self) -> &[Stage] {
+        match &self.load {
+            Load::Open { stages, .. } => stages,
+            Load::Closed { .. } => &[],
+        }
+    }
+}
+
+impl Plan {
+    /// A plan with default client, limits and output for `url`, the given load and mix.
+    pub fn new(url: impl Into<String>, load: Load, mix: Mix) -> Plan {
+        Plan {
+            client: ClientConfig {
+                url: url.into(),
+                ..ClientConfig::default()
+            },
+            load,
+            mix,
+            slos: Vec::new(),
+            limits: Limits::default(),
+            output: Output::default(),
+            seed: 0,
+        }
+    }
 }

@@ -5,3 +5,5 @@
 pub mod closed;
 pub mod open;
 pub mod pacer;
+
+pub use pacer::{Pacer, Slot};

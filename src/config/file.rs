@@ -1,0 +1,135 @@
+//! The file schema (TOML or YAML), also the shape environment variables are merged into.
+//! Every table rejects unknown keys, so a typo is an error and not a silently ignored setting.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub target: TargetCfg,
+    pub load: LoadCfg,
+    pub mix: Vec<MixCfg>,
+    pub slo: Vec<SloCfg>,
+    pub output: OutputCfg,
+}
+
+/// `[target]`: where and how to connect.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TargetCfg {
+    pub url: Option<String>,
+    pub transport: Option<String>,
+    pub protocol: Option<String>,
+    pub timeout: Option<String>,
+    pub connect_timeout: Option<String>,
+    pub sessions: Option<i64>,
+    pub session_strategy: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    pub ca_file: Option<String>,
+    pub insecure: Option<bool>,
+    pub auth: AuthCfg,
+}
+
+/// `[target.auth]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthCfg {
+    pub kind: Option<String>,
+    pub token: Option<String>,
+    pub token_env: Option<String>,
+    pub token_file: Option<String>,
+    pub token_url: Option<String>,
+    pub client_id: Option<String>,
+}
+
+/// Stages as a list of tables or as the text form `50:5m,100:5m@30s`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StagesCfg {
+    Text(String),
+    List(Vec<StageCfg>),
+}
+
+/// One `[[load.stages]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageCfg {
+    pub rate: f64,
+    /// A duration, or `forever`.
+    pub duration: String,
+    #[serde(default)]
+    pub ramp: Option<String>,
+}
+
+/// `[load]`: the load model and the limits.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoadCfg {
+    pub rate: Option<f64>,
+    pub duration: Option<String>,
+    pub stages: Option<StagesCfg>,
+    pub max_calls: Option<i64>,
+    pub users: Option<i64>,
+    pub requests: Option<i64>,
+    pub delay: Option<String>,
+    pub concurrent: Option<i64>,
+    pub total: Option<i64>,
+    pub scenario: Option<String>,
+    pub max_in_flight: Option<i64>,
+    pub max_rate: Option<f64>,
+    pub seed: Option<u64>,
+    pub grace: Option<String>,
+    pub honor_retry_after: Option<bool>,
+    pub require_target: Option<bool>,
+    pub abort_on_breach: Option<String>,
+    pub instance_share: Option<String>,
+}
+
+/// One `[[mix]]` entry: `tool = "..."` or `method = "tools/list"` (or `resources/read` + `uri`,
+/// `prompts/get` + `prompt`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MixCfg {
+    pub tool: Option<String>,
+    pub method: Option<String>,
+    pub uri: Option<String>,
+    pub prompt: Option<String>,
+    /// Label in reports and metrics (default: the tool name or the method).
+    pub name: Option<String>,
+    pub weight: Option<i64>,
+    /// A template (see `plan::args`) or the string `"auto"`.
+    pub args: Option<Value>,
+    /// Pool name → JSON pointer into the result.
+    pub capture: BTreeMap<String, String>,
+    pub max_rate: Option<f64>,
+    pub allow_destructive: Option<bool>,
+}
+
+/// One `[[slo]]` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SloCfg {
+    /// Operation name; absent = the whole run.
+    pub tool: Option<String>,
+    pub p95: Option<String>,
+    pub min_tps: Option<f64>,
+    pub max_error_ratio: Option<f64>,
+}
+
+/// `[output]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputCfg {
+    pub summary: Option<String>,
+    pub raw: Option<String>,
+    pub metrics_listen: Option<String>,
+    pub linger: Option<String>,
+    pub progress_interval: Option<String>,
+    pub quiet: Option<bool>,
+    pub no_fail_on_slo: Option<bool>,
+    pub log_format: Option<String>,
+}
