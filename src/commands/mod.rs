@@ -27,10 +27,11 @@ pub enum Exit {
 
 /// A failure that already knows its exit code (config errors → 2, unreachable → 3).
 #[derive(Debug, thiserror::Error)]
-#[error("{source:#}")]
+#[error("{error:#}")]
 pub struct ExitError {
     pub code: Exit,
-    pub source: anyhow::Error,
+    /// What went wrong (its whole chain is printed once).
+    pub error: anyhow::Error,
 }
 
 impl ExitError {
@@ -38,14 +39,14 @@ impl ExitError {
     pub fn usage(source: impl Into<anyhow::Error>) -> Self {
         ExitError {
             code: Exit::Usage,
-            source: source.into(),
+            error: source.into(),
         }
     }
     /// A could-not-start error (exit 3).
     pub fn cannot_start(source: impl Into<anyhow::Error>) -> Self {
         ExitError {
             code: Exit::CannotStart,
-            source: source.into(),
+            error: source.into(),
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::report::{console, write};
   mcp-soak run --url http://127.0.0.1:8080/mcp --scenario moderate --mixed")]
 pub struct Args {
     #[command(flatten)]
-    pub config: crate::config::RunArgs,
+    pub config: Box<crate::config::RunArgs>,
 }
 
 /// Runs `mcp-soak run`.

@@ -175,7 +175,4 @@ pub struct RunArgs {
     /// No progress lines.
     #[arg(long, help_heading = "Output")]
     pub quiet: bool,
-    /// Log format: `text` (default) or `json`.
-    #[arg(long, value_name = "FORMAT", help_heading = "Output")]
-    pub log_format: Option<String>,
 }

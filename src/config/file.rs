@@ -131,5 +131,4 @@ pub struct OutputCfg {
     pub progress_interval: Option<String>,
     pub quiet: Option<bool>,
     pub no_fail_on_slo: Option<bool>,
-    pub log_format: Option<String>,
 }

@@ -27,7 +27,7 @@ use crate::mcp::{
 use crate::plan::args::CaptureSpec;
 use crate::plan::stage::check_stages;
 use crate::plan::{
-    ArgTemplate, Limits, Load, LogFormat, Method, Mix, Operation, Output, Plan, Slo, Stage,
+    ArgTemplate, Limits, Load, Method, Mix, Operation, Output, Plan, Slo, Stage,
 };
 use crate::secret::Secret;
 use file::{FileConfig, MixCfg, SloCfg, StagesCfg};
@@ -456,12 +456,6 @@ impl Loader<'_> {
             a.progress_interval.clone(),
             "output.progress_interval",
             "progress-interval",
-        );
-        self.set(
-            &mut o.log_format,
-            a.log_format.clone(),
-            "output.log_format",
-            "log-format",
         );
         if a.quiet {
             self.set(&mut o.quiet, Some(true), "output.quiet", "quiet");
@@ -1068,16 +1062,6 @@ impl Loader<'_> {
         }
         out.quiet = o.quiet.unwrap_or(false);
         out.no_fail_on_slo = o.no_fail_on_slo.unwrap_or(false);
-        out.log_format = match o.log_format.as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(x) => {
-                return Err(self.err(
-                    "output.log_format",
-                    format!("expected text or json, got {x:?}"),
-                ));
-            }
-        };
         Ok(out)
     }
 }

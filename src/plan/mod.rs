@@ -99,19 +99,6 @@ pub struct Output {
     pub quiet: bool,
     /// Exit 0 even when an SLO failed.
     pub no_fail_on_slo: bool,
-    /// Log line format.
-    pub log_format: LogFormat,
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
 }
 
 impl Default for Output {
@@ -124,7 +111,6 @@ impl Default for Output {
             progress_interval: Duration::from_secs(5),
             quiet: false,
             no_fail_on_slo: false,
-            log_format: LogFormat::Text,
         }
     }
 }
