@@ -1,12 +1,29 @@
-//! `mcp-soak compare`.
+//! `mcp-soak compare BASE.json NEW.json [--tolerance 10%]`: exit 1 on a regression beyond tolerance.
 
-use super::Exit;
+use std::path::PathBuf;
+
+use super::{Exit, ExitError};
+use crate::report::compare;
 
 /// Arguments of `mcp-soak compare`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The baseline summary (JSON written by `mcp-soak run --summary`).
+    pub base: PathBuf,
+    /// The summary to check against the baseline.
+    pub new: PathBuf,
+    /// Allowed relative change before a metric counts as a regression (`10%` or `0.1`).
+    #[arg(long, default_value = "10%")]
+    pub tolerance: String,
+}
 
 /// Runs `mcp-soak compare`.
-pub async fn run(_args: Args) -> anyhow::Result<Exit> {
-    anyhow::bail!("`mcp-soak compare` is not built yet")
+pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    let tolerance = compare::parse_tolerance(&args.tolerance).map_err(ExitError::usage)?;
+    let base = compare::load(&args.base).map_err(ExitError::usage)?;
+    let new = compare::load(&args.new).map_err(ExitError::usage)?;
+    let c = compare::compare(&base, &new, tolerance);
+    let mut out = std::io::stdout().lock();
+    compare::write(&c, &mut out)?;
+    Ok(if c.regressions() > 0 { Exit::SloFailed } else { Exit::Ok })
 }

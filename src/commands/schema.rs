@@ -1,4 +1,6 @@
-//! `mcp-soak schema`.
+//! `mcp-soak schema`: prints the JSON Schema of the summary file (committed as `schema/summary.schema.json`).
+
+use std::io::Write;
 
 use super::Exit;
 
@@ -8,5 +10,6 @@ pub struct Args {}
 
 /// Runs `mcp-soak schema`.
 pub async fn run(_args: Args) -> anyhow::Result<Exit> {
-    anyhow::bail!("`mcp-soak schema` is not built yet")
+    std::io::stdout().lock().write_all(crate::report::summary::schema_json().as_bytes())?;
+    Ok(Exit::Ok)
 }

@@ -7,15 +7,34 @@
 //! * `Recorder::new(RecorderSetup)`, `Recorder::record(Record)`, `Recorder::snapshot() -> Snapshot`,
 //!   plus gauges set by the engine (stage, target rate, in-flight, sessions).
 //! * [`names`] — every exported metric name (the README table is written against it).
+//!
+//! The metric handles come from a private `PrometheusRecorder` (no global recorder), so many
+//! recorders can live in one process; [`Recorder::prometheus`] gives the handle `/metrics` renders.
+//! A background thread runs the exporter's upkeep every few seconds while the recorder lives.
 
+pub mod errors;
+pub mod http;
 pub mod names;
+pub mod raw;
 pub mod snapshot;
+pub(crate) mod timeline;
 
+pub use http::{MetricsServer, Readiness, serve};
 pub use snapshot::Snapshot;
 
-use std::time::Instant;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
-use crate::mcp::OutcomeKind;
+use metrics::{Counter, Gauge, Key, Label, Metadata, Recorder as _};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+use crate::mcp::{OutcomeKind, SessionStats};
+use crate::plan::Slo;
+
+use snapshot::{Hist, OpStats, OutcomeCounts, StageStats};
 
 /// One finished (or dropped) call.
 #[derive(Debug, Clone)]
@@ -37,4 +56,618 @@ pub struct Record {
     pub detail: Option<String>,
     pub session: Option<u32>,
     pub retry_after: Option<f64>,
+}
+
+/// What the run is; exported as `mcp_soak_run_info` and echoed in the summary.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    /// Target URL; credentials, query and fragment are stripped by [`Recorder::new`].
+    pub target: String,
+    /// Negotiated (or requested) protocol revision.
+    pub protocol: String,
+    /// `streamable-http` or `legacy-sse`.
+    pub transport: String,
+}
+
+/// Everything the recorder needs to know up front (label sets are fixed here: bounded).
+#[derive(Debug, Clone, Default)]
+pub struct RecorderSetup {
+    /// Operation names in plan order (`Record::op` indexes this).
+    pub op_names: Vec<String>,
+    /// Target rate of every stage in plan order (`Record::stage` indexes this).
+    pub stage_rates: Vec<f64>,
+    pub slos: Vec<Slo>,
+    /// Raw JSON-lines stream path, if any.
+    pub raw: Option<PathBuf>,
+    pub run_info: RunInfo,
+}
+
+/// Errors of the recorder and the metrics server.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot create a latency histogram: {0}")]
+    Histogram(#[from] hdrhistogram::CreationError),
+    #[error("invalid histogram buckets: {0}")]
+    Buckets(#[from] metrics_exporter_prometheus::BuildError),
+    #[error("cannot open the raw stream {path}: {source}")]
+    RawOpen { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the raw stream {path}: {source}")]
+    RawWrite { path: PathBuf, source: std::io::Error },
+    #[error("cannot listen for /metrics on {addr}: {source}")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+}
+
+/// Largest latency the histograms track (longer values are clamped to it): one hour, in µs.
+pub const MAX_TRACKED_US: u64 = 3_600_000_000;
+/// Distinct (op, kind, message) entries kept in the error table.
+pub const ERROR_TABLE_CAP: usize = 100;
+/// Timeline points kept before adjacent points are merged.
+pub const TIMELINE_MAX_POINTS: usize = 1000;
+/// First timeline interval.
+pub const TIMELINE_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the exporter's upkeep runs (drains histogram samples into buckets).
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A latency histogram in µs, 3 significant digits, 1 µs to one hour, no auto-resize.
+pub fn new_hist() -> Result<Hist, RecordError> {
+    let mut h = Hist::new_with_bounds(1, MAX_TRACKED_US, 3)?;
+    h.auto(false);
+    Ok(h)
+}
+
+/// `url` without user-info, query and fragment (they may carry credentials).
+pub fn strip_credentials(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => (&url[..i + 3], &url[i + 3..]),
+        None => ("", url),
+    };
+    let auth_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(auth_end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}{host}{path}")
+}
+
+static META: Metadata<'static> =
+    Metadata::new("mcp_soak", metrics::Level::INFO, Some(module_path!()));
+
+#[derive(Debug)]
+struct Hists {
+    latency: Hist,
+    service: Hist,
+}
+
+struct OpSlot {
+    name: String,
+    counts: [AtomicU64; OutcomeKind::ALL.len()],
+    calls: Vec<Counter>,
+    latency: metrics::Histogram,
+    service: metrics::Histogram,
+    hists: Mutex<Hists>,
+}
+
+struct StageSlot {
+    target_rate: Mutex<f64>,
+    counts: [AtomicU64; OutcomeKind::ALL.len()],
+    hists: Mutex<Hists>,
+    /// Accumulated run time of finished visits, and the start of the current visit.
+    clock: Mutex<(Duration, Option<Instant>)>,
+}
+
+struct Gauges {
+    target_rate: Gauge,
+    achieved_rate: Gauge,
+    in_flight: Gauge,
+    sessions_active: Gauge,
+    sessions_initialized: Counter,
+    sessions_expired: Counter,
+    stage: Gauge,
+    running: Gauge,
+    dropped: Counter,
+    lag: metrics::Histogram,
+}
+
+struct Inner {
+    prom: PrometheusRecorder,
+    handle: PrometheusHandle,
+    start: Instant,
+    start_wall: SystemTime,
+    /// Set when the run stops sending (frozen elapsed), cleared when it runs again.
+    ended: Mutex<Option<Instant>>,
+    ops: Vec<OpSlot>,
+    stages: Vec<StageSlot>,
+    gauges: Gauges,
+    lag: Mutex<Hist>,
+    timeline: Mutex<timeline::Timeline>,
+    errors: Mutex<errors::ErrorTable>,
+    raw: Option<raw::RawSink>,
+    run_info: RunInfo,
+    slos: Vec<Slo>,
+    current_stage: AtomicU64,
+    in_flight: AtomicU64,
+    sessions: Mutex<SessionStats>,
+    /// Records whose `op` index was out of range (a bug upstream; counted, never a panic).
+    unknown_op: AtomicU64,
+    _upkeep_stop: mpsc::Sender<()>,
+}
+
+/// The recorder; clone it freely (it is an `Arc`).
+#[derive(Clone)]
+pub struct Recorder {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").field("run_info", &self.inner.run_info).finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn key(name: &'static str, labels: Vec<Label>) -> Key {
+    Key::from_parts(name, labels)
+}
+
+/// The bucket bounds of the latency histograms: the defaults plus every SLO p95 threshold.
+pub fn latency_buckets(slos: &[Slo]) -> Vec<f64> {
+    let mut b: Vec<f64> = names::LATENCY_BUCKETS.to_vec();
+    b.extend(slos.iter().filter_map(|s| s.p95).map(|d| d.as_secs_f64()).filter(|v| *v > 0.0));
+    b.sort_by(f64::total_cmp);
+    b.dedup();
+    b
+}
+
+fn status_label(status: Option<u16>) -> String {
+    match status {
+        Some(s) if names::KNOWN_STATUSES.contains(&s) => s.to_string(),
+        _ => names::OTHER.to_owned(),
+    }
+}
+
+fn code_label(code: Option<i64>) -> String {
+    match code {
+        Some(c) if names::KNOWN_RPC_CODES.contains(&c) => c.to_string(),
+        _ => names::OTHER.to_owned(),
+    }
+}
+
+/// The error-table message for a failed call: its detail, or what is known about it.
+fn error_message(r: &Record) -> String {
+    if let Some(d) = r.detail.as_deref().filter(|d| !d.is_empty()) {
+        return errors::truncate(d).to_owned();
+    }
+    match (r.kind, r.status, r.rpc_code) {
+        (_, _, Some(c)) => format!("JSON-RPC error {c}"),
+        (_, Some(s), _) => format!("HTTP {s}"),
+        (k, _, _) => k.as_str().to_owned(),
+    }
+}
+
+impl Recorder {
+    /// Builds the exporter (real histogram buckets, one on every SLO threshold), registers every
+    /// metric handle, and opens the raw stream if asked. Call it right before the run sends.
+    pub fn new(setup: RecorderSetup) -> Result<Recorder, RecordError> {
+        let buckets = latency_buckets(&setup.slos);
+        let prom = PrometheusBuilder::new()
+            .set_buckets(&buckets)?
+            .set_buckets_for_metric(Matcher::Full(names::SCHEDULE_LAG_SECONDS.into()), &names::LAG_BUCKETS)?
+            .build_recorder();
+        let handle = prom.handle();
+        describe(&prom);
+
+        let mut run_info = setup.run_info.clone();
+        run_info.target = strip_credentials(&run_info.target);
+
+        let ops = setup
+            .op_names
+            .iter()
+            .map(|name| {
+                let tool = || Label::new("tool", name.clone());
+                let calls = OutcomeKind::ALL
+                    .iter()
+                    .map(|k| {
+                        prom.register_counter(
+                            &key(names::CALLS_TOTAL, vec![tool(), Label::new("outcome", k.as_str())]),
+                            &META,
+                        )
+                    })
+                    .collect();
+                Ok(OpSlot {
+                    name: name.clone(),
+                    counts: Default::default(),
+                    calls,
+                    latency: prom.register_histogram(&key(names::CALL_LATENCY_SECONDS, vec![tool()]), &META),
+                    service: prom.register_histogram(&key(names::CALL_SERVICE_SECONDS, vec![tool()]), &META),
+                    hists: Mutex::new(Hists { latency: new_hist()?, service: new_hist()? }),
+                })
+            })
+            .collect::<Result<Vec<_>, RecordError>>()?;
+        let stages = setup
+            .stage_rates
+            .iter()
+            .map(|&rate| {
+                Ok(StageSlot {
+                    target_rate: Mutex::new(rate),
+                    counts: Default::default(),
+                    hists: Mutex::new(Hists { latency: new_hist()?, service: new_hist()? }),
+                    clock: Mutex::new((Duration::ZERO, None)),
+                })
+            })
+            .collect::<Result<Vec<_>, RecordError>>()?;
+
+        let g = |name: &'static str| prom.register_gauge(&key(name, vec![]), &META);
+        let c = |name: &'static str| prom.register_counter(&key(name, vec![]), &META);
+        let gauges = Gauges {
+            target_rate: g(names::TARGET_RATE),
+            achieved_rate: g(names::ACHIEVED_RATE),
+            in_flight: g(names::IN_FLIGHT),
+            sessions_active: g(names::SESSIONS_ACTIVE),
+            sessions_initialized: c(names::SESSIONS_INITIALIZED_TOTAL),
+            sessions_expired: c(names::SESSIONS_EXPIRED_TOTAL),
+            stage: g(names::STAGE),
+            running: g(names::RUNNING),
+            dropped: c(names::DROPPED_SLOTS_TOTAL),
+            lag: prom.register_histogram(&key(names::SCHEDULE_LAG_SECONDS, vec![]), &META),
+        };
+        for gauge in [&gauges.target_rate, &gauges.achieved_rate, &gauges.in_flight, &gauges.sessions_active] {
+            gauge.set(0.0);
+        }
+        gauges.stage.set(0.0);
+        gauges.running.set(0.0);
+        if let Some(first) = setup.stage_rates.first() {
+            gauges.target_rate.set(*first);
+        }
+        // The error-by-status/code counters are created on first use; declare the series names
+        // by registering nothing here (their label values are bounded by `names::KNOWN_*`).
+
+        prom.register_gauge(
+            &key(names::BUILD_INFO, vec![Label::new("version", env!("CARGO_PKG_VERSION"))]),
+            &META,
+        )
+        .set(1.0);
+        prom.register_gauge(
+            &key(
+                names::RUN_INFO,
+                vec![
+                    Label::new("run_id", run_info.run_id.clone()),
+                    Label::new("target", run_info.target.clone()),
+                    Label::new("protocol", run_info.protocol.clone()),
+                    Label::new("transport", run_info.transport.clone()),
+                ],
+            ),
+            &META,
+        )
+        .set(1.0);
+        for slo in &setup.slos {
+            let tool = slo.op.clone().unwrap_or_else(|| names::ALL_TOOLS.to_owned());
+            let set = |name: &'static str, v: f64| {
+                prom.register_gauge(&key(name, vec![Label::new("tool", tool.clone())]), &META).set(v);
+            };
+            if let Some(p95) = slo.p95 {
+                set(names::SLO_LATENCY_P95_SECONDS, p95.as_secs_f64());
+            }
+            if let Some(v) = slo.min_tps {
+                set(names::SLO_MIN_CALLS_PER_SECOND, v);
+            }
+            if let Some(v) = slo.max_error_ratio {
+                set(names::SLO_MAX_ERROR_RATIO, v);
+            }
+        }
+
+        let start = Instant::now();
+        let start_wall = SystemTime::now();
+        let raw = match &setup.raw {
+            Some(path) => Some(raw::RawSink::open(path, setup.op_names.clone(), (start, start_wall))?),
+            None => None,
+        };
+
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let upkeep_handle = handle.clone();
+        // Upkeep drains histogram samples into buckets so memory stays flat between scrapes. The
+        // thread ends when the last `Recorder` clone drops (the sender goes away).
+        let _ = std::thread::Builder::new().name("mcp-soak-upkeep".into()).spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(UPKEEP_INTERVAL) {
+                upkeep_handle.run_upkeep();
+            }
+        });
+
+        let mut timeline_hist = Hist::new_with_bounds(1, MAX_TRACKED_US, 2)?;
+        timeline_hist.auto(false);
+        let inner = Inner {
+            prom,
+            handle,
+            start,
+            start_wall,
+            ended: Mutex::new(None),
+            ops,
+            stages,
+            gauges,
+            lag: Mutex::new(new_hist()?),
+            timeline: Mutex::new(timeline::Timeline::new(TIMELINE_INTERVAL, TIMELINE_MAX_POINTS, timeline_hist)),
+            errors: Mutex::new(errors::ErrorTable::new(ERROR_TABLE_CAP)),
+            raw,
+            run_info,
+            slos: setup.slos,
+            current_stage: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            sessions: Mutex::new(SessionStats::default()),
+            unknown_op: AtomicU64::new(0),
+            _upkeep_stop: stop_tx,
+        };
+        Ok(Recorder { inner: Arc::new(inner) })
+    }
+
+    /// The handle `/metrics` renders.
+    pub fn prometheus(&self) -> PrometheusHandle {
+        self.inner.handle.clone()
+    }
+
+    /// When the recorder was created (the run's time zero), monotonic and wall clock.
+    pub fn started(&self) -> (Instant, SystemTime) {
+        (self.inner.start, self.inner.start_wall)
+    }
+
+    /// Records one call: the hot path (atomic counters, pre-registered metric handles, two short
+    /// uncontended locks for the HDR histograms, one for the timeline). Never panics, never blocks
+    /// on I/O.
+    pub fn record(&self, r: Record) {
+        let inner = &*self.inner;
+        let Some(op) = inner.ops.get(r.op) else {
+            inner.unknown_op.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let stage = inner.stages.get(r.stage).or_else(|| inner.stages.last());
+        let k = r.kind.index();
+        op.counts[k].fetch_add(1, Ordering::Relaxed);
+        op.calls[k].increment(1);
+        if let Some(s) = stage {
+            s.counts[k].fetch_add(1, Ordering::Relaxed);
+        }
+
+        let mut latency_us = None;
+        let mut service_us = None;
+        if r.kind == OutcomeKind::Dropped {
+            inner.gauges.dropped.increment(1);
+        } else {
+            let lat = r.done.saturating_duration_since(r.intended);
+            let svc = r.sent.map(|sent| r.done.saturating_duration_since(sent));
+            let lat_us = lat.as_micros() as u64;
+            let svc_us = svc.map(|d| d.as_micros() as u64);
+            latency_us = Some(lat_us);
+            service_us = svc_us;
+            op.latency.record(lat.as_secs_f64());
+            if let Some(d) = svc {
+                op.service.record(d.as_secs_f64());
+            }
+            record_hists(&op.hists, lat_us, svc_us);
+            if let Some(s) = stage {
+                record_hists(&s.hists, lat_us, svc_us);
+            }
+            if let Some(sent) = r.sent {
+                let lag = sent.saturating_duration_since(r.intended);
+                inner.gauges.lag.record(lag.as_secs_f64());
+                lock(&inner.lag).saturating_record(lag.as_micros() as u64);
+            }
+            let at_us = r.done.saturating_duration_since(inner.start).as_micros() as u64;
+            lock(&inner.timeline).add(at_us, lat_us, !r.kind.is_ok());
+        }
+
+        if !r.kind.is_ok() {
+            lock(&inner.errors).add(r.op, r.kind, &error_message(&r));
+            if r.kind == OutcomeKind::HttpError || r.status.is_some_and(|s| s >= 400) {
+                let labels =
+                    vec![Label::new("tool", op.name.clone()), Label::new("status", status_label(r.status))];
+                inner.prom.register_counter(&key(names::HTTP_ERRORS_TOTAL, labels), &META).increment(1);
+            }
+            if r.kind == OutcomeKind::RpcError {
+                let labels =
+                    vec![Label::new("tool", op.name.clone()), Label::new("code", code_label(r.rpc_code))];
+                inner.prom.register_counter(&key(names::RPC_ERRORS_TOTAL, labels), &META).increment(1);
+            }
+        }
+
+        if let Some(raw) = &inner.raw {
+            raw.send(raw::RawLine {
+                done: r.done,
+                op: r.op,
+                stage: r.stage,
+                kind: r.kind,
+                latency_us,
+                service_us,
+                status: r.status,
+                rpc_code: r.rpc_code,
+                session: r.session,
+                detail: r.detail,
+            });
+        }
+    }
+
+    /// The engine entered stage `idx` with this target rate.
+    pub fn set_stage(&self, idx: usize, target_rate: f64) {
+        let inner = &*self.inner;
+        let now = Instant::now();
+        let prev = inner.current_stage.swap(idx as u64, Ordering::Relaxed) as usize;
+        if prev != idx {
+            if let Some(s) = inner.stages.get(prev) {
+                stop_clock(s, now);
+            }
+        }
+        if let Some(s) = inner.stages.get(idx) {
+            *lock(&s.target_rate) = target_rate;
+            let mut c = lock(&s.clock);
+            if c.1.is_none() {
+                c.1 = Some(now);
+            }
+        }
+        inner.gauges.stage.set(idx as f64);
+        inner.gauges.target_rate.set(target_rate);
+    }
+
+    /// Calls in flight now.
+    pub fn set_in_flight(&self, n: u64) {
+        self.inner.in_flight.store(n, Ordering::Relaxed);
+        self.inner.gauges.in_flight.set(n as f64);
+    }
+
+    /// Session counters from the client (`initialized`/`expired` are cumulative).
+    pub fn set_sessions(&self, s: SessionStats) {
+        *lock(&self.inner.sessions) = s;
+        self.inner.gauges.sessions_active.set(s.active as f64);
+        self.inner.gauges.sessions_initialized.absolute(s.initialized);
+        self.inner.gauges.sessions_expired.absolute(s.expired);
+    }
+
+    /// The run sends traffic (true) or has stopped (false: elapsed time freezes, the stage clock stops).
+    pub fn set_running(&self, running: bool) {
+        let inner = &*self.inner;
+        inner.gauges.running.set(if running { 1.0 } else { 0.0 });
+        let now = Instant::now();
+        if running {
+            *lock(&inner.ended) = None;
+        } else {
+            lock(&inner.ended).get_or_insert(now);
+            let cur = inner.current_stage.load(Ordering::Relaxed) as usize;
+            if let Some(s) = inner.stages.get(cur) {
+                stop_clock(s, now);
+            }
+        }
+    }
+
+    /// Calls/s completed over the last progress interval (computed by the engine).
+    pub fn set_achieved_rate(&self, rate: f64) {
+        self.inner.gauges.achieved_rate.set(rate);
+    }
+
+    /// Flushes and closes the raw stream (if any). Call once when the run is over.
+    pub fn finish(&self) -> Result<(), RecordError> {
+        match &self.inner.raw {
+            Some(raw) => raw.close(),
+            None => Ok(()),
+        }
+    }
+
+    /// Records whose operation index was out of range (should stay 0).
+    pub fn unknown_op_records(&self) -> u64 {
+        self.inner.unknown_op.load(Ordering::Relaxed)
+    }
+
+    /// A copy of everything measured so far.
+    pub fn snapshot(&self) -> Snapshot {
+        let inner = &*self.inner;
+        let now = Instant::now();
+        let end = (*lock(&inner.ended)).unwrap_or(now);
+        let ops = inner
+            .ops
+            .iter()
+            .map(|o| {
+                let h = lock(&o.hists);
+                OpStats {
+                    name: o.name.clone(),
+                    counts: load_counts(&o.counts),
+                    latency: h.latency.clone(),
+                    service: h.service.clone(),
+                }
+            })
+            .collect();
+        let stages = inner
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(index, s)| {
+                let (acc, started) = *lock(&s.clock);
+                let elapsed = acc + started.map_or(Duration::ZERO, |t| end.saturating_duration_since(t));
+                let h = lock(&s.hists);
+                StageStats {
+                    index,
+                    target_rate: *lock(&s.target_rate),
+                    elapsed,
+                    counts: load_counts(&s.counts),
+                    latency: h.latency.clone(),
+                    service: h.service.clone(),
+                }
+            })
+            .collect();
+        let (timeline, timeline_interval) = {
+            let t = lock(&inner.timeline);
+            (t.points(), t.interval())
+        };
+        let top_errors = lock(&inner.errors)
+            .top()
+            .into_iter()
+            .map(|(op, kind, message, count)| snapshot::ErrorCount {
+                op: inner.ops.get(op).map_or_else(String::new, |o| o.name.clone()),
+                kind,
+                message,
+                count,
+            })
+            .collect();
+        Snapshot {
+            elapsed: end.saturating_duration_since(inner.start),
+            ops,
+            stages,
+            timeline,
+            top_errors,
+            schedule_lag: lock(&inner.lag).clone(),
+            run_info: inner.run_info.clone(),
+            slos: inner.slos.clone(),
+            sessions: *lock(&inner.sessions),
+            current_stage: inner.current_stage.load(Ordering::Relaxed) as usize,
+            in_flight: inner.in_flight.load(Ordering::Relaxed),
+            raw_written: inner.raw.as_ref().map_or(0, raw::RawSink::written),
+            raw_lost: inner.raw.as_ref().map_or(0, raw::RawSink::lost),
+            timeline_interval,
+        }
+    }
+}
+
+fn record_hists(h: &Mutex<Hists>, lat_us: u64, svc_us: Option<u64>) {
+    let mut h = lock(h);
+    h.latency.saturating_record(lat_us);
+    if let Some(s) = svc_us {
+        h.service.saturating_record(s);
+    }
+}
+
+fn stop_clock(s: &StageSlot, now: Instant) {
+    let mut c = lock(&s.clock);
+    if let Some(t) = c.1.take() {
+        c.0 += now.saturating_duration_since(t);
+    }
+}
+
+fn load_counts(c: &[AtomicU64; OutcomeKind::ALL.len()]) -> OutcomeCounts {
+    std::array::from_fn(|i| c[i].load(Ordering::Relaxed))
+}
+
+fn describe(prom: &PrometheusRecorder) {
+    use metrics::Unit;
+    let d = |name: &'static str, unit: Option<Unit>, help: &'static str, kind: u8| match kind {
+        0 => prom.describe_counter(name.into(), unit, help.into()),
+        1 => prom.describe_gauge(name.into(), unit, help.into()),
+        _ => prom.describe_histogram(name.into(), unit, help.into()),
+    };
+    d(names::CALLS_TOTAL, None, "Calls by tool and outcome (dropped slots included).", 0);
+    d(names::CALL_LATENCY_SECONDS, Some(Unit::Seconds), "Latency from the intended send time.", 2);
+    d(names::CALL_SERVICE_SECONDS, Some(Unit::Seconds), "Service time from the actual send.", 2);
+    d(names::HTTP_ERRORS_TOTAL, None, "HTTP error replies by tool and status.", 0);
+    d(names::RPC_ERRORS_TOTAL, None, "JSON-RPC errors by tool and code.", 0);
+    d(names::DROPPED_SLOTS_TOTAL, None, "Slots the scheduler could not start (in-flight cap).", 0);
+    d(names::SCHEDULE_LAG_SECONDS, Some(Unit::Seconds), "Actual send time minus intended send time.", 2);
+    d(names::TARGET_RATE, None, "Calls per second the schedule asks for now.", 1);
+    d(names::ACHIEVED_RATE, None, "Calls per second completed over the last progress interval.", 1);
+    d(names::IN_FLIGHT, None, "Calls in flight.", 1);
+    d(names::SESSIONS_ACTIVE, None, "MCP sessions open now.", 1);
+    d(names::SESSIONS_INITIALIZED_TOTAL, None, "MCP sessions initialized.", 0);
+    d(names::SESSIONS_EXPIRED_TOTAL, None, "MCP sessions the server expired.", 0);
+    d(names::STAGE, None, "Index of the current stage (0-based).", 1);
+    d(names::SLO_LATENCY_P95_SECONDS, Some(Unit::Seconds), "SLO: p95 latency threshold.", 1);
+    d(names::SLO_MIN_CALLS_PER_SECOND, None, "SLO: minimum successful calls per second.", 1);
+    d(names::SLO_MAX_ERROR_RATIO, None, "SLO: maximum error ratio.", 1);
+    d(names::BUILD_INFO, None, "Build information (value 1).", 1);
+    d(names::RUN_INFO, None, "Run information (value 1).", 1);
+    d(names::RUNNING, None, "1 while the run sends traffic.", 1);
 }

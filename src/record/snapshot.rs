@@ -27,6 +27,36 @@ pub struct Snapshot {
     pub top_errors: Vec<ErrorCount>,
     /// Schedule lag (actual send − intended), microseconds.
     pub schedule_lag: Hist,
+    /// What the run is (id, target, protocol, transport).
+    pub run_info: super::RunInfo,
+    /// The SLOs the recorder was set up with.
+    pub slos: Vec<crate::plan::Slo>,
+    /// Session counters as last set by the engine.
+    pub sessions: crate::mcp::SessionStats,
+    /// Index of the current (or last) stage.
+    pub current_stage: usize,
+    /// Calls in flight as last set by the engine.
+    pub in_flight: u64,
+    /// Raw-stream lines written and lines lost to back-pressure or I/O errors (0 without `--raw`).
+    pub raw_written: u64,
+    pub raw_lost: u64,
+    /// Width of one timeline interval now (it doubles each time the timeline is coarsened).
+    pub timeline_interval: Duration,
+}
+
+/// Total of counts.
+pub fn total(counts: &OutcomeCounts) -> u64 {
+    counts.iter().sum()
+}
+
+/// Calls that got an answer or failed on the wire: everything but dropped slots.
+pub fn completed(counts: &OutcomeCounts) -> u64 {
+    total(counts) - counts[OutcomeKind::Dropped.index()]
+}
+
+/// Completed calls that were not `ok`.
+pub fn errors(counts: &OutcomeCounts) -> u64 {
+    completed(counts) - counts[OutcomeKind::Ok.index()]
 }
 
 /// One operation's (or one stage's) numbers.
@@ -53,13 +83,16 @@ pub struct StageStats {
 }
 
 /// One interval of the timeline.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct TimelinePoint {
     /// Seconds since start at the interval's start.
     pub start_s: f64,
     pub duration_s: f64,
+    /// Completed calls that ended in the interval.
     pub calls: u64,
+    /// Of those, calls that were not `ok`.
     pub errors: u64,
+    /// Latency from the intended send time (after coarsening: p50 calls-weighted, p95/p99 the max).
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,

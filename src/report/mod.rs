@@ -1,2 +1,17 @@
 //! Reports are functions of a [`crate::record::Snapshot`]: console report, JSON summary (versioned,
 //! with a JSON Schema), SLO verdicts, and the comparison of two summaries.
+//!
+//! * [`summary::build`] — `Snapshot` + [`summary::RunMeta`] → [`summary::Summary`] (the JSON file).
+//! * [`slo::evaluate`] — SLO verdicts from a snapshot.
+//! * [`console::write`] — the human report, from the same `Summary` (so console and JSON agree).
+//! * [`write`] — atomic file writes and `{timestamp}` expansion.
+//! * [`compare`] — deltas between two summaries, regressions beyond a tolerance.
+
+pub mod compare;
+pub mod console;
+pub mod slo;
+pub mod summary;
+pub mod write;
+
+pub use slo::{SloVerdict, evaluate};
+pub use summary::{RunMeta, Summary, build};

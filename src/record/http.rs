@@ -1,0 +1,112 @@
+//! Our own small `/metrics` server: `GET /metrics` (Prometheus text), `GET /healthz` (200 while the
+//! process lives), `GET /readyz` (200 once the run is ready, 503 before). Any other path is 404,
+//! any other method 405. Sockets get `TCP_NODELAY`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::RecordError;
+
+/// The shared "ready" flag behind `/readyz`; the engine flips it once the target is reached.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    /// A flag that starts not ready.
+    pub fn new() -> Self {
+        Readiness::default()
+    }
+    /// Marks the run ready (or not).
+    pub fn set_ready(&self, ready: bool) {
+        self.0.store(ready, Ordering::Release);
+    }
+    /// True once marked ready.
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    handle: PrometheusHandle,
+    ready: Readiness,
+}
+
+/// A running metrics server.
+#[derive(Debug)]
+pub struct MetricsServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl MetricsServer {
+    /// The address it listens on (the real port when asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets in-flight scrapes finish, and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// The content type of the Prometheus text exposition format.
+pub const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Binds `addr` (port 0 works) and serves `/metrics`, `/healthz` and `/readyz` on the current runtime.
+pub async fn serve(
+    addr: SocketAddr,
+    handle: PrometheusHandle,
+    ready: Readiness,
+) -> Result<MetricsServer, RecordError> {
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.map_err(|source| RecordError::Bind { addr, source })?;
+    let local = listener.local_addr().map_err(|source| RecordError::Bind { addr, source })?;
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .with_state(AppState { handle, ready });
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
+            })
+            .await;
+    });
+    Ok(MetricsServer { addr: local, stop: Some(stop_tx), task })
+}
+
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    // Rendering drains histogram samples (CPU-bound, short): fine on the runtime.
+    ([(header::CONTENT_TYPE, TEXT_FORMAT)], s.handle.render())
+}
+
+async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
+    if s.ready.is_ready() {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    }
+}

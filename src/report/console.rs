@@ -1,0 +1,189 @@
+//! The human report, written from the same [`Summary`] as the JSON file, so the two always agree.
+//!
+//! Unlike the scripts it replaces: success means an `ok` outcome (not HTTP 200), failures are broken
+//! down by kind, latency covers every completed call (errors included) from the intended send time
+//! and as service time, and rates count completed calls and successful calls separately.
+
+use std::io::{self, Write};
+
+use crate::mcp::OutcomeKind;
+
+use super::summary::{LatencyStats, Summary, Totals};
+
+/// Error ratio below which (with no drops and every SLO held) a run is "excellent".
+pub const EXCELLENT_ERROR_RATIO: f64 = 0.001;
+/// Error or dropped ratio at or above which a run is "poor".
+pub const POOR_RATIO: f64 = 0.01;
+
+/// The one-word band and its reason, derived from the summary's own numbers.
+pub fn assessment(s: &Summary) -> (&'static str, String) {
+    let t = &s.totals;
+    let failed: Vec<String> = s.slos.iter().filter(|v| !v.passed).map(|v| format!("{} {}", v.op, v.objective)).collect();
+    if t.completed == 0 {
+        return ("POOR", "no call completed".into());
+    }
+    if !failed.is_empty() {
+        return ("POOR", format!("SLO failed: {}", failed.join(", ")));
+    }
+    if t.error_ratio >= POOR_RATIO || t.dropped_ratio >= POOR_RATIO {
+        return (
+            "POOR",
+            format!("error rate {} and dropped {} (poor at ≥ {})", pct(t.error_ratio), pct(t.dropped_ratio), pct(POOR_RATIO)),
+        );
+    }
+    if t.error_ratio < EXCELLENT_ERROR_RATIO && t.counts.dropped == 0 {
+        let slo = if s.slos.is_empty() { "no SLOs set" } else { "every SLO held" };
+        return ("EXCELLENT", format!("error rate {}, nothing dropped, {slo}", pct(t.error_ratio)));
+    }
+    ("GOOD", format!("error rate {}, dropped {}", pct(t.error_ratio), pct(t.dropped_ratio)))
+}
+
+fn pct(r: f64) -> String {
+    format!("{:.2} %", r * 100.0)
+}
+
+fn ms(v: f64) -> String {
+    if v >= 100.0 { format!("{v:.0}") } else if v >= 10.0 { format!("{v:.1}") } else { format!("{v:.2}") }
+}
+
+fn lat_row(w: &mut impl Write, label: &str, l: &LatencyStats) -> io::Result<()> {
+    if l.count == 0 {
+        return writeln!(w, "  {label:<22} (no completed calls)");
+    }
+    writeln!(
+        w,
+        "  {label:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        ms(l.min_ms),
+        ms(l.mean_ms),
+        ms(l.p50_ms),
+        ms(l.p90_ms),
+        ms(l.p95_ms),
+        ms(l.p99_ms),
+        ms(l.p999_ms),
+        ms(l.max_ms)
+    )
+}
+
+fn success(t: &Totals) -> String {
+    if t.completed == 0 { "-".into() } else { format!("{:.2}", t.success_ratio * 100.0) }
+}
+
+/// Writes the report.
+pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
+    let t = &s.totals;
+    writeln!(w, "mcp-soak {} report — run {}", s.tool.version, s.run_id)?;
+    let server = match (&s.protocol.server_name, &s.protocol.server_version) {
+        (Some(n), Some(v)) => format!(", server {n} {v}"),
+        (Some(n), None) => format!(", server {n}"),
+        _ => String::new(),
+    };
+    writeln!(
+        w,
+        "Target: {} ({}, protocol {}{server})",
+        s.target,
+        s.transport,
+        s.protocol.version.as_deref().unwrap_or("unknown")
+    )?;
+    writeln!(w, "Started {}  ended {}  duration {:.1} s", s.started, s.ended, s.duration_s)?;
+    if s.aborted {
+        writeln!(w, "ABORTED: {}", s.stop_reason.as_deref().unwrap_or("stopped early"))?;
+    } else if let Some(r) = &s.stop_reason {
+        writeln!(w, "Stopped: {r}")?;
+    }
+
+    writeln!(w, "\nSUMMARY")?;
+    writeln!(w, "  {:<22} {}", "Calls scheduled", t.calls)?;
+    writeln!(w, "  {:<22} {}", "Completed", t.completed)?;
+    writeln!(w, "  {:<22} {}  ({} of completed)", "Successful (ok)", t.counts.ok, pct(t.success_ratio))?;
+    writeln!(w, "  {:<22} {}  ({} of completed)", "Failed", t.completed - t.counts.ok, pct(t.error_ratio))?;
+    for k in OutcomeKind::ALL.iter().filter(|k| !k.is_ok() && **k != OutcomeKind::Dropped) {
+        let n = t.counts.get(*k);
+        if n > 0 {
+            writeln!(w, "    {:<20} {n}", k.as_str())?;
+        }
+    }
+    writeln!(w, "  {:<22} {}  ({} of scheduled)", "Dropped slots", t.counts.dropped, pct(t.dropped_ratio))?;
+    writeln!(w, "  {:<22} {:.2} calls/s completed, {:.2} ok/s", "Throughput", t.calls_per_second, t.ok_per_second)?;
+
+    writeln!(w, "\nLATENCY (ms, all completed calls, errors included)")?;
+    writeln!(w, "  {:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}", "", "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max")?;
+    lat_row(w, "from intended send", &s.latency.corrected)?;
+    lat_row(w, "service time", &s.latency.service)?;
+
+    writeln!(w, "\nPER TOOL (latency from intended send, ms)")?;
+    writeln!(w, "  {:<24} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9}", "tool", "calls", "ok %", "calls/s", "p50", "p95", "p99")?;
+    for o in &s.ops {
+        let l = &o.latency.corrected;
+        writeln!(
+            w,
+            "  {:<24} {:>10} {:>8} {:>9.2} {:>9} {:>9} {:>9}",
+            o.name,
+            o.totals.calls,
+            success(&o.totals),
+            o.totals.calls_per_second,
+            ms(l.p50_ms),
+            ms(l.p95_ms),
+            ms(l.p99_ms)
+        )?;
+    }
+
+    if s.stages.len() > 1 {
+        writeln!(w, "\nPER STAGE (latency from intended send, ms)")?;
+        writeln!(w, "  {:<6} {:>9} {:>10} {:>10} {:>10} {:>8} {:>9} {:>9} {:>9}", "stage", "target/s", "achieved/s", "seconds", "calls", "ok %", "p50", "p95", "p99")?;
+        for st in &s.stages {
+            let l = &st.latency.corrected;
+            writeln!(
+                w,
+                "  {:<6} {:>9.1} {:>10.2} {:>10.1} {:>10} {:>8} {:>9} {:>9} {:>9}",
+                st.index,
+                st.target_rate,
+                st.totals.calls_per_second,
+                st.duration_s,
+                st.totals.calls,
+                success(&st.totals),
+                ms(l.p50_ms),
+                ms(l.p95_ms),
+                ms(l.p99_ms)
+            )?;
+        }
+    }
+
+    writeln!(w, "\nERRORS")?;
+    if s.errors.by_kind.is_empty() {
+        writeln!(w, "  none")?;
+    } else {
+        for k in &s.errors.by_kind {
+            writeln!(w, "  {:<22} {}", k.kind, k.count)?;
+        }
+        writeln!(w, "  top messages:")?;
+        for m in s.errors.top_messages.iter().take(10) {
+            writeln!(w, "  {:>8}x  {} [{}] {}", m.count, m.op, m.kind, m.message)?;
+        }
+    }
+
+    writeln!(w, "\nSCHEDULE")?;
+    writeln!(w, "  {:<22} {}", "Dropped slots", s.schedule.dropped)?;
+    let lag = &s.schedule.lag;
+    writeln!(w, "  {:<22} p50 {} ms, p99 {} ms, max {} ms", "Send lag", ms(lag.p50_ms), ms(lag.p99_ms), ms(lag.max_ms))?;
+    if s.raw_lines_lost > 0 {
+        writeln!(w, "  {:<22} {} lines lost (disk too slow)", "Raw stream", s.raw_lines_lost)?;
+    }
+
+    writeln!(w, "\nSLO")?;
+    if s.slos.is_empty() {
+        writeln!(w, "  none set")?;
+    }
+    for v in &s.slos {
+        let measured = match (v.measured, &v.reason) {
+            (Some(m), _) => format!("{m:.4}"),
+            (None, Some(r)) => r.clone(),
+            (None, None) => "-".into(),
+        };
+        let verdict = if v.passed { "PASS" } else { "FAIL" };
+        writeln!(w, "  {verdict}  {:<20} {:<22} target {:<10} measured {measured}", v.op, v.objective, format!("{}", v.target))?;
+    }
+
+    let (band, why) = assessment(s);
+    writeln!(w, "\nASSESSMENT: {band} — {why}")?;
+    Ok(())
+}

@@ -1,0 +1,403 @@
+//! The JSON summary: a versioned, schema-pinned function of a [`Snapshot`].
+
+use std::time::SystemTime;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::mcp::OutcomeKind;
+use crate::record::snapshot::{self, Hist, OutcomeCounts, TimelinePoint};
+use crate::record::{Snapshot, strip_credentials};
+
+use super::slo::{SloVerdict, evaluate};
+
+/// Bumped on any incompatible change of [`Summary`].
+pub const SCHEMA_VERSION: u32 = 1;
+/// Top error messages kept per operation in the summary.
+pub const TOP_MESSAGES_PER_OP: usize = 10;
+
+/// What the summary needs that the recorder does not know.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    pub started: SystemTime,
+    pub ended: SystemTime,
+    /// What `connect` negotiated (None when the run never connected).
+    pub protocol: Option<ProtocolInfo>,
+    /// The effective configuration, secrets already redacted.
+    pub config: serde_json::Value,
+    /// True when the run stopped before its plan ended (signal, abort-on-breach, error).
+    pub aborted: bool,
+    pub stop_reason: Option<String>,
+}
+
+impl RunMeta {
+    /// A meta for a run that went from `started` to `ended`, completed normally.
+    pub fn new(started: SystemTime, ended: SystemTime) -> Self {
+        RunMeta { started, ended, protocol: None, config: serde_json::Value::Null, aborted: false, stop_reason: None }
+    }
+}
+
+/// The negotiated protocol and the server's self-description.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProtocolInfo {
+    pub version: Option<String>,
+    /// `stateless`, `session` or `legacy_sse`.
+    pub era: Option<String>,
+    pub server_name: Option<String>,
+    pub server_version: Option<String>,
+}
+
+/// The JSON summary of one run (schema version 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub tool: ToolVersion,
+    /// RFC 3339.
+    pub started: String,
+    /// RFC 3339.
+    pub ended: String,
+    /// Seconds the run sent traffic (the rate denominator).
+    pub duration_s: f64,
+    /// Target URL, credentials stripped.
+    pub target: String,
+    pub transport: String,
+    pub protocol: ProtocolInfo,
+    /// The effective configuration, secrets redacted.
+    pub config: serde_json::Value,
+    pub totals: Totals,
+    /// Latency over every completed call of every operation.
+    pub latency: LatencyPair,
+    pub ops: Vec<OpSummary>,
+    pub stages: Vec<StageSummary>,
+    pub errors: ErrorBreakdown,
+    pub schedule: ScheduleSummary,
+    pub sessions: SessionSummary,
+    /// Interval width of the timeline (it widens as a long run is coarsened).
+    pub timeline_interval_s: f64,
+    pub timeline: Vec<TimelinePoint>,
+    pub slos: Vec<SloVerdict>,
+    /// True when every SLO objective passed (or none were set).
+    pub slo_passed: bool,
+    pub aborted: bool,
+    pub stop_reason: Option<String>,
+    /// Raw-stream lines written and lost (0 without `--raw`).
+    pub raw_lines_written: u64,
+    pub raw_lines_lost: u64,
+}
+
+/// Name and version of the tool that wrote the summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ToolVersion {
+    pub name: String,
+    pub version: String,
+}
+
+/// Calls by outcome kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Counts {
+    pub ok: u64,
+    pub tool_error: u64,
+    pub rpc_error: u64,
+    pub http_error: u64,
+    pub timeout: u64,
+    pub connect: u64,
+    pub protocol: u64,
+    pub session_expired: u64,
+    pub dropped: u64,
+}
+
+impl Counts {
+    fn from_counts(c: &OutcomeCounts) -> Self {
+        let g = |k: OutcomeKind| c[k.index()];
+        Counts {
+            ok: g(OutcomeKind::Ok),
+            tool_error: g(OutcomeKind::ToolError),
+            rpc_error: g(OutcomeKind::RpcError),
+            http_error: g(OutcomeKind::HttpError),
+            timeout: g(OutcomeKind::Timeout),
+            connect: g(OutcomeKind::Connect),
+            protocol: g(OutcomeKind::Protocol),
+            session_expired: g(OutcomeKind::SessionExpired),
+            dropped: g(OutcomeKind::Dropped),
+        }
+    }
+
+    /// The count of one kind.
+    pub fn get(&self, k: OutcomeKind) -> u64 {
+        match k {
+            OutcomeKind::Ok => self.ok,
+            OutcomeKind::ToolError => self.tool_error,
+            OutcomeKind::RpcError => self.rpc_error,
+            OutcomeKind::HttpError => self.http_error,
+            OutcomeKind::Timeout => self.timeout,
+            OutcomeKind::Connect => self.connect,
+            OutcomeKind::Protocol => self.protocol,
+            OutcomeKind::SessionExpired => self.session_expired,
+            OutcomeKind::Dropped => self.dropped,
+        }
+    }
+}
+
+/// Counts and rates of a population of calls (the run, one op, one stage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Totals {
+    /// Every scheduled call, dropped slots included.
+    pub calls: u64,
+    /// Calls that were sent and ended (everything but dropped).
+    pub completed: u64,
+    pub counts: Counts,
+    /// ok / completed (0 when nothing completed).
+    pub success_ratio: f64,
+    /// (completed − ok) / completed.
+    pub error_ratio: f64,
+    /// dropped / calls.
+    pub dropped_ratio: f64,
+    /// Completed calls per second.
+    pub calls_per_second: f64,
+    /// Successful calls per second.
+    pub ok_per_second: f64,
+}
+
+impl Totals {
+    fn new(c: &OutcomeCounts, secs: f64) -> Self {
+        let calls = snapshot::total(c);
+        let completed = snapshot::completed(c);
+        let ok = c[OutcomeKind::Ok.index()];
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let rate = |a: u64| if secs > 0.0 { a as f64 / secs } else { 0.0 };
+        Totals {
+            calls,
+            completed,
+            counts: Counts::from_counts(c),
+            success_ratio: ratio(ok, completed),
+            error_ratio: ratio(completed - ok, completed),
+            dropped_ratio: ratio(c[OutcomeKind::Dropped.index()], calls),
+            calls_per_second: rate(completed),
+            ok_per_second: rate(ok),
+        }
+    }
+}
+
+/// Latency statistics in milliseconds, from an HDR histogram (3 significant digits).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LatencyStats {
+    /// Samples; when 0 every other field is 0.
+    pub count: u64,
+    pub min_ms: f64,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+}
+
+impl LatencyStats {
+    /// Statistics of a µs histogram.
+    pub fn from_hist(h: &Hist) -> Self {
+        if h.is_empty() {
+            return LatencyStats::default();
+        }
+        let ms = |us: u64| us as f64 / 1e3;
+        LatencyStats {
+            count: h.len(),
+            min_ms: ms(h.min()),
+            mean_ms: h.mean() / 1e3,
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p90_ms: ms(h.value_at_quantile(0.90)),
+            p95_ms: ms(h.value_at_quantile(0.95)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            p999_ms: ms(h.value_at_quantile(0.999)),
+            max_ms: ms(h.max()),
+        }
+    }
+}
+
+/// Both latency views over all completed calls (errors included).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LatencyPair {
+    /// From the intended send time: what a user of the schedule saw (coordinated-omission free).
+    pub corrected: LatencyStats,
+    /// From the actual send: the server's (and network's) service time.
+    pub service: LatencyStats,
+}
+
+/// One operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OpSummary {
+    pub name: String,
+    pub totals: Totals,
+    pub latency: LatencyPair,
+    /// The most frequent error messages of this operation (bounded).
+    pub top_messages: Vec<ErrorMessage>,
+}
+
+/// One stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StageSummary {
+    pub index: usize,
+    pub target_rate: f64,
+    /// Seconds the stage ran.
+    pub duration_s: f64,
+    /// Rates here are per second of this stage.
+    pub totals: Totals,
+    pub latency: LatencyPair,
+}
+
+/// Errors of the whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorBreakdown {
+    /// Failed calls by kind (ok excluded, dropped included), most frequent first.
+    pub by_kind: Vec<KindCount>,
+    /// The most frequent messages (bounded; counts may over-estimate rare ones slightly).
+    pub top_messages: Vec<ErrorMessage>,
+}
+
+/// How many calls ended in one kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct KindCount {
+    pub kind: String,
+    pub count: u64,
+}
+
+/// One error message and how often it was seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorMessage {
+    pub op: String,
+    pub kind: String,
+    pub message: String,
+    pub count: u64,
+}
+
+/// How well the schedule was kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScheduleSummary {
+    /// Slots the scheduler could not start (in-flight cap).
+    pub dropped: u64,
+    /// Actual send − intended send, over every sent call.
+    pub lag: LatencyStats,
+}
+
+/// Session counters at the end of the run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionSummary {
+    pub active: u64,
+    pub initialized: u64,
+    pub expired: u64,
+}
+
+fn merge_all<'a>(hists: impl Iterator<Item = &'a Hist>) -> Option<Hist> {
+    let mut out: Option<Hist> = None;
+    for h in hists {
+        match &mut out {
+            None => out = Some(h.clone()),
+            Some(acc) => {
+                let _ = acc.add(h);
+            }
+        }
+    }
+    out
+}
+
+fn pair(latency: Option<&Hist>, service: Option<&Hist>) -> LatencyPair {
+    LatencyPair {
+        corrected: latency.map(LatencyStats::from_hist).unwrap_or_default(),
+        service: service.map(LatencyStats::from_hist).unwrap_or_default(),
+    }
+}
+
+/// Builds the summary: everything is a function of the snapshot and the meta.
+pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
+    let secs = snap.elapsed.as_secs_f64();
+    let mut all = [0u64; OutcomeKind::ALL.len()];
+    for o in &snap.ops {
+        for (a, v) in all.iter_mut().zip(o.counts) {
+            *a += v;
+        }
+    }
+    let msg = |e: &snapshot::ErrorCount| ErrorMessage {
+        op: e.op.clone(),
+        kind: e.kind.as_str().to_owned(),
+        message: e.message.clone(),
+        count: e.count,
+    };
+    let ops = snap
+        .ops
+        .iter()
+        .map(|o| OpSummary {
+            name: o.name.clone(),
+            totals: Totals::new(&o.counts, secs),
+            latency: pair(Some(&o.latency), Some(&o.service)),
+            top_messages: snap.top_errors.iter().filter(|e| e.op == o.name).take(TOP_MESSAGES_PER_OP).map(msg).collect(),
+        })
+        .collect();
+    let stages = snap
+        .stages
+        .iter()
+        .map(|s| StageSummary {
+            index: s.index,
+            target_rate: s.target_rate,
+            duration_s: s.elapsed.as_secs_f64(),
+            totals: Totals::new(&s.counts, s.elapsed.as_secs_f64()),
+            latency: pair(Some(&s.latency), Some(&s.service)),
+        })
+        .collect();
+    let mut by_kind: Vec<KindCount> = OutcomeKind::ALL
+        .iter()
+        .filter(|k| !k.is_ok() && all[k.index()] > 0)
+        .map(|k| KindCount { kind: k.as_str().to_owned(), count: all[k.index()] })
+        .collect();
+    by_kind.sort_by(|a, b| b.count.cmp(&a.count));
+    let slos = evaluate(&snap.slos, snap);
+    let protocol = meta.protocol.unwrap_or_else(|| ProtocolInfo {
+        version: Some(snap.run_info.protocol.clone()).filter(|s| !s.is_empty()),
+        ..ProtocolInfo::default()
+    });
+    Summary {
+        schema_version: SCHEMA_VERSION,
+        run_id: snap.run_info.run_id.clone(),
+        tool: ToolVersion { name: "mcp-soak".into(), version: env!("CARGO_PKG_VERSION").into() },
+        started: humantime::format_rfc3339_millis(meta.started).to_string(),
+        ended: humantime::format_rfc3339_millis(meta.ended).to_string(),
+        duration_s: secs,
+        target: strip_credentials(&snap.run_info.target),
+        transport: snap.run_info.transport.clone(),
+        protocol,
+        config: meta.config,
+        totals: Totals::new(&all, secs),
+        latency: pair(
+            merge_all(snap.ops.iter().map(|o| &o.latency)).as_ref(),
+            merge_all(snap.ops.iter().map(|o| &o.service)).as_ref(),
+        ),
+        ops,
+        stages,
+        errors: ErrorBreakdown { by_kind, top_messages: snap.top_errors.iter().take(20).map(msg).collect() },
+        schedule: ScheduleSummary {
+            dropped: all[OutcomeKind::Dropped.index()],
+            lag: LatencyStats::from_hist(&snap.schedule_lag),
+        },
+        sessions: SessionSummary {
+            active: snap.sessions.active,
+            initialized: snap.sessions.initialized,
+            expired: snap.sessions.expired,
+        },
+        timeline_interval_s: snap.timeline_interval.as_secs_f64(),
+        timeline: snap.timeline.clone(),
+        slo_passed: slos.iter().all(|v| v.passed),
+        slos,
+        aborted: meta.aborted,
+        stop_reason: meta.stop_reason,
+        raw_lines_written: snap.raw_written,
+        raw_lines_lost: snap.raw_lost,
+    }
+}
+
+/// The JSON Schema of [`Summary`], pretty-printed (what `mcp-soak schema` prints).
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(Summary);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}

@@ -1,0 +1,89 @@
+//! Atomic file writes (temp file in the same directory, fsync, rename) and `{timestamp}` expansion.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::Summary;
+
+/// Errors writing a report file.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot serialize the summary: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Replaces every `{timestamp}` in `path` with `at` as `YYYYMMDDTHHMMSSZ` (UTC, file-name safe).
+pub fn expand_timestamp(path: &Path, at: SystemTime) -> PathBuf {
+    let s = path.to_string_lossy();
+    if !s.contains("{timestamp}") {
+        return path.to_owned();
+    }
+    let stamp: String = humantime::format_rfc3339_seconds(at).to_string().chars().filter(|c| *c != '-' && *c != ':').collect();
+    PathBuf::from(s.replace("{timestamp}", &stamp))
+}
+
+/// Writes `bytes` to `path` atomically: readers see the old file or the whole new one, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let io = |source| WriteError::Io { path: path.to_owned(), source };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "summary".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable (best effort: not every platform can open a directory).
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+/// Writes the summary as pretty JSON to `path` (with `{timestamp}` expanded from `summary.started`
+/// or now) and returns the path written.
+pub fn write_summary(path: &Path, summary: &Summary) -> Result<PathBuf, WriteError> {
+    let at = humantime::parse_rfc3339_weak(&summary.started).unwrap_or_else(|_| SystemTime::now());
+    let path = expand_timestamp(path, at);
+    let mut json = serde_json::to_vec_pretty(summary)?;
+    json.push(b'\n');
+    write_atomic(&path, &json)?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn timestamp_expansion() {
+        let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(expand_timestamp(Path::new("out/s-{timestamp}.json"), at), PathBuf::from("out/s-20231114T221320Z.json"));
+        assert_eq!(expand_timestamp(Path::new("plain.json"), at), PathBuf::from("plain.json"));
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("a.json");
+        write_atomic(&p, b"old").expect("write");
+        write_atomic(&p, b"new contents").expect("write");
+        assert_eq!(std::fs::read(&p).expect("read"), b"new contents");
+        let leftovers = std::fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(leftovers, 1, "temp file left behind");
+        assert!(write_atomic(&dir.path().join("missing/a.json"), b"x").is_err());
+    }
+}
