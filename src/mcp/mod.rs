@@ -172,5 +172,11 @@ pub struct SessionStats {
     pub expired: u64,
 }
 
+pub mod auth;
 pub mod client;
+pub mod jsonrpc;
+pub mod legacy;
+pub mod session;
+pub mod sse;
+pub mod transport;
 pub use client::{ClientError, McpClient};

@@ -1,0 +1,419 @@
+//! Streamable HTTP transport: one shared reqwest client, one POST per request, the reply read as
+//! JSON or SSE with a byte cap, and every result turned into an [`Exchange`] (never an error).
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+
+use super::OutcomeKind;
+use super::auth::{AuthError, AuthProvider};
+use super::jsonrpc::{self, Classified, Message, RpcErrorObj};
+use super::sse::SseParser;
+
+/// `Mcp-Session-Id`.
+pub static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+/// `MCP-Protocol-Version`.
+pub static PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+/// `Mcp-Method` (stateless era).
+pub static MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+/// `Mcp-Name` (stateless era).
+pub static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+
+const ACCEPT_BOTH: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+/// How much of an error body is read to classify it and quote it.
+const ERROR_BODY_PEEK: usize = 4096;
+
+/// The result of one HTTP exchange, already classified.
+#[derive(Debug)]
+pub struct Exchange {
+    pub kind: OutcomeKind,
+    pub status: Option<u16>,
+    pub rpc_code: Option<i64>,
+    pub detail: Option<String>,
+    pub bytes: u64,
+    pub result: Option<serde_json::Value>,
+    pub retry_after: Option<f64>,
+    /// The JSON-RPC error, from a JSON-RPC reply or an HTTP error body that held one.
+    pub error: Option<RpcErrorObj>,
+    /// `Mcp-Session-Id` of the reply.
+    pub session_id: Option<HeaderValue>,
+}
+
+impl Exchange {
+    /// An exchange that ended before any reply.
+    pub fn failed(kind: OutcomeKind, detail: impl AsRef<str>) -> Self {
+        Exchange {
+            kind,
+            status: None,
+            rpc_code: None,
+            detail: Some(jsonrpc::detail(detail)),
+            bytes: 0,
+            result: None,
+            retry_after: None,
+            error: None,
+            session_id: None,
+        }
+    }
+
+    fn from_classified(c: Classified, status: u16, bytes: u64, session_id: Option<HeaderValue>) -> Self {
+        Exchange {
+            kind: c.kind,
+            status: Some(status),
+            rpc_code: c.rpc_code,
+            detail: c.detail,
+            bytes,
+            result: c.result,
+            retry_after: None,
+            error: c.error,
+            session_id,
+        }
+    }
+
+    fn with_status(mut self, status: u16, bytes: u64) -> Self {
+        self.status = Some(status);
+        self.bytes = bytes;
+        self
+    }
+}
+
+/// The per-request headers besides the fixed ones.
+#[derive(Default)]
+pub struct PostHeaders<'a> {
+    pub session: Option<&'a HeaderValue>,
+    pub protocol: Option<&'a HeaderValue>,
+    pub method: Option<HeaderValue>,
+    pub name: Option<HeaderValue>,
+}
+
+/// The shared HTTP side of the client.
+pub struct Http {
+    pub client: reqwest::Client,
+    pub url: reqwest::Url,
+    pub auth: AuthProvider,
+    pub max_body: usize,
+    pub timeout: Duration,
+}
+
+/// Builds the one reqwest client every call shares.
+pub fn build_client(
+    extra: &[(String, crate::secret::Secret)],
+    ca_file: Option<&std::path::Path>,
+    insecure: bool,
+    connect_timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut headers = HeaderMap::new();
+    for (k, v) in extra {
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| format!("invalid header name {k:?}"))?;
+        let mut value = HeaderValue::from_str(v.expose()).map_err(|_| format!("invalid value for header {k:?}"))?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    let mut b = reqwest::Client::builder()
+        .default_headers(headers)
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(usize::MAX)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .connect_timeout(connect_timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("invalid CA file {}: {e}", path.display()))?;
+        b = b.add_root_certificate(cert);
+    }
+    if insecure {
+        b = b.tls_danger_accept_invalid_certs(true);
+    }
+    b.build().map_err(|e| format!("cannot build HTTP client: {}", error_chain(&e)))
+}
+
+/// An error and its sources on one line.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        let t = inner.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = inner.source();
+    }
+    s
+}
+
+/// Classifies a reqwest error.
+pub fn map_reqwest(e: reqwest::Error, reading_body: bool) -> (OutcomeKind, String) {
+    let e = e.without_url();
+    let kind = if e.is_timeout() {
+        OutcomeKind::Timeout
+    } else if e.is_connect() {
+        OutcomeKind::Connect
+    } else if reading_body || e.is_body() || e.is_decode() {
+        OutcomeKind::Protocol
+    } else {
+        OutcomeKind::Connect
+    };
+    let what = if reading_body { "reading reply" } else { "sending request" };
+    (kind, format!("{what}: {}", error_chain(&e)))
+}
+
+fn auth_failure(e: AuthError) -> Exchange {
+    let kind = match e {
+        AuthError::Status { .. } => OutcomeKind::HttpError,
+        AuthError::Unreachable(_) => OutcomeKind::Connect,
+        AuthError::BadReply(_) | AuthError::BadHeader => OutcomeKind::Protocol,
+    };
+    let status = if let AuthError::Status { status } = e { Some(status) } else { None };
+    let mut x = Exchange::failed(kind, e.to_string());
+    x.status = status;
+    x
+}
+
+fn parse_retry_after(v: &HeaderValue) -> Option<f64> {
+    let s = v.to_str().ok()?.trim();
+    let secs: f64 = s.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then_some(secs)
+}
+
+fn is_content_type(v: Option<&HeaderValue>, want: &str) -> bool {
+    v.and_then(|v| v.to_str().ok())
+        .map(|s| s.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(want))
+        .unwrap_or(false)
+}
+
+impl Http {
+    async fn send(&self, method: reqwest::Method, body: Option<Vec<u8>>, h: &PostHeaders<'_>) -> Result<reqwest::Response, Exchange> {
+        self.send_to(&self.url, method, body, h, ACCEPT_BOTH).await
+    }
+
+    async fn send_to(
+        &self,
+        url: &reqwest::Url,
+        method: reqwest::Method,
+        body: Option<Vec<u8>>,
+        h: &PostHeaders<'_>,
+        accept: HeaderValue,
+    ) -> Result<reqwest::Response, Exchange> {
+        let auth = self.auth.header(&self.client).await.map_err(auth_failure)?;
+        let mut req = self.client.request(method, url.clone()).header(ACCEPT, accept);
+        if let Some(b) = body {
+            req = req.header(CONTENT_TYPE, JSON).body(b);
+        }
+        if let Some(a) = auth {
+            req = req.header(AUTHORIZATION, a);
+        }
+        if let Some(s) = h.session {
+            req = req.header(&SESSION_ID, s.clone());
+        }
+        if let Some(p) = h.protocol {
+            req = req.header(&PROTOCOL_VERSION, p.clone());
+        }
+        if let Some(m) = &h.method {
+            req = req.header(&MCP_METHOD, m.clone());
+        }
+        if let Some(n) = &h.name {
+            req = req.header(&MCP_NAME, n.clone());
+        }
+        req.send().await.map_err(|e| {
+            let (kind, d) = map_reqwest(e, false);
+            Exchange::failed(kind, self.auth.scrub(&d))
+        })
+    }
+
+    /// Reads at most `cap` bytes of an error body.
+    async fn peek_body(&self, resp: &mut reqwest::Response, cap: usize) -> (Vec<u8>, u64) {
+        let mut buf = Vec::new();
+        let mut total = 0u64;
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            total += chunk.len() as u64;
+            let room = cap.saturating_sub(buf.len());
+            buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if buf.len() >= cap {
+                break;
+            }
+        }
+        (buf, total)
+    }
+
+    /// Turns an HTTP error reply into an exchange (session expiry recognised when a session was sent).
+    async fn http_error(&self, mut resp: reqwest::Response, session_sent: bool) -> Exchange {
+        let status = resp.status().as_u16();
+        let retry_after = resp.headers().get(RETRY_AFTER).and_then(parse_retry_after);
+        let (body, bytes) = self.peek_body(&mut resp, ERROR_BODY_PEEK).await;
+        let text = String::from_utf8_lossy(&body);
+        let snippet: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let snippet = self.auth.scrub(jsonrpc::truncate(&snippet, 150));
+        #[derive(serde::Deserialize)]
+        struct ErrBody {
+            error: RpcErrorObj,
+        }
+        let error = serde_json::from_slice::<ErrBody>(&body).ok().map(|b| b.error);
+        let expired = session_sent
+            && (status == 404 || (status == 400 && text.to_ascii_lowercase().contains("session")));
+        let kind = if expired { OutcomeKind::SessionExpired } else { OutcomeKind::HttpError };
+        let mut x = Exchange::failed(kind, format!("HTTP {status}: {snippet}"));
+        x.status = Some(status);
+        x.bytes = bytes;
+        x.retry_after = retry_after;
+        x.error = error;
+        x
+    }
+
+    /// POSTs one JSON-RPC request and classifies the reply (JSON or SSE). No timeout here: the
+    /// caller bounds the whole call.
+    pub async fn request(&self, id: u64, body: Vec<u8>, h: &PostHeaders<'_>, is_tool_call: bool, keep: bool) -> Exchange {
+        let mut resp = match self.send(reqwest::Method::POST, Some(body), h).await {
+            Ok(r) => r,
+            Err(x) => return x,
+        };
+        let status = resp.status().as_u16();
+        if status >= 400 {
+            return self.http_error(resp, h.session.is_some()).await;
+        }
+        let session_id = resp.headers().get(&SESSION_ID).cloned();
+        if let Some(len) = resp.content_length()
+            && len > self.max_body as u64
+        {
+            return Exchange::failed(OutcomeKind::Protocol, format!("reply of {len} bytes exceeds the {} byte cap", self.max_body))
+                .with_status(status, 0);
+        }
+        let ct = resp.headers().get(CONTENT_TYPE);
+        if is_content_type(ct, "application/json") {
+            let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(1024).min(self.max_body as u64) as usize);
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(c)) => {
+                        if buf.len() + c.len() > self.max_body {
+                            return Exchange::failed(OutcomeKind::Protocol, format!("reply exceeds the {} byte cap", self.max_body))
+                                .with_status(status, (buf.len() + c.len()) as u64);
+                        }
+                        buf.extend_from_slice(&c);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        let (k, d) = map_reqwest(e, true);
+                        return Exchange::failed(k, d).with_status(status, buf.len() as u64);
+                    }
+                }
+            }
+            let bytes = buf.len() as u64;
+            return match jsonrpc::classify_message(&buf, id, is_tool_call, keep) {
+                Message::Response(c) => Exchange::from_classified(c, status, bytes, session_id),
+                Message::OtherResponse => {
+                    Exchange::failed(OutcomeKind::Protocol, "reply id does not match the request id").with_status(status, bytes)
+                }
+                Message::ServerMessage => {
+                    Exchange::failed(OutcomeKind::Protocol, "JSON reply is a server message, not a response").with_status(status, bytes)
+                }
+            };
+        }
+        if is_content_type(ct, "text/event-stream") {
+            return self.read_sse(resp, id, status, session_id, is_tool_call, keep).await;
+        }
+        if status == 202 || status == 204 {
+            return Exchange::failed(OutcomeKind::Protocol, format!("HTTP {status} without a reply to a request")).with_status(status, 0);
+        }
+        let ct = ct.and_then(|v| v.to_str().ok()).unwrap_or("none");
+        let ct = jsonrpc::truncate(ct, 60).to_owned();
+        Exchange::failed(OutcomeKind::Protocol, format!("unexpected content type {ct} (HTTP {status})")).with_status(status, 0)
+    }
+
+    async fn read_sse(
+        &self,
+        mut resp: reqwest::Response,
+        id: u64,
+        status: u16,
+        session_id: Option<HeaderValue>,
+        is_tool_call: bool,
+        keep: bool,
+    ) -> Exchange {
+        let mut parser = SseParser::new();
+        let mut bytes = 0u64;
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(c)) => c,
+                Ok(None) => {
+                    return Exchange::failed(OutcomeKind::Protocol, "SSE stream ended before the response").with_status(status, bytes);
+                }
+                Err(e) => {
+                    let (k, d) = map_reqwest(e, true);
+                    return Exchange::failed(k, format!("SSE {d}")).with_status(status, bytes);
+                }
+            };
+            bytes += chunk.len() as u64;
+            if bytes > self.max_body as u64 {
+                return Exchange::failed(OutcomeKind::Protocol, format!("SSE reply exceeds the {} byte cap", self.max_body))
+                    .with_status(status, bytes);
+            }
+            parser.push(&chunk);
+            loop {
+                let ev = match parser.next_event() {
+                    Ok(Some(ev)) => ev,
+                    Ok(None) => break,
+                    Err(e) => return Exchange::failed(OutcomeKind::Protocol, e.to_string()).with_status(status, bytes),
+                };
+                if ev.data.is_empty() || ev.event.as_deref().is_some_and(|t| t != "message") {
+                    continue; // priming, keep-alive, or an event type that is not a JSON-RPC message
+                }
+                match jsonrpc::classify_message(ev.data.as_bytes(), id, is_tool_call, keep) {
+                    Message::Response(c) => return Exchange::from_classified(c, status, bytes, session_id),
+                    Message::OtherResponse => {
+                        return Exchange::failed(OutcomeKind::Protocol, "SSE response id does not match the request id")
+                            .with_status(status, bytes);
+                    }
+                    Message::ServerMessage => {}
+                }
+            }
+        }
+    }
+
+    /// POSTs a notification (or a response); any 2xx is fine.
+    pub async fn notify(&self, body: Vec<u8>, h: &PostHeaders<'_>) -> Exchange {
+        let resp = match self.send(reqwest::Method::POST, Some(body), h).await {
+            Ok(r) => r,
+            Err(x) => return x,
+        };
+        let status = resp.status().as_u16();
+        if status >= 400 {
+            return self.http_error(resp, h.session.is_some()).await;
+        }
+        let mut x = Exchange::failed(OutcomeKind::Ok, "");
+        x.detail = None;
+        x.status = Some(status);
+        x
+    }
+
+    /// Opens a legacy SSE stream (`GET` with `Accept: text/event-stream`); HTTP errors are exchanges.
+    pub async fn get_stream(&self) -> Result<reqwest::Response, Exchange> {
+        let accept = HeaderValue::from_static("text/event-stream");
+        let resp = self.send_to(&self.url, reqwest::Method::GET, None, &PostHeaders::default(), accept).await?;
+        if resp.status().as_u16() >= 400 {
+            return Err(self.http_error(resp, false).await);
+        }
+        if !is_content_type(resp.headers().get(CONTENT_TYPE), "text/event-stream") {
+            return Err(Exchange::failed(OutcomeKind::Protocol, "SSE endpoint did not answer text/event-stream"));
+        }
+        Ok(resp)
+    }
+
+    /// POSTs a message to a legacy endpoint; the reply comes on the stream. Returns the status.
+    pub async fn post_legacy(&self, url: &reqwest::Url, body: Vec<u8>) -> Result<u16, Exchange> {
+        let resp = self.send_to(url, reqwest::Method::POST, Some(body), &PostHeaders::default(), ACCEPT_BOTH).await?;
+        let status = resp.status().as_u16();
+        if status >= 400 {
+            return Err(self.http_error(resp, true).await);
+        }
+        Ok(status)
+    }
+
+    /// DELETEs a session; returns the status (405 is a fine answer).
+    pub async fn delete(&self, h: &PostHeaders<'_>) -> Option<u16> {
+        let fut = self.send(reqwest::Method::DELETE, None, h);
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(Ok(r)) => Some(r.status().as_u16()),
+            _ => None,
+        }
+    }
+}
