@@ -14,8 +14,18 @@ fn setup(raw: Option<std::path::PathBuf>) -> RecorderSetup {
         op_names: OPS.iter().map(|s| s.to_string()).collect(),
         stage_rates: vec![10.0, 20.0],
         slos: vec![
-            Slo { op: Some("echo".into()), p95: Some(Duration::from_millis(123)), min_tps: None, max_error_ratio: None },
-            Slo { op: None, p95: Some(Duration::from_millis(400)), min_tps: Some(5.0), max_error_ratio: Some(0.01) },
+            Slo {
+                op: Some("echo".into()),
+                p95: Some(Duration::from_millis(123)),
+                min_tps: None,
+                max_error_ratio: None,
+            },
+            Slo {
+                op: None,
+                p95: Some(Duration::from_millis(400)),
+                min_tps: Some(5.0),
+                max_error_ratio: Some(0.01),
+            },
         ],
         raw,
         run_info: RunInfo {
@@ -34,8 +44,13 @@ fn records(n: usize) -> Vec<Record> {
         .map(|i| {
             let kind = OutcomeKind::ALL[(i / 3) % OutcomeKind::ALL.len()];
             let intended = base + Duration::from_millis(i as u64);
-            let stall = if i % 97 == 0 { Duration::from_secs(5) } else { Duration::ZERO };
-            let sent = (kind != OutcomeKind::Dropped).then(|| intended + Duration::from_micros(200));
+            let stall = if i % 97 == 0 {
+                Duration::from_secs(5)
+            } else {
+                Duration::ZERO
+            };
+            let sent =
+                (kind != OutcomeKind::Dropped).then(|| intended + Duration::from_micros(200));
             let done = intended + Duration::from_millis(2 + (i % 40) as u64) + stall;
             Record {
                 op: i % 3,
@@ -91,9 +106,18 @@ fn samples(text: &str) -> Vec<(String, BTreeMap<String, String>, f64)> {
         .collect()
 }
 
-fn value(s: &[(String, BTreeMap<String, String>, f64)], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+fn value(
+    s: &[(String, BTreeMap<String, String>, f64)],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
     s.iter()
-        .find(|(n, l, _)| n == name && labels.iter().all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v)))
+        .find(|(n, l, _)| {
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+        })
         .map(|x| x.2)
 }
 
@@ -116,13 +140,22 @@ fn snapshot_counts_are_exact() {
     for (op_idx, op) in snap.ops.iter().enumerate() {
         assert_eq!(op.name, OPS[op_idx]);
         for k in OutcomeKind::ALL {
-            assert_eq!(op.counts[k.index()], want.get(&(op_idx, k)).copied().unwrap_or(0), "{} {k}", op.name);
+            assert_eq!(
+                op.counts[k.index()],
+                want.get(&(op_idx, k)).copied().unwrap_or(0),
+                "{} {k}",
+                op.name
+            );
         }
         assert_eq!(op.latency.len(), snapshot::completed(&op.counts));
     }
     let total: u64 = snap.ops.iter().map(|o| snapshot::total(&o.counts)).sum();
     assert_eq!(total, 3000);
-    let by_stage: Vec<u64> = snap.stages.iter().map(|s| snapshot::total(&s.counts)).collect();
+    let by_stage: Vec<u64> = snap
+        .stages
+        .iter()
+        .map(|s| snapshot::total(&s.counts))
+        .collect();
     assert_eq!(by_stage, vec![1500, 1500]);
     assert_eq!(snap.stages[1].target_rate, 20.0);
     // The stall shows in the latency from the intended time (5 s) but p50 stays small.
@@ -130,8 +163,15 @@ fn snapshot_counts_are_exact() {
     assert!(all_lat.max() >= 4_900_000, "max {}", all_lat.max());
     assert!(all_lat.value_at_quantile(0.5) < 100_000);
     // Timeline counts every completed call exactly once.
-    let completed: u64 = snap.ops.iter().map(|o| snapshot::completed(&o.counts)).sum();
-    assert_eq!(snap.timeline.iter().map(|p| p.calls).sum::<u64>(), completed);
+    let completed: u64 = snap
+        .ops
+        .iter()
+        .map(|o| snapshot::completed(&o.counts))
+        .sum();
+    assert_eq!(
+        snap.timeline.iter().map(|p| p.calls).sum::<u64>(),
+        completed
+    );
     assert_eq!(snap.run_info.target, "http://127.0.0.1:9/mcp");
     assert!(!snap.top_errors.is_empty() && snap.top_errors.len() <= 100);
     assert_eq!(rec.unknown_op_records(), 0);
@@ -145,25 +185,46 @@ fn metrics_text_agrees_with_counts_and_slos() {
     for r in recs {
         rec.record(r);
     }
-    rec.set_sessions(SessionStats { active: 3, initialized: 7, expired: 2 });
+    rec.set_sessions(SessionStats {
+        active: 3,
+        initialized: 7,
+        expired: 2,
+    });
     rec.set_in_flight(11);
     let text = rec.prometheus().render();
     let s = samples(&text);
 
     for ((op, k), n) in &want {
-        let got = value(&s, names::CALLS_TOTAL, &[("tool", OPS[*op]), ("outcome", k.as_str())]);
+        let got = value(
+            &s,
+            names::CALLS_TOTAL,
+            &[("tool", OPS[*op]), ("outcome", k.as_str())],
+        );
         assert_eq!(got, Some(*n as f64), "{} {k}", OPS[*op]);
     }
     // Every outcome label is pre-registered, even with zero calls.
-    assert_eq!(s.iter().filter(|(n, _, _)| n == names::CALLS_TOTAL).count(), OPS.len() * OutcomeKind::ALL.len());
-    let dropped: u64 = want.iter().filter(|((_, k), _)| *k == OutcomeKind::Dropped).map(|(_, n)| n).sum();
-    assert_eq!(value(&s, names::DROPPED_SLOTS_TOTAL, &[]), Some(dropped as f64));
+    assert_eq!(
+        s.iter().filter(|(n, _, _)| n == names::CALLS_TOTAL).count(),
+        OPS.len() * OutcomeKind::ALL.len()
+    );
+    let dropped: u64 = want
+        .iter()
+        .filter(|((_, k), _)| *k == OutcomeKind::Dropped)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        value(&s, names::DROPPED_SLOTS_TOTAL, &[]),
+        Some(dropped as f64)
+    );
 
     // Real histograms with a boundary exactly on every SLO threshold.
     for le in ["0.123", "0.4", "0.001", "60"] {
         for tool in OPS {
             let name = format!("{}_bucket", names::CALL_LATENCY_SECONDS);
-            assert!(value(&s, &name, &[("tool", tool), ("le", le)]).is_some(), "{name} {tool} le={le}\n{text}");
+            assert!(
+                value(&s, &name, &[("tool", tool), ("le", le)]).is_some(),
+                "{name} {tool} le={le}\n{text}"
+            );
         }
     }
     for (op_idx, tool) in OPS.iter().enumerate() {
@@ -172,24 +233,65 @@ fn metrics_text_agrees_with_counts_and_slos() {
             .filter(|((o, k), _)| *o == op_idx && *k != OutcomeKind::Dropped)
             .map(|(_, n)| n)
             .sum();
-        let count = value(&s, &format!("{}_count", names::CALL_LATENCY_SECONDS), &[("tool", tool)]);
+        let count = value(
+            &s,
+            &format!("{}_count", names::CALL_LATENCY_SECONDS),
+            &[("tool", tool)],
+        );
         assert_eq!(count, Some(completed as f64));
-        let inf = value(&s, &format!("{}_bucket", names::CALL_LATENCY_SECONDS), &[("tool", tool), ("le", "+Inf")]);
+        let inf = value(
+            &s,
+            &format!("{}_bucket", names::CALL_LATENCY_SECONDS),
+            &[("tool", tool), ("le", "+Inf")],
+        );
         assert_eq!(inf, Some(completed as f64));
     }
 
-    assert_eq!(value(&s, names::SLO_LATENCY_P95_SECONDS, &[("tool", "echo")]), Some(0.123));
-    assert_eq!(value(&s, names::SLO_LATENCY_P95_SECONDS, &[("tool", "_all")]), Some(0.4));
-    assert_eq!(value(&s, names::SLO_MIN_CALLS_PER_SECOND, &[("tool", "_all")]), Some(5.0));
-    assert_eq!(value(&s, names::SLO_MAX_ERROR_RATIO, &[("tool", "_all")]), Some(0.01));
+    assert_eq!(
+        value(&s, names::SLO_LATENCY_P95_SECONDS, &[("tool", "echo")]),
+        Some(0.123)
+    );
+    assert_eq!(
+        value(&s, names::SLO_LATENCY_P95_SECONDS, &[("tool", "_all")]),
+        Some(0.4)
+    );
+    assert_eq!(
+        value(&s, names::SLO_MIN_CALLS_PER_SECOND, &[("tool", "_all")]),
+        Some(5.0)
+    );
+    assert_eq!(
+        value(&s, names::SLO_MAX_ERROR_RATIO, &[("tool", "_all")]),
+        Some(0.01)
+    );
     assert_eq!(value(&s, names::SESSIONS_INITIALIZED_TOTAL, &[]), Some(7.0));
     assert_eq!(value(&s, names::IN_FLIGHT, &[]), Some(11.0));
-    assert_eq!(value(&s, names::HTTP_ERRORS_TOTAL, &[("tool", "echo"), ("status", "other")]).is_some(), true);
+    assert!(
+        value(
+            &s,
+            names::HTTP_ERRORS_TOTAL,
+            &[("tool", "echo"), ("status", "other")]
+        )
+        .is_some()
+    );
     assert!(value(&s, names::HTTP_ERRORS_TOTAL, &[("status", "503")]).is_some());
     assert!(value(&s, names::RPC_ERRORS_TOTAL, &[("code", "-32602")]).is_some());
-    assert_eq!(value(&s, names::RUN_INFO, &[("target", "http://127.0.0.1:9/mcp"), ("run_id", "run-1")]), Some(1.0));
+    assert_eq!(
+        value(
+            &s,
+            names::RUN_INFO,
+            &[("target", "http://127.0.0.1:9/mcp"), ("run_id", "run-1")]
+        ),
+        Some(1.0)
+    );
     assert!(!text.contains("secret") && !text.contains("token=abc"));
-    assert!(value(&s, names::BUILD_INFO, &[("version", env!("CARGO_PKG_VERSION"))]).is_some());
+    assert!(
+        value(
+            &s,
+            names::BUILD_INFO,
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        )
+        .is_some()
+    );
 }
 
 #[test]
@@ -205,7 +307,8 @@ fn docs_table_matches_exported_names() {
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_string)
         .collect();
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md")).expect("docs");
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md"))
+        .expect("docs");
     let documented: BTreeSet<String> = docs
         .lines()
         .filter_map(|l| l.strip_prefix("| `"))
@@ -232,14 +335,21 @@ fn raw_stream_has_one_line_per_record() {
     assert_eq!(snap.raw_lost, 0);
     assert_eq!(snap.raw_written, 2000);
     let text = std::fs::read_to_string(&path).expect("raw file");
-    let lines: Vec<serde_json::Value> =
-        text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
     assert_eq!(lines.len(), 2000);
     for (l, r) in lines.iter().zip(&recs) {
         assert_eq!(l["op"], OPS[r.op]);
         assert_eq!(l["outcome"], r.kind.as_str());
         assert_eq!(l["stage"], r.stage);
-        assert!(l["time"].as_str().is_some_and(|t| humantime::parse_rfc3339(t).is_ok()), "{l}");
+        assert!(
+            l["time"]
+                .as_str()
+                .is_some_and(|t| humantime::parse_rfc3339(t).is_ok()),
+            "{l}"
+        );
         assert_eq!(l["latency_ms"].is_null(), r.kind == OutcomeKind::Dropped);
     }
     // After close, further lines are counted as lost, never a panic.
@@ -262,16 +372,27 @@ fn error_table_is_bounded() {
             sent: Some(base),
             done: base + Duration::from_millis(1),
             bytes: 0,
-            detail: Some(if i % 2 == 0 { "bad json".into() } else { format!("unique {i} {}", "x".repeat(500)) }),
+            detail: Some(if i % 2 == 0 {
+                "bad json".into()
+            } else {
+                format!("unique {i} {}", "x".repeat(500))
+            }),
             session: None,
             retry_after: None,
         });
     }
     // Out-of-range indexes are counted, not a panic.
-    rec.record(Record { op: 99, ..records(1).remove(0) });
+    rec.record(Record {
+        op: 99,
+        ..records(1).remove(0)
+    });
     let snap = rec.snapshot();
     assert!(snap.top_errors.len() <= mcp_soak::record::ERROR_TABLE_CAP);
     assert_eq!(snap.top_errors[0].message, "bad json");
-    assert!(snap.top_errors.iter().all(|e| e.message.chars().count() <= 200));
+    assert!(
+        snap.top_errors
+            .iter()
+            .all(|e| e.message.chars().count() <= 200)
+    );
     assert_eq!(rec.unknown_op_records(), 1);
 }

@@ -25,5 +25,9 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let c = compare::compare(&base, &new, tolerance);
     let mut out = std::io::stdout().lock();
     compare::write(&c, &mut out)?;
-    Ok(if c.regressions() > 0 { Exit::SloFailed } else { Exit::Ok })
+    Ok(if c.regressions() > 0 {
+        Exit::SloFailed
+    } else {
+        Exit::Ok
+    })
 }

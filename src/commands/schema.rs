@@ -10,6 +10,8 @@ pub struct Args {}
 
 /// Runs `mcp-soak schema`.
 pub async fn run(_args: Args) -> anyhow::Result<Exit> {
-    std::io::stdout().lock().write_all(crate::report::summary::schema_json().as_bytes())?;
+    std::io::stdout()
+        .lock()
+        .write_all(crate::report::summary::schema_json().as_bytes())?;
     Ok(Exit::Ok)
 }

@@ -23,32 +23,50 @@ pub(crate) struct ErrorTable {
 
 impl ErrorTable {
     pub(crate) fn new(cap: usize) -> Self {
-        ErrorTable { cap: cap.max(1), entries: Vec::new() }
+        ErrorTable {
+            cap: cap.max(1),
+            entries: Vec::new(),
+        }
     }
 
     /// Counts one message. When the table is full, the least frequent entry is replaced and the
     /// newcomer inherits its count + 1 (an over-estimate bounded by the evicted count).
     pub(crate) fn add(&mut self, op: usize, kind: OutcomeKind, message: &str) {
         let message = truncate(message);
-        if let Some(e) =
-            self.entries.iter_mut().find(|e| e.op == op && e.kind == kind && e.message == message)
+        if let Some(e) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.op == op && e.kind == kind && e.message == message)
         {
             e.count += 1;
             return;
         }
         if self.entries.len() < self.cap {
-            self.entries.push(Entry { op, kind, message: message.to_owned(), count: 1 });
+            self.entries.push(Entry {
+                op,
+                kind,
+                message: message.to_owned(),
+                count: 1,
+            });
             return;
         }
         if let Some(min) = self.entries.iter_mut().min_by_key(|e| e.count) {
-            *min = Entry { op, kind, message: message.to_owned(), count: min.count + 1 };
+            *min = Entry {
+                op,
+                kind,
+                message: message.to_owned(),
+                count: min.count + 1,
+            };
         }
     }
 
     /// Entries as (op, kind, message, count), most frequent first.
     pub(crate) fn top(&self) -> Vec<(usize, OutcomeKind, String, u64)> {
-        let mut v: Vec<_> =
-            self.entries.iter().map(|e| (e.op, e.kind, e.message.clone(), e.count)).collect();
+        let mut v: Vec<_> = self
+            .entries
+            .iter()
+            .map(|e| (e.op, e.kind, e.message.clone(), e.count))
+            .collect();
         v.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.2.cmp(&b.2)));
         v
     }

@@ -75,9 +75,12 @@ pub async fn serve(
     handle: PrometheusHandle,
     ready: Readiness,
 ) -> Result<MetricsServer, RecordError> {
-    let listener =
-        tokio::net::TcpListener::bind(addr).await.map_err(|source| RecordError::Bind { addr, source })?;
-    let local = listener.local_addr().map_err(|source| RecordError::Bind { addr, source })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|error| RecordError::Bind { addr, error })?;
+    let local = listener
+        .local_addr()
+        .map_err(|error| RecordError::Bind { addr, error })?;
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -95,7 +98,11 @@ pub async fn serve(
             })
             .await;
     });
-    Ok(MetricsServer { addr: local, stop: Some(stop_tx), task })
+    Ok(MetricsServer {
+        addr: local,
+        stop: Some(stop_tx),
+        task,
+    })
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {

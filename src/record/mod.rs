@@ -29,7 +29,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use metrics::{Counter, Gauge, Key, Label, Metadata, Recorder as _};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 
 use crate::mcp::{OutcomeKind, SessionStats};
 use crate::plan::Slo;
@@ -90,12 +92,21 @@ pub enum RecordError {
     Histogram(#[from] hdrhistogram::CreationError),
     #[error("invalid histogram buckets: {0}")]
     Buckets(#[from] metrics_exporter_prometheus::BuildError),
-    #[error("cannot open the raw stream {path}: {source}")]
-    RawOpen { path: PathBuf, source: std::io::Error },
-    #[error("cannot write the raw stream {path}: {source}")]
-    RawWrite { path: PathBuf, source: std::io::Error },
-    #[error("cannot listen for /metrics on {addr}: {source}")]
-    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("cannot open the raw stream {path}: {error}")]
+    RawOpen {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot write the raw stream {path}: {error}")]
+    RawWrite {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot listen for /metrics on {addr}: {error}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        error: std::io::Error,
+    },
 }
 
 /// Largest latency the histograms track (longer values are clamped to it): one hour, in µs.
@@ -200,7 +211,9 @@ pub struct Recorder {
 
 impl std::fmt::Debug for Recorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recorder").field("run_info", &self.inner.run_info).finish_non_exhaustive()
+        f.debug_struct("Recorder")
+            .field("run_info", &self.inner.run_info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -215,7 +228,12 @@ fn key(name: &'static str, labels: Vec<Label>) -> Key {
 /// The bucket bounds of the latency histograms: the defaults plus every SLO p95 threshold.
 pub fn latency_buckets(slos: &[Slo]) -> Vec<f64> {
     let mut b: Vec<f64> = names::LATENCY_BUCKETS.to_vec();
-    b.extend(slos.iter().filter_map(|s| s.p95).map(|d| d.as_secs_f64()).filter(|v| *v > 0.0));
+    b.extend(
+        slos.iter()
+            .filter_map(|s| s.p95)
+            .map(|d| d.as_secs_f64())
+            .filter(|v| *v > 0.0),
+    );
     b.sort_by(f64::total_cmp);
     b.dedup();
     b
@@ -254,7 +272,10 @@ impl Recorder {
         let buckets = latency_buckets(&setup.slos);
         let prom = PrometheusBuilder::new()
             .set_buckets(&buckets)?
-            .set_buckets_for_metric(Matcher::Full(names::SCHEDULE_LAG_SECONDS.into()), &names::LAG_BUCKETS)?
+            .set_buckets_for_metric(
+                Matcher::Full(names::SCHEDULE_LAG_SECONDS.into()),
+                &names::LAG_BUCKETS,
+            )?
             .build_recorder();
         let handle = prom.handle();
         describe(&prom);
@@ -271,7 +292,10 @@ impl Recorder {
                     .iter()
                     .map(|k| {
                         prom.register_counter(
-                            &key(names::CALLS_TOTAL, vec![tool(), Label::new("outcome", k.as_str())]),
+                            &key(
+                                names::CALLS_TOTAL,
+                                vec![tool(), Label::new("outcome", k.as_str())],
+                            ),
                             &META,
                         )
                     })
@@ -280,9 +304,14 @@ impl Recorder {
                     name: name.clone(),
                     counts: Default::default(),
                     calls,
-                    latency: prom.register_histogram(&key(names::CALL_LATENCY_SECONDS, vec![tool()]), &META),
-                    service: prom.register_histogram(&key(names::CALL_SERVICE_SECONDS, vec![tool()]), &META),
-                    hists: Mutex::new(Hists { latency: new_hist()?, service: new_hist()? }),
+                    latency: prom
+                        .register_histogram(&key(names::CALL_LATENCY_SECONDS, vec![tool()]), &META),
+                    service: prom
+                        .register_histogram(&key(names::CALL_SERVICE_SECONDS, vec![tool()]), &META),
+                    hists: Mutex::new(Hists {
+                        latency: new_hist()?,
+                        service: new_hist()?,
+                    }),
                 })
             })
             .collect::<Result<Vec<_>, RecordError>>()?;
@@ -293,7 +322,10 @@ impl Recorder {
                 Ok(StageSlot {
                     target_rate: Mutex::new(rate),
                     counts: Default::default(),
-                    hists: Mutex::new(Hists { latency: new_hist()?, service: new_hist()? }),
+                    hists: Mutex::new(Hists {
+                        latency: new_hist()?,
+                        service: new_hist()?,
+                    }),
                     clock: Mutex::new((Duration::ZERO, None)),
                 })
             })
@@ -313,7 +345,12 @@ impl Recorder {
             dropped: c(names::DROPPED_SLOTS_TOTAL),
             lag: prom.register_histogram(&key(names::SCHEDULE_LAG_SECONDS, vec![]), &META),
         };
-        for gauge in [&gauges.target_rate, &gauges.achieved_rate, &gauges.in_flight, &gauges.sessions_active] {
+        for gauge in [
+            &gauges.target_rate,
+            &gauges.achieved_rate,
+            &gauges.in_flight,
+            &gauges.sessions_active,
+        ] {
             gauge.set(0.0);
         }
         gauges.stage.set(0.0);
@@ -325,7 +362,10 @@ impl Recorder {
         // by registering nothing here (their label values are bounded by `names::KNOWN_*`).
 
         prom.register_gauge(
-            &key(names::BUILD_INFO, vec![Label::new("version", env!("CARGO_PKG_VERSION"))]),
+            &key(
+                names::BUILD_INFO,
+                vec![Label::new("version", env!("CARGO_PKG_VERSION"))],
+            ),
             &META,
         )
         .set(1.0);
@@ -343,9 +383,13 @@ impl Recorder {
         )
         .set(1.0);
         for slo in &setup.slos {
-            let tool = slo.op.clone().unwrap_or_else(|| names::ALL_TOOLS.to_owned());
+            let tool = slo
+                .op
+                .clone()
+                .unwrap_or_else(|| names::ALL_TOOLS.to_owned());
             let set = |name: &'static str, v: f64| {
-                prom.register_gauge(&key(name, vec![Label::new("tool", tool.clone())]), &META).set(v);
+                prom.register_gauge(&key(name, vec![Label::new("tool", tool.clone())]), &META)
+                    .set(v);
             };
             if let Some(p95) = slo.p95 {
                 set(names::SLO_LATENCY_P95_SECONDS, p95.as_secs_f64());
@@ -361,7 +405,11 @@ impl Recorder {
         let start = Instant::now();
         let start_wall = SystemTime::now();
         let raw = match &setup.raw {
-            Some(path) => Some(raw::RawSink::open(path, setup.op_names.clone(), (start, start_wall))?),
+            Some(path) => Some(raw::RawSink::open(
+                path,
+                setup.op_names.clone(),
+                (start, start_wall),
+            )?),
             None => None,
         };
 
@@ -369,11 +417,15 @@ impl Recorder {
         let upkeep_handle = handle.clone();
         // Upkeep drains histogram samples into buckets so memory stays flat between scrapes. The
         // thread ends when the last `Recorder` clone drops (the sender goes away).
-        let _ = std::thread::Builder::new().name("mcp-soak-upkeep".into()).spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(UPKEEP_INTERVAL) {
-                upkeep_handle.run_upkeep();
-            }
-        });
+        let _ = std::thread::Builder::new()
+            .name("mcp-soak-upkeep".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) =
+                    stop_rx.recv_timeout(UPKEEP_INTERVAL)
+                {
+                    upkeep_handle.run_upkeep();
+                }
+            });
 
         let mut timeline_hist = Hist::new_with_bounds(1, MAX_TRACKED_US, 2)?;
         timeline_hist.auto(false);
@@ -387,7 +439,11 @@ impl Recorder {
             stages,
             gauges,
             lag: Mutex::new(new_hist()?),
-            timeline: Mutex::new(timeline::Timeline::new(TIMELINE_INTERVAL, TIMELINE_MAX_POINTS, timeline_hist)),
+            timeline: Mutex::new(timeline::Timeline::new(
+                TIMELINE_INTERVAL,
+                TIMELINE_MAX_POINTS,
+                timeline_hist,
+            )),
             errors: Mutex::new(errors::ErrorTable::new(ERROR_TABLE_CAP)),
             raw,
             run_info,
@@ -398,7 +454,9 @@ impl Recorder {
             unknown_op: AtomicU64::new(0),
             _upkeep_stop: stop_tx,
         };
-        Ok(Recorder { inner: Arc::new(inner) })
+        Ok(Recorder {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The handle `/metrics` renders.
@@ -459,14 +517,24 @@ impl Recorder {
         if !r.kind.is_ok() {
             lock(&inner.errors).add(r.op, r.kind, &error_message(&r));
             if r.kind == OutcomeKind::HttpError || r.status.is_some_and(|s| s >= 400) {
-                let labels =
-                    vec![Label::new("tool", op.name.clone()), Label::new("status", status_label(r.status))];
-                inner.prom.register_counter(&key(names::HTTP_ERRORS_TOTAL, labels), &META).increment(1);
+                let labels = vec![
+                    Label::new("tool", op.name.clone()),
+                    Label::new("status", status_label(r.status)),
+                ];
+                inner
+                    .prom
+                    .register_counter(&key(names::HTTP_ERRORS_TOTAL, labels), &META)
+                    .increment(1);
             }
             if r.kind == OutcomeKind::RpcError {
-                let labels =
-                    vec![Label::new("tool", op.name.clone()), Label::new("code", code_label(r.rpc_code))];
-                inner.prom.register_counter(&key(names::RPC_ERRORS_TOTAL, labels), &META).increment(1);
+                let labels = vec![
+                    Label::new("tool", op.name.clone()),
+                    Label::new("code", code_label(r.rpc_code)),
+                ];
+                inner
+                    .prom
+                    .register_counter(&key(names::RPC_ERRORS_TOTAL, labels), &META)
+                    .increment(1);
             }
         }
 
@@ -491,10 +559,10 @@ impl Recorder {
         let inner = &*self.inner;
         let now = Instant::now();
         let prev = inner.current_stage.swap(idx as u64, Ordering::Relaxed) as usize;
-        if prev != idx {
-            if let Some(s) = inner.stages.get(prev) {
-                stop_clock(s, now);
-            }
+        if prev != idx
+            && let Some(s) = inner.stages.get(prev)
+        {
+            stop_clock(s, now);
         }
         if let Some(s) = inner.stages.get(idx) {
             *lock(&s.target_rate) = target_rate;
@@ -517,7 +585,10 @@ impl Recorder {
     pub fn set_sessions(&self, s: SessionStats) {
         *lock(&self.inner.sessions) = s;
         self.inner.gauges.sessions_active.set(s.active as f64);
-        self.inner.gauges.sessions_initialized.absolute(s.initialized);
+        self.inner
+            .gauges
+            .sessions_initialized
+            .absolute(s.initialized);
         self.inner.gauges.sessions_expired.absolute(s.expired);
     }
 
@@ -579,7 +650,8 @@ impl Recorder {
             .enumerate()
             .map(|(index, s)| {
                 let (acc, started) = *lock(&s.clock);
-                let elapsed = acc + started.map_or(Duration::ZERO, |t| end.saturating_duration_since(t));
+                let elapsed =
+                    acc + started.map_or(Duration::ZERO, |t| end.saturating_duration_since(t));
                 let h = lock(&s.hists);
                 StageStats {
                     index,
@@ -599,7 +671,10 @@ impl Recorder {
             .top()
             .into_iter()
             .map(|(op, kind, message, count)| snapshot::ErrorCount {
-                op: inner.ops.get(op).map_or_else(String::new, |o| o.name.clone()),
+                op: inner
+                    .ops
+                    .get(op)
+                    .map_or_else(String::new, |o| o.name.clone()),
                 kind,
                 message,
                 count,
@@ -650,23 +725,98 @@ fn describe(prom: &PrometheusRecorder) {
         1 => prom.describe_gauge(name.into(), unit, help.into()),
         _ => prom.describe_histogram(name.into(), unit, help.into()),
     };
-    d(names::CALLS_TOTAL, None, "Calls by tool and outcome (dropped slots included).", 0);
-    d(names::CALL_LATENCY_SECONDS, Some(Unit::Seconds), "Latency from the intended send time.", 2);
-    d(names::CALL_SERVICE_SECONDS, Some(Unit::Seconds), "Service time from the actual send.", 2);
-    d(names::HTTP_ERRORS_TOTAL, None, "HTTP error replies by tool and status.", 0);
-    d(names::RPC_ERRORS_TOTAL, None, "JSON-RPC errors by tool and code.", 0);
-    d(names::DROPPED_SLOTS_TOTAL, None, "Slots the scheduler could not start (in-flight cap).", 0);
-    d(names::SCHEDULE_LAG_SECONDS, Some(Unit::Seconds), "Actual send time minus intended send time.", 2);
-    d(names::TARGET_RATE, None, "Calls per second the schedule asks for now.", 1);
-    d(names::ACHIEVED_RATE, None, "Calls per second completed over the last progress interval.", 1);
+    d(
+        names::CALLS_TOTAL,
+        None,
+        "Calls by tool and outcome (dropped slots included).",
+        0,
+    );
+    d(
+        names::CALL_LATENCY_SECONDS,
+        Some(Unit::Seconds),
+        "Latency from the intended send time.",
+        2,
+    );
+    d(
+        names::CALL_SERVICE_SECONDS,
+        Some(Unit::Seconds),
+        "Service time from the actual send.",
+        2,
+    );
+    d(
+        names::HTTP_ERRORS_TOTAL,
+        None,
+        "HTTP error replies by tool and status.",
+        0,
+    );
+    d(
+        names::RPC_ERRORS_TOTAL,
+        None,
+        "JSON-RPC errors by tool and code.",
+        0,
+    );
+    d(
+        names::DROPPED_SLOTS_TOTAL,
+        None,
+        "Slots the scheduler could not start (in-flight cap).",
+        0,
+    );
+    d(
+        names::SCHEDULE_LAG_SECONDS,
+        Some(Unit::Seconds),
+        "Actual send time minus intended send time.",
+        2,
+    );
+    d(
+        names::TARGET_RATE,
+        None,
+        "Calls per second the schedule asks for now.",
+        1,
+    );
+    d(
+        names::ACHIEVED_RATE,
+        None,
+        "Calls per second completed over the last progress interval.",
+        1,
+    );
     d(names::IN_FLIGHT, None, "Calls in flight.", 1);
     d(names::SESSIONS_ACTIVE, None, "MCP sessions open now.", 1);
-    d(names::SESSIONS_INITIALIZED_TOTAL, None, "MCP sessions initialized.", 0);
-    d(names::SESSIONS_EXPIRED_TOTAL, None, "MCP sessions the server expired.", 0);
-    d(names::STAGE, None, "Index of the current stage (0-based).", 1);
-    d(names::SLO_LATENCY_P95_SECONDS, Some(Unit::Seconds), "SLO: p95 latency threshold.", 1);
-    d(names::SLO_MIN_CALLS_PER_SECOND, None, "SLO: minimum successful calls per second.", 1);
-    d(names::SLO_MAX_ERROR_RATIO, None, "SLO: maximum error ratio.", 1);
+    d(
+        names::SESSIONS_INITIALIZED_TOTAL,
+        None,
+        "MCP sessions initialized.",
+        0,
+    );
+    d(
+        names::SESSIONS_EXPIRED_TOTAL,
+        None,
+        "MCP sessions the server expired.",
+        0,
+    );
+    d(
+        names::STAGE,
+        None,
+        "Index of the current stage (0-based).",
+        1,
+    );
+    d(
+        names::SLO_LATENCY_P95_SECONDS,
+        Some(Unit::Seconds),
+        "SLO: p95 latency threshold.",
+        1,
+    );
+    d(
+        names::SLO_MIN_CALLS_PER_SECOND,
+        None,
+        "SLO: minimum successful calls per second.",
+        1,
+    );
+    d(
+        names::SLO_MAX_ERROR_RATIO,
+        None,
+        "SLO: maximum error ratio.",
+        1,
+    );
     d(names::BUILD_INFO, None, "Build information (value 1).", 1);
     d(names::RUN_INFO, None, "Run information (value 1).", 1);
     d(names::RUNNING, None, "1 while the run sends traffic.", 1);

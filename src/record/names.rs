@@ -70,20 +70,25 @@ pub const ALL: [&str; 20] = [
 ];
 
 /// Latency histogram bucket bounds (seconds), ~1 ms to 60 s; SLO p95 thresholds are added to these.
-pub const LATENCY_BUCKETS: [f64; 17] =
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+pub const LATENCY_BUCKETS: [f64; 17] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0,
+    30.0, 60.0,
+];
 
 /// Schedule-lag histogram bucket bounds (seconds).
-pub const LAG_BUCKETS: [f64; 13] =
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 10.0];
+pub const LAG_BUCKETS: [f64; 13] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 10.0,
+];
 
 /// HTTP statuses that get their own `status` label value; anything else is `other`.
-pub const KNOWN_STATUSES: [u16; 18] =
-    [400, 401, 403, 404, 405, 406, 408, 409, 413, 415, 421, 422, 429, 500, 501, 502, 503, 504];
+pub const KNOWN_STATUSES: [u16; 18] = [
+    400, 401, 403, 404, 405, 406, 408, 409, 413, 415, 421, 422, 429, 500, 501, 502, 503, 504,
+];
 
 /// JSON-RPC codes that get their own `code` label value; anything else is `other`.
-pub const KNOWN_RPC_CODES: [i64; 12] =
-    [-32700, -32600, -32601, -32602, -32603, -32000, -32001, -32002, -32020, -32022, -32042, -1];
+pub const KNOWN_RPC_CODES: [i64; 12] = [
+    -32700, -32600, -32601, -32602, -32603, -32000, -32001, -32002, -32020, -32022, -32042, -1,
+];
 
 /// The label value for statuses and codes outside the known sets.
 pub const OTHER: &str = "other";

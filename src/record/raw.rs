@@ -79,8 +79,10 @@ impl RawSink {
         op_names: Vec<String>,
         base: (Instant, SystemTime),
     ) -> Result<Self, RecordError> {
-        let file = File::create(path)
-            .map_err(|source| RecordError::RawOpen { path: path.to_owned(), source })?;
+        let file = File::create(path).map_err(|error| RecordError::RawOpen {
+            path: path.to_owned(),
+            error,
+        })?;
         let (tx, rx) = sync_channel::<Msg>(CHANNEL_CAPACITY);
         let written = Arc::new(AtomicU64::new(0));
         let lost = Arc::new(AtomicU64::new(0));
@@ -124,8 +126,17 @@ impl RawSink {
                 }
                 result
             })
-            .map_err(|source| RecordError::RawOpen { path: path.to_owned(), source })?;
-        Ok(RawSink { tx, written, lost, thread: Mutex::new(Some(thread)), path: path.to_owned() })
+            .map_err(|error| RecordError::RawOpen {
+                path: path.to_owned(),
+                error,
+            })?;
+        Ok(RawSink {
+            tx,
+            written,
+            lost,
+            thread: Mutex::new(Some(thread)),
+            path: path.to_owned(),
+        })
     }
 
     /// Queues one line without waiting; a full or closed channel counts the line as lost.
@@ -150,16 +161,23 @@ impl RawSink {
 
     /// Drains the queue, flushes and fsyncs the file, and stops the writer. Idempotent.
     pub(crate) fn close(&self) -> Result<(), RecordError> {
-        let handle = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let handle = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let Some(handle) = handle else { return Ok(()) };
         // Blocking send: waits for room behind the queued lines; fails only if the writer died.
         let _ = self.tx.send(Msg::Close);
         match handle.join() {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(source)) => Err(RecordError::RawWrite { path: self.path.clone(), source }),
+            Ok(Err(error)) => Err(RecordError::RawWrite {
+                path: self.path.clone(),
+                error,
+            }),
             Err(_) => Err(RecordError::RawWrite {
                 path: self.path.clone(),
-                source: std::io::Error::other("raw writer thread panicked"),
+                error: std::io::Error::other("raw writer thread panicked"),
             }),
         }
     }

@@ -20,10 +20,16 @@ pub const ERROR_RATIO_FLOOR: f64 = 0.001;
 /// Errors loading a summary.
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path} is not an mcp-soak summary: {source}")]
-    Parse { path: PathBuf, source: serde_json::Error },
+    #[error("cannot read {path}: {error}")]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{path} is not an mcp-soak summary: {error}")]
+    Parse {
+        path: PathBuf,
+        error: serde_json::Error,
+    },
     #[error("{path}: field `schema_version` is {found}, this mcp-soak reads {SCHEMA_VERSION}")]
     Version { path: PathBuf, found: u64 },
     #[error("invalid tolerance {0:?}: use a percentage like 10% or a fraction like 0.1")]
@@ -32,14 +38,29 @@ pub enum CompareError {
 
 /// Reads and checks one summary file; errors name the file and the field.
 pub fn load(path: &Path) -> Result<Summary, CompareError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CompareError::Read { path: path.to_owned(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|error| CompareError::Read {
+        path: path.to_owned(),
+        error,
+    })?;
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| CompareError::Parse { path: path.to_owned(), source })?;
-    let found = value.get("schema_version").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        serde_json::from_str(&text).map_err(|error| CompareError::Parse {
+            path: path.to_owned(),
+            error,
+        })?;
+    let found = value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
     if found != u64::from(SCHEMA_VERSION) {
-        return Err(CompareError::Version { path: path.to_owned(), found });
+        return Err(CompareError::Version {
+            path: path.to_owned(),
+            found,
+        });
     }
-    serde_json::from_value(value).map_err(|source| CompareError::Parse { path: path.to_owned(), source })
+    serde_json::from_value(value).map_err(|error| CompareError::Parse {
+        path: path.to_owned(),
+        error,
+    })
 }
 
 /// Parses `10%`, `10 %` or `0.1` into a fraction.
@@ -75,7 +96,9 @@ pub struct OpDelta {
 impl OpDelta {
     /// True when any metric regressed or the operation disappeared.
     pub fn regressed(&self) -> bool {
-        self.deltas.as_ref().is_none_or(|d| d.iter().any(|x| x.regression))
+        self.deltas
+            .as_ref()
+            .is_none_or(|d| d.iter().any(|x| x.regression))
     }
 }
 
@@ -94,7 +117,12 @@ impl Comparison {
 }
 
 fn deltas(bt: &Totals, bl: &LatencyPair, nt: &Totals, nl: &LatencyPair, tol: f64) -> Vec<Delta> {
-    let lat = |metric, b: f64, n: f64| Delta { metric, base: b, new: n, regression: n > b * (1.0 + tol) && n - b > LATENCY_FLOOR_MS };
+    let lat = |metric, b: f64, n: f64| Delta {
+        metric,
+        base: b,
+        new: n,
+        regression: n > b * (1.0 + tol) && n - b > LATENCY_FLOOR_MS,
+    };
     vec![
         lat("p50_ms", bl.corrected.p50_ms, nl.corrected.p50_ms),
         lat("p95_ms", bl.corrected.p95_ms, nl.corrected.p95_ms),
@@ -109,7 +137,8 @@ fn deltas(bt: &Totals, bl: &LatencyPair, nt: &Totals, nl: &LatencyPair, tol: f64
             metric: "error_ratio",
             base: bt.error_ratio,
             new: nt.error_ratio,
-            regression: nt.error_ratio - bt.error_ratio > (bt.error_ratio * tol).max(ERROR_RATIO_FLOOR),
+            regression: nt.error_ratio - bt.error_ratio
+                > (bt.error_ratio * tol).max(ERROR_RATIO_FLOOR),
         },
     ]
 }
@@ -118,7 +147,13 @@ fn deltas(bt: &Totals, bl: &LatencyPair, nt: &Totals, nl: &LatencyPair, tol: f64
 pub fn compare(base: &Summary, new: &Summary, tolerance: f64) -> Comparison {
     let mut rows = vec![OpDelta {
         op: crate::record::names::ALL_TOOLS.to_owned(),
-        deltas: Some(deltas(&base.totals, &base.latency, &new.totals, &new.latency, tolerance)),
+        deltas: Some(deltas(
+            &base.totals,
+            &base.latency,
+            &new.totals,
+            &new.latency,
+            tolerance,
+        )),
     }];
     for b in &base.ops {
         let n = new.ops.iter().find(|o| o.name == b.name);
@@ -132,7 +167,11 @@ pub fn compare(base: &Summary, new: &Summary, tolerance: f64) -> Comparison {
 
 fn change(d: &Delta) -> String {
     if d.base == 0.0 {
-        if d.new == 0.0 { "=".into() } else { "new".into() }
+        if d.new == 0.0 {
+            "=".into()
+        } else {
+            "new".into()
+        }
     } else {
         format!("{:+.1}%", (d.new - d.base) / d.base * 100.0)
     }
@@ -140,16 +179,38 @@ fn change(d: &Delta) -> String {
 
 /// Writes the comparison table.
 pub fn write(c: &Comparison, w: &mut impl Write) -> io::Result<()> {
-    writeln!(w, "COMPARE (tolerance {:.1} %; latency from intended send)", c.tolerance * 100.0)?;
-    writeln!(w, "  {:<24} {:<12} {:>12} {:>12} {:>10}", "tool", "metric", "base", "new", "change")?;
+    writeln!(
+        w,
+        "COMPARE (tolerance {:.1} %; latency from intended send)",
+        c.tolerance * 100.0
+    )?;
+    writeln!(
+        w,
+        "  {:<24} {:<12} {:>12} {:>12} {:>10}",
+        "tool", "metric", "base", "new", "change"
+    )?;
     for r in &c.rows {
         match &r.deltas {
             None => writeln!(w, "  {:<24} missing from the new summary  REGRESSION", r.op)?,
             Some(ds) => {
                 for d in ds {
-                    let fmt = |v: f64| if d.metric == "error_ratio" { format!("{:.4}", v) } else { format!("{:.2}", v) };
+                    let fmt = |v: f64| {
+                        if d.metric == "error_ratio" {
+                            format!("{:.4}", v)
+                        } else {
+                            format!("{:.2}", v)
+                        }
+                    };
                     let flag = if d.regression { "  REGRESSION" } else { "" };
-                    writeln!(w, "  {:<24} {:<12} {:>12} {:>12} {:>10}{flag}", r.op, d.metric, fmt(d.base), fmt(d.new), change(d))?;
+                    writeln!(
+                        w,
+                        "  {:<24} {:<12} {:>12} {:>12} {:>10}{flag}",
+                        r.op,
+                        d.metric,
+                        fmt(d.base),
+                        fmt(d.new),
+                        change(d)
+                    )?;
                 }
             }
         }

@@ -18,7 +18,12 @@ pub const POOR_RATIO: f64 = 0.01;
 /// The one-word band and its reason, derived from the summary's own numbers.
 pub fn assessment(s: &Summary) -> (&'static str, String) {
     let t = &s.totals;
-    let failed: Vec<String> = s.slos.iter().filter(|v| !v.passed).map(|v| format!("{} {}", v.op, v.objective)).collect();
+    let failed: Vec<String> = s
+        .slos
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| format!("{} {}", v.op, v.objective))
+        .collect();
     if t.completed == 0 {
         return ("POOR", "no call completed".into());
     }
@@ -28,14 +33,33 @@ pub fn assessment(s: &Summary) -> (&'static str, String) {
     if t.error_ratio >= POOR_RATIO || t.dropped_ratio >= POOR_RATIO {
         return (
             "POOR",
-            format!("error rate {} and dropped {} (poor at ≥ {})", pct(t.error_ratio), pct(t.dropped_ratio), pct(POOR_RATIO)),
+            format!(
+                "error rate {} and dropped {} (poor at ≥ {})",
+                pct(t.error_ratio),
+                pct(t.dropped_ratio),
+                pct(POOR_RATIO)
+            ),
         );
     }
     if t.error_ratio < EXCELLENT_ERROR_RATIO && t.counts.dropped == 0 {
-        let slo = if s.slos.is_empty() { "no SLOs set" } else { "every SLO held" };
-        return ("EXCELLENT", format!("error rate {}, nothing dropped, {slo}", pct(t.error_ratio)));
+        let slo = if s.slos.is_empty() {
+            "no SLOs set"
+        } else {
+            "every SLO held"
+        };
+        return (
+            "EXCELLENT",
+            format!("error rate {}, nothing dropped, {slo}", pct(t.error_ratio)),
+        );
     }
-    ("GOOD", format!("error rate {}, dropped {}", pct(t.error_ratio), pct(t.dropped_ratio)))
+    (
+        "GOOD",
+        format!(
+            "error rate {}, dropped {}",
+            pct(t.error_ratio),
+            pct(t.dropped_ratio)
+        ),
+    )
 }
 
 fn pct(r: f64) -> String {
@@ -43,7 +67,13 @@ fn pct(r: f64) -> String {
 }
 
 fn ms(v: f64) -> String {
-    if v >= 100.0 { format!("{v:.0}") } else if v >= 10.0 { format!("{v:.1}") } else { format!("{v:.2}") }
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 fn lat_row(w: &mut impl Write, label: &str, l: &LatencyStats) -> io::Result<()> {
@@ -65,7 +95,11 @@ fn lat_row(w: &mut impl Write, label: &str, l: &LatencyStats) -> io::Result<()> 
 }
 
 fn success(t: &Totals) -> String {
-    if t.completed == 0 { "-".into() } else { format!("{:.2}", t.success_ratio * 100.0) }
+    if t.completed == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}", t.success_ratio * 100.0)
+    }
 }
 
 /// Writes the report.
@@ -84,9 +118,17 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         s.transport,
         s.protocol.version.as_deref().unwrap_or("unknown")
     )?;
-    writeln!(w, "Started {}  ended {}  duration {:.1} s", s.started, s.ended, s.duration_s)?;
+    writeln!(
+        w,
+        "Started {}  ended {}  duration {:.1} s",
+        s.started, s.ended, s.duration_s
+    )?;
     if s.aborted {
-        writeln!(w, "ABORTED: {}", s.stop_reason.as_deref().unwrap_or("stopped early"))?;
+        writeln!(
+            w,
+            "ABORTED: {}",
+            s.stop_reason.as_deref().unwrap_or("stopped early")
+        )?;
     } else if let Some(r) = &s.stop_reason {
         writeln!(w, "Stopped: {r}")?;
     }
@@ -94,24 +136,57 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     writeln!(w, "\nSUMMARY")?;
     writeln!(w, "  {:<22} {}", "Calls scheduled", t.calls)?;
     writeln!(w, "  {:<22} {}", "Completed", t.completed)?;
-    writeln!(w, "  {:<22} {}  ({} of completed)", "Successful (ok)", t.counts.ok, pct(t.success_ratio))?;
-    writeln!(w, "  {:<22} {}  ({} of completed)", "Failed", t.completed - t.counts.ok, pct(t.error_ratio))?;
-    for k in OutcomeKind::ALL.iter().filter(|k| !k.is_ok() && **k != OutcomeKind::Dropped) {
+    writeln!(
+        w,
+        "  {:<22} {}  ({} of completed)",
+        "Successful (ok)",
+        t.counts.ok,
+        pct(t.success_ratio)
+    )?;
+    writeln!(
+        w,
+        "  {:<22} {}  ({} of completed)",
+        "Failed",
+        t.completed - t.counts.ok,
+        pct(t.error_ratio)
+    )?;
+    for k in OutcomeKind::ALL
+        .iter()
+        .filter(|k| !k.is_ok() && **k != OutcomeKind::Dropped)
+    {
         let n = t.counts.get(*k);
         if n > 0 {
             writeln!(w, "    {:<20} {n}", k.as_str())?;
         }
     }
-    writeln!(w, "  {:<22} {}  ({} of scheduled)", "Dropped slots", t.counts.dropped, pct(t.dropped_ratio))?;
-    writeln!(w, "  {:<22} {:.2} calls/s completed, {:.2} ok/s", "Throughput", t.calls_per_second, t.ok_per_second)?;
+    writeln!(
+        w,
+        "  {:<22} {}  ({} of scheduled)",
+        "Dropped slots",
+        t.counts.dropped,
+        pct(t.dropped_ratio)
+    )?;
+    writeln!(
+        w,
+        "  {:<22} {:.2} calls/s completed, {:.2} ok/s",
+        "Throughput", t.calls_per_second, t.ok_per_second
+    )?;
 
     writeln!(w, "\nLATENCY (ms, all completed calls, errors included)")?;
-    writeln!(w, "  {:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}", "", "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max")?;
+    writeln!(
+        w,
+        "  {:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "", "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"
+    )?;
     lat_row(w, "from intended send", &s.latency.corrected)?;
     lat_row(w, "service time", &s.latency.service)?;
 
     writeln!(w, "\nPER TOOL (latency from intended send, ms)")?;
-    writeln!(w, "  {:<24} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9}", "tool", "calls", "ok %", "calls/s", "p50", "p95", "p99")?;
+    writeln!(
+        w,
+        "  {:<24} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "tool", "calls", "ok %", "calls/s", "p50", "p95", "p99"
+    )?;
     for o in &s.ops {
         let l = &o.latency.corrected;
         writeln!(
@@ -129,7 +204,11 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
 
     if s.stages.len() > 1 {
         writeln!(w, "\nPER STAGE (latency from intended send, ms)")?;
-        writeln!(w, "  {:<6} {:>9} {:>10} {:>10} {:>10} {:>8} {:>9} {:>9} {:>9}", "stage", "target/s", "achieved/s", "seconds", "calls", "ok %", "p50", "p95", "p99")?;
+        writeln!(
+            w,
+            "  {:<6} {:>9} {:>10} {:>10} {:>10} {:>8} {:>9} {:>9} {:>9}",
+            "stage", "target/s", "achieved/s", "seconds", "calls", "ok %", "p50", "p95", "p99"
+        )?;
         for st in &s.stages {
             let l = &st.latency.corrected;
             writeln!(
@@ -164,9 +243,20 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     writeln!(w, "\nSCHEDULE")?;
     writeln!(w, "  {:<22} {}", "Dropped slots", s.schedule.dropped)?;
     let lag = &s.schedule.lag;
-    writeln!(w, "  {:<22} p50 {} ms, p99 {} ms, max {} ms", "Send lag", ms(lag.p50_ms), ms(lag.p99_ms), ms(lag.max_ms))?;
+    writeln!(
+        w,
+        "  {:<22} p50 {} ms, p99 {} ms, max {} ms",
+        "Send lag",
+        ms(lag.p50_ms),
+        ms(lag.p99_ms),
+        ms(lag.max_ms)
+    )?;
     if s.raw_lines_lost > 0 {
-        writeln!(w, "  {:<22} {} lines lost (disk too slow)", "Raw stream", s.raw_lines_lost)?;
+        writeln!(
+            w,
+            "  {:<22} {} lines lost (disk too slow)",
+            "Raw stream", s.raw_lines_lost
+        )?;
     }
 
     writeln!(w, "\nSLO")?;
@@ -180,7 +270,13 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
             (None, None) => "-".into(),
         };
         let verdict = if v.passed { "PASS" } else { "FAIL" };
-        writeln!(w, "  {verdict}  {:<20} {:<22} target {:<10} measured {measured}", v.op, v.objective, format!("{}", v.target))?;
+        writeln!(
+            w,
+            "  {verdict}  {:<20} {:<22} target {:<10} measured {measured}",
+            v.op,
+            v.objective,
+            format!("{}", v.target)
+        )?;
     }
 
     let (band, why) = assessment(s);

@@ -49,7 +49,10 @@ pub fn evaluate(slos: &[Slo], snap: &Snapshot) -> Vec<SloVerdict> {
     for slo in slos {
         let op = slo.op.clone().unwrap_or_else(|| ALL_TOOLS.to_owned());
         let scoped = scope(slo.op.as_deref(), snap);
-        let verdict = |objective: &str, target: f64, measure: &dyn Fn(&OutcomeCounts, &Hist) -> Result<f64, String>, ok: &dyn Fn(f64) -> bool| {
+        let verdict = |objective: &str,
+                       target: f64,
+                       measure: &dyn Fn(&OutcomeCounts, &Hist) -> Result<f64, String>,
+                       ok: &dyn Fn(f64) -> bool| {
             let result = match &scoped {
                 None => Err(format!("no operation named {op:?} in this run")),
                 Some((c, h)) => measure(c, h),

@@ -33,7 +33,14 @@ pub struct RunMeta {
 impl RunMeta {
     /// A meta for a run that went from `started` to `ended`, completed normally.
     pub fn new(started: SystemTime, ended: SystemTime) -> Self {
-        RunMeta { started, ended, protocol: None, config: serde_json::Value::Null, aborted: false, stop_reason: None }
+        RunMeta {
+            started,
+            ended,
+            protocol: None,
+            config: serde_json::Value::Null,
+            aborted: false,
+            stop_reason: None,
+        }
     }
 }
 
@@ -330,7 +337,13 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
             name: o.name.clone(),
             totals: Totals::new(&o.counts, secs),
             latency: pair(Some(&o.latency), Some(&o.service)),
-            top_messages: snap.top_errors.iter().filter(|e| e.op == o.name).take(TOP_MESSAGES_PER_OP).map(msg).collect(),
+            top_messages: snap
+                .top_errors
+                .iter()
+                .filter(|e| e.op == o.name)
+                .take(TOP_MESSAGES_PER_OP)
+                .map(msg)
+                .collect(),
         })
         .collect();
     let stages = snap
@@ -347,9 +360,12 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
     let mut by_kind: Vec<KindCount> = OutcomeKind::ALL
         .iter()
         .filter(|k| !k.is_ok() && all[k.index()] > 0)
-        .map(|k| KindCount { kind: k.as_str().to_owned(), count: all[k.index()] })
+        .map(|k| KindCount {
+            kind: k.as_str().to_owned(),
+            count: all[k.index()],
+        })
         .collect();
-    by_kind.sort_by(|a, b| b.count.cmp(&a.count));
+    by_kind.sort_by_key(|k| std::cmp::Reverse(k.count));
     let slos = evaluate(&snap.slos, snap);
     let protocol = meta.protocol.unwrap_or_else(|| ProtocolInfo {
         version: Some(snap.run_info.protocol.clone()).filter(|s| !s.is_empty()),
@@ -358,7 +374,10 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
     Summary {
         schema_version: SCHEMA_VERSION,
         run_id: snap.run_info.run_id.clone(),
-        tool: ToolVersion { name: "mcp-soak".into(), version: env!("CARGO_PKG_VERSION").into() },
+        tool: ToolVersion {
+            name: "mcp-soak".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
         started: humantime::format_rfc3339_millis(meta.started).to_string(),
         ended: humantime::format_rfc3339_millis(meta.ended).to_string(),
         duration_s: secs,
@@ -373,7 +392,10 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
         ),
         ops,
         stages,
-        errors: ErrorBreakdown { by_kind, top_messages: snap.top_errors.iter().take(20).map(msg).collect() },
+        errors: ErrorBreakdown {
+            by_kind,
+            top_messages: snap.top_errors.iter().take(20).map(msg).collect(),
+        },
         schedule: ScheduleSummary {
             dropped: all[OutcomeKind::Dropped.index()],
             lag: LatencyStats::from_hist(&snap.schedule_lag),
@@ -397,7 +419,8 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
 /// The JSON Schema of [`Summary`], pretty-printed (what `mcp-soak schema` prints).
 pub fn schema_json() -> String {
     let schema = schemars::schema_for!(Summary);
-    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(&schema).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }

@@ -9,8 +9,11 @@ use super::Summary;
 /// Errors writing a report file.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {error}")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("cannot serialize the summary: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -21,18 +24,28 @@ pub fn expand_timestamp(path: &Path, at: SystemTime) -> PathBuf {
     if !s.contains("{timestamp}") {
         return path.to_owned();
     }
-    let stamp: String = humantime::format_rfc3339_seconds(at).to_string().chars().filter(|c| *c != '-' && *c != ':').collect();
+    let stamp: String = humantime::format_rfc3339_seconds(at)
+        .to_string()
+        .chars()
+        .filter(|c| *c != '-' && *c != ':')
+        .collect();
     PathBuf::from(s.replace("{timestamp}", &stamp))
 }
 
 /// Writes `bytes` to `path` atomically: readers see the old file or the whole new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let io = |source| WriteError::Io { path: path.to_owned(), source };
+    let io = |error| WriteError::Io {
+        path: path.to_owned(),
+        error,
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "summary".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "summary".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -71,8 +84,14 @@ mod tests {
     #[test]
     fn timestamp_expansion() {
         let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(expand_timestamp(Path::new("out/s-{timestamp}.json"), at), PathBuf::from("out/s-20231114T221320Z.json"));
-        assert_eq!(expand_timestamp(Path::new("plain.json"), at), PathBuf::from("plain.json"));
+        assert_eq!(
+            expand_timestamp(Path::new("out/s-{timestamp}.json"), at),
+            PathBuf::from("out/s-20231114T221320Z.json")
+        );
+        assert_eq!(
+            expand_timestamp(Path::new("plain.json"), at),
+            PathBuf::from("plain.json")
+        );
     }
 
     #[test]
