@@ -4,13 +4,15 @@ use std::io::Write;
 use std::time::SystemTime;
 
 use anyhow::Context;
+use serde_json::json;
 
 use super::{Exit, ExitError};
 use crate::engine::{self, Finished, Stop, StopReason};
-use crate::plan::Plan;
-use crate::record::http::{MetricsServer, Readiness};
-use crate::record::{Recorder, RecorderSetup, RunInfo};
-use crate::report::summary::{self, RunMeta, Summary};
+use crate::mcp::{Auth, Era, Negotiated, ProtocolChoice, Transport};
+use crate::plan::{Load, Plan};
+use crate::record::http::Readiness;
+use crate::record::{Recorder, RecorderSetup, RunInfo, strip_credentials};
+use crate::report::summary::{self, ProtocolInfo, RunMeta, Summary};
 use crate::report::{console, write};
 
 /// Arguments of `mcp-soak run`.
@@ -35,19 +37,27 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 
 /// Runs a loaded plan end to end; shared by `run` and `demo`.
 ///
-/// The summary is written whenever the run got as far as starting, including when it was
-/// interrupted or failed half-way.
+/// Once the run has started, the summary is written however it ends: completed, interrupted, or
+/// failed half-way.
 pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     let run_id = uuid::Uuid::new_v4().to_string();
-    let recorder = Recorder::new(RecorderSetup::from_plan(
-        &plan,
-        RunInfo::new(&run_id, &plan),
-    ))
-    .context("setting up the recorder")?;
-    let readiness = Readiness::default();
+    // Could not connect or negotiate at all: nothing was measured, exit 3.
+    let client = engine::connect(&plan).await.map_err(ExitError::cannot_start)?;
+    let negotiated = client.negotiated().clone();
+    tracing::info!(
+        protocol = %negotiated.protocol_version,
+        server = negotiated.server_name.as_deref().unwrap_or("?"),
+        version = negotiated.server_version.as_deref().unwrap_or("?"),
+        "connected"
+    );
+    let tools = client.list_tools().await.context("listing the server's tools")?;
+    plan.resolve_tools(&tools).map_err(ExitError::usage)?;
+
+    let recorder = Recorder::new(recorder_setup(&plan, &run_id, &negotiated)).context("setting up the recorder")?;
+    let readiness = Readiness::new();
     let server = match plan.output.metrics_listen {
         Some(addr) => Some(
-            crate::record::http::serve(addr, recorder.prometheus_handle(), readiness.clone())
+            crate::record::http::serve(addr, recorder.prometheus(), readiness.clone())
                 .await
                 .map_err(ExitError::cannot_start)?,
         ),
@@ -56,28 +66,10 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     if let Some(server) = &server {
         tracing::info!(addr = %server.addr(), "serving /metrics, /healthz, /readyz");
     }
-
-    // Could not connect or negotiate at all: nothing was measured, exit 3.
-    let client = engine::connect(&plan)
-        .await
-        .map_err(ExitError::cannot_start)?;
-    let negotiated = client.negotiated().clone();
-    tracing::info!(
-        protocol = %negotiated.protocol_version,
-        server = negotiated.server_name.as_deref().unwrap_or("?"),
-        version = negotiated.server_version.as_deref().unwrap_or("?"),
-        "connected"
-    );
-    let tools = client
-        .list_tools()
-        .await
-        .context("listing the server's tools")?;
-    plan.resolve_tools(&tools).map_err(ExitError::usage)?;
-    readiness.set(true);
+    readiness.set_ready(true);
 
     let started = SystemTime::now();
-    let finished = engine::run(plan.clone(), client, recorder.clone(), stop).await;
-    let finished = match finished {
+    let finished = match engine::run(plan.clone(), client, recorder.clone(), stop).await {
         Ok(f) => f,
         Err(e) => {
             tracing::error!("run failed: {e:#}");
@@ -90,8 +82,8 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
             }
         }
     };
-    let exit = report(&plan, &run_id, &recorder, &finished)?;
-    readiness.set(false);
+    let exit = report(&plan, &recorder, &finished)?;
+    readiness.set_ready(false);
     if let Some(server) = server {
         engine::linger(plan.output.linger, stop).await;
         server.shutdown().await;
@@ -100,15 +92,20 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
 }
 
 /// Builds the summary, writes the JSON file and the console report, and returns the exit code.
-fn report(
-    plan: &Plan,
-    run_id: &str,
-    recorder: &Recorder,
-    finished: &Finished,
-) -> anyhow::Result<Exit> {
+fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Result<Exit> {
+    if let Err(e) = recorder.finish() {
+        tracing::warn!("raw stream: {e}");
+    }
     let snapshot = recorder.snapshot();
-    let meta = RunMeta::new(plan, run_id, finished);
-    let summary: Summary = summary::build(&snapshot, &plan.slos, meta);
+    let meta = RunMeta {
+        started: finished.started,
+        ended: finished.ended,
+        protocol: finished.negotiated.as_ref().map(protocol_info),
+        config: config_echo(plan),
+        aborted: finished.stop_reason != StopReason::Completed,
+        stop_reason: Some(finished.stop_reason.as_str().to_owned()),
+    };
+    let summary: Summary = summary::build(&snapshot, meta);
     if let Some(path) = &plan.output.summary {
         let written = write::write_summary(path, &summary)
             .with_context(|| format!("writing the summary to {}", path.display()))?;
@@ -117,10 +114,102 @@ fn report(
     let mut out = std::io::stdout().lock();
     console::write(&summary, &mut out).context("writing the report")?;
     out.flush().ok();
-    let failed = summary.slo_failed();
-    Ok(if failed && !plan.output.no_fail_on_slo {
-        Exit::SloFailed
-    } else {
-        Exit::Ok
+    Ok(if !summary.slo_passed && !plan.output.no_fail_on_slo { Exit::SloFailed } else { Exit::Ok })
+}
+
+/// What the recorder must know up front: the bounded label sets and the run's identity.
+fn recorder_setup(plan: &Plan, run_id: &str, negotiated: &Negotiated) -> RecorderSetup {
+    RecorderSetup {
+        op_names: plan.mix.ops.iter().map(|o| o.name.clone()).collect(),
+        stage_rates: match &plan.load {
+            Load::Open { stages, .. } => stages.iter().map(|s| s.rate).collect(),
+            Load::Closed { .. } => vec![0.0],
+        },
+        slos: plan.slos.clone(),
+        raw: plan.output.raw.clone(),
+        run_info: RunInfo {
+            run_id: run_id.to_owned(),
+            target: plan.client.url.clone(),
+            protocol: negotiated.protocol_version.clone(),
+            transport: transport_name(plan.client.transport).to_owned(),
+        },
+    }
+}
+
+fn transport_name(t: Transport) -> &'static str {
+    match t {
+        Transport::StreamableHttp => "streamable-http",
+        Transport::LegacySse => "legacy-sse",
+    }
+}
+
+fn protocol_info(n: &Negotiated) -> ProtocolInfo {
+    let era = match n.era {
+        Era::Stateless => "stateless",
+        Era::Session => "session",
+        Era::LegacySse => "legacy_sse",
+    };
+    ProtocolInfo {
+        version: Some(n.protocol_version.clone()),
+        era: Some(era.to_owned()),
+        server_name: n.server_name.clone(),
+        server_version: n.server_version.clone(),
+    }
+}
+
+/// The effective configuration for the summary, with nothing secret in it: auth is named by kind,
+/// headers by name, the URL without credentials.
+fn config_echo(plan: &Plan) -> serde_json::Value {
+    let c = &plan.client;
+    let auth = match &c.auth {
+        Auth::None => "none",
+        Auth::Bearer(_) => "bearer",
+        Auth::OfflineToken { .. } => "offline-token",
+    };
+    let protocol = match &c.protocol {
+        ProtocolChoice::Auto => "auto".to_owned(),
+        ProtocolChoice::Revision(r) => r.clone(),
+    };
+    let load = match &plan.load {
+        Load::Open { stages, max_calls } => {
+            json!({ "model": "open", "stages": stages, "max_calls": max_calls })
+        }
+        Load::Closed { users, requests_per_user, delay } => json!({
+            "model": "closed", "users": users, "requests_per_user": requests_per_user,
+            "delay": humantime::format_duration(*delay).to_string(),
+        }),
+    };
+    let mix: Vec<_> = plan
+        .mix
+        .ops
+        .iter()
+        .map(|o| json!({ "name": o.name, "weight": o.weight, "max_rate": o.max_rate }))
+        .collect();
+    let l = &plan.limits;
+    let dur = |d: std::time::Duration| humantime::format_duration(d).to_string();
+    json!({
+        "target": {
+            "url": strip_credentials(&c.url),
+            "transport": transport_name(c.transport),
+            "protocol": protocol,
+            "auth": auth,
+            "headers": c.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            "timeout": dur(c.timeout),
+            "sessions": c.sessions,
+            "session_strategy": format!("{:?}", c.session_strategy),
+            "insecure": c.insecure,
+        },
+        "load": load,
+        "mix": mix,
+        "slos": plan.slos,
+        "limits": {
+            "max_in_flight": l.max_in_flight,
+            "max_rate": l.max_rate,
+            "grace": dur(l.grace),
+            "honor_retry_after": l.honor_retry_after,
+            "abort_on_breach": l.abort_on_breach.map(dur),
+            "instance_share": l.instance_share.map(|(i, n)| format!("{i}/{n}")),
+        },
+        "seed": plan.seed,
     })
 }

@@ -37,6 +37,17 @@ pub enum StopReason {
     SloBreach,
 }
 
+impl StopReason {
+    /// The name used in the summary.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Completed => "completed",
+            StopReason::Signal => "signal",
+            StopReason::SloBreach => "slo_breach",
+        }
+    }
+}
+
 /// What a finished run hands to the report.
 pub struct Finished {
     pub started: SystemTime,
@@ -208,7 +219,7 @@ pub async fn connect(plan: &Plan) -> anyhow::Result<McpClient> {
         .with_context(|| {
             format!(
                 "connecting to {}",
-                crate::report::redact_url(&plan.client.url)
+                crate::record::strip_credentials(&plan.client.url)
             )
         })
 }

@@ -176,7 +176,7 @@ fn check_breach(shared: &Shared, snap: &Snapshot, since: &mut Option<Instant>) {
     };
     let failing = crate::report::slo::evaluate(&shared.plan.slos, snap)
         .iter()
-        .any(|v| !v.pass);
+        .any(|v| !v.passed);
     match (failing, *since) {
         (false, _) => *since = None,
         (true, None) => *since = Some(Instant::now()),
