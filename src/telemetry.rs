@@ -48,7 +48,7 @@ impl Drop for Telemetry {
 /// Installs the global subscriber: logs to stderr, spans to OTLP when configured.
 pub fn init(format: LogFormat) -> anyhow::Result<Telemetry> {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"))
         .add_directive(format!("{CALL_TARGET}=off").parse().context("log filter")?);
     let fmt = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()

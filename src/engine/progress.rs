@@ -58,6 +58,7 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
     let mut last_report = Instant::now();
     let mut previous: Option<Snapshot> = None;
     let mut breach_since: Option<Instant> = None;
+    let mut current = (0, 0.0);
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -66,12 +67,14 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
             _ = stop.cancelled() => break,
         }
         let elapsed = t0.elapsed();
-        let (stage, rate) = pacer
-            .as_ref()
-            .and_then(|p| p.stage_at(elapsed))
-            .unwrap_or((0, 0.0));
+        // Past the last stage the gauges keep their last values (the run is draining).
+        let now_stage = pacer.as_ref().and_then(|p| p.stage_at(elapsed));
+        if let Some((stage, rate)) = now_stage {
+            shared.recorder.set_stage(stage, rate);
+            current = (stage, rate);
+        }
+        let (stage, rate) = current;
         let in_flight = shared.in_flight.load(Ordering::Relaxed);
-        shared.recorder.set_stage(stage, rate);
         shared.recorder.set_in_flight(in_flight);
         shared.recorder.set_sessions(shared.client.session_stats());
         if last_report.elapsed() < every {
