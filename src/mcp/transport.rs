@@ -238,7 +238,11 @@ impl Http {
     }
 
     /// Turns an HTTP error reply into an exchange (session expiry recognised when a session was sent).
-    async fn http_error(&self, mut resp: reqwest::Response, session_sent: bool) -> Exchange {
+    ///
+    /// A 4xx (other than 401/403/408/429) whose body is a JSON-RPC error for our `id` is an
+    /// [`OutcomeKind::RpcError`] with the status kept: stateless-era servers map JSON-RPC errors onto
+    /// HTTP statuses (404 for method-not-found), and the code is the more precise answer.
+    async fn http_error(&self, mut resp: reqwest::Response, session_sent: bool, id: Option<u64>) -> Exchange {
         let status = resp.status().as_u16();
         let retry_after = resp.headers().get(RETRY_AFTER).and_then(parse_retry_after);
         let (body, bytes) = self.peek_body(&mut resp, ERROR_BODY_PEEK).await;
@@ -247,11 +251,27 @@ impl Http {
         let snippet = self.auth.scrub(jsonrpc::truncate(&snippet, 150));
         #[derive(serde::Deserialize)]
         struct ErrBody {
+            #[serde(default)]
+            id: Option<serde_json::Value>,
             error: RpcErrorObj,
         }
-        let error = serde_json::from_slice::<ErrBody>(&body).ok().map(|b| b.error);
+        let parsed = serde_json::from_slice::<ErrBody>(&body).ok();
+        let ours = parsed.as_ref().is_some_and(|b| match (&b.id, id) {
+            (Some(serde_json::Value::Number(n)), Some(id)) => n.as_u64() == Some(id),
+            _ => false,
+        });
+        let error = parsed.map(|b| b.error);
         let expired = session_sent
             && (status == 404 || (status == 400 && text.to_ascii_lowercase().contains("session")));
+        let rpc = ours && (400..500).contains(&status) && ![401, 403, 408, 429].contains(&status);
+        if !expired && rpc && let Some(err) = error {
+            let mut x = Exchange::failed(OutcomeKind::RpcError, format!("HTTP {status}: {}: {}", err.code, self.auth.scrub(&err.message)));
+            x.status = Some(status);
+            x.bytes = bytes;
+            x.rpc_code = Some(err.code);
+            x.error = Some(err);
+            return x;
+        }
         let kind = if expired { OutcomeKind::SessionExpired } else { OutcomeKind::HttpError };
         let mut x = Exchange::failed(kind, format!("HTTP {status}: {snippet}"));
         x.status = Some(status);
@@ -270,7 +290,7 @@ impl Http {
         };
         let status = resp.status().as_u16();
         if status >= 400 {
-            return self.http_error(resp, h.session.is_some()).await;
+            return self.http_error(resp, h.session.is_some(), Some(id)).await;
         }
         let session_id = resp.headers().get(&SESSION_ID).cloned();
         if let Some(len) = resp.content_length()
@@ -377,7 +397,7 @@ impl Http {
         };
         let status = resp.status().as_u16();
         if status >= 400 {
-            return self.http_error(resp, h.session.is_some()).await;
+            return self.http_error(resp, h.session.is_some(), None).await;
         }
         let mut x = Exchange::failed(OutcomeKind::Ok, "");
         x.detail = None;
@@ -390,7 +410,7 @@ impl Http {
         let accept = HeaderValue::from_static("text/event-stream");
         let resp = self.send_to(&self.url, reqwest::Method::GET, None, &PostHeaders::default(), accept).await?;
         if resp.status().as_u16() >= 400 {
-            return Err(self.http_error(resp, false).await);
+            return Err(self.http_error(resp, false, None).await);
         }
         if !is_content_type(resp.headers().get(CONTENT_TYPE), "text/event-stream") {
             return Err(Exchange::failed(OutcomeKind::Protocol, "SSE endpoint did not answer text/event-stream"));
@@ -403,7 +423,7 @@ impl Http {
         let resp = self.send_to(url, reqwest::Method::POST, Some(body), &PostHeaders::default(), ACCEPT_BOTH).await?;
         let status = resp.status().as_u16();
         if status >= 400 {
-            return Err(self.http_error(resp, true).await);
+            return Err(self.http_error(resp, true, None).await);
         }
         Ok(status)
     }
