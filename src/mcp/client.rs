@@ -95,10 +95,25 @@ async fn discover(http: &Http, url: &str, config: &ClientConfig, explicit: bool)
     let req = McpRequest::ServerDiscover;
     let body = jsonrpc::request_body(0, &req, None, Some(&meta));
     let h = PostHeaders { protocol: Some(&proto), method: Some(HeaderValue::from_static("server/discover")), ..Default::default() };
-    let x = match tokio::time::timeout(http.timeout, http.request(0, body, &h, false, true)).await {
+    let mut x = match tokio::time::timeout(http.timeout, http.request(0, body.clone(), &h, false, true)).await {
         Ok(x) => x,
         Err(_) => Exchange::failed(OutcomeKind::Timeout, "server/discover timed out"),
     };
+    // -32022 naming our revision as supported: the server asks for a retry at that version (once).
+    let retry = x.error.as_ref().is_some_and(|e| {
+        e.code == -32022
+            && e.data
+                .as_ref()
+                .and_then(|d| d.get("supported"))
+                .and_then(Value::as_array)
+                .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(STATELESS_REVISION)))
+    });
+    if retry {
+        x = match tokio::time::timeout(http.timeout, http.request(0, body, &h, false, true)).await {
+            Ok(x) => x,
+            Err(_) => Exchange::failed(OutcomeKind::Timeout, "server/discover timed out"),
+        };
+    }
     match x.kind {
         OutcomeKind::Ok => {
             let r = x.result.unwrap_or(Value::Null);
