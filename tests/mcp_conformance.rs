@@ -11,11 +11,26 @@ fn scenario(name: &str, spec: &str) {
     let cmd = format!("{} conformance-client", env!("CARGO_BIN_EXE_mcp-soak"));
     let o = std::process::Command::new(node)
         .arg(suite)
-        .args(["client", "--command", &cmd, "--scenario", name, "--spec-version", spec, "--timeout", "60000", "-o"])
+        .args([
+            "client",
+            "--command",
+            &cmd,
+            "--scenario",
+            name,
+            "--spec-version",
+            spec,
+            "--timeout",
+            "60000",
+            "-o",
+        ])
         .arg(out.path())
         .output()
         .expect("run the conformance suite");
-    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(o.status.success(), "{name} @ {spec} failed:\n{text}");
     assert!(text.contains("OVERALL: PASSED"), "{text}");
 }

