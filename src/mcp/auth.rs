@@ -56,7 +56,8 @@ pub struct AuthProvider {
 }
 
 fn bearer(token: &str) -> Result<HeaderValue, AuthError> {
-    let mut v = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| AuthError::BadHeader)?;
+    let mut v =
+        HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| AuthError::BadHeader)?;
     v.set_sensitive(true);
     Ok(v)
 }
@@ -71,7 +72,11 @@ impl AuthProvider {
                 static_secrets.push(t.clone());
                 Kind::Static(bearer(t.expose())?)
             }
-            Auth::OfflineToken { refresh_token, token_url, client_id } => {
+            Auth::OfflineToken {
+                refresh_token,
+                token_url,
+                client_id,
+            } => {
                 static_secrets.push(refresh_token.clone());
                 Kind::Offline {
                     refresh_token: refresh_token.clone(),
@@ -83,7 +88,10 @@ impl AuthProvider {
             }
         };
         static_secrets.retain(|s| !s.is_empty());
-        Ok(AuthProvider { kind, static_secrets })
+        Ok(AuthProvider {
+            kind,
+            static_secrets,
+        })
     }
 
     /// The `Authorization` header value to send now, if any.
@@ -91,7 +99,13 @@ impl AuthProvider {
         match &self.kind {
             Kind::None => Ok(None),
             Kind::Static(h) => Ok(Some(h.clone())),
-            Kind::Offline { refresh_token, token_url, client_id, cached, refresh } => {
+            Kind::Offline {
+                refresh_token,
+                token_url,
+                client_id,
+                cached,
+                refresh,
+            } => {
                 if let Some(h) = fresh(cached) {
                     return Ok(Some(h));
                 }
@@ -99,12 +113,17 @@ impl AuthProvider {
                 if let Some(h) = fresh(cached) {
                     return Ok(Some(h));
                 }
-                let (token, expires_in) = exchange(http, token_url, client_id, refresh_token).await?;
+                let (token, expires_in) =
+                    exchange(http, token_url, client_id, refresh_token).await?;
                 let header = bearer(token.expose())?;
                 let life = Duration::from_secs(expires_in.unwrap_or(300));
                 let refresh_at = Instant::now() + life.saturating_sub(REFRESH_MARGIN).max(life / 2);
                 if let Ok(mut g) = cached.write() {
-                    *g = Some(Cached { header: header.clone(), secret: token, refresh_at });
+                    *g = Some(Cached {
+                        header: header.clone(),
+                        secret: token,
+                        refresh_at,
+                    });
                 }
                 Ok(Some(header))
             }
@@ -165,12 +184,15 @@ async fn exchange(
     if status >= 400 {
         return Err(AuthError::Status { status });
     }
-    let bytes = resp.bytes().await.map_err(|e| AuthError::Unreachable(e.without_url().to_string()))?;
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| AuthError::Unreachable(e.without_url().to_string()))?;
     if bytes.len() > 1024 * 1024 {
         return Err(AuthError::BadReply("reply too large".into()));
     }
-    let reply: TokenReply =
-        serde_json::from_slice(&bytes).map_err(|_| AuthError::BadReply("not a JSON token reply".into()))?;
+    let reply: TokenReply = serde_json::from_slice(&bytes)
+        .map_err(|_| AuthError::BadReply("not a JSON token reply".into()))?;
     match reply.access_token {
         Some(t) if !t.is_empty() => Ok((Secret::new(t), reply.expires_in)),
         _ => Err(AuthError::BadReply("no access_token".into())),

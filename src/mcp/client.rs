@@ -37,9 +37,15 @@ impl ClientError {
     }
 
     fn from_exchange(url: &str, what: &str, x: &Exchange) -> Self {
-        let reason = x.detail.clone().unwrap_or_else(|| x.kind.as_str().to_owned());
+        let reason = x
+            .detail
+            .clone()
+            .unwrap_or_else(|| x.kind.as_str().to_owned());
         match x.kind {
-            OutcomeKind::Connect | OutcomeKind::Timeout => ClientError::Unreachable { url: url.to_owned(), reason },
+            OutcomeKind::Connect | OutcomeKind::Timeout => ClientError::Unreachable {
+                url: url.to_owned(),
+                reason,
+            },
             _ => ClientError::Failed(format!("{what} failed ({}): {reason}", x.kind)),
         }
     }
@@ -79,26 +85,57 @@ fn stateless_meta(version: &str, config: &ClientConfig) -> Box<RawValue> {
         "io.modelcontextprotocol/clientCapabilities": {},
         "io.modelcontextprotocol/clientInfo": {"name": config.client_name, "version": config.client_version},
     });
-    serde_json::value::to_raw_value(&meta).unwrap_or_else(|_| RawValue::from_string("{}".into()).unwrap_or_default())
+    serde_json::value::to_raw_value(&meta)
+        .unwrap_or_else(|_| RawValue::from_string("{}".into()).unwrap_or_default())
 }
 
 /// What `server/discover` told us, or why it failed.
 enum Discovery {
-    Stateless { server_name: Option<String>, server_version: Option<String> },
+    Stateless {
+        server_name: Option<String>,
+        server_version: Option<String>,
+    },
     /// The server is older (or says it supports only session revisions): use `initialize`.
     Older,
 }
 
-async fn discover(http: &Http, url: &str, config: &ClientConfig, explicit: bool) -> Result<Discovery, ClientError> {
+async fn discover(
+    http: &Http,
+    url: &str,
+    config: &ClientConfig,
+    explicit: bool,
+) -> Result<Discovery, ClientError> {
     let meta = stateless_meta(STATELESS_REVISION, config);
     let proto = HeaderValue::from_static(STATELESS_REVISION);
     let req = McpRequest::ServerDiscover;
     let body = jsonrpc::request_body(0, &req, None, Some(&meta));
-    let h = PostHeaders { protocol: Some(&proto), method: Some(HeaderValue::from_static("server/discover")), ..Default::default() };
-    let x = match tokio::time::timeout(http.timeout, http.request(0, body, &h, false, true)).await {
-        Ok(x) => x,
-        Err(_) => Exchange::failed(OutcomeKind::Timeout, "server/discover timed out"),
+    let h = PostHeaders {
+        protocol: Some(&proto),
+        method: Some(HeaderValue::from_static("server/discover")),
+        ..Default::default()
     };
+    let mut x =
+        match tokio::time::timeout(http.timeout, http.request(0, body.clone(), &h, false, true))
+            .await
+        {
+            Ok(x) => x,
+            Err(_) => Exchange::failed(OutcomeKind::Timeout, "server/discover timed out"),
+        };
+    // -32022 naming our revision as supported: the server asks for a retry at that version (once).
+    let retry = x.error.as_ref().is_some_and(|e| {
+        e.code == -32022
+            && e.data
+                .as_ref()
+                .and_then(|d| d.get("supported"))
+                .and_then(Value::as_array)
+                .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(STATELESS_REVISION)))
+    });
+    if retry {
+        x = match tokio::time::timeout(http.timeout, http.request(0, body, &h, false, true)).await {
+            Ok(x) => x,
+            Err(_) => Exchange::failed(OutcomeKind::Timeout, "server/discover timed out"),
+        };
+    }
     match x.kind {
         OutcomeKind::Ok => {
             let r = x.result.unwrap_or(Value::Null);
@@ -116,17 +153,29 @@ async fn discover(http: &Http, url: &str, config: &ClientConfig, explicit: bool)
                 .unwrap_or(Value::Null);
             Ok(Discovery::Stateless {
                 server_name: info.get("name").and_then(Value::as_str).map(str::to_owned),
-                server_version: info.get("version").and_then(Value::as_str).map(str::to_owned),
+                server_version: info
+                    .get("version")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             })
         }
-        OutcomeKind::Connect | OutcomeKind::Timeout => Err(ClientError::from_exchange(url, "server/discover", &x)),
+        OutcomeKind::Connect | OutcomeKind::Timeout => {
+            Err(ClientError::from_exchange(url, "server/discover", &x))
+        }
         _ if explicit => Err(ClientError::from_exchange(url, "server/discover", &x)),
         _ => {
             // -32022 naming only stateless revisions we do not speak is a real incompatibility.
             if let Some(err) = &x.error
                 && err.code == -32022
-                && let Some(supported) = err.data.as_ref().and_then(|d| d.get("supported")).and_then(Value::as_array)
-                && !supported.iter().any(|v| v.as_str().is_some_and(|v| SUPPORTED_REVISIONS[1..].contains(&v)))
+                && let Some(supported) = err
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("supported"))
+                    .and_then(Value::as_array)
+                && !supported.iter().any(|v| {
+                    v.as_str()
+                        .is_some_and(|v| SUPPORTED_REVISIONS[1..].contains(&v))
+                })
             {
                 return Err(ClientError::Failed(format!(
                     "server supports no revision this client speaks: {}",
@@ -142,32 +191,61 @@ impl McpClient {
     /// Connects: negotiates the revision (auto: stateless first), opens the session pool.
     pub async fn connect(config: ClientConfig) -> Result<McpClient, ClientError> {
         let url = config.url.clone();
-        let parsed = reqwest::Url::parse(&config.url).map_err(|e| ClientError::Failed(format!("invalid URL: {e}")))?;
-        let client = transport::build_client(&config.headers, config.ca_file.as_deref(), config.insecure, config.connect_timeout)
-            .map_err(ClientError::Failed)?;
+        let parsed = reqwest::Url::parse(&config.url)
+            .map_err(|e| ClientError::Failed(format!("invalid URL: {e}")))?;
+        let client = transport::build_client(
+            &config.headers,
+            config.ca_file.as_deref(),
+            config.insecure,
+            config.connect_timeout,
+        )
+        .map_err(ClientError::Failed)?;
         let extra_secrets = config.headers.iter().map(|(_, v)| v.clone()).collect();
-        let auth = super::auth::AuthProvider::new(&config.auth, extra_secrets).map_err(|e| ClientError::Failed(e.to_string()))?;
-        let http = Http { client, url: parsed, auth, max_body: config.max_body_bytes, timeout: config.timeout };
+        let auth = super::auth::AuthProvider::new(&config.auth, extra_secrets)
+            .map_err(|e| ClientError::Failed(e.to_string()))?;
+        let http = Http {
+            client,
+            url: parsed,
+            auth,
+            max_body: config.max_body_bytes,
+            timeout: config.timeout,
+        };
         let tasks = TaskTracker::new();
 
         if config.transport == Transport::LegacySse {
             let legacy = super::legacy::Legacy::connect(&http, &config).await?;
             let negotiated = legacy.negotiated.clone();
-            let inner = Inner { http, url, mode: Mode::Legacy(legacy), strategy: config.session_strategy, negotiated, tasks };
-            return Ok(McpClient { inner: Arc::new(inner) });
+            let inner = Inner {
+                http,
+                url,
+                mode: Mode::Legacy(legacy),
+                strategy: config.session_strategy,
+                negotiated,
+                tasks,
+            };
+            return Ok(McpClient {
+                inner: Arc::new(inner),
+            });
         }
 
         let wanted = match &config.protocol {
             ProtocolChoice::Auto => None,
-            ProtocolChoice::Revision(v) if SUPPORTED_REVISIONS.contains(&v.as_str()) => Some(v.clone()),
+            ProtocolChoice::Revision(v) if SUPPORTED_REVISIONS.contains(&v.as_str()) => {
+                Some(v.clone())
+            }
             ProtocolChoice::Revision(v) => {
-                return Err(ClientError::Failed(format!("unsupported protocol revision {v:?}")));
+                return Err(ClientError::Failed(format!(
+                    "unsupported protocol revision {v:?}"
+                )));
             }
         };
         let try_stateless = wanted.as_deref().is_none_or(|v| v == STATELESS_REVISION);
         if try_stateless {
             match discover(&http, &url, &config, wanted.is_some()).await? {
-                Discovery::Stateless { server_name, server_version } => {
+                Discovery::Stateless {
+                    server_name,
+                    server_version,
+                } => {
                     let st = Stateless {
                         proto: HeaderValue::from_static(STATELESS_REVISION),
                         meta: stateless_meta(STATELESS_REVISION, &config),
@@ -179,25 +257,45 @@ impl McpClient {
                         server_name,
                         server_version,
                     };
-                    let inner = Inner { http, url, mode: Mode::Stateless(st), strategy: config.session_strategy, negotiated, tasks };
-                    return Ok(McpClient { inner: Arc::new(inner) });
+                    let inner = Inner {
+                        http,
+                        url,
+                        mode: Mode::Stateless(st),
+                        strategy: config.session_strategy,
+                        negotiated,
+                        tasks,
+                    };
+                    return Ok(McpClient {
+                        inner: Arc::new(inner),
+                    });
                 }
                 Discovery::Older => {}
             }
         }
 
         let ask = wanted.unwrap_or_else(|| LATEST_SESSION_REVISION.to_owned());
-        let (first, info) = session::initialize(&http, &ask, &config.client_name, &config.client_version)
-            .await
-            .map_err(|x| ClientError::from_exchange(&url, "initialize", &x))?;
+        let (first, info) =
+            session::initialize(&http, &ask, &config.client_name, &config.client_version)
+                .await
+                .map_err(|x| ClientError::from_exchange(&url, "initialize", &x))?;
         if matches!(config.protocol, ProtocolChoice::Revision(_)) && info.protocol_version != ask {
-            session::delete(&http, &first, session::protocol_header(&info.protocol_version).as_ref()).await;
+            session::delete(
+                &http,
+                &first,
+                session::protocol_header(&info.protocol_version).as_ref(),
+            )
+            .await;
             return Err(ClientError::Failed(format!(
                 "asked for protocol {ask}, server answered {}",
                 jsonrpc::truncate(&info.protocol_version, 40)
             )));
         }
-        let pool = Pool::new(config.sessions, info.protocol_version.clone(), config.client_name.clone(), config.client_version.clone());
+        let pool = Pool::new(
+            config.sessions,
+            info.protocol_version.clone(),
+            config.client_name.clone(),
+            config.client_version.clone(),
+        );
         pool.opened();
         let negotiated = Negotiated {
             protocol_version: info.protocol_version.clone(),
@@ -211,7 +309,14 @@ impl McpClient {
         } else {
             pool.adopt(0, first);
         }
-        let inner = Arc::new(Inner { http, url, mode: Mode::Session(pool), strategy: config.session_strategy, negotiated, tasks });
+        let inner = Arc::new(Inner {
+            http,
+            url,
+            mode: Mode::Session(pool),
+            strategy: config.session_strategy,
+            negotiated,
+            tasks,
+        });
         if config.session_strategy != SessionStrategy::PerCall
             && let Mode::Session(pool) = &inner.mode
         {
@@ -234,20 +339,31 @@ impl McpClient {
         self.call_page(request, None, keep_result).await
     }
 
-    async fn call_page(&self, request: &McpRequest, cursor: Option<&str>, keep: bool) -> CallOutcome {
+    async fn call_page(
+        &self,
+        request: &McpRequest,
+        cursor: Option<&str>,
+        keep: bool,
+    ) -> CallOutcome {
         let inner = &self.inner;
         let sent = Instant::now();
         let mut session_slot = None;
         let fut = async {
             match &inner.mode {
                 Mode::Stateless(st) => self.stateless_call(st, request, cursor, keep).await,
-                Mode::Session(pool) => self.session_call(pool, request, cursor, keep, &mut session_slot).await,
+                Mode::Session(pool) => {
+                    self.session_call(pool, request, cursor, keep, &mut session_slot)
+                        .await
+                }
                 Mode::Legacy(l) => l.call(&inner.http, request, cursor, keep).await,
             }
         };
         let x = match tokio::time::timeout(inner.http.timeout, fut).await {
             Ok(x) => x,
-            Err(_) => Exchange::failed(OutcomeKind::Timeout, format!("no complete reply within {:?}", inner.http.timeout)),
+            Err(_) => Exchange::failed(
+                OutcomeKind::Timeout,
+                format!("no complete reply within {:?}", inner.http.timeout),
+            ),
         };
         let done = Instant::now();
         CallOutcome {
@@ -264,18 +380,43 @@ impl McpClient {
         }
     }
 
-    async fn stateless_call(&self, st: &Stateless, req: &McpRequest, cursor: Option<&str>, keep: bool) -> Exchange {
+    async fn stateless_call(
+        &self,
+        st: &Stateless,
+        req: &McpRequest,
+        cursor: Option<&str>,
+        keep: bool,
+    ) -> Exchange {
         let id = st.next_id.fetch_add(1, Ordering::Relaxed);
         let body = jsonrpc::request_body(id, req, cursor, Some(&st.meta));
         let name = match req.name() {
             Some(n) => match HeaderValue::from_str(&jsonrpc::encode_header_value(n)) {
                 Ok(v) => Some(v),
-                Err(_) => return Exchange::failed(OutcomeKind::Protocol, "name cannot be sent as a header"),
+                Err(_) => {
+                    return Exchange::failed(
+                        OutcomeKind::Protocol,
+                        "name cannot be sent as a header",
+                    );
+                }
             },
             None => None,
         };
-        let h = PostHeaders { session: None, protocol: Some(&st.proto), method: Some(HeaderValue::from_static(req.method())), name };
-        self.inner.http.request(id, body, &h, matches!(req, McpRequest::ToolsCall { .. }), keep).await
+        let h = PostHeaders {
+            session: None,
+            protocol: Some(&st.proto),
+            method: Some(HeaderValue::from_static(req.method())),
+            name,
+        };
+        self.inner
+            .http
+            .request(
+                id,
+                body,
+                &h,
+                matches!(req, McpRequest::ToolsCall { .. }),
+                keep,
+            )
+            .await
     }
 
     async fn session_call(
@@ -295,7 +436,11 @@ impl McpClient {
             };
             let id = s.next_id();
             let body = jsonrpc::request_body(id, req, cursor, None);
-            let h = PostHeaders { session: s.id.as_ref(), protocol: pool.proto.as_ref(), ..Default::default() };
+            let h = PostHeaders {
+                session: s.id.as_ref(),
+                protocol: pool.proto.as_ref(),
+                ..Default::default()
+            };
             let x = http.request(id, body, &h, is_tool, keep).await;
             pool.closed();
             self.spawn_delete(s);
@@ -309,7 +454,11 @@ impl McpClient {
         };
         let id = s.next_id();
         let body = jsonrpc::request_body(id, req, cursor, None);
-        let h = PostHeaders { session: s.id.as_ref(), protocol: pool.proto.as_ref(), ..Default::default() };
+        let h = PostHeaders {
+            session: s.id.as_ref(),
+            protocol: pool.proto.as_ref(),
+            ..Default::default()
+        };
         let x = http.request(id, body, &h, is_tool, keep).await;
         if x.kind == OutcomeKind::SessionExpired {
             pool.expire(slot, &s);
@@ -336,21 +485,44 @@ impl McpClient {
         let mut tools = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let o = self.call_page(&McpRequest::ToolsList, cursor.as_deref(), true).await;
+            let o = self
+                .call_page(&McpRequest::ToolsList, cursor.as_deref(), true)
+                .await;
             if o.kind != OutcomeKind::Ok {
-                let x = Exchange { kind: o.kind, status: o.status, rpc_code: o.rpc_code, detail: o.detail, bytes: 0, result: None, retry_after: None, error: None, session_id: None };
-                return Err(ClientError::from_exchange(&self.inner.url, "tools/list", &x));
+                let x = Exchange {
+                    kind: o.kind,
+                    status: o.status,
+                    rpc_code: o.rpc_code,
+                    detail: o.detail,
+                    bytes: 0,
+                    result: None,
+                    retry_after: None,
+                    error: None,
+                    session_id: None,
+                };
+                return Err(ClientError::from_exchange(
+                    &self.inner.url,
+                    "tools/list",
+                    &x,
+                ));
             }
             let result = o.result.unwrap_or(Value::Null);
             let Some(list) = result.get("tools").and_then(Value::as_array) else {
-                return Err(ClientError::Failed("tools/list result has no tools array".into()));
+                return Err(ClientError::Failed(
+                    "tools/list result has no tools array".into(),
+                ));
             };
             for t in list {
-                let Some(name) = t.get("name").and_then(Value::as_str) else { continue };
+                let Some(name) = t.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
                 let annotations = t.get("annotations").filter(|a| a.is_object()).cloned();
                 tools.push(ToolInfo {
                     name: name.to_owned(),
-                    description: t.get("description").and_then(Value::as_str).map(str::to_owned),
+                    description: t
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                     input_schema: t.get("inputSchema").cloned().unwrap_or(Value::Null),
                     destructive: annotations
                         .as_ref()
@@ -361,11 +533,15 @@ impl McpClient {
                 });
             }
             match result.get("nextCursor").and_then(Value::as_str) {
-                Some(c) if !c.is_empty() && cursor.as_deref() != Some(c) => cursor = Some(c.to_owned()),
+                Some(c) if !c.is_empty() && cursor.as_deref() != Some(c) => {
+                    cursor = Some(c.to_owned())
+                }
                 _ => return Ok(tools),
             }
         }
-        Err(ClientError::Failed(format!("tools/list did not end within {MAX_PAGES} pages")))
+        Err(ClientError::Failed(format!(
+            "tools/list did not end within {MAX_PAGES} pages"
+        )))
     }
 
     /// Session counters for metrics.
@@ -387,7 +563,9 @@ impl McpClient {
         match &inner.mode {
             Mode::Session(pool) => {
                 let sessions = pool.drain();
-                let deletes = sessions.iter().map(|s| session::delete(&inner.http, s, pool.proto.as_ref()));
+                let deletes = sessions
+                    .iter()
+                    .map(|s| session::delete(&inner.http, s, pool.proto.as_ref()));
                 futures_util::future::join_all(deletes).await;
             }
             Mode::Legacy(l) => l.shutdown(),

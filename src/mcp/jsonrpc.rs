@@ -81,20 +81,40 @@ impl Serialize for Params<'_> {
 }
 
 /// The JSON body of one request.
-pub fn request_body(id: u64, req: &McpRequest, cursor: Option<&str>, meta: Option<&RawValue>) -> Vec<u8> {
-    let env = Envelope { jsonrpc: "2.0", id, method: req.method(), params: Params { req, cursor, meta } };
+pub fn request_body(
+    id: u64,
+    req: &McpRequest,
+    cursor: Option<&str>,
+    meta: Option<&RawValue>,
+) -> Vec<u8> {
+    let env = Envelope {
+        jsonrpc: "2.0",
+        id,
+        method: req.method(),
+        params: Params { req, cursor, meta },
+    };
     // Serializing maps of strings and Values cannot fail.
     serde_json::to_vec(&env).unwrap_or_default()
 }
 
 /// The JSON body of a request with explicit params (initialize).
 pub fn raw_request_body(id: u64, method: &str, params: &Value) -> Vec<u8> {
-    serde_json::to_vec(&Envelope { jsonrpc: "2.0", id, method, params }).unwrap_or_default()
+    serde_json::to_vec(&Envelope {
+        jsonrpc: "2.0",
+        id,
+        method,
+        params,
+    })
+    .unwrap_or_default()
 }
 
 /// The JSON body of a notification without params.
 pub fn notification_body(method: &str) -> Vec<u8> {
-    serde_json::to_vec(&NotificationEnvelope { jsonrpc: "2.0", method }).unwrap_or_default()
+    serde_json::to_vec(&NotificationEnvelope {
+        jsonrpc: "2.0",
+        method,
+    })
+    .unwrap_or_default()
 }
 
 #[derive(serde::Deserialize)]
@@ -139,7 +159,13 @@ pub struct Classified {
 impl Classified {
     /// A protocol error with a detail.
     pub fn protocol(msg: impl AsRef<str>) -> Self {
-        Classified { kind: OutcomeKind::Protocol, rpc_code: None, detail: Some(detail(msg)), result: None, error: None }
+        Classified {
+            kind: OutcomeKind::Protocol,
+            rpc_code: None,
+            detail: Some(detail(msg)),
+            result: None,
+            error: None,
+        }
     }
 }
 
@@ -162,7 +188,12 @@ fn id_matches(id: &Value, expected: u64) -> bool {
 }
 
 /// Parses one JSON message and classifies it against the id we sent.
-pub fn classify_message(text: &[u8], expected_id: u64, is_tool_call: bool, keep_result: bool) -> Message {
+pub fn classify_message(
+    text: &[u8],
+    expected_id: u64,
+    is_tool_call: bool,
+    keep_result: bool,
+) -> Message {
     let msg: Incoming<'_> = match serde_json::from_slice(text) {
         Ok(m) => m,
         Err(e) => {
@@ -182,7 +213,12 @@ pub fn classify_message(text: &[u8], expected_id: u64, is_tool_call: bool, keep_
         }
         _ => return Message::OtherResponse,
     }
-    Message::Response(classify_response(msg.result, msg.error, is_tool_call, keep_result))
+    Message::Response(classify_response(
+        msg.result,
+        msg.error,
+        is_tool_call,
+        keep_result,
+    ))
 }
 
 fn classify_response(
@@ -212,11 +248,23 @@ fn classify_response(
                 det = Some(tool_error_text(raw));
             }
             Ok(_) => {}
-            Err(e) => return Classified::protocol(format!("tools/call result is not an object: {e}")),
+            Err(e) => {
+                return Classified::protocol(format!("tools/call result is not an object: {e}"));
+            }
         }
     }
-    let result = if keep_result { serde_json::from_str(raw.get()).ok() } else { None };
-    Classified { kind, rpc_code: None, detail: det, result, error: None }
+    let result = if keep_result {
+        serde_json::from_str(raw.get()).ok()
+    } else {
+        None
+    };
+    Classified {
+        kind,
+        rpc_code: None,
+        detail: det,
+        result,
+        error: None,
+    }
 }
 
 fn tool_error_text(raw: &RawValue) -> String {
@@ -251,7 +299,10 @@ pub fn encode_header_value(value: &str) -> String {
     if header_safe(value) {
         value.to_owned()
     } else {
-        format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode(value.as_bytes()))
+        format!(
+            "=?base64?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(value.as_bytes())
+        )
     }
 }
 
@@ -262,11 +313,19 @@ mod tests {
 
     #[test]
     fn body_borrows_arguments_and_adds_meta() {
-        let req = McpRequest::ToolsCall { name: "echo".into(), arguments: json!({"m": "x"}) };
+        let req = McpRequest::ToolsCall {
+            name: "echo".into(),
+            arguments: json!({"m": "x"}),
+        };
         let meta = RawValue::from_string(r#"{"k":1}"#.into()).unwrap();
         let v: Value = serde_json::from_slice(&request_body(7, &req, None, Some(&meta))).unwrap();
-        assert_eq!(v, json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"m":"x"},"_meta":{"k":1}}}));
-        let v: Value = serde_json::from_slice(&request_body(1, &McpRequest::ToolsList, Some("c2"), None)).unwrap();
+        assert_eq!(
+            v,
+            json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"m":"x"},"_meta":{"k":1}}})
+        );
+        let v: Value =
+            serde_json::from_slice(&request_body(1, &McpRequest::ToolsList, Some("c2"), None))
+                .unwrap();
         assert_eq!(v["params"], json!({"cursor":"c2"}));
     }
 
@@ -280,14 +339,47 @@ mod tests {
 
     #[test]
     fn classification_table() {
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":3,"result":{"content":[]}}"#, true), OutcomeKind::Ok);
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":"3","result":{}}"#, false), OutcomeKind::Ok);
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":3,"result":{"isError":true,"content":[{"type":"text","text":"boom"}]}}"#, true), OutcomeKind::ToolError);
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"x"}}"#, true), OutcomeKind::RpcError);
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":4,"result":{}}"#, true), OutcomeKind::Protocol);
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":3}"#, true), OutcomeKind::Protocol);
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":3,"res"#, true), OutcomeKind::Protocol);
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","method":"notifications/message","params":{}}"#, true), OutcomeKind::Dropped);
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":3,"result":{"content":[]}}"#, true),
+            OutcomeKind::Ok
+        );
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":"3","result":{}}"#, false),
+            OutcomeKind::Ok
+        );
+        assert_eq!(
+            kind(
+                r#"{"jsonrpc":"2.0","id":3,"result":{"isError":true,"content":[{"type":"text","text":"boom"}]}}"#,
+                true
+            ),
+            OutcomeKind::ToolError
+        );
+        assert_eq!(
+            kind(
+                r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"x"}}"#,
+                true
+            ),
+            OutcomeKind::RpcError
+        );
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":4,"result":{}}"#, true),
+            OutcomeKind::Protocol
+        );
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":3}"#, true),
+            OutcomeKind::Protocol
+        );
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":3,"res"#, true),
+            OutcomeKind::Protocol
+        );
+        assert_eq!(
+            kind(
+                r#"{"jsonrpc":"2.0","method":"notifications/message","params":{}}"#,
+                true
+            ),
+            OutcomeKind::Dropped
+        );
     }
 
     #[test]

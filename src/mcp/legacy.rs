@@ -75,7 +75,12 @@ async fn open_conn(http: &Http) -> Result<Conn, Exchange> {
     let endpoint = 'outer: loop {
         let chunk = match resp.chunk().await {
             Ok(Some(c)) => c,
-            Ok(None) => return Err(Exchange::failed(OutcomeKind::Protocol, "SSE stream ended before the endpoint event")),
+            Ok(None) => {
+                return Err(Exchange::failed(
+                    OutcomeKind::Protocol,
+                    "SSE stream ended before the endpoint event",
+                ));
+            }
             Err(e) => {
                 let (k, d) = super::transport::map_reqwest(e, true);
                 return Err(Exchange::failed(k, d));
@@ -83,10 +88,16 @@ async fn open_conn(http: &Http) -> Result<Conn, Exchange> {
         };
         seen += chunk.len();
         if seen > 64 * 1024 {
-            return Err(Exchange::failed(OutcomeKind::Protocol, "no endpoint event in the first 64 KiB"));
+            return Err(Exchange::failed(
+                OutcomeKind::Protocol,
+                "no endpoint event in the first 64 KiB",
+            ));
         }
         parser.push(&chunk);
-        while let Some(ev) = parser.next_event().map_err(|e| Exchange::failed(OutcomeKind::Protocol, e.to_string()))? {
+        while let Some(ev) = parser
+            .next_event()
+            .map_err(|e| Exchange::failed(OutcomeKind::Protocol, e.to_string()))?
+        {
             if ev.event.as_deref() == Some("endpoint") {
                 break 'outer ev.data;
             }
@@ -109,7 +120,8 @@ async fn open_conn(http: &Http) -> Result<Conn, Exchange> {
             loop {
                 match parser.next_event() {
                     Ok(Some(ev)) => {
-                        if ev.event.as_deref().is_some_and(|t| t != "message") || ev.data.is_empty() {
+                        if ev.event.as_deref().is_some_and(|t| t != "message") || ev.data.is_empty()
+                        {
                             continue;
                         }
                         if let Some(id) = id_of(&ev.data) {
@@ -133,11 +145,24 @@ async fn open_conn(http: &Http) -> Result<Conn, Exchange> {
         }
     })
     .abort_handle();
-    Ok(Conn { post_url, pending, alive, next_id: AtomicU64::new(1), reader })
+    Ok(Conn {
+        post_url,
+        pending,
+        alive,
+        next_id: AtomicU64::new(1),
+        reader,
+    })
 }
 
 impl Conn {
-    async fn request(&self, http: &Http, id: u64, body: Vec<u8>, is_tool: bool, keep: bool) -> Exchange {
+    async fn request(
+        &self,
+        http: &Http,
+        id: u64,
+        body: Vec<u8>,
+        is_tool: bool,
+        keep: bool,
+    ) -> Exchange {
         if !self.alive.load(Ordering::Relaxed) {
             return Exchange::failed(OutcomeKind::Connect, "legacy SSE stream is closed");
         }
@@ -145,13 +170,19 @@ impl Conn {
         if let Ok(mut g) = self.pending.lock() {
             g.insert(id, tx);
         }
-        let _guard = PendingGuard { pending: &self.pending, id };
+        let _guard = PendingGuard {
+            pending: &self.pending,
+            id,
+        };
         let status = match http.post_legacy(&self.post_url, body).await {
             Ok(s) => s,
             Err(x) => return x,
         };
         let Ok(data) = rx.await else {
-            return Exchange::failed(OutcomeKind::Connect, "legacy SSE stream closed before the reply");
+            return Exchange::failed(
+                OutcomeKind::Connect,
+                "legacy SSE stream closed before the reply",
+            );
         };
         let bytes = data.len() as u64;
         let mut x = match jsonrpc::classify_message(data.as_bytes(), id, is_tool, keep) {
@@ -166,7 +197,10 @@ impl Conn {
                 error: c.error,
                 session_id: None,
             },
-            _ => Exchange::failed(OutcomeKind::Protocol, "reply id does not match the request id"),
+            _ => Exchange::failed(
+                OutcomeKind::Protocol,
+                "reply id does not match the request id",
+            ),
         };
         x.status = Some(status);
         x.bytes = bytes;
@@ -185,14 +219,22 @@ impl Legacy {
         let mut conns = Vec::new();
         let mut negotiated = None;
         for _ in 0..config.sessions.max(1) {
-            let conn = open_conn(http).await.map_err(|x| ClientError::from_legacy(url, &x))?;
+            let conn = open_conn(http)
+                .await
+                .map_err(|x| ClientError::from_legacy(url, &x))?;
             let params = json!({
                 "protocolVersion": version,
                 "capabilities": {},
                 "clientInfo": {"name": config.client_name, "version": config.client_version},
             });
             let id = conn.next_id.fetch_add(1, Ordering::Relaxed);
-            let fut = conn.request(http, id, jsonrpc::raw_request_body(id, "initialize", &params), false, true);
+            let fut = conn.request(
+                http,
+                id,
+                jsonrpc::raw_request_body(id, "initialize", &params),
+                false,
+                true,
+            );
             let x = tokio::time::timeout(http.timeout, fut)
                 .await
                 .unwrap_or_else(|_| Exchange::failed(OutcomeKind::Timeout, "initialize timed out"));
@@ -201,34 +243,76 @@ impl Legacy {
                 return Err(ClientError::from_legacy(url, &x));
             }
             let r = x.result.unwrap_or(Value::Null);
-            if let Err(x) = http.post_legacy(&conn.post_url, jsonrpc::notification_body("notifications/initialized")).await {
+            if let Err(x) = http
+                .post_legacy(
+                    &conn.post_url,
+                    jsonrpc::notification_body("notifications/initialized"),
+                )
+                .await
+            {
                 conn.reader.abort();
                 return Err(ClientError::from_legacy(url, &x));
             }
             negotiated.get_or_insert_with(|| Negotiated {
-                protocol_version: r.get("protocolVersion").and_then(Value::as_str).unwrap_or(&version).to_owned(),
+                protocol_version: r
+                    .get("protocolVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&version)
+                    .to_owned(),
                 era: Era::LegacySse,
-                server_name: r.pointer("/serverInfo/name").and_then(Value::as_str).map(str::to_owned),
-                server_version: r.pointer("/serverInfo/version").and_then(Value::as_str).map(str::to_owned),
+                server_name: r
+                    .pointer("/serverInfo/name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                server_version: r
+                    .pointer("/serverInfo/version")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             });
             conns.push(conn);
         }
-        let negotiated = negotiated.ok_or_else(|| ClientError::Failed("no legacy session opened".into()))?;
-        Ok(Legacy { conns, rr: AtomicUsize::new(0), negotiated })
+        let negotiated =
+            negotiated.ok_or_else(|| ClientError::Failed("no legacy session opened".into()))?;
+        Ok(Legacy {
+            conns,
+            rr: AtomicUsize::new(0),
+            negotiated,
+        })
     }
 
     /// One call on the next stream.
-    pub async fn call(&self, http: &Http, req: &McpRequest, cursor: Option<&str>, keep: bool) -> Exchange {
+    pub async fn call(
+        &self,
+        http: &Http,
+        req: &McpRequest,
+        cursor: Option<&str>,
+        keep: bool,
+    ) -> Exchange {
         let conn = &self.conns[self.rr.fetch_add(1, Ordering::Relaxed) % self.conns.len()];
         let id = conn.next_id.fetch_add(1, Ordering::Relaxed);
         let body = jsonrpc::request_body(id, req, cursor, None);
-        conn.request(http, id, body, matches!(req, McpRequest::ToolsCall { .. }), keep).await
+        conn.request(
+            http,
+            id,
+            body,
+            matches!(req, McpRequest::ToolsCall { .. }),
+            keep,
+        )
+        .await
     }
 
     /// Session counters: one session per stream.
     pub fn stats(&self) -> SessionStats {
-        let active = self.conns.iter().filter(|c| c.alive.load(Ordering::Relaxed)).count() as u64;
-        SessionStats { active, initialized: self.conns.len() as u64, expired: 0 }
+        let active = self
+            .conns
+            .iter()
+            .filter(|c| c.alive.load(Ordering::Relaxed))
+            .count() as u64;
+        SessionStats {
+            active,
+            initialized: self.conns.len() as u64,
+            expired: 0,
+        }
     }
 
     /// Closes every stream (ends the sessions).

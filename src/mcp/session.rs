@@ -41,18 +41,29 @@ pub struct InitInfo {
 
 /// The `MCP-Protocol-Version` header a session-era revision sends (none before 2025-06-18).
 pub fn protocol_header(version: &str) -> Option<HeaderValue> {
-    if version >= "2025-06-18" { HeaderValue::from_str(version).ok() } else { None }
+    if version >= "2025-06-18" {
+        HeaderValue::from_str(version).ok()
+    } else {
+        None
+    }
 }
 
 /// Runs `initialize` + `notifications/initialized`, asking for `version`.
-pub async fn initialize(http: &Http, version: &str, client_name: &str, client_version: &str) -> Result<(Arc<Session>, InitInfo), Exchange> {
+pub async fn initialize(
+    http: &Http,
+    version: &str,
+    client_name: &str,
+    client_version: &str,
+) -> Result<(Arc<Session>, InitInfo), Exchange> {
     let params = json!({
         "protocolVersion": version,
         "capabilities": {},
         "clientInfo": {"name": client_name, "version": client_version},
     });
     let body = jsonrpc::raw_request_body(0, "initialize", &params);
-    let x = http.request(0, body, &PostHeaders::default(), false, true).await;
+    let x = http
+        .request(0, body, &PostHeaders::default(), false, true)
+        .await;
     if x.kind != OutcomeKind::Ok {
         let mut x = x;
         if let Some(d) = x.detail.as_mut() {
@@ -62,21 +73,43 @@ pub async fn initialize(http: &Http, version: &str, client_name: &str, client_ve
     }
     let result = x.result.unwrap_or(Value::Null);
     let Some(agreed) = result.get("protocolVersion").and_then(Value::as_str) else {
-        return Err(Exchange::failed(OutcomeKind::Protocol, "initialize result has no protocolVersion"));
+        return Err(Exchange::failed(
+            OutcomeKind::Protocol,
+            "initialize result has no protocolVersion",
+        ));
     };
     if !super::SUPPORTED_REVISIONS[1..].contains(&agreed) {
-        let d = format!("server offered unsupported protocol version {}", jsonrpc::truncate(agreed, 40));
+        let d = format!(
+            "server offered unsupported protocol version {}",
+            jsonrpc::truncate(agreed, 40)
+        );
         return Err(Exchange::failed(OutcomeKind::Protocol, d));
     }
     let info = InitInfo {
         protocol_version: agreed.to_owned(),
-        server_name: result.pointer("/serverInfo/name").and_then(Value::as_str).map(str::to_owned),
-        server_version: result.pointer("/serverInfo/version").and_then(Value::as_str).map(str::to_owned),
+        server_name: result
+            .pointer("/serverInfo/name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        server_version: result
+            .pointer("/serverInfo/version")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     };
-    let session = Arc::new(Session { id: x.session_id, next_id: AtomicU64::new(1), calls: AtomicU64::new(0) });
+    let session = Arc::new(Session {
+        id: x.session_id,
+        next_id: AtomicU64::new(1),
+        calls: AtomicU64::new(0),
+    });
     let proto = protocol_header(agreed);
-    let h = PostHeaders { session: session.id.as_ref(), protocol: proto.as_ref(), ..Default::default() };
-    let n = http.notify(jsonrpc::notification_body("notifications/initialized"), &h).await;
+    let h = PostHeaders {
+        session: session.id.as_ref(),
+        protocol: proto.as_ref(),
+        ..Default::default()
+    };
+    let n = http
+        .notify(jsonrpc::notification_body("notifications/initialized"), &h)
+        .await;
     if n.kind != OutcomeKind::Ok {
         return Err(n);
     }
@@ -86,7 +119,11 @@ pub async fn initialize(http: &Http, version: &str, client_name: &str, client_ve
 /// Sends DELETE for a session that has an id.
 pub async fn delete(http: &Http, session: &Session, proto: Option<&HeaderValue>) {
     if session.id.is_some() {
-        let h = PostHeaders { session: session.id.as_ref(), protocol: proto, ..Default::default() };
+        let h = PostHeaders {
+            session: session.id.as_ref(),
+            protocol: proto,
+            ..Default::default()
+        };
         http.delete(&h).await;
     }
 }
@@ -114,7 +151,10 @@ impl Pool {
     /// An empty pool of `size` slots speaking `version`.
     pub fn new(size: u32, version: String, client_name: String, client_version: String) -> Self {
         let slots = (0..size.max(1))
-            .map(|_| Slot { current: Mutex::new(None), opening: tokio::sync::Mutex::new(()) })
+            .map(|_| Slot {
+                current: Mutex::new(None),
+                opening: tokio::sync::Mutex::new(()),
+            })
             .collect();
         Pool {
             slots,
@@ -175,9 +215,13 @@ impl Pool {
     /// Opens a session outside any slot (counted).
     pub async fn open(&self, http: &Http) -> Result<Arc<Session>, Exchange> {
         let _permit = self.gate.acquire().await;
-        let (s, info) = initialize(http, &self.version, &self.client_name, &self.client_version).await?;
+        let (s, info) =
+            initialize(http, &self.version, &self.client_name, &self.client_version).await?;
         if info.protocol_version != self.version {
-            let d = format!("server changed protocol version to {}", jsonrpc::truncate(&info.protocol_version, 40));
+            let d = format!(
+                "server changed protocol version to {}",
+                jsonrpc::truncate(&info.protocol_version, 40)
+            );
             delete(http, &s, protocol_header(&info.protocol_version).as_ref()).await;
             return Err(Exchange::failed(OutcomeKind::Protocol, d));
         }
@@ -203,7 +247,9 @@ impl Pool {
 
     /// Empties `slot` if it still holds `s`; true when this call did it.
     fn clear(&self, slot: usize, s: &Arc<Session>) -> bool {
-        let Ok(mut g) = self.slots[slot].current.lock() else { return false };
+        let Ok(mut g) = self.slots[slot].current.lock() else {
+            return false;
+        };
         if g.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, s)) {
             *g = None;
             self.active.fetch_sub(1, Ordering::Relaxed);

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
+};
 
 use super::OutcomeKind;
 use super::auth::{AuthError, AuthProvider};
@@ -56,7 +58,12 @@ impl Exchange {
         }
     }
 
-    fn from_classified(c: Classified, status: u16, bytes: u64, session_id: Option<HeaderValue>) -> Self {
+    fn from_classified(
+        c: Classified,
+        status: u16,
+        bytes: u64,
+        session_id: Option<HeaderValue>,
+    ) -> Self {
         Exchange {
             kind: c.kind,
             status: Some(status),
@@ -105,8 +112,10 @@ pub fn build_client(
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut headers = HeaderMap::new();
     for (k, v) in extra {
-        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| format!("invalid header name {k:?}"))?;
-        let mut value = HeaderValue::from_str(v.expose()).map_err(|_| format!("invalid value for header {k:?}"))?;
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| format!("invalid header name {k:?}"))?;
+        let mut value = HeaderValue::from_str(v.expose())
+            .map_err(|_| format!("invalid value for header {k:?}"))?;
         value.set_sensitive(true);
         headers.insert(name, value);
     }
@@ -118,14 +127,17 @@ pub fn build_client(
         .connect_timeout(connect_timeout)
         .redirect(reqwest::redirect::Policy::none());
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("invalid CA file {}: {e}", path.display()))?;
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .map_err(|e| format!("invalid CA file {}: {e}", path.display()))?;
         b = b.add_root_certificate(cert);
     }
     if insecure {
         b = b.tls_danger_accept_invalid_certs(true);
     }
-    b.build().map_err(|e| format!("cannot build HTTP client: {}", error_chain(&e)))
+    b.build()
+        .map_err(|e| format!("cannot build HTTP client: {}", error_chain(&e)))
 }
 
 /// An error and its sources on one line.
@@ -155,7 +167,11 @@ pub fn map_reqwest(e: reqwest::Error, reading_body: bool) -> (OutcomeKind, Strin
     } else {
         OutcomeKind::Connect
     };
-    let what = if reading_body { "reading reply" } else { "sending request" };
+    let what = if reading_body {
+        "reading reply"
+    } else {
+        "sending request"
+    };
     (kind, format!("{what}: {}", error_chain(&e)))
 }
 
@@ -165,7 +181,11 @@ fn auth_failure(e: AuthError) -> Exchange {
         AuthError::Unreachable(_) => OutcomeKind::Connect,
         AuthError::BadReply(_) | AuthError::BadHeader => OutcomeKind::Protocol,
     };
-    let status = if let AuthError::Status { status } = e { Some(status) } else { None };
+    let status = if let AuthError::Status { status } = e {
+        Some(status)
+    } else {
+        None
+    };
     let mut x = Exchange::failed(kind, e.to_string());
     x.status = status;
     x
@@ -179,12 +199,23 @@ fn parse_retry_after(v: &HeaderValue) -> Option<f64> {
 
 fn is_content_type(v: Option<&HeaderValue>, want: &str) -> bool {
     v.and_then(|v| v.to_str().ok())
-        .map(|s| s.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(want))
+        .map(|s| {
+            s.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case(want)
+        })
         .unwrap_or(false)
 }
 
 impl Http {
-    async fn send(&self, method: reqwest::Method, body: Option<Vec<u8>>, h: &PostHeaders<'_>) -> Result<reqwest::Response, Exchange> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        body: Option<Vec<u8>>,
+        h: &PostHeaders<'_>,
+    ) -> Result<reqwest::Response, Exchange> {
         self.send_to(&self.url, method, body, h, ACCEPT_BOTH).await
     }
 
@@ -197,7 +228,10 @@ impl Http {
         accept: HeaderValue,
     ) -> Result<reqwest::Response, Exchange> {
         let auth = self.auth.header(&self.client).await.map_err(auth_failure)?;
-        let mut req = self.client.request(method, url.clone()).header(ACCEPT, accept);
+        let mut req = self
+            .client
+            .request(method, url.clone())
+            .header(ACCEPT, accept);
         if let Some(b) = body {
             req = req.header(CONTENT_TYPE, JSON).body(b);
         }
@@ -238,7 +272,16 @@ impl Http {
     }
 
     /// Turns an HTTP error reply into an exchange (session expiry recognised when a session was sent).
-    async fn http_error(&self, mut resp: reqwest::Response, session_sent: bool) -> Exchange {
+    ///
+    /// A 4xx (other than 401/403/408/429) whose body is a JSON-RPC error for our `id` is an
+    /// [`OutcomeKind::RpcError`] with the status kept: stateless-era servers map JSON-RPC errors onto
+    /// HTTP statuses (404 for method-not-found), and the code is the more precise answer.
+    async fn http_error(
+        &self,
+        mut resp: reqwest::Response,
+        session_sent: bool,
+        id: Option<u64>,
+    ) -> Exchange {
         let status = resp.status().as_u16();
         let retry_after = resp.headers().get(RETRY_AFTER).and_then(parse_retry_after);
         let (body, bytes) = self.peek_body(&mut resp, ERROR_BODY_PEEK).await;
@@ -247,12 +290,42 @@ impl Http {
         let snippet = self.auth.scrub(jsonrpc::truncate(&snippet, 150));
         #[derive(serde::Deserialize)]
         struct ErrBody {
+            #[serde(default)]
+            id: Option<serde_json::Value>,
             error: RpcErrorObj,
         }
-        let error = serde_json::from_slice::<ErrBody>(&body).ok().map(|b| b.error);
+        let parsed = serde_json::from_slice::<ErrBody>(&body).ok();
+        let ours = parsed.as_ref().is_some_and(|b| match (&b.id, id) {
+            (Some(serde_json::Value::Number(n)), Some(id)) => n.as_u64() == Some(id),
+            _ => false,
+        });
+        let error = parsed.map(|b| b.error);
         let expired = session_sent
             && (status == 404 || (status == 400 && text.to_ascii_lowercase().contains("session")));
-        let kind = if expired { OutcomeKind::SessionExpired } else { OutcomeKind::HttpError };
+        let rpc = ours && (400..500).contains(&status) && ![401, 403, 408, 429].contains(&status);
+        if !expired
+            && rpc
+            && let Some(err) = error
+        {
+            let mut x = Exchange::failed(
+                OutcomeKind::RpcError,
+                format!(
+                    "HTTP {status}: {}: {}",
+                    err.code,
+                    self.auth.scrub(&err.message)
+                ),
+            );
+            x.status = Some(status);
+            x.bytes = bytes;
+            x.rpc_code = Some(err.code);
+            x.error = Some(err);
+            return x;
+        }
+        let kind = if expired {
+            OutcomeKind::SessionExpired
+        } else {
+            OutcomeKind::HttpError
+        };
         let mut x = Exchange::failed(kind, format!("HTTP {status}: {snippet}"));
         x.status = Some(status);
         x.bytes = bytes;
@@ -263,31 +336,51 @@ impl Http {
 
     /// POSTs one JSON-RPC request and classifies the reply (JSON or SSE). No timeout here: the
     /// caller bounds the whole call.
-    pub async fn request(&self, id: u64, body: Vec<u8>, h: &PostHeaders<'_>, is_tool_call: bool, keep: bool) -> Exchange {
+    pub async fn request(
+        &self,
+        id: u64,
+        body: Vec<u8>,
+        h: &PostHeaders<'_>,
+        is_tool_call: bool,
+        keep: bool,
+    ) -> Exchange {
         let mut resp = match self.send(reqwest::Method::POST, Some(body), h).await {
             Ok(r) => r,
             Err(x) => return x,
         };
         let status = resp.status().as_u16();
         if status >= 400 {
-            return self.http_error(resp, h.session.is_some()).await;
+            return self.http_error(resp, h.session.is_some(), Some(id)).await;
         }
         let session_id = resp.headers().get(&SESSION_ID).cloned();
         if let Some(len) = resp.content_length()
             && len > self.max_body as u64
         {
-            return Exchange::failed(OutcomeKind::Protocol, format!("reply of {len} bytes exceeds the {} byte cap", self.max_body))
-                .with_status(status, 0);
+            return Exchange::failed(
+                OutcomeKind::Protocol,
+                format!(
+                    "reply of {len} bytes exceeds the {} byte cap",
+                    self.max_body
+                ),
+            )
+            .with_status(status, 0);
         }
         let ct = resp.headers().get(CONTENT_TYPE);
         if is_content_type(ct, "application/json") {
-            let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(1024).min(self.max_body as u64) as usize);
+            let mut buf = Vec::with_capacity(
+                resp.content_length()
+                    .unwrap_or(1024)
+                    .min(self.max_body as u64) as usize,
+            );
             loop {
                 match resp.chunk().await {
                     Ok(Some(c)) => {
                         if buf.len() + c.len() > self.max_body {
-                            return Exchange::failed(OutcomeKind::Protocol, format!("reply exceeds the {} byte cap", self.max_body))
-                                .with_status(status, (buf.len() + c.len()) as u64);
+                            return Exchange::failed(
+                                OutcomeKind::Protocol,
+                                format!("reply exceeds the {} byte cap", self.max_body),
+                            )
+                            .with_status(status, (buf.len() + c.len()) as u64);
                         }
                         buf.extend_from_slice(&c);
                     }
@@ -301,23 +394,37 @@ impl Http {
             let bytes = buf.len() as u64;
             return match jsonrpc::classify_message(&buf, id, is_tool_call, keep) {
                 Message::Response(c) => Exchange::from_classified(c, status, bytes, session_id),
-                Message::OtherResponse => {
-                    Exchange::failed(OutcomeKind::Protocol, "reply id does not match the request id").with_status(status, bytes)
-                }
-                Message::ServerMessage => {
-                    Exchange::failed(OutcomeKind::Protocol, "JSON reply is a server message, not a response").with_status(status, bytes)
-                }
+                Message::OtherResponse => Exchange::failed(
+                    OutcomeKind::Protocol,
+                    "reply id does not match the request id",
+                )
+                .with_status(status, bytes),
+                Message::ServerMessage => Exchange::failed(
+                    OutcomeKind::Protocol,
+                    "JSON reply is a server message, not a response",
+                )
+                .with_status(status, bytes),
             };
         }
         if is_content_type(ct, "text/event-stream") {
-            return self.read_sse(resp, id, status, session_id, is_tool_call, keep).await;
+            return self
+                .read_sse(resp, id, status, session_id, is_tool_call, keep)
+                .await;
         }
         if status == 202 || status == 204 {
-            return Exchange::failed(OutcomeKind::Protocol, format!("HTTP {status} without a reply to a request")).with_status(status, 0);
+            return Exchange::failed(
+                OutcomeKind::Protocol,
+                format!("HTTP {status} without a reply to a request"),
+            )
+            .with_status(status, 0);
         }
         let ct = ct.and_then(|v| v.to_str().ok()).unwrap_or("none");
         let ct = jsonrpc::truncate(ct, 60).to_owned();
-        Exchange::failed(OutcomeKind::Protocol, format!("unexpected content type {ct} (HTTP {status})")).with_status(status, 0)
+        Exchange::failed(
+            OutcomeKind::Protocol,
+            format!("unexpected content type {ct} (HTTP {status})"),
+        )
+        .with_status(status, 0)
     }
 
     async fn read_sse(
@@ -335,7 +442,11 @@ impl Http {
             let chunk = match resp.chunk().await {
                 Ok(Some(c)) => c,
                 Ok(None) => {
-                    return Exchange::failed(OutcomeKind::Protocol, "SSE stream ended before the response").with_status(status, bytes);
+                    return Exchange::failed(
+                        OutcomeKind::Protocol,
+                        "SSE stream ended before the response",
+                    )
+                    .with_status(status, bytes);
                 }
                 Err(e) => {
                     let (k, d) = map_reqwest(e, true);
@@ -344,24 +455,35 @@ impl Http {
             };
             bytes += chunk.len() as u64;
             if bytes > self.max_body as u64 {
-                return Exchange::failed(OutcomeKind::Protocol, format!("SSE reply exceeds the {} byte cap", self.max_body))
-                    .with_status(status, bytes);
+                return Exchange::failed(
+                    OutcomeKind::Protocol,
+                    format!("SSE reply exceeds the {} byte cap", self.max_body),
+                )
+                .with_status(status, bytes);
             }
             parser.push(&chunk);
             loop {
                 let ev = match parser.next_event() {
                     Ok(Some(ev)) => ev,
                     Ok(None) => break,
-                    Err(e) => return Exchange::failed(OutcomeKind::Protocol, e.to_string()).with_status(status, bytes),
+                    Err(e) => {
+                        return Exchange::failed(OutcomeKind::Protocol, e.to_string())
+                            .with_status(status, bytes);
+                    }
                 };
                 if ev.data.is_empty() || ev.event.as_deref().is_some_and(|t| t != "message") {
                     continue; // priming, keep-alive, or an event type that is not a JSON-RPC message
                 }
                 match jsonrpc::classify_message(ev.data.as_bytes(), id, is_tool_call, keep) {
-                    Message::Response(c) => return Exchange::from_classified(c, status, bytes, session_id),
+                    Message::Response(c) => {
+                        return Exchange::from_classified(c, status, bytes, session_id);
+                    }
                     Message::OtherResponse => {
-                        return Exchange::failed(OutcomeKind::Protocol, "SSE response id does not match the request id")
-                            .with_status(status, bytes);
+                        return Exchange::failed(
+                            OutcomeKind::Protocol,
+                            "SSE response id does not match the request id",
+                        )
+                        .with_status(status, bytes);
                     }
                     Message::ServerMessage => {}
                 }
@@ -377,7 +499,7 @@ impl Http {
         };
         let status = resp.status().as_u16();
         if status >= 400 {
-            return self.http_error(resp, h.session.is_some()).await;
+            return self.http_error(resp, h.session.is_some(), None).await;
         }
         let mut x = Exchange::failed(OutcomeKind::Ok, "");
         x.detail = None;
@@ -388,22 +510,41 @@ impl Http {
     /// Opens a legacy SSE stream (`GET` with `Accept: text/event-stream`); HTTP errors are exchanges.
     pub async fn get_stream(&self) -> Result<reqwest::Response, Exchange> {
         let accept = HeaderValue::from_static("text/event-stream");
-        let resp = self.send_to(&self.url, reqwest::Method::GET, None, &PostHeaders::default(), accept).await?;
+        let resp = self
+            .send_to(
+                &self.url,
+                reqwest::Method::GET,
+                None,
+                &PostHeaders::default(),
+                accept,
+            )
+            .await?;
         if resp.status().as_u16() >= 400 {
-            return Err(self.http_error(resp, false).await);
+            return Err(self.http_error(resp, false, None).await);
         }
         if !is_content_type(resp.headers().get(CONTENT_TYPE), "text/event-stream") {
-            return Err(Exchange::failed(OutcomeKind::Protocol, "SSE endpoint did not answer text/event-stream"));
+            return Err(Exchange::failed(
+                OutcomeKind::Protocol,
+                "SSE endpoint did not answer text/event-stream",
+            ));
         }
         Ok(resp)
     }
 
     /// POSTs a message to a legacy endpoint; the reply comes on the stream. Returns the status.
     pub async fn post_legacy(&self, url: &reqwest::Url, body: Vec<u8>) -> Result<u16, Exchange> {
-        let resp = self.send_to(url, reqwest::Method::POST, Some(body), &PostHeaders::default(), ACCEPT_BOTH).await?;
+        let resp = self
+            .send_to(
+                url,
+                reqwest::Method::POST,
+                Some(body),
+                &PostHeaders::default(),
+                ACCEPT_BOTH,
+            )
+            .await?;
         let status = resp.status().as_u16();
         if status >= 400 {
-            return Err(self.http_error(resp, true).await);
+            return Err(self.http_error(resp, true, None).await);
         }
         Ok(status)
     }
