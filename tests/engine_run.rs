@@ -49,8 +49,8 @@ async fn stepped_stages_send_exact_counts_and_the_server_sees_them_all() {
     assert_eq!(exit, Exit::Ok);
     let stages = s["stages"].as_array().expect("stages");
     assert_eq!(stages.len(), 2);
-    assert_eq!(stages[0]["counts"]["ok"], 40, "stage 0: {}", stages[0]);
-    assert_eq!(stages[1]["counts"]["ok"], 80, "stage 1: {}", stages[1]);
+    assert_eq!(stages[0]["totals"]["counts"]["ok"], 40, "stage 0: {}", stages[0]);
+    assert_eq!(stages[1]["totals"]["counts"]["ok"], 80, "stage 1: {}", stages[1]);
     assert_eq!(s["totals"]["calls"], 120);
     assert_eq!(mock.stats().calls_of("echo"), 120, "the server saw every call exactly once");
     mock.shutdown().await;
@@ -76,9 +76,9 @@ async fn mix_proportions_follow_the_weights() {
         let expected = n * weight;
         let sigma = (n * weight * (1.0 - weight)).sqrt();
         assert!((seen - expected).abs() < 5.0 * sigma, "{tool}: server saw {seen}, expected {expected} ± {}", 5.0 * sigma);
-        assert_eq!(op(&s, tool)["counts"]["ok"].as_f64(), Some(seen), "summary and server agree for {tool}");
+        assert_eq!(op(&s, tool)["totals"]["counts"]["ok"].as_f64(), Some(seen), "summary and server agree for {tool}");
     }
-    let listed = op(&s, "tools/list")["counts"]["ok"].as_f64().unwrap();
+    let listed = op(&s, "tools/list")["totals"]["counts"]["ok"].as_f64().unwrap();
     assert!((listed - 80.0).abs() < 5.0 * (n * 0.1f64 * 0.9).sqrt(), "tools/list: {listed}");
     mock.shutdown().await;
 }
@@ -111,10 +111,10 @@ args = { payment_id = { capture = "payment_ids" } }
     let a = RunArgs { config: Some(config), ..args(&mock.url, dir.path()) };
     let (_exit, s) = run(a).await;
     let created = op(&s, "create_payment");
-    assert_eq!(created["counts"]["tool_error"], 0, "valid generated payments: {created}");
+    assert_eq!(created["totals"]["counts"]["tool_error"], 0, "valid generated payments: {created}");
     let verified = op(&s, "verify_payment");
-    let ok = verified["counts"]["ok"].as_u64().unwrap();
-    let failed = verified["counts"]["tool_error"].as_u64().unwrap();
+    let ok = verified["totals"]["counts"]["ok"].as_u64().unwrap();
+    let failed = verified["totals"]["counts"]["tool_error"].as_u64().unwrap();
     // Only the verifies scheduled before the first create returned can miss (empty pool).
     assert!(ok > 50 && failed <= 5, "verify_payment used captured ids: ok {ok}, unknown id {failed}");
     mock.shutdown().await;
