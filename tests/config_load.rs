@@ -154,17 +154,18 @@ fn flags_shape_the_plan() {
         &[],
     )
     .expect("loads");
+    // `--instance-share 1/3`: this instance sends a third of every stage's rate.
     assert_eq!(
         p.load,
         Load::Open {
             stages: vec![
-                Stage::steady(50.0, Some(Duration::from_secs(300))),
+                Stage::steady(50.0 / 3.0, Some(Duration::from_secs(300))),
                 Stage {
-                    rate: 100.0,
+                    rate: 100.0 / 3.0,
                     duration: Some(Duration::from_secs(300)),
                     ramp: Duration::from_secs(30)
                 },
-                Stage::steady(200.0, None),
+                Stage::steady(200.0 / 3.0, None),
             ],
             max_calls: None
         }
@@ -508,4 +509,27 @@ fn starter_config_loads() {
     let p = load(&f, &[], &[]).expect("starter loads");
     let names: Vec<&str> = p.mix.ops.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(names, ["echo", "tools/list"]);
+}
+
+#[test]
+fn instance_share_splits_rates_and_counts_exactly() {
+    let plan = |i: u32| {
+        let share = format!("{i}/3");
+        let a = args(&[
+            "--url", "http://127.0.0.1:1/mcp", "--mix", "echo=1", "--rate", "90", "--duration", "1s",
+            "--max-calls", "10", "--instance-share", &share,
+        ]);
+        load_with_env(&a, &HashMap::new()).expect("valid")
+    };
+    let mut total = 0;
+    for i in 0..3 {
+        match plan(i).load {
+            Load::Open { stages, max_calls } => {
+                assert_eq!(stages[0].rate, 30.0);
+                total += max_calls.expect("max_calls");
+            }
+            other => panic!("open model expected, got {other:?}"),
+        }
+    }
+    assert_eq!(total, 10, "the instances' counts add up to the configured one");
 }

@@ -529,8 +529,8 @@ impl Loader<'_> {
 
     fn lower(&self, c: FileConfig, a: &RunArgs) -> Result<Plan, ConfigError> {
         let client = self.lower_client(&c)?;
-        let load = self.lower_load(&c)?;
         let limits = self.lower_limits(&c)?;
+        let load = share(self.lower_load(&c)?, limits.instance_share);
         let mix = self.lower_mix(&c.mix)?;
         let slos = self.lower_slos(&c.slo, &mix)?;
         let output = self.lower_output(&c)?;
@@ -1063,6 +1063,23 @@ impl Loader<'_> {
         out.quiet = o.quiet.unwrap_or(false);
         out.no_fail_on_slo = o.no_fail_on_slo.unwrap_or(false);
         Ok(out)
+    }
+}
+
+/// This instance's part of a load split `n` ways (`--instance-share i/n`): every rate and the call
+/// count divided by `n`; the instances' sums are the configured load.
+fn share(load: Load, share: Option<(u32, u32)>) -> Load {
+    let Some((i, n)) = share else { return load };
+    match load {
+        Load::Open { stages, max_calls } => Load::Open {
+            stages: stages
+                .into_iter()
+                .map(|s| Stage { rate: s.rate / f64::from(n), ..s })
+                .collect(),
+            // Spread the remainder over the first instances so the total stays exact.
+            max_calls: max_calls.map(|m| m / u64::from(n) + u64::from(u64::from(i) < m % u64::from(n))),
+        },
+        closed => closed,
     }
 }
 
