@@ -516,8 +516,18 @@ fn instance_share_splits_rates_and_counts_exactly() {
     let plan = |i: u32| {
         let share = format!("{i}/3");
         let a = args(&[
-            "--url", "http://127.0.0.1:1/mcp", "--mix", "echo=1", "--rate", "90", "--duration", "1s",
-            "--max-calls", "10", "--instance-share", &share,
+            "--url",
+            "http://127.0.0.1:1/mcp",
+            "--mix",
+            "echo=1",
+            "--rate",
+            "90",
+            "--duration",
+            "1s",
+            "--max-calls",
+            "10",
+            "--instance-share",
+            &share,
         ]);
         load_with_env(&a, &HashMap::new()).expect("valid")
     };
@@ -531,5 +541,8 @@ fn instance_share_splits_rates_and_counts_exactly() {
             other => panic!("open model expected, got {other:?}"),
         }
     }
-    assert_eq!(total, 10, "the instances' counts add up to the configured one");
+    assert_eq!(
+        total, 10,
+        "the instances' counts add up to the configured one"
+    );
 }

@@ -14,7 +14,9 @@ use mcp_soak::mock::{MockConfig, MockHandle, spawn};
 use serde_json::Value;
 
 async fn mock() -> MockHandle {
-    spawn(MockConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("mock starts")
+    spawn(MockConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("mock starts")
 }
 
 /// Flags every test shares: quiet, no metrics server, a summary in `dir`.
@@ -32,27 +34,49 @@ async fn run(args: RunArgs) -> (Exit, Value) {
     let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
     let exit = execute(plan, &Stop::new()).await.expect("run completes");
     let path = args.summary.expect("summary path");
-    let summary: Value = serde_json::from_slice(&std::fs::read(&path).expect("summary written")).expect("summary is JSON");
+    let summary: Value = serde_json::from_slice(&std::fs::read(&path).expect("summary written"))
+        .expect("summary is JSON");
     (exit, summary)
 }
 
 fn op<'a>(summary: &'a Value, name: &str) -> &'a Value {
-    summary["ops"].as_array().expect("ops").iter().find(|o| o["name"] == name).unwrap_or_else(|| panic!("op {name} in summary"))
+    summary["ops"]
+        .as_array()
+        .expect("ops")
+        .iter()
+        .find(|o| o["name"] == name)
+        .unwrap_or_else(|| panic!("op {name} in summary"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stepped_stages_send_exact_counts_and_the_server_sees_them_all() {
     let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
-    let a = RunArgs { stages: Some("40:1s,80:1s".into()), mix: Some("echo=1".into()), ..args(&mock.url, dir.path()) };
+    let a = RunArgs {
+        stages: Some("40:1s,80:1s".into()),
+        mix: Some("echo=1".into()),
+        ..args(&mock.url, dir.path())
+    };
     let (exit, s) = run(a).await;
     assert_eq!(exit, Exit::Ok);
     let stages = s["stages"].as_array().expect("stages");
     assert_eq!(stages.len(), 2);
-    assert_eq!(stages[0]["totals"]["counts"]["ok"], 40, "stage 0: {}", stages[0]);
-    assert_eq!(stages[1]["totals"]["counts"]["ok"], 80, "stage 1: {}", stages[1]);
+    assert_eq!(
+        stages[0]["totals"]["counts"]["ok"], 40,
+        "stage 0: {}",
+        stages[0]
+    );
+    assert_eq!(
+        stages[1]["totals"]["counts"]["ok"], 80,
+        "stage 1: {}",
+        stages[1]
+    );
     assert_eq!(s["totals"]["calls"], 120);
-    assert_eq!(mock.stats().calls_of("echo"), 120, "the server saw every call exactly once");
+    assert_eq!(
+        mock.stats().calls_of("echo"),
+        120,
+        "the server saw every call exactly once"
+    );
     mock.shutdown().await;
 }
 
@@ -63,7 +87,9 @@ async fn mix_proportions_follow_the_weights() {
     let a = RunArgs {
         rate: Some(400.0),
         duration: Some("2s".into()),
-        mix: Some("list_clusters=40,list_versions=30,list_operator_bundles=20,tools/list=10".into()),
+        mix: Some(
+            "list_clusters=40,list_versions=30,list_operator_bundles=20,tools/list=10".into(),
+        ),
         seed: Some(7),
         ..args(&mock.url, dir.path())
     };
@@ -71,15 +97,32 @@ async fn mix_proportions_follow_the_weights() {
     assert_eq!(exit, Exit::Ok);
     let n: f64 = 800.0;
     let stats = mock.stats();
-    for (tool, weight) in [("list_clusters", 0.4f64), ("list_versions", 0.3), ("list_operator_bundles", 0.2)] {
+    for (tool, weight) in [
+        ("list_clusters", 0.4f64),
+        ("list_versions", 0.3),
+        ("list_operator_bundles", 0.2),
+    ] {
         let seen = stats.calls_of(tool) as f64;
         let expected = n * weight;
         let sigma = (n * weight * (1.0 - weight)).sqrt();
-        assert!((seen - expected).abs() < 5.0 * sigma, "{tool}: server saw {seen}, expected {expected} ± {}", 5.0 * sigma);
-        assert_eq!(op(&s, tool)["totals"]["counts"]["ok"].as_f64(), Some(seen), "summary and server agree for {tool}");
+        assert!(
+            (seen - expected).abs() < 5.0 * sigma,
+            "{tool}: server saw {seen}, expected {expected} ± {}",
+            5.0 * sigma
+        );
+        assert_eq!(
+            op(&s, tool)["totals"]["counts"]["ok"].as_f64(),
+            Some(seen),
+            "summary and server agree for {tool}"
+        );
     }
-    let listed = op(&s, "tools/list")["totals"]["counts"]["ok"].as_f64().unwrap();
-    assert!((listed - 80.0).abs() < 5.0 * (n * 0.1f64 * 0.9).sqrt(), "tools/list: {listed}");
+    let listed = op(&s, "tools/list")["totals"]["counts"]["ok"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (listed - 80.0).abs() < 5.0 * (n * 0.1f64 * 0.9).sqrt(),
+        "tools/list: {listed}"
+    );
     mock.shutdown().await;
 }
 
@@ -108,15 +151,24 @@ args = { payment_id = { capture = "payment_ids" } }
 "#,
     )
     .unwrap();
-    let a = RunArgs { config: Some(config), ..args(&mock.url, dir.path()) };
+    let a = RunArgs {
+        config: Some(config),
+        ..args(&mock.url, dir.path())
+    };
     let (_exit, s) = run(a).await;
     let created = op(&s, "create_payment");
-    assert_eq!(created["totals"]["counts"]["tool_error"], 0, "valid generated payments: {created}");
+    assert_eq!(
+        created["totals"]["counts"]["tool_error"], 0,
+        "valid generated payments: {created}"
+    );
     let verified = op(&s, "verify_payment");
     let ok = verified["totals"]["counts"]["ok"].as_u64().unwrap();
     let failed = verified["totals"]["counts"]["tool_error"].as_u64().unwrap();
     // Only the verifies scheduled before the first create returned can miss (empty pool).
-    assert!(ok > 50 && failed <= 5, "verify_payment used captured ids: ok {ok}, unknown id {failed}");
+    assert!(
+        ok > 50 && failed <= 5,
+        "verify_payment used captured ids: ok {ok}, unknown id {failed}"
+    );
     mock.shutdown().await;
 }
 
@@ -135,7 +187,11 @@ async fn closed_model_sends_users_times_requests() {
     assert_eq!(exit, Exit::Ok);
     assert_eq!(s["totals"]["calls"], 15);
     assert_eq!(mock.stats().calls_of("echo"), 15);
-    let a = RunArgs { scenario: Some("light".into()), mix: Some("echo=1".into()), ..args(&mock.url, dir.path()) };
+    let a = RunArgs {
+        scenario: Some("light".into()),
+        mix: Some("echo=1".into()),
+        ..args(&mock.url, dir.path())
+    };
     let (_, s) = run(a).await;
     assert_eq!(s["totals"]["calls"], 15, "light = 5 users × 3 requests");
     mock.shutdown().await;
@@ -159,6 +215,9 @@ async fn session_era_pool_initializes_and_deletes_sessions() {
     assert_eq!(s["totals"]["counts"]["ok"], 60);
     let stats = mock.stats();
     assert!(stats.sessions_created >= 3, "pool of 3 sessions: {stats:?}");
-    assert!(stats.deletes >= stats.sessions_created, "every session is DELETEd at the end: {stats:?}");
+    assert!(
+        stats.deletes >= stats.sessions_created,
+        "every session is DELETEd at the end: {stats:?}"
+    );
     mock.shutdown().await;
 }

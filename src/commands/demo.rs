@@ -47,8 +47,13 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         mock.faults.degradation = Some(Degradation {
             after: Duration::from_secs(7),
             duration: None,
-            latency: Some(Latency::Fixed { delay: Duration::from_millis(200) }),
-            errors: ErrorRatios { tool_error: 0.05, ..ErrorRatios::default() },
+            latency: Some(Latency::Fixed {
+                delay: Duration::from_millis(200),
+            }),
+            errors: ErrorRatios {
+                tool_error: 0.05,
+                ..ErrorRatios::default()
+            },
         });
     }
     let server = crate::mock::spawn(mock, SocketAddr::from(([127, 0, 0, 1], 0)))

@@ -42,7 +42,9 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     let run_id = uuid::Uuid::new_v4().to_string();
     // Could not connect or negotiate at all: nothing was measured, exit 3.
-    let client = engine::connect(&plan).await.map_err(ExitError::cannot_start)?;
+    let client = engine::connect(&plan)
+        .await
+        .map_err(ExitError::cannot_start)?;
     let negotiated = client.negotiated().clone();
     tracing::info!(
         protocol = %negotiated.protocol_version,
@@ -50,10 +52,14 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
         version = negotiated.server_version.as_deref().unwrap_or("?"),
         "connected"
     );
-    let tools = client.list_tools().await.context("listing the server's tools")?;
+    let tools = client
+        .list_tools()
+        .await
+        .context("listing the server's tools")?;
     plan.resolve_tools(&tools).map_err(ExitError::usage)?;
 
-    let recorder = Recorder::new(recorder_setup(&plan, &run_id, &negotiated)).context("setting up the recorder")?;
+    let recorder = Recorder::new(recorder_setup(&plan, &run_id, &negotiated))
+        .context("setting up the recorder")?;
     let readiness = Readiness::new();
     let server = match plan.output.metrics_listen {
         Some(addr) => Some(
@@ -114,7 +120,11 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
     let mut out = std::io::stdout().lock();
     console::write(&summary, &mut out).context("writing the report")?;
     out.flush().ok();
-    Ok(if !summary.slo_passed && !plan.output.no_fail_on_slo { Exit::SloFailed } else { Exit::Ok })
+    Ok(if !summary.slo_passed && !plan.output.no_fail_on_slo {
+        Exit::SloFailed
+    } else {
+        Exit::Ok
+    })
 }
 
 /// What the recorder must know up front: the bounded label sets and the run's identity.
@@ -174,7 +184,11 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
         Load::Open { stages, max_calls } => {
             json!({ "model": "open", "stages": stages, "max_calls": max_calls })
         }
-        Load::Closed { users, requests_per_user, delay } => json!({
+        Load::Closed {
+            users,
+            requests_per_user,
+            delay,
+        } => json!({
             "model": "closed", "users": users, "requests_per_user": requests_per_user,
             "delay": humantime::format_duration(*delay).to_string(),
         }),

@@ -26,9 +26,7 @@ use crate::mcp::{
 };
 use crate::plan::args::CaptureSpec;
 use crate::plan::stage::check_stages;
-use crate::plan::{
-    ArgTemplate, Limits, Load, Method, Mix, Operation, Output, Plan, Slo, Stage,
-};
+use crate::plan::{ArgTemplate, Limits, Load, Method, Mix, Operation, Output, Plan, Slo, Stage};
 use crate::secret::Secret;
 use file::{FileConfig, MixCfg, SloCfg, StagesCfg};
 
@@ -1074,10 +1072,14 @@ fn share(load: Load, share: Option<(u32, u32)>) -> Load {
         Load::Open { stages, max_calls } => Load::Open {
             stages: stages
                 .into_iter()
-                .map(|s| Stage { rate: s.rate / f64::from(n), ..s })
+                .map(|s| Stage {
+                    rate: s.rate / f64::from(n),
+                    ..s
+                })
                 .collect(),
             // Spread the remainder over the first instances so the total stays exact.
-            max_calls: max_calls.map(|m| m / u64::from(n) + u64::from(u64::from(i) < m % u64::from(n))),
+            max_calls: max_calls
+                .map(|m| m / u64::from(n) + u64::from(u64::from(i) < m % u64::from(n))),
         },
         closed => closed,
     }
