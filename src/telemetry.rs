@@ -99,6 +99,7 @@ fn otlp_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
             })?,
         Err(_) => 1.0,
     };
+    crate::mcp::transport::install_crypto_provider();
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(endpoint.clone())
@@ -117,4 +118,27 @@ fn otlp_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
         )
         .build();
     Ok(Some(provider))
+}
+
+/// The W3C `traceparent` of the current span, when spans are being exported (so a server that
+/// traces joins the tester's trace); `None` otherwise, cheaply.
+pub fn traceparent() -> Option<http::HeaderValue> {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return None;
+    }
+    let context = span.context();
+    let sc = context.span().span_context().clone();
+    if !sc.is_valid() {
+        return None;
+    }
+    let value = format!(
+        "00-{}-{}-{:02x}",
+        sc.trace_id(),
+        sc.span_id(),
+        sc.trace_flags().to_u8()
+    );
+    http::HeaderValue::from_str(&value).ok()
 }

@@ -3,6 +3,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use crate::mcp::{CallOutcome, McpRequest, OutcomeKind};
 use crate::record::Record;
 
@@ -20,8 +22,21 @@ pub(super) async fn execute(
     shared.in_flight.fetch_add(1, Ordering::Relaxed);
     let operation = &shared.plan.mix.ops[op];
     let keep = operation.wants_result();
+    // One span per call; disabled at its call site (next to free) unless spans are exported.
+    let span = tracing::info_span!(
+        target: crate::telemetry::CALL_TARGET,
+        "mcp.call",
+        "mcp.tool" = %operation.name,
+        "mcp.method" = request.method(),
+        "mcp.protocol" = %shared.client.negotiated().protocol_version,
+        "mcp.stage" = stage,
+        "mcp.outcome" = tracing::field::Empty,
+        "mcp.session" = tracing::field::Empty,
+        "http.response.status_code" = tracing::field::Empty,
+        "otel.status_code" = tracing::field::Empty,
+    );
     let outcome = tokio::select! {
-        out = shared.client.call(&request, keep) => out,
+        out = shared.client.call(&request, keep).instrument(span.clone()) => out,
         _ = shared.hard_stop.cancelled() => {
             shared.cancelled.fetch_add(1, Ordering::Relaxed);
             let now = Instant::now();
@@ -31,6 +46,19 @@ pub(super) async fn execute(
             }
         }
     };
+    if !span.is_disabled() {
+        span.record("mcp.outcome", outcome.kind.as_str());
+        span.record(
+            "otel.status_code",
+            if outcome.kind.is_ok() { "OK" } else { "ERROR" },
+        );
+        if let Some(s) = outcome.session {
+            span.record("mcp.session", s);
+        }
+        if let Some(s) = outcome.status {
+            span.record("http.response.status_code", s);
+        }
+    }
     if let Some(result) = &outcome.result {
         operation.capture(result, &shared.captures);
     }

@@ -201,14 +201,18 @@ async fn run_open(
     }
 }
 
-/// Waits up to `linger` (or until a second signal) so a final scrape of `/metrics` can happen.
+/// Keeps `/metrics` up for `linger` so a final scrape sees the final counts; a signal that arrives
+/// meanwhile (or a second one) ends the wait.
 pub async fn linger(linger: Duration, stop: &Stop) {
     if linger.is_zero() {
         return;
     }
+    tracing::info!(linger = ?linger, "run finished; /metrics stays up for a final scrape (Ctrl-C to skip)");
+    let soft_already = stop.soft.is_cancelled();
     tokio::select! {
         _ = tokio::time::sleep(linger) => {}
         _ = stop.hard.cancelled() => {}
+        _ = stop.soft.cancelled(), if !soft_already => {}
     }
 }
 

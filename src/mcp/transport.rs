@@ -102,6 +102,11 @@ pub struct Http {
     pub timeout: Duration,
 }
 
+/// Makes `ring` the process-wide rustls provider (reqwest is built without one); idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Builds the one reqwest client every call shares.
 pub fn build_client(
     extra: &[(String, crate::secret::Secret)],
@@ -109,7 +114,7 @@ pub fn build_client(
     insecure: bool,
     connect_timeout: Duration,
 ) -> Result<reqwest::Client, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto_provider();
     let mut headers = HeaderMap::new();
     for (k, v) in extra {
         let name = HeaderName::from_bytes(k.as_bytes())
@@ -249,6 +254,9 @@ impl Http {
         }
         if let Some(n) = &h.name {
             req = req.header(&MCP_NAME, n.clone());
+        }
+        if let Some(tp) = crate::telemetry::traceparent() {
+            req = req.header("traceparent", tp);
         }
         req.send().await.map_err(|e| {
             let (kind, d) = map_reqwest(e, false);

@@ -107,7 +107,7 @@ impl Default for Output {
             summary: None,
             raw: None,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
-            linger: Duration::from_secs(0),
+            linger: Duration::from_secs(15),
             progress_interval: Duration::from_secs(5),
             quiet: false,
             no_fail_on_slo: false,
