@@ -7,6 +7,9 @@ use crate::report::compare;
 
 /// Arguments of `mcp-soak compare`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "Examples:
+  mcp-soak compare results/baseline.json results/new.json
+  mcp-soak compare base.json new.json --tolerance 5%   # exit 1 on a regression beyond 5 %")]
 pub struct Args {
     /// The baseline summary (JSON written by `mcp-soak run --summary`).
     pub base: PathBuf,

@@ -25,6 +25,11 @@ fn ratio(s: &str) -> Result<f64, String> {
 
 /// Arguments of `mcp-soak mock`. Flags override the config file.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "Examples:
+  mcp-soak mock                                        # 127.0.0.1:8080/mcp, no faults
+  mcp-soak mock --latency-p50 5ms --latency-p95 40ms --tool-error-ratio 0.01
+  mcp-soak mock --degrade-after 10m --degrade-for 5m --degrade-latency 400ms --degrade-tool-error-ratio 0.05
+  mcp-soak mock --listen 0.0.0.0:8080 --allowed-host mock   # in docker-compose")]
 pub struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "MCP_SOAK_MOCK_LISTEN", default_value = "127.0.0.1:8080")]

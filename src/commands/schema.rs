@@ -6,6 +6,8 @@ use super::Exit;
 
 /// Arguments of `mcp-soak schema`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "Examples:
+  mcp-soak schema > summary.schema.json")]
 pub struct Args {}
 
 /// Runs `mcp-soak schema`.

@@ -9,6 +9,9 @@ use crate::schedule::Pacer;
 
 /// Arguments of `mcp-soak validate`: the same flags as `run`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "Examples:
+  mcp-soak validate -c config/payments.toml
+  mcp-soak validate -c config/stepped-mock.toml --stages 10:1m,20:1m   # flags layer over the file")]
 pub struct Args {
     #[command(flatten)]
     pub run: Box<RunArgs>,
