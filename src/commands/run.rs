@@ -112,14 +112,15 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
         stop_reason: Some(finished.stop_reason.as_str().to_owned()),
     };
     let summary: Summary = summary::build(&snapshot, meta);
+    // The console report first: whatever happens to the file, the numbers are shown.
+    let mut out = std::io::stdout().lock();
+    console::write(&summary, &mut out).context("writing the report")?;
+    out.flush().ok();
     if let Some(path) = &plan.output.summary {
         let written = write::write_summary(path, &summary)
             .with_context(|| format!("writing the summary to {}", path.display()))?;
         tracing::info!(path = %written.display(), "summary written");
     }
-    let mut out = std::io::stdout().lock();
-    console::write(&summary, &mut out).context("writing the report")?;
-    out.flush().ok();
     Ok(if !summary.slo_passed && !plan.output.no_fail_on_slo {
         Exit::SloFailed
     } else {

@@ -33,6 +33,7 @@ pub fn expand_timestamp(path: &Path, at: SystemTime) -> PathBuf {
 }
 
 /// Writes `bytes` to `path` atomically: readers see the old file or the whole new one, never a part.
+/// Missing parent folders are created.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let io = |error| WriteError::Io {
         path: path.to_owned(),
@@ -46,6 +47,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "summary".into());
+    std::fs::create_dir_all(&dir).map_err(io)?;
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
