@@ -434,14 +434,7 @@ impl McpClient {
                 Ok(s) => s,
                 Err(x) => return x,
             };
-            let id = s.next_id();
-            let body = jsonrpc::request_body(id, req, cursor, None);
-            let h = PostHeaders {
-                session: s.id.as_ref(),
-                protocol: pool.proto.as_ref(),
-                ..Default::default()
-            };
-            let x = http.request(id, body, &h, is_tool, keep).await;
+            let x = send_in_session(http, pool, &s, req, cursor, is_tool, keep).await;
             pool.closed();
             self.spawn_delete(s);
             return x;
@@ -452,14 +445,7 @@ impl McpClient {
             Ok(s) => s,
             Err(x) => return x,
         };
-        let id = s.next_id();
-        let body = jsonrpc::request_body(id, req, cursor, None);
-        let h = PostHeaders {
-            session: s.id.as_ref(),
-            protocol: pool.proto.as_ref(),
-            ..Default::default()
-        };
-        let x = http.request(id, body, &h, is_tool, keep).await;
+        let x = send_in_session(http, pool, &s, req, cursor, is_tool, keep).await;
         if x.kind == OutcomeKind::SessionExpired {
             pool.expire(slot, &s);
         } else if let SessionStrategy::Churn { calls_per_session } = self.inner.strategy
@@ -574,4 +560,24 @@ impl McpClient {
         inner.tasks.close();
         let _ = tokio::time::timeout(inner.http.timeout, inner.tasks.wait()).await;
     }
+}
+
+/// One request on an open session: a fresh id, the session and protocol headers.
+async fn send_in_session(
+    http: &Http,
+    pool: &session::Pool,
+    s: &session::Session,
+    req: &McpRequest,
+    cursor: Option<&str>,
+    is_tool: bool,
+    keep: bool,
+) -> Exchange {
+    let id = s.next_id();
+    let body = jsonrpc::request_body(id, req, cursor, None);
+    let h = PostHeaders {
+        session: s.id.as_ref(),
+        protocol: pool.proto.as_ref(),
+        ..Default::default()
+    };
+    http.request(id, body, &h, is_tool, keep).await
 }

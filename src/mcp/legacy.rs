@@ -186,17 +186,7 @@ impl Conn {
         };
         let bytes = data.len() as u64;
         let mut x = match jsonrpc::classify_message(data.as_bytes(), id, is_tool, keep) {
-            Message::Response(c) => Exchange {
-                kind: c.kind,
-                status: Some(status),
-                rpc_code: c.rpc_code,
-                detail: c.detail,
-                bytes,
-                result: c.result,
-                retry_after: None,
-                error: c.error,
-                session_id: None,
-            },
+            Message::Response(c) => Exchange::from_classified(c, status, bytes, None),
             _ => Exchange::failed(
                 OutcomeKind::Protocol,
                 "reply id does not match the request id",

@@ -58,7 +58,7 @@ impl Exchange {
         }
     }
 
-    fn from_classified(
+    pub(crate) fn from_classified(
         c: Classified,
         status: u16,
         bytes: u64,
