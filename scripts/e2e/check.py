@@ -10,6 +10,7 @@ its assertions failed, 2 on bad usage. Needs python3 with PyYAML. Only talks to 
     check.py metric-names METRICS_URL
     check.py healthy PROM_URL SECONDS        (poll /api/v1/alerts for SECONDS: nothing may fire)
     check.py degraded PROM_URL WEBHOOK_FILE TIMEOUT_S SLO_P95_TEXT
+    check.py inhibition PROM_URL AM_URL WEBHOOK_FILE TIMEOUT_S
     check.py queries PROM_URL RULES_DIR
     check.py summary SUMMARY_FILE
 """
@@ -348,7 +349,7 @@ def degraded(prom, webhook_file, timeout, slo_p95_text):
             fail(f"the latency alert's description does not render the SLO {slo_p95_text}: {desc!r}")
     # Alertmanager → webhook. The sustained latency alert (critical) inhibits the 5m one (warning) for
     # the same tool, so either latency alert counts as "the latency alert reached the receiver".
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 20
     while True:
         seen = webhook_alerts(webhook_file)
         names = {n for n, _, s in seen if s == "firing"}
@@ -366,6 +367,47 @@ def degraded(prom, webhook_file, timeout, slo_p95_text):
     else:
         fail(f"the webhook received no firing McpSoakErrorBudgetBurn (it got {sorted(seen)})")
     info(f"webhook received (alertname, tool, status): {sorted(seen)}")
+
+
+def inhibition(prom, am, webhook_file, timeout):
+    """The shipped inhibit rule: once McpSoakLatencyP95HighSustained (critical) fires for a tool,
+    Alertmanager suppresses McpSoakLatencyP95High (warning) for the same tool; the critical one
+    reaches the webhook."""
+    deadline = time.monotonic() + timeout
+    sustained = suppressed = delivered = False
+    last = None
+    while time.monotonic() < deadline and not (sustained and suppressed and delivered):
+        sustained = any(
+            x["labels"].get("alertname") == "McpSoakLatencyP95HighSustained"
+            and x["labels"].get("tool") == "_all"
+            and x.get("state") == "firing"
+            for x in (alerts(prom) or [])
+        )
+        try:
+            am_alerts = json.loads(http_get(am + "/api/v2/alerts"))
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            am_alerts, last = [], str(e)
+        for a in am_alerts:
+            lab = a.get("labels", {})
+            if lab.get("alertname") == "McpSoakLatencyP95High" and lab.get("tool") == "_all":
+                last = a.get("status")
+                suppressed = a.get("status", {}).get("state") == "suppressed" and bool(
+                    a.get("status", {}).get("inhibitedBy")
+                )
+        delivered = ("McpSoakLatencyP95HighSustained", "_all", "firing") in webhook_alerts(webhook_file)
+        time.sleep(2)
+    if sustained:
+        ok("McpSoakLatencyP95HighSustained{tool=_all} is firing in Prometheus (30m window → 120s)")
+    else:
+        fail(f"McpSoakLatencyP95HighSustained{{tool=_all}} did not fire within {timeout}s")
+    if suppressed:
+        ok("Alertmanager inhibits McpSoakLatencyP95High{tool=_all} while the sustained alert fires")
+    else:
+        fail(f"Alertmanager did not inhibit McpSoakLatencyP95High{{tool=_all}} (last status: {last})")
+    if delivered:
+        ok("the webhook received the firing McpSoakLatencyP95HighSustained{tool=_all} (critical route)")
+    else:
+        fail("the webhook did not receive McpSoakLatencyP95HighSustained{tool=_all}")
 
 
 # ---- every PromQL expression ----------------------------------------------------------------------
@@ -478,6 +520,8 @@ def main(argv):
             healthy(args[0], float(args[1]))
         elif cmd == "degraded":
             degraded(args[0], args[1], float(args[2]), args[3])
+        elif cmd == "inhibition":
+            inhibition(args[0], args[1], args[2], float(args[3]))
         elif cmd == "queries":
             queries(args[0], args[1])
         elif cmd == "summary":
