@@ -12,7 +12,7 @@ echo "== build"
 cargo build --all-targets --locked
 
 echo "== rust tests"
-cargo test --all-targets --locked -- --test-threads=2
+cargo test --all-targets --locked --no-fail-fast -- --test-threads=2
 
 for extra in scripts/test-*.sh; do
   [ -e "$extra" ] || continue
