@@ -59,6 +59,9 @@ pub(super) async fn execute(
             span.record("http.response.status_code", s);
         }
     }
+    if let Some(secs) = outcome.retry_after {
+        shared.pause(op, outcome.done, secs);
+    }
     if let Some(result) = &outcome.result {
         operation.capture(result, &shared.captures);
     }
@@ -82,6 +85,15 @@ fn record(op: usize, stage: usize, intended: Instant, o: CallOutcome) -> Record 
         detail: o.detail,
         session: o.session,
         retry_after: o.retry_after,
+    }
+}
+
+/// The Record of a slot skipped because its operation is paused for a `Retry-After`
+/// (`honor_retry_after`): counted as dropped, with its own message.
+pub(super) fn paused(op: usize, stage: usize, intended: Instant) -> Record {
+    Record {
+        detail: Some("paused: honoring Retry-After".into()),
+        ..dropped(op, stage, intended)
     }
 }
 

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::Context;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::Semaphore;
@@ -72,6 +71,35 @@ struct Shared {
     in_flight: AtomicU64,
     /// The run's stop handle (progress may ask for a stop on an SLO breach).
     stop: Stop,
+    /// When the run's clock started (monotonic).
+    t0: Instant,
+    /// Per operation: µs after `t0` until which its slots are paused for a `Retry-After`
+    /// (only with `honor_retry_after`).
+    paused_until: Vec<AtomicU64>,
+}
+
+impl Shared {
+    /// Whether operation `op` is paused for a `Retry-After` at `now`.
+    fn paused(&self, op: usize, now: Instant) -> bool {
+        let until = self
+            .paused_until
+            .get(op)
+            .map_or(0, |p| p.load(Ordering::Relaxed));
+        until > 0 && (now.saturating_duration_since(self.t0).as_micros() as u64) < until
+    }
+
+    /// Pauses operation `op` for `secs` from `now` (with `honor_retry_after`); the longest pause wins.
+    fn pause(&self, op: usize, now: Instant, secs: f64) {
+        if !self.plan.limits.honor_retry_after || !secs.is_finite() || secs <= 0.0 {
+            return;
+        }
+        // Bounded: a hostile Retry-After cannot park an operation for more than an hour.
+        let secs = secs.min(3600.0);
+        let until = now.saturating_duration_since(self.t0) + Duration::from_secs_f64(secs);
+        if let Some(p) = self.paused_until.get(op) {
+            p.fetch_max(until.as_micros() as u64, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Runs the plan against a connected client until it completes or `stop` fires, then drains.
@@ -84,6 +112,8 @@ pub async fn run(
     let started = SystemTime::now();
     let negotiated = Some(client.negotiated().clone());
     let grace = plan.limits.grace;
+    let t0 = Instant::now();
+    let paused_until = plan.mix.ops.iter().map(|_| AtomicU64::new(0)).collect();
     let shared = Arc::new(Shared {
         client,
         recorder,
@@ -93,9 +123,10 @@ pub async fn run(
         cancelled: AtomicU64::new(0),
         in_flight: AtomicU64::new(0),
         stop: stop.clone(),
+        t0,
+        paused_until,
     });
     let tracker = TaskTracker::new();
-    let t0 = Instant::now();
     shared.recorder.set_running(true);
     let ticker = progress::spawn(shared.clone(), t0, stop.soft.clone());
 
@@ -180,6 +211,12 @@ async fn run_open(
         &stop.soft,
         |_k, slot, intended| {
             let op = shared.plan.mix.pick(&mut rng);
+            if shared.paused(op, Instant::now()) {
+                shared
+                    .recorder
+                    .record(call::paused(op, slot.stage, intended));
+                return;
+            }
             let Ok(permit) = in_flight.clone().try_acquire_owned() else {
                 shared
                     .recorder
@@ -201,29 +238,47 @@ async fn run_open(
     }
 }
 
-/// Keeps `/metrics` up for `linger` so a final scrape sees the final counts; a signal that arrives
-/// meanwhile (or a second one) ends the wait.
+/// Waits up to `linger` so a final scrape of `/metrics` can happen; a signal received during the
+/// linger (or a hard stop) ends it at once.
 pub async fn linger(linger: Duration, stop: &Stop) {
     if linger.is_zero() {
         return;
     }
     tracing::info!(linger = ?linger, "run finished; /metrics stays up for a final scrape (Ctrl-C to skip)");
-    let soft_already = stop.soft.is_cancelled();
     tokio::select! {
         _ = tokio::time::sleep(linger) => {}
         _ = stop.hard.cancelled() => {}
-        _ = stop.soft.cancelled(), if !soft_already => {}
+        _ = stop.next_signal() => {}
     }
 }
 
 /// Connects, reporting an unreachable target distinctly (exit 3 when required).
+///
+/// The error names the target without credentials: the client's own message may quote the URL as
+/// given, so its chain is rendered once and scrubbed of the URL's userinfo.
 pub async fn connect(plan: &Plan) -> anyhow::Result<McpClient> {
-    McpClient::connect(plan.client.clone())
-        .await
-        .with_context(|| {
-            format!(
-                "connecting to {}",
-                crate::record::strip_credentials(&plan.client.url)
-            )
-        })
+    let url = &plan.client.url;
+    McpClient::connect(plan.client.clone()).await.map_err(|e| {
+        let safe = crate::record::strip_credentials(url);
+        anyhow::anyhow!(
+            "connecting to {safe}: {}",
+            scrub_url_secrets(&format!("{e:#}"), url)
+        )
+    })
+}
+
+/// Replaces every occurrence of `url` (and of its userinfo) in `text` by the credential-free form.
+pub fn scrub_url_secrets(text: &str, url: &str) -> String {
+    let safe = crate::record::strip_credentials(url);
+    let mut out = text.replace(url, &safe);
+    if let Some(rest) = url.split_once("://").map(|(_, r)| r)
+        && let Some((userinfo, _)) = rest
+            .split('/')
+            .next()
+            .and_then(|auth| auth.rsplit_once('@'))
+        && !userinfo.is_empty()
+    {
+        out = out.replace(userinfo, "***");
+    }
+    out
 }

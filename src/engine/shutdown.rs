@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::StopReason;
@@ -17,6 +18,8 @@ pub struct Stop {
     /// Give up on in-flight calls now (they are counted, not lost).
     pub hard: CancellationToken,
     reason: Arc<Mutex<Option<StopReason>>>,
+    /// Woken on every signal received (ends a linger even when the run already stopped).
+    signalled: Arc<Notify>,
 }
 
 impl Stop {
@@ -42,14 +45,23 @@ impl Stop {
             .unwrap_or(default)
     }
 
+    /// Resolves at the next signal received after this call (see [`Stop::listen_for_signals`]).
+    pub async fn next_signal(&self) {
+        self.signalled.notified().await;
+    }
+
     /// Listens for SIGINT/SIGTERM in the background: the first soft-stops, the next hard-stops.
+    ///
+    /// The handlers are installed before this returns, so a signal sent right after is not lost.
     pub fn listen_for_signals(&self) -> tokio::task::JoinHandle<()> {
         let stop = self.clone();
+        let mut signals = Signals::install();
         tokio::spawn(async move {
-            let mut signals = 0;
-            while wait_for_signal().await {
-                signals += 1;
-                if signals == 1 {
+            let mut signals_seen = 0;
+            while signals.next().await {
+                stop.signalled.notify_waiters();
+                signals_seen += 1;
+                if signals_seen == 1 {
                     tracing::warn!(
                         "stop requested: finishing in-flight calls (signal again to stop at once)"
                     );
@@ -64,23 +76,47 @@ impl Stop {
     }
 }
 
-/// Waits for SIGINT or SIGTERM; false if signals cannot be listened for.
+/// SIGINT and SIGTERM streams, installed once (re-installing per wait could miss a signal).
 #[cfg(unix)]
-async fn wait_for_signal() -> bool {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return false;
-    };
-    tokio::select! {
-        _ = int.recv() => true,
-        _ = term.recv() => true,
+struct Signals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(int), Ok(term)) => Signals(Some((int, term))),
+            _ => {
+                tracing::warn!("cannot listen for SIGINT/SIGTERM");
+                Signals(None)
+            }
+        }
+    }
+
+    /// Waits for SIGINT or SIGTERM; false if signals cannot be listened for.
+    async fn next(&mut self) -> bool {
+        let Some((int, term)) = &mut self.0 else {
+            return false;
+        };
+        tokio::select! {
+            s = int.recv() => s.is_some(),
+            s = term.recv() => s.is_some(),
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() -> bool {
-    tokio::signal::ctrl_c().await.is_ok()
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> Self {
+        Signals
+    }
+    async fn next(&mut self) -> bool {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
 }

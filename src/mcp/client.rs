@@ -43,7 +43,8 @@ impl ClientError {
             .unwrap_or_else(|| x.kind.as_str().to_owned());
         match x.kind {
             OutcomeKind::Connect | OutcomeKind::Timeout => ClientError::Unreachable {
-                url: url.to_owned(),
+                // Errors are printed: never with the URL's credentials.
+                url: crate::record::strip_credentials(url),
                 reason,
             },
             _ => ClientError::Failed(format!("{what} failed ({}): {reason}", x.kind)),

@@ -758,7 +758,7 @@ fn describe(prom: &PrometheusRecorder) {
     d(
         names::DROPPED_SLOTS_TOTAL,
         None,
-        "Slots the scheduler could not start (in-flight cap).",
+        "Slots the scheduler could not start (in-flight cap, or paused for Retry-After).",
         0,
     );
     d(

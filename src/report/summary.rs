@@ -281,7 +281,7 @@ pub struct ErrorMessage {
 /// How well the schedule was kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScheduleSummary {
-    /// Slots the scheduler could not start (in-flight cap).
+    /// Slots the scheduler could not start (in-flight cap, or paused for Retry-After).
     pub dropped: u64,
     /// Actual send − intended send, over every sent call.
     pub lag: LatencyStats,

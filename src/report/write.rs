@@ -105,7 +105,8 @@ mod tests {
         assert_eq!(std::fs::read(&p).expect("read"), b"new contents");
         let leftovers = std::fs::read_dir(dir.path()).expect("dir").count();
         assert_eq!(leftovers, 1, "temp file left behind");
-        write_atomic(&dir.path().join("missing/a.json"), b"x").expect("missing folders are created");
+        write_atomic(&dir.path().join("missing/a.json"), b"x")
+            .expect("missing folders are created");
         assert!(
             write_atomic(&p.join("under-a-file.json"), b"x").is_err(),
             "a parent that is a file is an error"

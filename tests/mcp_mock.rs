@@ -1,0 +1,167 @@
+//! The client against the built-in mock: every protocol generation and `auto`, tool errors, and a
+//! session expiry in the middle that is counted and recovered.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mcp_soak::mcp::{ClientConfig, Era, McpClient, McpRequest, OutcomeKind, ProtocolChoice};
+use mcp_soak::mock::{MockConfig, MockHandle, spawn};
+use serde_json::json;
+
+async fn mock() -> MockHandle {
+    spawn(MockConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("mock starts")
+}
+
+fn config(url: &str, protocol: ProtocolChoice) -> ClientConfig {
+    ClientConfig {
+        url: url.to_owned(),
+        protocol,
+        sessions: 2,
+        timeout: Duration::from_secs(10),
+        ..ClientConfig::default()
+    }
+}
+
+fn echo(message: &str) -> McpRequest {
+    McpRequest::ToolsCall {
+        name: "echo".into(),
+        arguments: json!({ "message": message }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_generation_and_auto_against_the_mock() {
+    let mock = mock().await;
+    let cases = [
+        (ProtocolChoice::Auto, "2026-07-28", Era::Stateless),
+        (
+            ProtocolChoice::Revision("2026-07-28".into()),
+            "2026-07-28",
+            Era::Stateless,
+        ),
+        (
+            ProtocolChoice::Revision("2025-11-25".into()),
+            "2025-11-25",
+            Era::Session,
+        ),
+        (
+            ProtocolChoice::Revision("2025-06-18".into()),
+            "2025-06-18",
+            Era::Session,
+        ),
+        (
+            ProtocolChoice::Revision("2025-03-26".into()),
+            "2025-03-26",
+            Era::Session,
+        ),
+    ];
+    for (choice, revision, era) in cases {
+        let label = format!("{choice:?}");
+        let client = McpClient::connect(config(&mock.url, choice))
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+        let n = client.negotiated();
+        assert_eq!(
+            (n.protocol_version.as_str(), n.era),
+            (revision, era),
+            "{label}"
+        );
+        assert_eq!(n.server_name.as_deref(), Some("mcp-soak-mock"), "{label}");
+        let tools = client.list_tools().await.expect("tools/list");
+        assert!(
+            tools
+                .iter()
+                .any(|t| t.name == "create_payment" && t.destructive),
+            "{label}: annotations kept"
+        );
+        let ok = client.call(&echo("hello"), true).await;
+        assert_eq!(ok.kind, OutcomeKind::Ok, "{label}: {ok:?}");
+        assert!(
+            ok.result.is_some() && ok.bytes > 0,
+            "{label}: result kept on request"
+        );
+        let bad = client
+            .call(
+                &McpRequest::ToolsCall {
+                    name: "create_payment".into(),
+                    arguments: json!({ "amount": -1 }),
+                },
+                false,
+            )
+            .await;
+        assert_eq!(
+            bad.kind,
+            OutcomeKind::ToolError,
+            "{label}: isError is a tool error, never ok: {bad:?}"
+        );
+        let ping = client.call(&McpRequest::Ping, false).await;
+        if era == Era::Session {
+            assert_eq!(ping.kind, OutcomeKind::Ok, "{label}: ping");
+        } else {
+            // rmcp's stateless handler answers ping with -32601: classified, not hidden.
+            assert!(
+                matches!(ping.kind, OutcomeKind::Ok | OutcomeKind::RpcError),
+                "{label}: ping {ping:?}"
+            );
+        }
+        client.shutdown().await;
+    }
+    mock.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_expiry_mid_run_is_counted_and_recovered() {
+    let mock = mock().await;
+    let client = McpClient::connect(config(
+        &mock.url,
+        ProtocolChoice::Revision("2025-11-25".into()),
+    ))
+    .await
+    .expect("connect");
+    for i in 0..4 {
+        assert_eq!(
+            client.call(&echo(&format!("before {i}")), false).await.kind,
+            OutcomeKind::Ok
+        );
+    }
+    let before = client.session_stats();
+    assert_eq!(before.active, 2);
+    assert!(
+        mock.expire_sessions().await >= 2,
+        "the mock forgot the sessions"
+    );
+    let mut kinds = Vec::new();
+    for i in 0..6 {
+        kinds.push(client.call(&echo(&format!("after {i}")), false).await.kind);
+    }
+    let expired = kinds
+        .iter()
+        .filter(|k| **k == OutcomeKind::SessionExpired)
+        .count();
+    assert!(
+        (1..=2).contains(&expired),
+        "each pooled session expires once: {kinds:?}"
+    );
+    assert!(
+        kinds[kinds.len() - 2..]
+            .iter()
+            .all(|k| *k == OutcomeKind::Ok),
+        "recovered: {kinds:?}"
+    );
+    let after = client.session_stats();
+    assert_eq!(after.expired, before.expired + expired as u64);
+    assert!(
+        after.initialized >= before.initialized + expired as u64,
+        "re-initialized: {after:?}"
+    );
+    client.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        mock.stats().deletes >= 2,
+        "sessions DELETEd on shutdown: {:?}",
+        mock.stats()
+    );
+    mock.shutdown().await;
+}
