@@ -45,7 +45,7 @@ pub const RUNNING: &str = "mcp_soak_running";
 /// The `tool` label value for an SLO that covers every operation.
 pub const ALL_TOOLS: &str = "_all";
 
-/// Every metric name above, in the order of the docs table (`docs/metrics.md`; a test keeps them equal).
+/// Every metric name above, in the order of the docs table (the README's metrics section; a test keeps them equal).
 pub const ALL: [&str; 20] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,
