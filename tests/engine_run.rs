@@ -221,3 +221,56 @@ async fn session_era_pool_initializes_and_deletes_sessions() {
     );
     mock.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_ceiling_is_never_exceeded_and_the_rest_is_counted_dropped() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ceiling.toml");
+    std::fs::write(
+        &config,
+        r#"
+[load]
+rate = 200
+duration = "1s"
+
+[[mix]]
+tool = "echo"
+weight = 1
+max_rate = 50
+args = { message = "hi" }
+
+[[mix]]
+method = "tools/list"
+weight = 1
+"#,
+    )
+    .unwrap();
+    let (_exit, s) = run(RunArgs {
+        config: Some(config),
+        ..args(&mock.url, dir.path())
+    })
+    .await;
+    let echo = &op(&s, "echo")["totals"]["counts"];
+    let sent = echo["ok"].as_u64().unwrap();
+    // 50/s for one second plus the limiter's 100 ms burst; never the ~100 the mix would give it.
+    assert!(
+        (40..=60).contains(&sent),
+        "echo held to its ceiling: {echo}"
+    );
+    assert!(
+        echo["dropped"].as_u64().unwrap() >= 30,
+        "the rest is counted, not lost: {echo}"
+    );
+    assert_eq!(
+        mock.stats().calls_of("echo"),
+        sent,
+        "the server saw only what was sent"
+    );
+    assert_eq!(
+        op(&s, "tools/list")["totals"]["counts"]["dropped"],
+        0,
+        "other operations are not held back"
+    );
+    mock.shutdown().await;
+}

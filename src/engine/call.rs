@@ -90,15 +90,8 @@ fn record(op: usize, stage: usize, intended: Instant, o: CallOutcome) -> Record 
 
 /// The Record of a slot skipped because its operation is paused for a `Retry-After`
 /// (`honor_retry_after`): counted as dropped, with its own message.
-pub(super) fn paused(op: usize, stage: usize, intended: Instant) -> Record {
-    Record {
-        detail: Some("paused: honoring Retry-After".into()),
-        ..dropped(op, stage, intended)
-    }
-}
-
-/// The Record of a slot that could not start (in-flight cap reached).
-pub(super) fn dropped(op: usize, stage: usize, intended: Instant) -> Record {
+/// The Record of a slot that was not started, and why (in-flight cap, operation ceiling, Retry-After).
+pub(super) fn dropped(op: usize, stage: usize, intended: Instant, why: &'static str) -> Record {
     Record {
         op,
         stage,
@@ -109,7 +102,7 @@ pub(super) fn dropped(op: usize, stage: usize, intended: Instant) -> Record {
         sent: None,
         done: Instant::now(),
         bytes: 0,
-        detail: Some("in-flight cap reached".into()),
+        detail: Some(why.into()),
         session: None,
         retry_after: None,
     }

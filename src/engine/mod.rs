@@ -201,7 +201,22 @@ async fn run_open(
     stop: &Stop,
 ) -> StopReason {
     let limits = &shared.plan.limits;
-    let ceiling = limits.max_rate.and_then(open::ceiling);
+    // The global ceiling is waited on (slots are delayed, never lost): a 10 ms burst holds the rate.
+    let ceiling = limits
+        .max_rate
+        .and_then(|r| open::ceiling(r, Duration::from_millis(10)));
+    // Per-operation ceilings: a slot over its operation's `max_rate` is not sent (counted dropped);
+    // a 100 ms burst absorbs the randomness of the weighted pick.
+    let op_ceilings: Vec<_> = shared
+        .plan
+        .mix
+        .ops
+        .iter()
+        .map(|o| {
+            o.max_rate
+                .and_then(|r| open::ceiling(r, Duration::from_millis(100)))
+        })
+        .collect();
     let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
     let mut rng = StdRng::seed_from_u64(shared.plan.seed);
     let end = open::run(
@@ -211,16 +226,22 @@ async fn run_open(
         &stop.soft,
         |_k, slot, intended| {
             let op = shared.plan.mix.pick(&mut rng);
-            if shared.paused(op, Instant::now()) {
+            let skip = if shared.paused(op, Instant::now()) {
+                Some("paused: honoring Retry-After")
+            } else if op_ceilings[op].as_ref().is_some_and(|l| l.check().is_err()) {
+                Some("operation ceiling reached (mix max_rate)")
+            } else {
+                None
+            };
+            let permit = match skip {
+                None => in_flight.clone().try_acquire_owned().ok(),
+                Some(_) => None,
+            };
+            let Some(permit) = permit else {
+                let why = skip.unwrap_or("in-flight cap reached");
                 shared
                     .recorder
-                    .record(call::paused(op, slot.stage, intended));
-                return;
-            }
-            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-                shared
-                    .recorder
-                    .record(call::dropped(op, slot.stage, intended));
+                    .record(call::dropped(op, slot.stage, intended, why));
                 return;
             };
             let request = shared.plan.mix.ops[op].build_request(&mut rng, &shared.captures);

@@ -7,7 +7,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
@@ -23,13 +23,14 @@ pub enum LoopEnd {
     Stopped,
 }
 
-/// A hard ceiling on the send rate, with a burst of 10 ms worth of calls (FACTS: burst 1 loses rate).
-pub fn ceiling(max_rate: f64) -> Option<Arc<DefaultDirectRateLimiter>> {
+/// A hard ceiling on the send rate that allows a burst of `burst` worth of calls (FACTS: a burst of
+/// one call loses rate; ~10 ms of rate holds it when waiting on the limiter).
+pub fn ceiling(max_rate: f64, burst: Duration) -> Option<Arc<DefaultDirectRateLimiter>> {
     if !(max_rate.is_finite() && max_rate > 0.0) {
         return None;
     }
     let per_second = NonZeroU32::new(max_rate.ceil().min(u32::MAX as f64) as u32)?;
-    let burst = NonZeroU32::new(((max_rate / 100.0).ceil() as u32).max(1))?;
+    let burst = NonZeroU32::new(((max_rate * burst.as_secs_f64()).ceil() as u32).max(1))?;
     Some(Arc::new(RateLimiter::direct(
         Quota::per_second(per_second).allow_burst(burst),
     )))
