@@ -7,7 +7,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::{Exit, ExitError};
-use crate::engine::{self, Finished, Stop, StopReason};
+use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
 use crate::mcp::{Auth, Era, Negotiated, ProtocolChoice, Transport};
 use crate::plan::{Load, Plan};
 use crate::record::http::Readiness;
@@ -41,24 +41,41 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// failed half-way.
 pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     let run_id = uuid::Uuid::new_v4().to_string();
-    // Could not connect or negotiate at all: nothing was measured, exit 3.
-    let client = engine::connect(&plan)
+    // Could not connect or negotiate at all, and it matters: nothing was measured, exit 3.
+    let first = engine::first_connect(&plan)
         .await
         .map_err(ExitError::cannot_start)?;
-    let negotiated = client.negotiated().clone();
-    tracing::info!(
-        protocol = %negotiated.protocol_version,
-        server = negotiated.server_name.as_deref().unwrap_or("?"),
-        version = negotiated.server_version.as_deref().unwrap_or("?"),
-        "connected"
-    );
-    let tools = client
-        .list_tools()
-        .await
-        .context("listing the server's tools")?;
-    plan.resolve_tools(&tools).map_err(ExitError::usage)?;
+    let client = match first {
+        FirstConnect::Connected(client) => {
+            let negotiated = client.negotiated().clone();
+            tracing::info!(
+                protocol = %negotiated.protocol_version,
+                server = negotiated.server_name.as_deref().unwrap_or("?"),
+                version = negotiated.server_version.as_deref().unwrap_or("?"),
+                "connected"
+            );
+            let tools = client
+                .list_tools()
+                .await
+                .context("listing the server's tools")?;
+            plan.resolve_tools(&tools).map_err(ExitError::usage)?;
+            Ok(client)
+        }
+        FirstConnect::Down(reason) => {
+            tracing::warn!(
+                "target down at start ({reason}): the schedule starts anyway, every call counts \
+                 as `connect` until the target is reached; retrying in the background \
+                 (--require-target exits 3 instead)"
+            );
+            Err(reason)
+        }
+    };
+    let protocol = match &client {
+        Ok(c) => c.negotiated().protocol_version.clone(),
+        Err(_) => requested_protocol(&plan.client.protocol),
+    };
 
-    let recorder = Recorder::new(recorder_setup(&plan, &run_id, &negotiated))
+    let recorder = Recorder::new(recorder_setup(&plan, &run_id, &protocol))
         .context("setting up the recorder")?;
     let readiness = Readiness::new();
     let server = match plan.output.metrics_listen {
@@ -72,19 +89,37 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     if let Some(server) = &server {
         tracing::info!(addr = %server.addr(), "serving /metrics, /healthz, /readyz");
     }
-    readiness.set_ready(true);
 
     let started = SystemTime::now();
-    let finished = match engine::run(plan.clone(), client, recorder.clone(), stop).await {
+    let negotiated = client.as_ref().ok().map(|c| c.negotiated().clone());
+    let result = match client {
+        Ok(client) => {
+            readiness.set_ready(true);
+            engine::run(plan.clone(), client, recorder.clone(), stop).await
+        }
+        // The connector flips readiness once the target is reached.
+        Err(reason) => {
+            engine::run_connecting(
+                plan.clone(),
+                reason,
+                readiness.clone(),
+                recorder.clone(),
+                stop,
+            )
+            .await
+        }
+    };
+    let finished = match result {
         Ok(f) => f,
         Err(e) => {
             tracing::error!("run failed: {e:#}");
             Finished {
                 started,
                 ended: SystemTime::now(),
-                negotiated: Some(negotiated),
+                negotiated,
                 stop_reason: StopReason::Signal,
                 cancelled_in_flight: 0,
+                mix_error: None,
             }
         }
     };
@@ -94,7 +129,20 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
         engine::linger(plan.output.linger, stop).await;
         server.shutdown().await;
     }
+    // The target came up late with tools that do not fit the mix: a configuration error (exit 2),
+    // reported after the summary of what was measured until then.
+    if let Some(e) = finished.mix_error {
+        return Err(ExitError::usage(e).into());
+    }
     Ok(exit)
+}
+
+/// The protocol label of `mcp_soak_run_info` before anything was negotiated: `auto` or the revision.
+fn requested_protocol(p: &ProtocolChoice) -> String {
+    match p {
+        ProtocolChoice::Auto => "auto".to_owned(),
+        ProtocolChoice::Revision(r) => r.clone(),
+    }
 }
 
 /// Builds the summary, writes the JSON file and the console report, and returns the exit code.
@@ -106,7 +154,14 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
     let meta = RunMeta {
         started: finished.started,
         ended: finished.ended,
-        protocol: finished.negotiated.as_ref().map(protocol_info),
+        // Never connected: no protocol (not the requested one the run_info label carries).
+        protocol: Some(
+            finished
+                .negotiated
+                .as_ref()
+                .map(protocol_info)
+                .unwrap_or_default(),
+        ),
         config: config_echo(plan),
         aborted: finished.stop_reason != StopReason::Completed,
         stop_reason: Some(finished.stop_reason.as_str().to_owned()),
@@ -129,7 +184,7 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
 }
 
 /// What the recorder must know up front: the bounded label sets and the run's identity.
-fn recorder_setup(plan: &Plan, run_id: &str, negotiated: &Negotiated) -> RecorderSetup {
+fn recorder_setup(plan: &Plan, run_id: &str, protocol: &str) -> RecorderSetup {
     RecorderSetup {
         op_names: plan.mix.ops.iter().map(|o| o.name.clone()).collect(),
         stage_rates: match &plan.load {
@@ -141,7 +196,7 @@ fn recorder_setup(plan: &Plan, run_id: &str, negotiated: &Negotiated) -> Recorde
         run_info: RunInfo {
             run_id: run_id.to_owned(),
             target: plan.client.url.clone(),
-            protocol: negotiated.protocol_version.clone(),
+            protocol: protocol.to_owned(),
             transport: transport_name(plan.client.transport).to_owned(),
         },
     }
@@ -177,10 +232,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
         Auth::Bearer(_) => "bearer",
         Auth::OfflineToken { .. } => "offline-token",
     };
-    let protocol = match &c.protocol {
-        ProtocolChoice::Auto => "auto".to_owned(),
-        ProtocolChoice::Revision(r) => r.clone(),
-    };
+    let protocol = requested_protocol(&c.protocol);
     let load = match &plan.load {
         Load::Open { stages, max_calls } => {
             json!({ "model": "open", "stages": stages, "max_calls": max_calls })

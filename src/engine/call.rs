@@ -1,5 +1,6 @@
 //! One call: send it through the client, feed captures, hand one Record to the recorder.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -8,19 +9,45 @@ use tracing::Instrument;
 use crate::mcp::{CallOutcome, McpRequest, OutcomeKind};
 use crate::record::Record;
 
-use super::Shared;
+use super::{Live, Shared};
 
-/// Sends `request` for operation `op`, scheduled at `intended` in `stage`, and records the outcome.
-/// If the hard stop fires first the call is cancelled and counted as a timeout.
+/// The live connection for a slot of operation `op` due at `intended`. While the target is not
+/// connected, records the slot as a `connect` outcome ("not connected: <reason>", nothing sent)
+/// and returns None.
+pub(super) fn live(
+    shared: &Shared,
+    op: usize,
+    stage: usize,
+    intended: Instant,
+) -> Option<Arc<Live>> {
+    if let Some(live) = shared.live.get() {
+        return Some(live.clone());
+    }
+    let detail = shared
+        .down
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .to_string();
+    shared.recorder.record(Record {
+        kind: OutcomeKind::Connect,
+        detail: Some(detail),
+        ..dropped(op, stage, intended, "not connected")
+    });
+    None
+}
+
+/// Sends `request` for operation `op` through `live`, scheduled at `intended` in `stage`, and
+/// records the outcome. If the hard stop fires first the call is cancelled and counted as a timeout.
 pub(super) async fn execute(
     shared: &Shared,
+    live: &Live,
     op: usize,
     stage: usize,
     intended: Instant,
     request: McpRequest,
 ) {
     shared.in_flight.fetch_add(1, Ordering::Relaxed);
-    let operation = &shared.plan.mix.ops[op];
+    let operation = &live.mix.ops[op];
     let keep = operation.wants_result();
     // One span per call; disabled at its call site (next to free) unless spans are exported.
     let span = tracing::info_span!(
@@ -28,7 +55,7 @@ pub(super) async fn execute(
         "mcp.call",
         "mcp.tool" = %operation.name,
         "mcp.method" = request.method(),
-        "mcp.protocol" = %shared.client.negotiated().protocol_version,
+        "mcp.protocol" = %live.client.negotiated().protocol_version,
         "mcp.stage" = stage,
         "mcp.outcome" = tracing::field::Empty,
         "mcp.session" = tracing::field::Empty,
@@ -36,7 +63,7 @@ pub(super) async fn execute(
         "otel.status_code" = tracing::field::Empty,
     );
     let outcome = tokio::select! {
-        out = shared.client.call(&request, keep).instrument(span.clone()) => out,
+        out = live.client.call(&request, keep).instrument(span.clone()) => out,
         _ = shared.hard_stop.cancelled() => {
             shared.cancelled.fetch_add(1, Ordering::Relaxed);
             let now = Instant::now();

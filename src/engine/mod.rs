@@ -4,22 +4,24 @@
 //! [`crate::mcp`] client and hands one [`crate::record::Record`] per call to the recorder.
 
 mod call;
+mod connector;
 mod progress;
 pub mod shutdown;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::mcp::{McpClient, Negotiated};
-use crate::plan::{CapturePool, Load, Plan};
+use crate::plan::{CapturePool, Load, Mix, Plan, PlanError};
 use crate::record::Recorder;
+use crate::record::http::Readiness;
 use crate::schedule::{closed, open, pacer::Pacer};
 
 pub use shutdown::Stop;
@@ -34,6 +36,8 @@ pub enum StopReason {
     Signal,
     /// An SLO failed for longer than `abort_on_breach`.
     SloBreach,
+    /// The target came up late and its tools do not fit the mix (unknown tool, destructive tool).
+    MixMismatch,
 }
 
 impl StopReason {
@@ -43,6 +47,7 @@ impl StopReason {
             StopReason::Completed => "completed",
             StopReason::Signal => "signal",
             StopReason::SloBreach => "slo_breach",
+            StopReason::MixMismatch => "mix_mismatch",
         }
     }
 }
@@ -51,15 +56,33 @@ impl StopReason {
 pub struct Finished {
     pub started: SystemTime,
     pub ended: SystemTime,
+    /// The negotiated protocol; None when the target never came up.
     pub negotiated: Option<Negotiated>,
     pub stop_reason: StopReason,
     /// In-flight calls still running when the grace period ended (counted as timeouts).
     pub cancelled_in_flight: u64,
+    /// The target came up late and its tools did not fit the mix: the run stopped
+    /// ([`StopReason::MixMismatch`]); the caller exits 2 after writing the summary.
+    pub mix_error: Option<PlanError>,
+}
+
+/// The connection calls go through: the client and the mix resolved against its tools.
+/// Published once (at start, or by the connector when the target comes up late) and never replaced.
+struct Live {
+    client: McpClient,
+    mix: Mix,
 }
 
 /// Shared state of one running soak, handed to every call task.
 struct Shared {
-    client: McpClient,
+    /// The live connection; empty while the target is down (read lock-free on every call).
+    live: OnceLock<Arc<Live>>,
+    /// The Record detail of a slot due while not connected: "not connected: <last connect error>".
+    down: Mutex<Arc<str>>,
+    /// Woken after every connect attempt (closed-model users wait on it while not connected).
+    attempted: Notify,
+    /// Set when the late target's tools did not fit the mix.
+    mix_error: OnceLock<PlanError>,
     recorder: Recorder,
     plan: Plan,
     captures: CapturePool,
@@ -103,19 +126,63 @@ impl Shared {
 }
 
 /// Runs the plan against a connected client until it completes or `stop` fires, then drains.
+///
+/// The plan's mix must already be resolved against the server's tools ([`Plan::resolve_tools`]).
 pub async fn run(
     plan: Plan,
     client: McpClient,
     recorder: Recorder,
     stop: &Stop,
 ) -> anyhow::Result<Finished> {
+    let live = Live {
+        mix: plan.mix.clone(),
+        client,
+    };
+    run_with(plan, Ok(live), recorder, stop).await
+}
+
+/// Runs the plan while the target is down at start (`reason`: why the first connect failed).
+///
+/// The schedule starts at once: every slot due while not connected is recorded as a `connect`
+/// outcome ("not connected: <reason>") without sending anything. A background connector retries
+/// with backoff; once connected it resolves the mix against the server's tools, publishes the
+/// client, marks `readiness` ready, and calls go out normally. If the tools do not fit the mix the
+/// run stops with [`StopReason::MixMismatch`] and [`Finished::mix_error`] set.
+pub async fn run_connecting(
+    plan: Plan,
+    reason: String,
+    readiness: Readiness,
+    recorder: Recorder,
+    stop: &Stop,
+) -> anyhow::Result<Finished> {
+    run_with(plan, Err((reason, readiness)), recorder, stop).await
+}
+
+/// The one run loop: `start` is the live connection, or the first connect error and the readiness
+/// flag the connector flips.
+async fn run_with(
+    plan: Plan,
+    start: Result<Live, (String, Readiness)>,
+    recorder: Recorder,
+    stop: &Stop,
+) -> anyhow::Result<Finished> {
     let started = SystemTime::now();
-    let negotiated = Some(client.negotiated().clone());
     let grace = plan.limits.grace;
     let t0 = Instant::now();
     let paused_until = plan.mix.ops.iter().map(|_| AtomicU64::new(0)).collect();
+    let live = OnceLock::new();
+    let (down, readiness) = match start {
+        Ok(l) => {
+            let _ = live.set(Arc::new(l));
+            (String::new(), None)
+        }
+        Err((reason, readiness)) => (reason, Some(readiness)),
+    };
     let shared = Arc::new(Shared {
-        client,
+        live,
+        down: Mutex::new(connector::not_connected(&down)),
+        attempted: Notify::new(),
+        mix_error: OnceLock::new(),
         recorder,
         plan,
         captures: CapturePool::default(),
@@ -129,6 +196,9 @@ pub async fn run(
     let tracker = TaskTracker::new();
     shared.recorder.set_running(true);
     let ticker = progress::spawn(shared.clone(), t0, stop.soft.clone());
+    // Stopped when the schedule ends (or at the soft stop), whichever comes first.
+    let halt = stop.soft.child_token();
+    let connector = readiness.map(|r| connector::spawn(shared.clone(), r, halt.clone()));
 
     let stop_reason = match shared.plan.load.clone() {
         Load::Open { stages, max_calls } => {
@@ -154,15 +224,23 @@ pub async fn run(
                     let rng = rng.clone();
                     async move {
                         let now = Instant::now();
-                        let (op, request) = {
+                        let started = {
                             let mut rng = rng.lock().unwrap_or_else(|p| p.into_inner());
                             let op = shared.plan.mix.pick(&mut *rng);
-                            (
-                                op,
-                                shared.plan.mix.ops[op].build_request(&mut *rng, &shared.captures),
-                            )
+                            call::live(&shared, op, 0, now).map(|live| {
+                                let request =
+                                    live.mix.ops[op].build_request(&mut *rng, &shared.captures);
+                                (live, op, request)
+                            })
                         };
-                        call::execute(&shared, op, 0, now, request).await;
+                        match started {
+                            Some((live, op, request)) => {
+                                call::execute(&shared, &live, op, 0, now, request).await
+                            }
+                            // Not connected (recorded as `connect`): one failed call per connect
+                            // attempt, not a busy loop.
+                            None => connector::wait_for_attempt(&shared).await,
+                        }
                     }
                 },
             )
@@ -171,7 +249,12 @@ pub async fn run(
         }
     };
 
-    // Stop scheduling; let in-flight calls finish within the grace period, then cancel them.
+    // Stop scheduling and connecting; let in-flight calls finish within the grace period, then
+    // cancel them.
+    halt.cancel();
+    if let Some(connector) = connector {
+        let _ = connector.await;
+    }
     tracker.close();
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
         shared.hard_stop.cancel();
@@ -181,14 +264,21 @@ pub async fn run(
     ticker.abort();
     shared.recorder.set_running(false);
     shared.recorder.set_in_flight(0);
-    shared.client.shutdown().await;
-    shared.recorder.set_sessions(shared.client.session_stats());
+    let negotiated = match shared.live.get() {
+        Some(live) => {
+            live.client.shutdown().await;
+            shared.recorder.set_sessions(live.client.session_stats());
+            Some(live.client.negotiated().clone())
+        }
+        None => None,
+    };
     Ok(Finished {
         started,
         ended: SystemTime::now(),
         negotiated,
         stop_reason,
         cancelled_in_flight,
+        mix_error: shared.mix_error.get().cloned(),
     })
 }
 
@@ -226,6 +316,9 @@ async fn run_open(
         &stop.soft,
         |_k, slot, intended| {
             let op = shared.plan.mix.pick(&mut rng);
+            let Some(live) = call::live(shared, op, slot.stage, intended) else {
+                return;
+            };
             let skip = if shared.paused(op, Instant::now()) {
                 Some("paused: honoring Retry-After")
             } else if op_ceilings[op].as_ref().is_some_and(|l| l.check().is_err()) {
@@ -244,10 +337,10 @@ async fn run_open(
                     .record(call::dropped(op, slot.stage, intended, why));
                 return;
             };
-            let request = shared.plan.mix.ops[op].build_request(&mut rng, &shared.captures);
+            let request = live.mix.ops[op].build_request(&mut rng, &shared.captures);
             let shared = shared.clone();
             tracker.spawn(async move {
-                call::execute(&shared, op, slot.stage, intended, request).await;
+                call::execute(&shared, &live, op, slot.stage, intended, request).await;
                 drop(permit);
             });
         },
@@ -278,14 +371,40 @@ pub async fn linger(linger: Duration, stop: &Stop) {
 /// The error names the target without credentials: the client's own message may quote the URL as
 /// given, so its chain is rendered once and scrubbed of the URL's userinfo.
 pub async fn connect(plan: &Plan) -> anyhow::Result<McpClient> {
-    let url = &plan.client.url;
-    McpClient::connect(plan.client.clone()).await.map_err(|e| {
-        let safe = crate::record::strip_credentials(url);
-        anyhow::anyhow!(
-            "connecting to {safe}: {}",
-            scrub_url_secrets(&format!("{e:#}"), url)
-        )
-    })
+    McpClient::connect(plan.client.clone())
+        .await
+        .map_err(|e| connect_error(&plan.client.url, &e))
+}
+
+/// How a run's first connect went (see [`first_connect`]).
+pub enum FirstConnect {
+    /// Connected and negotiated.
+    Connected(McpClient),
+    /// The target is unreachable (refused, DNS, TLS, timeout) and not required: the run starts
+    /// anyway ([`run_connecting`]). The reason names the target without credentials.
+    Down(String),
+}
+
+/// The first connect of a run. An unreachable target is [`FirstConnect::Down`] unless
+/// `limits.require_target` is set; that, or any other failure (the server answered but the
+/// negotiation failed: wrong path, auth, protocol), is an error with a clear message (exit 3).
+pub async fn first_connect(plan: &Plan) -> anyhow::Result<FirstConnect> {
+    match McpClient::connect(plan.client.clone()).await {
+        Ok(client) => Ok(FirstConnect::Connected(client)),
+        Err(e) if e.is_unreachable() && !plan.limits.require_target => Ok(FirstConnect::Down(
+            scrub_url_secrets(&e.to_string(), &plan.client.url),
+        )),
+        Err(e) => Err(connect_error(&plan.client.url, &e)),
+    }
+}
+
+/// "connecting to <url>: <error>", without the URL's credentials.
+fn connect_error(url: &str, e: &crate::mcp::ClientError) -> anyhow::Error {
+    let safe = crate::record::strip_credentials(url);
+    anyhow::anyhow!(
+        "connecting to {safe}: {}",
+        scrub_url_secrets(&format!("{e:#}"), url)
+    )
 }
 
 /// Replaces every occurrence of `url` (and of its userinfo) in `text` by the credential-free form.

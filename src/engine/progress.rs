@@ -76,7 +76,9 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
         let (stage, rate) = current;
         let in_flight = shared.in_flight.load(Ordering::Relaxed);
         shared.recorder.set_in_flight(in_flight);
-        shared.recorder.set_sessions(shared.client.session_stats());
+        if let Some(live) = shared.live.get() {
+            shared.recorder.set_sessions(live.client.session_stats());
+        }
         if last_report.elapsed() < every {
             continue;
         }

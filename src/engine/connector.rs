@@ -1,0 +1,141 @@
+//! The background connector of a run whose target was down at start.
+//!
+//! It retries [`McpClient::connect`] with jittered exponential backoff (0.5 s doubling to 15 s)
+//! until it succeeds or the run stops. Once connected it lists the tools, resolves the mix against
+//! them, publishes the client and the resolved mix in [`Shared::live`] (read lock-free by every
+//! call), marks the run ready and logs "connected". A mix that does not fit the server stops the run
+//! with [`StopReason::MixMismatch`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngExt;
+use tokio_util::sync::CancellationToken;
+
+use super::{Live, Shared, StopReason, scrub_url_secrets};
+use crate::mcp::McpClient;
+use crate::plan::PlanError;
+use crate::record::http::Readiness;
+
+/// First retry delay (before jitter).
+const FIRST_DELAY: Duration = Duration::from_millis(500);
+/// Longest retry delay (before jitter).
+const MAX_DELAY: Duration = Duration::from_secs(15);
+
+/// The Record detail of a slot due while not connected.
+pub(super) fn not_connected(reason: &str) -> Arc<str> {
+    format!("not connected: {reason}").into()
+}
+
+/// Starts the connector; it ends once connected, on a mix mismatch, or when `halt` is cancelled.
+pub(super) fn spawn(
+    shared: Arc<Shared>,
+    readiness: Readiness,
+    halt: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        connect_loop(&shared, &readiness, &halt).await;
+        // Nobody waits for an attempt that will not come.
+        shared.attempted.notify_waiters();
+    })
+}
+
+/// Waits until the connector's next attempt ends, the run is connected, or the run stops.
+pub(super) async fn wait_for_attempt(shared: &Shared) {
+    let attempted = shared.attempted.notified();
+    tokio::pin!(attempted);
+    attempted.as_mut().enable();
+    if shared.live.get().is_some() {
+        return;
+    }
+    tokio::select! {
+        _ = attempted => {}
+        _ = shared.stop.soft.cancelled() => {}
+    }
+}
+
+/// Why an attempt did not connect.
+enum Failed {
+    /// Try again later (the reason, credential-free).
+    Retry(String),
+    /// The server is up but does not fit the mix: stop the run.
+    Mix(PlanError),
+}
+
+async fn connect_loop(shared: &Shared, readiness: &Readiness, halt: &CancellationToken) {
+    let mut delay = FIRST_DELAY;
+    loop {
+        // Jitter in [delay/2, delay]: several soak instances do not retry in lockstep.
+        let wait = delay.mul_f64(rand::rng().random_range(0.5..=1.0));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = halt.cancelled() => return,
+        }
+        let attempt = tokio::select! {
+            a = attempt(shared) => a,
+            _ = halt.cancelled() => return,
+        };
+        match attempt {
+            Ok(live) => {
+                let n = &live.client.negotiated();
+                tracing::info!(
+                    protocol = %n.protocol_version,
+                    server = n.server_name.as_deref().unwrap_or("?"),
+                    version = n.server_version.as_deref().unwrap_or("?"),
+                    "connected"
+                );
+                if halt.is_cancelled() {
+                    live.client.shutdown().await;
+                    return;
+                }
+                let _ = shared.live.set(Arc::new(live));
+                readiness.set_ready(true);
+                return;
+            }
+            Err(Failed::Mix(e)) => {
+                tracing::error!("the target came up but does not fit the mix: {e}");
+                let _ = shared.mix_error.set(e);
+                shared.stop.request(StopReason::MixMismatch);
+                return;
+            }
+            Err(Failed::Retry(reason)) => {
+                delay = (delay * 2).min(MAX_DELAY);
+                let detail = not_connected(&reason);
+                let mut down = shared.down.lock().unwrap_or_else(|p| p.into_inner());
+                // Warn when the reason changes; the same failure again is only debug.
+                if *down != detail {
+                    tracing::warn!(retry_within = ?delay, "still not connected: {reason}");
+                } else {
+                    tracing::debug!(retry_within = ?delay, "still not connected: {reason}");
+                }
+                *down = detail;
+            }
+        }
+        shared.attempted.notify_waiters();
+    }
+}
+
+/// One attempt: connect, list the tools, resolve the mix against them.
+async fn attempt(shared: &Shared) -> Result<Live, Failed> {
+    let url = &shared.plan.client.url;
+    let scrub = |e: &dyn std::fmt::Display| scrub_url_secrets(&e.to_string(), url);
+    let client = McpClient::connect(shared.plan.client.clone())
+        .await
+        .map_err(|e| Failed::Retry(scrub(&e)))?;
+    let tools = match client.list_tools().await {
+        Ok(t) => t,
+        Err(e) => {
+            client.shutdown().await;
+            return Err(Failed::Retry(format!("listing the tools: {}", scrub(&e))));
+        }
+    };
+    let mut plan = shared.plan.clone();
+    if let Err(e) = plan.resolve_tools(&tools) {
+        client.shutdown().await;
+        return Err(Failed::Mix(e));
+    }
+    Ok(Live {
+        client,
+        mix: plan.mix,
+    })
+}
