@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Renders bench/out/<stamp>/results.json as Markdown (`python3 bench/report.py results.json`)."""
+"""Renders bench/out/<stamp>/results.json as Markdown: `python3 bench/report.py RESULTS.json [MORE.json…]`
+(several files are merged, later sections win)."""
 import json
 import sys
 
@@ -136,6 +137,17 @@ def render(r):
     return "\n".join(out)
 
 
+def merge(paths):
+    """Merges several results.json (e.g. runs of different `--only` sections): later files win."""
+    merged = {}
+    for p in paths:
+        with open(p) as fh:
+            r = json.load(fh)
+        for k, v in r.items():
+            if k not in merged or k not in ("machine", "config", "sections"):
+                merged[k] = v
+    return merged
+
+
 if __name__ == "__main__":
-    with open(sys.argv[1]) as fh:
-        print(render(json.load(fh)))
+    print(render(merge(sys.argv[1:])))

@@ -99,6 +99,9 @@ fn otlp_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
             })?,
         Err(_) => 1.0,
     };
+    // The exporter builds a reqwest client, which panics without a rustls crypto provider
+    // (`rustls-no-provider`): install ring here too, as the MCP transport does.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(endpoint.clone())
