@@ -91,7 +91,11 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     }
 
     // The seed makes the run reproducible: say it, since the default is random.
-    tracing::info!(seed = plan.seed, operations = plan.mix.ops.len(), "starting the schedule");
+    tracing::info!(
+        seed = plan.seed,
+        operations = plan.mix.ops.len(),
+        "starting the schedule"
+    );
     let started = SystemTime::now();
     let negotiated = client.as_ref().ok().map(|c| c.negotiated().clone());
     let result = match client {

@@ -84,13 +84,21 @@ pub fn describe(plan: &Plan) -> String {
         );
     }
     for slo in &plan.slos {
+        let mut targets = Vec::new();
+        if let Some(p95) = slo.p95 {
+            targets.push(format!("p95 <= {}", humantime::format_duration(p95)));
+        }
+        if let Some(tps) = slo.min_tps {
+            targets.push(format!("ok calls/s >= {tps}"));
+        }
+        if let Some(ratio) = slo.max_error_ratio {
+            targets.push(format!("errors <= {} %", ratio * 100.0));
+        }
         let _ = writeln!(
             s,
-            "slo {}: p95 {:?}, min tps {:?}, max error ratio {:?}",
-            slo.op.as_deref().unwrap_or("(all)"),
-            slo.p95,
-            slo.min_tps,
-            slo.max_error_ratio
+            "slo {}: {}",
+            slo.op.as_deref().unwrap_or("(whole run)"),
+            targets.join(", ")
         );
     }
     let _ = writeln!(s, "seed: {}", plan.seed);
