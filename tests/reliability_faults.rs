@@ -3,26 +3,22 @@
 //! target restarted mid-run (counted, recovered, counts agree across summary, console and /metrics),
 //! and 429 with `Retry-After` (http_error with its status visible).
 
-use std::collections::{BTreeMap, HashMap};
+mod support;
+
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mcp_soak::config::RunArgs;
 use mcp_soak::engine::{self, Stop};
-use mcp_soak::mock::{Latency, MockConfig, MockHandle, Stall};
+use mcp_soak::mock::{MockConfig, MockHandle, Stall};
 use mcp_soak::plan::Load;
 use mcp_soak::record::http::{self, Readiness};
 use mcp_soak::record::{Recorder, RecorderSetup, RunInfo};
 use mcp_soak::report::console;
 use mcp_soak::report::summary::{self, RunMeta, Summary};
 
-async fn mock_on(cfg: MockConfig, addr: SocketAddr) -> MockHandle {
-    mcp_soak::mock::spawn(cfg, addr).await.expect("mock starts")
-}
-
-async fn mock(cfg: MockConfig) -> MockHandle {
-    mock_on(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).await
-}
+use support::{fixed_latency, get_text, mock, sum_by, wait_until};
 
 fn args(url: &str, rate: f64, duration: &str, mix: &str) -> RunArgs {
     RunArgs {
@@ -73,7 +69,7 @@ async fn soak(args: RunArgs) -> Out {
         .await
         .expect("run");
     let summary = summary::build(&recorder.snapshot(), RunMeta::new(fin.started, fin.ended));
-    let metrics = get_text(format!("http://{}/metrics", server.addr())).await;
+    let metrics = get_text(&format!("http://{}/metrics", server.addr())).await;
     server.shutdown().await;
     let mut console = Vec::new();
     console::write(&summary, &mut console).expect("console report");
@@ -82,32 +78,6 @@ async fn soak(args: RunArgs) -> Out {
         console: String::from_utf8_lossy(&console).into_owned(),
         metrics,
     }
-}
-
-/// Sums a counter's samples by the value of `label`, skipping the `_all` aggregate series.
-fn sum_by(metrics: &str, name: &str, label: &str) -> BTreeMap<String, f64> {
-    let mut out = BTreeMap::new();
-    for line in metrics.lines() {
-        let Some(rest) = line.strip_prefix(name) else {
-            continue;
-        };
-        if !rest.starts_with('{') || rest.contains("tool=\"_all\"") {
-            continue;
-        }
-        let Some(close) = rest.find('}') else {
-            continue;
-        };
-        let labels = &rest[1..close];
-        let value: f64 = rest[close + 1..].trim().parse().unwrap_or(f64::NAN);
-        let needle = format!("{label}=\"");
-        let Some(at) = labels.find(&needle) else {
-            continue;
-        };
-        let v = &labels[at + needle.len()..];
-        let v = &v[..v.find('"').unwrap_or(v.len())];
-        *out.entry(v.to_owned()).or_insert(0.0) += value;
-    }
-    out
 }
 
 /// The summary's counts equal /metrics' `mcp_soak_calls_total` by outcome, and the console shows the totals.
@@ -143,8 +113,8 @@ fn assert_counts_agree(out: &Out) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stall_shows_in_corrected_latency_while_the_schedule_keeps_going() {
+/// Soaks a mock that stalls from 1 s to 3 s in, at 100 calls/s for 5 s with `max_in_flight`.
+async fn soak_through_a_stall(max_in_flight: i64) -> (MockHandle, Out) {
     let mut cfg = MockConfig::default();
     cfg.faults.stall = Some(Stall {
         at: Duration::from_secs(1),
@@ -152,8 +122,14 @@ async fn a_stall_shows_in_corrected_latency_while_the_schedule_keeps_going() {
     });
     let m = mock(cfg).await;
     let mut a = args(&m.url, 100.0, "5s", "list_clusters=1");
-    a.max_in_flight = Some(2000);
+    a.max_in_flight = Some(max_in_flight);
     let out = soak(a).await;
+    (m, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_shows_in_corrected_latency_while_the_schedule_keeps_going() {
+    let (m, out) = soak_through_a_stall(2000).await;
     let s = &out.summary;
     let stats = m.stats();
     // The schedule never waited for the server: ~500 slots, none dropped with a high cap.
@@ -184,15 +160,7 @@ async fn a_stall_shows_in_corrected_latency_while_the_schedule_keeps_going() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_in_flight_cap_turns_a_stall_into_dropped_slots() {
-    let mut cfg = MockConfig::default();
-    cfg.faults.stall = Some(Stall {
-        at: Duration::from_secs(1),
-        duration: Duration::from_secs(2),
-    });
-    let m = mock(cfg).await;
-    let mut a = args(&m.url, 100.0, "5s", "list_clusters=1");
-    a.max_in_flight = Some(20);
-    let out = soak(a).await;
+    let (m, out) = soak_through_a_stall(20).await;
     let s = &out.summary;
     // ~200 slots fall in the stall; 20 of them can be in flight, the rest are dropped, not queued.
     assert!(
@@ -228,14 +196,12 @@ async fn a_target_restarted_mid_run_is_counted_and_the_run_recovers() {
     let run = tokio::spawn(soak(a));
 
     // Let it run ~1 s, then take the target down for ~1 s and bring a new one up on the same port.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while m.stats().total_calls() < 50 {
-        assert!(
-            Instant::now() < deadline,
-            "no traffic reached the first mock"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        Duration::from_secs(30),
+        "traffic to reach the first mock",
+        || m.stats().total_calls() >= 50,
+    )
+    .await;
     let before = m.stats();
     m.shutdown().await;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -287,12 +253,9 @@ async fn a_target_restarted_mid_run_is_counted_and_the_run_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_429_with_retry_after_is_an_http_error_with_its_status_visible() {
-    let mut cfg = MockConfig::default();
+    let mut cfg = fixed_latency(Duration::from_millis(1));
     cfg.faults.errors.http_429 = 0.3;
     cfg.faults.retry_after = Duration::from_secs(1);
-    cfg.faults.latency = Some(Latency::Fixed {
-        delay: Duration::from_millis(1),
-    });
     let m = mock(cfg).await;
     let out = soak(args(&m.url, 50.0, "3s", "list_clusters=1")).await;
     let s = &out.summary;
@@ -354,15 +317,4 @@ async fn honor_retry_after_pauses_the_operation_and_counts_its_slots_as_dropped(
     );
     assert_counts_agree(&out);
     m.shutdown().await;
-}
-
-/// GETs a loopback URL and returns the body (installs rustls' ring provider first, once).
-async fn get_text(url: String) -> String {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::get(&url)
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
-        .text()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url} body: {e}"))
 }

@@ -4,106 +4,17 @@
 //!
 //! The target is the built-in mock, in this test process on port 0; the binary runs as a child.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+mod support;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mcp_soak::mock::{Latency, MockConfig, MockHandle};
+use mcp_soak::mock::MockConfig;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_mcp-soak")
-}
-
-async fn mock(cfg: MockConfig) -> MockHandle {
-    mcp_soak::mock::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("mock starts")
-}
-
-/// A child `mcp-soak` with stdout/stderr going to files (no pipe can fill up and block it).
-struct Soak {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Soak {
-    fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Soak {
-        let out = std::fs::File::create(dir.join("stdout")).expect("stdout file");
-        let err = std::fs::File::create(dir.join("stderr")).expect("stderr file");
-        let mut cmd = Command::new(bin());
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .env_remove("RUST_LOG");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("spawn mcp-soak");
-        Soak {
-            child,
-            dir: dir.to_owned(),
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let st = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(st.success(), "kill -{sig} failed");
-    }
-
-    /// Waits for the exit at most `limit`; kills the child and panics past it.
-    async fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(st) = self.child.try_wait().expect("try_wait") {
-                return st;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "mcp-soak did not exit within {limit:?}\nstderr:\n{}",
-                    self.stderr()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn stdout(&self) -> String {
-        std::fs::read_to_string(self.dir.join("stdout")).unwrap_or_default()
-    }
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.join("stderr")).unwrap_or_default()
-    }
-}
-
-impl Drop for Soak {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Polls `cond` every 50 ms for at most `limit`.
-async fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn read_summary(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).expect("summary written");
-    serde_json::from_str(&text).expect("summary is valid JSON")
-}
+use support::{
+    Soak, bin, fixed_latency, free_port, get_text, metrics_addr, mock, read_summary, start_run,
+    wait_until,
+};
 
 /// Checks the summary is complete: every call has exactly one outcome and the shape is there.
 fn assert_complete(s: &serde_json::Value) {
@@ -143,36 +54,11 @@ fn assert_complete(s: &serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_run_writes_a_complete_summary_and_exits_with_the_verdict() {
-    let mut cfg = MockConfig::default();
-    cfg.faults.latency = Some(Latency::Fixed {
-        delay: Duration::from_millis(20),
-    });
-    let m = mock(cfg).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let summary = dir.path().join("summary.json");
-    let mut soak = Soak::start(
-        dir.path(),
-        &[
-            "run",
-            "--url",
-            &m.url,
-            "--mix",
-            "list_clusters=1",
-            "--protocol",
-            "2025-11-25",
-            "--rate",
-            "40",
-            "--duration",
-            "10m",
-            "--metrics-listen",
-            "none",
-            "--quiet",
-            "--slo",
-            "p95=1ms",
-            "--summary",
-            summary.to_str().expect("utf-8 path"),
-        ],
-        &[],
+    let m = mock(fixed_latency(Duration::from_millis(20))).await;
+    let (mut soak, summary) = start_run(
+        &m.url,
+        "--mix list_clusters=1 --protocol 2025-11-25 --rate 40 --duration 10m \
+         --metrics-listen none --quiet --slo p95=1ms",
     );
     wait_until(Duration::from_secs(60), "calls to reach the mock", || {
         m.stats().total_calls() >= 40
@@ -212,36 +98,11 @@ async fn sigterm_mid_run_writes_a_complete_summary_and_exits_with_the_verdict() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_sigint_stops_at_once_and_still_writes_the_summary() {
     // Every call hangs for 60 s: a graceful drain would take a minute.
-    let mut cfg = MockConfig::default();
-    cfg.faults.latency = Some(Latency::Fixed {
-        delay: Duration::from_secs(60),
-    });
-    let m = mock(cfg).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let summary = dir.path().join("summary.json");
-    let mut soak = Soak::start(
-        dir.path(),
-        &[
-            "run",
-            "--url",
-            &m.url,
-            "--mix",
-            "list_clusters=1",
-            "--rate",
-            "20",
-            "--duration",
-            "10m",
-            "--timeout",
-            "120s",
-            "--grace",
-            "120s",
-            "--metrics-listen",
-            "none",
-            "--quiet",
-            "--summary",
-            summary.to_str().expect("utf-8 path"),
-        ],
-        &[],
+    let m = mock(fixed_latency(Duration::from_secs(60))).await;
+    let (mut soak, summary) = start_run(
+        &m.url,
+        "--mix list_clusters=1 --rate 20 --duration 10m --timeout 120s --grace 120s \
+         --metrics-listen none --quiet",
     );
     wait_until(
         Duration::from_secs(60),
@@ -278,16 +139,6 @@ async fn second_sigint_stops_at_once_and_still_writes_the_summary() {
         soak.stderr()
     );
     m.shutdown().await;
-}
-
-/// Finds `addr=127.0.0.1:PORT` on the "serving /metrics" log line.
-fn metrics_addr(stderr: &str) -> Option<String> {
-    let stderr = strip_ansi(stderr);
-    let line = stderr.lines().find(|l| l.contains("serving /metrics"))?;
-    let at = line.find("addr=")? + "addr=".len();
-    let rest = &line[at..];
-    let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
-    Some(rest[..end].trim_matches('"').to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,7 +208,7 @@ async fn planted_secrets_never_appear_in_any_output() {
         let stderr = soak.stderr();
         let addr =
             metrics_addr(&stderr).unwrap_or_else(|| panic!("no metrics address logged:\n{stderr}"));
-        let metrics = get_text(format!("http://{addr}/metrics")).await;
+        let metrics = get_text(&format!("http://{addr}/metrics")).await;
         assert!(metrics.contains("mcp_soak_calls_total"), "{metrics}");
         soak.signal("TERM");
         let st = soak.wait(Duration::from_secs(60)).await;
@@ -459,24 +310,6 @@ async fn planted_secrets_never_appear_in_any_output() {
         }
     }
     m.shutdown().await;
-}
-
-/// Removes terminal colour escapes (`ESC [ ... m`).
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Runs the binary with `args` against the mock and expects a usage error (exit 2) that mentions
@@ -586,11 +419,7 @@ async fn bad_input_exits_2_naming_source_and_key_and_sends_no_calls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_target_exits_3_only_with_require_target() {
     // A port that was just free: bind, learn it, close it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}/mcp");
     // With --require-target: exit 3 at once, with a message naming the target.
     // Without: the run keeps its schedule (every call `connect`) and exits by its verdict (none
@@ -622,15 +451,4 @@ async fn unreachable_target_exits_3_only_with_require_target() {
             "the message names the target:\n{stderr}"
         );
     }
-}
-
-/// GETs a loopback URL and returns the body (installs rustls' ring provider first, once).
-async fn get_text(url: String) -> String {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::get(&url)
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
-        .text()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url} body: {e}"))
 }
