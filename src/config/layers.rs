@@ -1,0 +1,162 @@
+//! The layers below the flags: built-in defaults, the config file and the environment, read into one
+//! `FileConfig`; and where each key came from, so a mistake names its source.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use super::file::FileConfig;
+use super::{ConfigError, ENV_PREFIX, LEGACY_ENV};
+
+pub(super) struct Loader<'a> {
+    pub(super) env: &'a HashMap<String, String>,
+    pub(super) file: Option<PathBuf>,
+    /// Keys set by flags → the flag.
+    pub(super) origins: BTreeMap<String, String>,
+}
+
+fn env_name(key: &str) -> String {
+    let mut s = format!("{ENV_PREFIX}__");
+    let base: String = key.split('[').next().unwrap_or(key).into();
+    s.push_str(&base.replace('.', "__").to_uppercase());
+    s
+}
+
+impl Loader<'_> {
+    pub(super) fn origin(&self, key: &str) -> String {
+        if let Some(f) = self.origins.get(key) {
+            return f.clone();
+        }
+        // Flags that replace a whole list (`--mix`, `--slo`) own its items.
+        for (k, f) in &self.origins {
+            if key.starts_with(&format!("{k}[")) {
+                return f.clone();
+            }
+        }
+        let var = env_name(key);
+        if self.env.contains_key(&var) {
+            return format!("env {var}");
+        }
+        if let Some((old, _)) = LEGACY_ENV
+            .iter()
+            .find(|(old, new)| *new == key && self.env.contains_key(*old))
+        {
+            return format!("env {old}");
+        }
+        match &self.file {
+            Some(p) => format!("file {}", p.display()),
+            None => "defaults".into(),
+        }
+    }
+
+    pub(super) fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            origin: self.origin(key),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(super) fn read_layers(&self) -> Result<FileConfig, ConfigError> {
+        let mut b = config::Config::builder();
+        if let Some(path) = &self.file {
+            let origin = format!("file {}", path.display());
+            let format = match path.extension().and_then(|e| e.to_str()) {
+                Some("toml") => config::FileFormat::Toml,
+                Some("yaml" | "yml") => config::FileFormat::Yaml,
+                _ => {
+                    return Err(ConfigError {
+                        origin,
+                        key: "-c".into(),
+                        message: "expected a .toml, .yaml or .yml file".into(),
+                    });
+                }
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+                origin: origin.clone(),
+                key: "-c".into(),
+                message: format!("cannot read: {e}"),
+            })?;
+            b = b.add_source(config::File::from_str(&text, format));
+        }
+        let mut env = BTreeMap::new();
+        // The old scripts' variables, below MCP_SOAK__ ones.
+        for (old, new) in LEGACY_ENV {
+            if let Some(v) = self.env.get(old)
+                && !self.env.contains_key(&env_name(new))
+            {
+                let v = if old == "LOAD_TEST_TIMEOUT" && v.parse::<f64>().is_ok() {
+                    format!("{v}s")
+                } else {
+                    v.clone()
+                };
+                env.insert(env_name(new), v);
+            }
+        }
+        for (k, v) in self.env {
+            if k.starts_with(&format!("{ENV_PREFIX}__")) {
+                env.insert(k.clone(), v.clone());
+            }
+        }
+        let env: config::Map<String, String> = env.into_iter().collect();
+        b = b.add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let built = b.build().map_err(|e| self.layer_err(e))?;
+        built
+            .try_deserialize::<FileConfig>()
+            .map_err(|e| self.layer_err(e))
+    }
+
+    fn layer_err(&self, e: config::ConfigError) -> ConfigError {
+        let msg = e.to_string();
+        // The config crate says "... for key `load.rate` in <origin>"; keep its words, name the key.
+        let mut key = msg
+            .split("key `")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+            .unwrap_or("")
+            .to_string();
+        // The config crate writes `mix[0]weight`; say `mix[0].weight`.
+        let mut fixed = String::with_capacity(key.len() + 4);
+        let mut prev = ' ';
+        for ch in key.chars() {
+            if prev == ']' && ch != '.' && ch != '[' {
+                fixed.push('.');
+            }
+            fixed.push(ch);
+            prev = ch;
+        }
+        key = fixed;
+        if let Some(field) = msg
+            .split("unknown field `")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+        {
+            key = if key.is_empty() {
+                field.to_string()
+            } else {
+                format!("{key}.{field}")
+            };
+        }
+        let origin = if key.is_empty() {
+            self.file
+                .as_ref()
+                .map_or("environment".into(), |p| format!("file {}", p.display()))
+        } else {
+            self.origin(&key)
+        };
+        let key = if key.is_empty() {
+            "(config)".into()
+        } else {
+            key
+        };
+        ConfigError {
+            origin,
+            key,
+            message: msg,
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Lowering the `target` section (URL, transport, protocol, sessions, headers, TLS, auth) into the
+//! client's `ClientConfig`.
+
+use std::path::PathBuf;
+
+use crate::config::file::FileConfig;
+use crate::config::{ConfigError, Loader};
+use crate::mcp::{
+    Auth, ClientConfig, ProtocolChoice, SUPPORTED_REVISIONS, SessionStrategy, Transport,
+};
+use crate::secret::Secret;
+
+impl Loader<'_> {
+    pub(super) fn lower_client(&self, c: &FileConfig) -> Result<ClientConfig, ConfigError> {
+        let t = &c.target;
+        let mut cc = ClientConfig::default();
+        if let Some(url) = &t.url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(self.err(
+                    "target.url",
+                    format!("expected an http:// or https:// URL, got {url:?}"),
+                ));
+            }
+            cc.url = url.clone();
+        }
+        cc.transport = match t.transport.as_deref() {
+            None | Some("streamable-http") => Transport::StreamableHttp,
+            Some("legacy-sse") => Transport::LegacySse,
+            Some(o) => {
+                return Err(self.err(
+                    "target.transport",
+                    format!("expected streamable-http or legacy-sse, got {o:?}"),
+                ));
+            }
+        };
+        cc.protocol = match t.protocol.as_deref() {
+            None | Some("auto") => ProtocolChoice::Auto,
+            Some(r) if SUPPORTED_REVISIONS.contains(&r) => ProtocolChoice::Revision(r.into()),
+            Some(o) => {
+                return Err(self.err(
+                    "target.protocol",
+                    format!(
+                        "expected auto or one of {}, got {o:?}",
+                        SUPPORTED_REVISIONS.join(", ")
+                    ),
+                ));
+            }
+        };
+        if let Some(d) = self.duration("target.timeout", &t.timeout)? {
+            if d.is_zero() {
+                return Err(self.err("target.timeout", "expected a duration > 0"));
+            }
+            cc.timeout = d;
+        }
+        if let Some(d) = self.duration("target.connect_timeout", &t.connect_timeout)? {
+            cc.connect_timeout = d;
+        }
+        if let Some(n) = t.sessions {
+            if !(1..=100_000).contains(&n) {
+                return Err(self.err(
+                    "target.sessions",
+                    format!("expected 1 to 100000 sessions, got {n}"),
+                ));
+            }
+            cc.sessions = n as u32;
+        }
+        cc.session_strategy = match t.session_strategy.as_deref() {
+            None | Some("pooled") => SessionStrategy::Pooled,
+            Some("per-call") => SessionStrategy::PerCall,
+            Some(s) if s.starts_with("churn:") => match s["churn:".len()..].parse::<u64>() {
+                Ok(k) if k > 0 => SessionStrategy::Churn {
+                    calls_per_session: k,
+                },
+                _ => {
+                    return Err(self.err(
+                        "target.session_strategy",
+                        format!("expected churn:K with K > 0, got {s:?}"),
+                    ));
+                }
+            },
+            Some(o) => {
+                return Err(self.err(
+                    "target.session_strategy",
+                    format!("expected pooled, churn:K or per-call, got {o:?}"),
+                ));
+            }
+        };
+        for (k, v) in &t.headers {
+            if k.is_empty()
+                || !k
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+            {
+                return Err(self.err("target.headers", format!("bad header name {k:?}")));
+            }
+            cc.headers.push((k.clone(), Secret::new(v.clone())));
+        }
+        cc.ca_file = t.ca_file.as_ref().map(PathBuf::from);
+        cc.insecure = t.insecure.unwrap_or(false);
+        cc.auth = self.lower_auth(c)?;
+        Ok(cc)
+    }
+
+    fn token(&self, c: &FileConfig) -> Result<Option<Secret>, ConfigError> {
+        let au = &c.target.auth;
+        if let Some(t) = &au.token {
+            return Ok(Some(Secret::new(t.clone())));
+        }
+        if let Some(var) = &au.token_env {
+            return match self.env.get(var) {
+                Some(v) if !v.is_empty() => Ok(Some(Secret::new(v.clone()))),
+                _ => Err(self.err(
+                    "target.auth.token_env",
+                    format!("environment variable {var} is not set or empty"),
+                )),
+            };
+        }
+        if let Some(path) = &au.token_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                self.err(
+                    "target.auth.token_file",
+                    format!("cannot read token file {path}: {e}"),
+                )
+            })?;
+            let tok = text.trim();
+            if tok.is_empty() {
+                return Err(self.err(
+                    "target.auth.token_file",
+                    format!("token file {path} is empty"),
+                ));
+            }
+            return Ok(Some(Secret::new(tok)));
+        }
+        Ok(None)
+    }
+
+    fn lower_auth(&self, c: &FileConfig) -> Result<Auth, ConfigError> {
+        let au = &c.target.auth;
+        let token = self.token(c)?;
+        let kind = au.kind.clone().unwrap_or_else(|| {
+            if token.is_some() {
+                "bearer".into()
+            } else {
+                "none".into()
+            }
+        });
+        match kind.as_str() {
+            "none" => Ok(Auth::None),
+            "bearer" => token.map(Auth::Bearer).ok_or_else(|| {
+                self.err(
+                    "target.auth.kind",
+                    "bearer needs a token: set token, token_env or token_file",
+                )
+            }),
+            "offline-token" => {
+                let refresh_token = token.ok_or_else(|| {
+                    self.err(
+                        "target.auth.kind",
+                        "offline-token needs the offline token: set token, token_env or token_file",
+                    )
+                })?;
+                let token_url = au.token_url.clone().ok_or_else(|| {
+                    self.err("target.auth.token_url", "offline-token needs token_url")
+                })?;
+                let client_id = au
+                    .client_id
+                    .clone()
+                    .unwrap_or_else(|| "cloud-services".into());
+                Ok(Auth::OfflineToken {
+                    refresh_token,
+                    token_url,
+                    client_id,
+                })
+            }
+            o => Err(self.err(
+                "target.auth.kind",
+                format!("expected none, bearer or offline-token, got {o:?}"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Lowering the merged config into the typed `Plan`, one section per submodule; shared helpers here.
+
+mod client;
+mod load;
+mod mix;
+mod output;
+
+use std::time::Duration;
+
+pub(super) use mix::mix_label;
+
+use super::file::FileConfig;
+use super::{ConfigError, Loader, RunArgs, parse_duration};
+use crate::plan::Plan;
+use load::share;
+
+impl Loader<'_> {
+    fn duration(&self, key: &str, v: &Option<String>) -> Result<Option<Duration>, ConfigError> {
+        match v {
+            None => Ok(None),
+            Some(s) => parse_duration(s).map(Some).map_err(|m| {
+                self.err(
+                    key,
+                    format!("expected a duration like 500ms, 30s, 10m, 2h: {m} (got {s:?})"),
+                )
+            }),
+        }
+    }
+
+    pub(super) fn lower(&self, c: FileConfig, a: &RunArgs) -> Result<Plan, ConfigError> {
+        let client = self.lower_client(&c)?;
+        let limits = self.lower_limits(&c)?;
+        let load = share(self.lower_load(&c)?, limits.instance_share);
+        let mix = self.lower_mix(&c.mix)?;
+        let slos = self.lower_slos(&c.slo, &mix)?;
+        let output = self.lower_output(&c)?;
+        let seed = c.load.seed.unwrap_or_else(rand::random);
+        let _ = a;
+        Ok(Plan {
+            client,
+            load,
+            mix,
+            slos,
+            limits,
+            output,
+            seed,
+        })
+    }
+}
