@@ -136,6 +136,7 @@ async fn captures_feed_later_calls() {
         r#"
 [load]
 stages = [{ rate = 50, duration = "1s" }, { rate = 100, duration = "1s" }]
+seed = 3
 
 [[mix]]
 tool = "create_payment"
@@ -231,8 +232,9 @@ async fn an_operation_ceiling_is_never_exceeded_and_the_rest_is_counted_dropped(
         &config,
         r#"
 [load]
-rate = 200
+rate = 300
 duration = "1s"
+seed = 11
 
 [[mix]]
 tool = "echo"
@@ -253,15 +255,17 @@ weight = 1
     .await;
     let echo = &op(&s, "echo")["totals"]["counts"];
     let sent = echo["ok"].as_u64().unwrap();
-    // 50/s for one second plus the limiter's 100 ms burst; never the ~100 the mix would give it.
+    let dropped = echo["dropped"].as_u64().unwrap();
+    // Half of 300 slots go to echo (~150); it may send 50/s plus the limiter's 100 ms burst.
+    assert!(
+        sent + dropped >= 100,
+        "echo got its share of the slots: {echo}"
+    );
     assert!(
         (40..=60).contains(&sent),
         "echo held to its ceiling: {echo}"
     );
-    assert!(
-        echo["dropped"].as_u64().unwrap() >= 30,
-        "the rest is counted, not lost: {echo}"
-    );
+    assert!(dropped >= 40, "the rest is counted, not lost: {echo}");
     assert_eq!(
         mock.stats().calls_of("echo"),
         sent,
