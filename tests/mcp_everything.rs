@@ -3,48 +3,42 @@
 mod mcp_common;
 
 use mcp_common::*;
-use mcp_soak::mcp::{Era, McpClient, McpRequest, OutcomeKind, ProtocolChoice, Transport};
+use mcp_soak::mcp::{
+    CallOutcome, Era, McpClient, McpRequest, OutcomeKind, ProtocolChoice, Transport,
+};
 use serde_json::json;
 
+/// A tools/call with its result kept.
+async fn call(client: &McpClient, name: &str, arguments: serde_json::Value) -> CallOutcome {
+    let request = McpRequest::ToolsCall {
+        name: name.into(),
+        arguments,
+    };
+    client.call(&request, true).await
+}
+
+/// `tools/call` echo and get-sum answer ok with the expected text in the result.
 async fn echo_and_sum(client: &McpClient) {
-    let tools = client.list_tools().await.expect("tools/list");
-    let names: Vec<_> = tools.iter().map(|t| t.name.as_str()).collect();
-    assert!(
-        names.contains(&"echo") && names.contains(&"get-sum"),
-        "{names:?}"
-    );
-    let echo = client
-        .call(
-            &McpRequest::ToolsCall {
-                name: "echo".into(),
-                arguments: json!({"message": "hi soak"}),
-            },
-            true,
-        )
-        .await;
-    assert_eq!(echo.kind, OutcomeKind::Ok, "{echo:?}");
-    assert!(
-        echo.result
-            .as_ref()
-            .is_some_and(|r| r.to_string().contains("hi soak")),
-        "{echo:?}"
-    );
-    let sum = client
-        .call(
-            &McpRequest::ToolsCall {
-                name: "get-sum".into(),
-                arguments: json!({"a": 40, "b": 2}),
-            },
-            true,
-        )
-        .await;
-    assert_eq!(sum.kind, OutcomeKind::Ok, "{sum:?}");
-    assert!(
-        sum.result
-            .as_ref()
-            .is_some_and(|r| r.to_string().contains("42")),
-        "{sum:?}"
-    );
+    for (name, args, expect) in [
+        ("echo", json!({"message": "hi soak"}), "hi soak"),
+        ("get-sum", json!({"a": 40, "b": 2}), "42"),
+    ] {
+        let out = call(client, name, args).await;
+        assert_eq!(out.kind, OutcomeKind::Ok, "{name}: {out:?}");
+        assert!(
+            out.result
+                .as_ref()
+                .is_some_and(|r| r.to_string().contains(expect)),
+            "{name}: {out:?}"
+        );
+    }
+}
+
+/// `n` concurrent calls on the shared client: ids stay unique per session, every call answered.
+async fn concurrent_ok(client: &McpClient, n: usize, name: &str, arguments: serde_json::Value) {
+    let calls = (0..n).map(|_| call(client, name, arguments.clone()));
+    let outs = futures_util::future::join_all(calls).await;
+    assert!(outs.iter().all(|o| o.kind == OutcomeKind::Ok), "{outs:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,22 +54,7 @@ async fn everything_streamable_http_auto() {
     assert_eq!(n.era, Era::Session, "{n:?}");
     assert!(n.server_name.is_some(), "{n:?}");
     echo_and_sum(&client).await;
-    // Concurrent calls on the shared client: ids stay unique per session, every call answered.
-    let calls = (0..20).map(|i| {
-        let c = client.clone();
-        async move {
-            c.call(
-                &McpRequest::ToolsCall {
-                    name: "echo".into(),
-                    arguments: json!({"message": format!("m{i}")}),
-                },
-                false,
-            )
-            .await
-        }
-    });
-    let outs = futures_util::future::join_all(calls).await;
-    assert!(outs.iter().all(|o| o.kind == OutcomeKind::Ok), "{outs:?}");
+    concurrent_ok(&client, 20, "echo", json!({"message": "m"})).await;
     assert_eq!(client.session_stats().active, 2);
     client.shutdown().await;
     assert_eq!(client.session_stats().active, 0);
@@ -120,21 +99,7 @@ async fn everything_legacy_sse() {
     let client = McpClient::connect(cfg).await.expect("connect legacy");
     assert_eq!(client.negotiated().era, Era::LegacySse);
     echo_and_sum(&client).await;
-    let calls = (0..10).map(|_| {
-        let c = client.clone();
-        async move {
-            c.call(
-                &McpRequest::ToolsCall {
-                    name: "get-sum".into(),
-                    arguments: json!({"a": 1, "b": 2}),
-                },
-                false,
-            )
-            .await
-        }
-    });
-    let outs = futures_util::future::join_all(calls).await;
-    assert!(outs.iter().all(|o| o.kind == OutcomeKind::Ok), "{outs:?}");
+    concurrent_ok(&client, 10, "get-sum", json!({"a": 1, "b": 2})).await;
     assert_eq!(client.session_stats().active, 2);
     client.shutdown().await;
 }

@@ -228,6 +228,20 @@ fn tool() -> McpRequest {
     }
 }
 
+/// Connecting with `c` fails (the server answers 401 and echoes the credentials it got); the error's
+/// Display and Debug contain none of `secrets`. Returns that text.
+async fn rejected_without(c: &ClientConfig, secrets: &[&str]) -> String {
+    let err = McpClient::connect(c.clone())
+        .await
+        .err()
+        .expect("401 must fail");
+    let text = format!("{err} {err:?}");
+    for secret in secrets {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    text
+}
+
 async fn outcome(base: &str, path: &str) -> mcp_soak::mcp::CallOutcome {
     let client = McpClient::connect(cfg(format!("{base}{path}")))
         .await
@@ -422,16 +436,8 @@ async fn bearer_and_offline_token_never_leak() {
     client.shutdown().await;
 
     c.url = format!("{base}/echo401");
-    let err = McpClient::connect(c.clone())
-        .await
-        .err()
-        .expect("401 must fail");
-    let text = format!("{err} {err:?}");
+    let text = rejected_without(&c, &["BEARER-SECRET", "HEADER-SECRET"]).await;
     assert!(text.contains("401"), "{text}");
-    assert!(
-        !text.contains("BEARER-SECRET") && !text.contains("HEADER-SECRET"),
-        "{text}"
-    );
     assert!(!format!("{c:?}").contains("SECRET"));
 
     // Offline token: exchanged, sent, refreshed before expiry (expires_in = 1 s).
@@ -462,15 +468,7 @@ async fn bearer_and_offline_token_never_leak() {
 
     // A 401 that echoes the access token: the detail and the error never show it.
     c.url = format!("{base}/echo401");
-    let err = McpClient::connect(c.clone())
-        .await
-        .err()
-        .expect("401 must fail");
-    let text = format!("{err} {err:?}");
-    assert!(
-        !text.contains("ACCESS-SECRET") && !text.contains("REFRESH-SECRET"),
-        "{text}"
-    );
+    rejected_without(&c, &["ACCESS-SECRET", "REFRESH-SECRET"]).await;
     // A wrong refresh token: the call fails at the token endpoint, no secret in the error.
     c.url = format!("{base}/mcp");
     c.auth = Auth::OfflineToken {

@@ -128,6 +128,22 @@ async fn session_post(
     req.json(&body).send().await.expect("request sent")
 }
 
+/// A `tools/list` POST in `session`.
+async fn tools_list_post(
+    c: &reqwest::Client,
+    url: &str,
+    session: &str,
+    id: u64,
+) -> reqwest::Response {
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"});
+    session_post(c, url, Some(session), body).await
+}
+
+/// `tools/list` in `session`: status and parsed reply.
+async fn tools_list(c: &reqwest::Client, url: &str, session: &str, id: u64) -> (u16, Value) {
+    reply(tools_list_post(c, url, session, id).await).await
+}
+
 async fn initialize(c: &reqwest::Client, url: &str) -> String {
     let resp = session_post(
         c,
@@ -165,16 +181,7 @@ async fn session_era_initialize_list_call_delete() {
     let c = client();
     let session = initialize(&c, &m.url).await;
 
-    let (status, v) = reply(
-        session_post(
-            &c,
-            &m.url,
-            Some(&session),
-            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
-        )
-        .await,
-    )
-    .await;
+    let (status, v) = tools_list(&c, &m.url, &session, 1).await;
     assert_eq!(status, 200);
     let tools = v["result"]["tools"].as_array().expect("tools array");
     let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
@@ -233,13 +240,7 @@ async fn session_era_initialize_list_call_delete() {
         .await
         .expect("delete sent");
     assert!(del.status().is_success(), "DELETE → {}", del.status());
-    let after = session_post(
-        &c,
-        &m.url,
-        Some(&session),
-        json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}),
-    )
-    .await;
+    let after = tools_list_post(&c, &m.url, &session, 4).await;
     assert_eq!(after.status().as_u16(), 404);
 
     let s = m.stats();
@@ -623,27 +624,12 @@ async fn expired_sessions_get_404() {
     let s2 = initialize(&c, &m.url).await;
     assert_eq!(m.expire_sessions().await, 2);
     for s in [&s1, &s2] {
-        let resp = session_post(
-            &c,
-            &m.url,
-            Some(s),
-            json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}),
-        )
-        .await;
-        assert_eq!(resp.status().as_u16(), 404);
+        let status = tools_list_post(&c, &m.url, s, 5).await.status();
+        assert_eq!(status.as_u16(), 404);
     }
     // A new session works.
     let s3 = initialize(&c, &m.url).await;
-    let (status, _) = reply(
-        session_post(
-            &c,
-            &m.url,
-            Some(&s3),
-            json!({"jsonrpc": "2.0", "id": 6, "method": "tools/list"}),
-        )
-        .await,
-    )
-    .await;
+    let (status, _) = tools_list(&c, &m.url, &s3, 6).await;
     assert_eq!(status, 200);
     let st = m.stats();
     assert_eq!(st.sessions_created, 3);

@@ -42,62 +42,22 @@ async fn metrics_server_answers_only_its_paths() {
     let body = r.text().await.expect("body");
     assert!(body.contains(names::CALLS_TOTAL), "{body}");
 
-    assert_eq!(
-        http.get(format!("{base}/healthz"))
-            .send()
-            .await
-            .expect("healthz")
-            .status(),
-        200
-    );
-    assert_eq!(
-        http.get(format!("{base}/readyz"))
-            .send()
-            .await
-            .expect("readyz")
-            .status(),
-        503
-    );
+    let status = |method: reqwest::Method, path: &str| {
+        let req = http.request(method, format!("{base}{path}"));
+        async move { req.send().await.expect("request").status().as_u16() }
+    };
+    assert_eq!(status(reqwest::Method::GET, "/healthz").await, 200);
+    assert_eq!(status(reqwest::Method::GET, "/readyz").await, 503);
     ready.set_ready(true);
-    assert_eq!(
-        http.get(format!("{base}/readyz"))
-            .send()
-            .await
-            .expect("readyz")
-            .status(),
-        200
-    );
+    assert_eq!(status(reqwest::Method::GET, "/readyz").await, 200);
 
     for path in ["/", "/metric", "/metrics/x", "/favicon.ico"] {
-        assert_eq!(
-            http.get(format!("{base}{path}"))
-                .send()
-                .await
-                .expect("get")
-                .status(),
-            404,
-            "{path}"
-        );
+        assert_eq!(status(reqwest::Method::GET, path).await, 404, "{path}");
     }
     for path in ["/metrics", "/healthz", "/readyz"] {
-        assert_eq!(
-            http.post(format!("{base}{path}"))
-                .send()
-                .await
-                .expect("post")
-                .status(),
-            405,
-            "{path}"
-        );
-        assert_eq!(
-            http.delete(format!("{base}{path}"))
-                .send()
-                .await
-                .expect("delete")
-                .status(),
-            405,
-            "{path}"
-        );
+        for method in [reqwest::Method::POST, reqwest::Method::DELETE] {
+            assert_eq!(status(method.clone(), path).await, 405, "{method} {path}");
+        }
     }
 
     let addr = server.addr();
