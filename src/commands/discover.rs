@@ -21,7 +21,7 @@ pub struct Args {
     pub url: String,
     /// Wire transport.
     #[arg(long, value_enum, default_value = "streamable-http")]
-    pub transport: TransportArg,
+    pub transport: Transport,
     /// `auto` or an exact protocol revision (e.g. 2025-06-18).
     #[arg(long, default_value = "auto")]
     pub protocol: String,
@@ -31,13 +31,6 @@ pub struct Args {
     /// Per-request timeout.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
-}
-
-/// `--transport` values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum TransportArg {
-    StreamableHttp,
-    LegacySse,
 }
 
 /// Runs `mcp-soak discover`.
@@ -55,10 +48,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     };
     let config = ClientConfig {
         url: args.url.clone(),
-        transport: match args.transport {
-            TransportArg::StreamableHttp => Transport::StreamableHttp,
-            TransportArg::LegacySse => Transport::LegacySse,
-        },
+        transport: args.transport,
         protocol: if args.protocol == "auto" {
             ProtocolChoice::Auto
         } else {

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{Exit, ExitError};
 use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
-use crate::mcp::{Auth, Era, Negotiated, ProtocolChoice, Transport};
+use crate::mcp::{Auth, Negotiated, ProtocolChoice};
 use crate::plan::{Load, Plan};
 use crate::record::http::Readiness;
 use crate::record::{Recorder, RecorderSetup, RunInfo, strip_credentials};
@@ -203,27 +203,15 @@ fn recorder_setup(plan: &Plan, run_id: &str, protocol: &str) -> RecorderSetup {
             run_id: run_id.to_owned(),
             target: plan.client.url.clone(),
             protocol: protocol.to_owned(),
-            transport: transport_name(plan.client.transport).to_owned(),
+            transport: plan.client.transport.as_str().to_owned(),
         },
     }
 }
 
-fn transport_name(t: Transport) -> &'static str {
-    match t {
-        Transport::StreamableHttp => "streamable-http",
-        Transport::LegacySse => "legacy-sse",
-    }
-}
-
 fn protocol_info(n: &Negotiated) -> ProtocolInfo {
-    let era = match n.era {
-        Era::Stateless => "stateless",
-        Era::Session => "session",
-        Era::LegacySse => "legacy_sse",
-    };
     ProtocolInfo {
         version: Some(n.protocol_version.clone()),
-        era: Some(era.to_owned()),
+        era: Some(n.era.as_str().to_owned()),
         server_name: n.server_name.clone(),
         server_version: n.server_version.clone(),
     }
@@ -263,7 +251,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
     json!({
         "target": {
             "url": strip_credentials(&c.url),
-            "transport": transport_name(c.transport),
+            "transport": c.transport.as_str(),
             "protocol": protocol,
             "auth": auth,
             "headers": c.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),

@@ -37,7 +37,17 @@ pub const SUPPORTED_REVISIONS: [&str; 5] = [
 ];
 
 /// Which wire transport to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     /// Streamable HTTP (one POST endpoint, JSON or SSE replies).
@@ -45,6 +55,24 @@ pub enum Transport {
     StreamableHttp,
     /// Legacy HTTP+SSE (2024-11-05): `GET /sse`, then POSTs whose replies arrive on the stream.
     LegacySse,
+}
+
+impl Transport {
+    /// Every transport.
+    pub const ALL: [Transport; 2] = [Transport::StreamableHttp, Transport::LegacySse];
+
+    /// The name used in configs, flags, metrics and the summary.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::StreamableHttp => "streamable-http",
+            Transport::LegacySse => "legacy-sse",
+        }
+    }
+
+    /// The transport with this name, if any.
+    pub fn from_name(name: &str) -> Option<Transport> {
+        Transport::ALL.into_iter().find(|t| t.as_str() == name)
+    }
 }
 
 /// Which protocol revision to speak.
@@ -141,6 +169,17 @@ pub enum Era {
     Stateless,
     Session,
     LegacySse,
+}
+
+impl Era {
+    /// The name used in the summary.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Era::Stateless => "stateless",
+            Era::Session => "session",
+            Era::LegacySse => "legacy_sse",
+        }
+    }
 }
 
 /// What `connect` learned about the server.

@@ -24,14 +24,13 @@ impl Loader<'_> {
             cc.url = url.clone();
         }
         cc.transport = match t.transport.as_deref() {
-            None | Some("streamable-http") => Transport::StreamableHttp,
-            Some("legacy-sse") => Transport::LegacySse,
-            Some(o) => {
-                return Err(self.err(
+            None => Transport::default(),
+            Some(name) => Transport::from_name(name).ok_or_else(|| {
+                self.err(
                     "target.transport",
-                    format!("expected streamable-http or legacy-sse, got {o:?}"),
-                ));
-            }
+                    format!("expected streamable-http or legacy-sse, got {name:?}"),
+                )
+            })?,
         };
         cc.protocol = match t.protocol.as_deref() {
             None | Some("auto") => ProtocolChoice::Auto,
