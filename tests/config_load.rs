@@ -398,6 +398,13 @@ fn errors_name_source_and_key() {
         ),
         (
             BASE.into(),
+            vec!["--max-connections", "0"],
+            vec![],
+            "flag --max-connections",
+            "target.max_connections",
+        ),
+        (
+            BASE.into(),
             vec!["--auth", "bearer"],
             vec![],
             "flag --auth",

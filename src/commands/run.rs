@@ -257,6 +257,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
             "headers": c.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
             "timeout": dur(c.timeout),
             "sessions": c.sessions,
+            "max_connections": c.max_connections,
             "session_strategy": format!("{:?}", c.session_strategy),
             "insecure": c.insecure,
         },

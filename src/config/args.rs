@@ -26,6 +26,10 @@ pub struct RunArgs {
     /// Session pool size (session era), e.g. `8`.
     #[arg(long, value_name = "N", help_heading = "Target")]
     pub sessions: Option<i64>,
+    /// At most N calls on the wire at once (one HTTP/1.1 connection each); more wait, and the
+    /// wait shows as schedule lag. Default 256.
+    #[arg(long, value_name = "N", help_heading = "Target")]
+    pub max_connections: Option<i64>,
     /// `pooled` (default), `churn:K` (new session every K calls) or `per-call`.
     #[arg(long, value_name = "STRATEGY", help_heading = "Target")]
     pub session_strategy: Option<String>,

@@ -27,6 +27,7 @@ pub struct TargetCfg {
     pub timeout: Option<String>,
     pub connect_timeout: Option<String>,
     pub sessions: Option<i64>,
+    pub max_connections: Option<i64>,
     pub session_strategy: Option<String>,
     pub headers: BTreeMap<String, String>,
     pub ca_file: Option<String>,

@@ -43,6 +43,12 @@ impl Loader<'_> {
         );
         self.set(&mut t.sessions, a.sessions, "target.sessions", "sessions");
         self.set(
+            &mut t.max_connections,
+            a.max_connections,
+            "target.max_connections",
+            "max-connections",
+        );
+        self.set(
             &mut t.session_strategy,
             a.session_strategy.clone(),
             "target.session_strategy",

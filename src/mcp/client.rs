@@ -199,6 +199,7 @@ impl McpClient {
             config.ca_file.as_deref(),
             config.insecure,
             config.connect_timeout,
+            config.max_connections,
         )
         .map_err(ClientError::Failed)?;
         let extra_secrets = config.headers.iter().map(|(_, v)| v.clone()).collect();
@@ -210,6 +211,7 @@ impl McpClient {
             auth,
             max_body: config.max_body_bytes,
             timeout: config.timeout,
+            slots: tokio::sync::Semaphore::new(config.max_connections.max(1)),
         };
         let tasks = TaskTracker::new();
 
@@ -347,6 +349,9 @@ impl McpClient {
         keep: bool,
     ) -> CallOutcome {
         let inner = &self.inner;
+        // Waiting for a free connection is schedule lag, not service time: `sent` is taken after.
+        // The semaphore is never closed, so acquiring cannot fail.
+        let _slot = inner.http.slots.acquire().await.ok();
         let sent = Instant::now();
         let mut session_slot = None;
         let fut = async {

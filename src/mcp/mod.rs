@@ -135,6 +135,9 @@ pub struct ClientConfig {
     pub max_body_bytes: usize,
     /// Session-era pool size.
     pub sessions: u32,
+    /// At most this many calls on the wire at once (HTTP/1.1: one connection each); a call over it
+    /// waits for a free one, and the wait counts as schedule lag, not service time.
+    pub max_connections: usize,
     pub session_strategy: SessionStrategy,
     /// `clientInfo.name` / `version`.
     pub client_name: String,
@@ -155,6 +158,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(5),
             max_body_bytes: 16 * 1024 * 1024,
             sessions: 8,
+            max_connections: 256,
             session_strategy: SessionStrategy::Pooled,
             client_name: "mcp-soak".into(),
             client_version: env!("CARGO_PKG_VERSION").into(),

@@ -100,6 +100,8 @@ pub struct Http {
     pub auth: AuthProvider,
     pub max_body: usize,
     pub timeout: Duration,
+    /// One permit per call on the wire (`max_connections`): bounds the connections the pool opens.
+    pub slots: tokio::sync::Semaphore,
 }
 
 /// Makes `ring` the process-wide rustls provider (reqwest is built without one); idempotent.
@@ -113,6 +115,7 @@ pub fn build_client(
     ca_file: Option<&std::path::Path>,
     insecure: bool,
     connect_timeout: Duration,
+    max_connections: usize,
 ) -> Result<reqwest::Client, String> {
     install_crypto_provider();
     let mut headers = HeaderMap::new();
@@ -127,7 +130,7 @@ pub fn build_client(
     let mut b = reqwest::Client::builder()
         .default_headers(headers)
         .tcp_nodelay(true)
-        .pool_max_idle_per_host(usize::MAX)
+        .pool_max_idle_per_host(max_connections)
         .pool_idle_timeout(Duration::from_secs(90))
         .connect_timeout(connect_timeout)
         .redirect(reqwest::redirect::Policy::none());

@@ -63,6 +63,15 @@ impl Loader<'_> {
             }
             cc.sessions = n as u32;
         }
+        if let Some(n) = t.max_connections {
+            if !(1..=100_000).contains(&n) {
+                return Err(self.err(
+                    "target.max_connections",
+                    format!("expected 1 to 100000 connections, got {n}"),
+                ));
+            }
+            cc.max_connections = n as usize;
+        }
         cc.session_strategy = match t.session_strategy.as_deref() {
             None | Some("pooled") => SessionStrategy::Pooled,
             Some("per-call") => SessionStrategy::PerCall,
