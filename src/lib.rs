@@ -15,6 +15,7 @@
 //!   the timeline and the raw stream.
 //! * [`report`] renders snapshots: console report, JSON summary, SLO verdicts, baseline compare.
 //! * [`mock`] is the built-in MCP server used by `demo`, the tests and the docker-compose stack.
+//! * [`timer`] is the sub-millisecond sleep the pacer and the mock's latency share.
 
 pub mod commands;
 pub mod config;
@@ -27,3 +28,4 @@ pub mod report;
 pub mod schedule;
 pub mod secret;
 pub mod telemetry;
+pub mod timer;

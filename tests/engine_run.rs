@@ -278,3 +278,45 @@ weight = 1
     );
     mock.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_cap_bounds_concurrency_and_its_wait_shows_as_lag() {
+    // 50 ms per call at 100/s wants ~5 calls on the wire; 3 connections carry at most ~60/s, so
+    // calls queue for a connection: nothing is lost, the server never sees more than 3 at once, and
+    // the wait is schedule lag (latency from the intended send), not service time.
+    let mut cfg = MockConfig::default();
+    cfg.faults.latency = Some(mcp_soak::mock::Latency::Fixed {
+        delay: std::time::Duration::from_millis(50),
+    });
+    let mock = spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("mock starts");
+    let dir = tempfile::tempdir().unwrap();
+    let (exit, s) = run(RunArgs {
+        rate: Some(100.0),
+        duration: Some("1s".into()),
+        mix: Some("echo=1".into()),
+        max_connections: Some(3),
+        ..args(&mock.url, dir.path())
+    })
+    .await;
+    assert_eq!(exit, Exit::Ok);
+    assert_eq!(s["totals"]["counts"]["ok"], 100, "{}", s["totals"]);
+    assert_eq!(mock.stats().calls_of("echo"), 100);
+    let peak = mock.stats().peak_in_flight;
+    assert!((1..=3).contains(&peak), "server saw {peak} calls at once");
+    let lat = &op(&s, "echo")["latency"];
+    let service_p99 = lat["service"]["p99_ms"].as_f64().unwrap();
+    let corrected_max = lat["corrected"]["max_ms"].as_f64().unwrap();
+    let lag_max = s["schedule"]["lag"]["max_ms"].as_f64().unwrap();
+    assert!(
+        service_p99 * 2.0 < corrected_max,
+        "service time stays the server's: {lat}"
+    );
+    assert!(
+        corrected_max > 300.0 && lag_max > 250.0,
+        "the queue for a connection shows from the intended send: {lat} lag {}",
+        s["schedule"]["lag"]
+    );
+    mock.shutdown().await;
+}

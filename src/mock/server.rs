@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use super::MockError;
 use super::config::MockConfig;
 use super::faults::{ErrorPick, Faults, pick_error, sample_latency};
-use super::stats::{Counters, MockStats, bump};
+use super::stats::{Counters, InFlight, MockStats, bump};
 use super::tools::{self, PaymentStore, ToolId};
 
 /// Largest request body the fault middleware buffers (same as rmcp's default limit).
@@ -98,6 +98,7 @@ impl ServerHandler for MockServer {
             ));
         };
         bump(&s.counters.calls[id.index()]);
+        let _in_flight = InFlight::enter(&s.counters);
         if s.faults.in_scope(id.name()) {
             let phase = s.faults.phase(Instant::now());
             if let Some(until) = phase.stall_until {
@@ -113,7 +114,8 @@ impl ServerHandler for MockServer {
             }
             if !delay.is_zero() {
                 bump(&s.counters.latency);
-                tokio::time::sleep(delay).await;
+                // Precise to ~0.1 ms (a tokio timer overshoots by up to 2 ms).
+                crate::timer::sleep(delay).await;
             }
             let u = context
                 .extensions

@@ -36,6 +36,8 @@ pub struct MockStats {
     pub deletes: u64,
     /// Sessions forgotten by [`super::MockHandle::expire_sessions`].
     pub sessions_expired: u64,
+    /// The most tool calls the mock was handling at the same time.
+    pub peak_in_flight: u64,
     /// Injected faults by kind.
     pub faults: FaultCounts,
 }
@@ -58,6 +60,8 @@ pub(crate) struct Counters {
     pub(crate) sessions_created: AtomicU64,
     pub(crate) deletes: AtomicU64,
     pub(crate) sessions_expired: AtomicU64,
+    pub(crate) in_flight: AtomicU64,
+    pub(crate) peak_in_flight: AtomicU64,
     pub(crate) latency: AtomicU64,
     pub(crate) stall: AtomicU64,
     pub(crate) tool_error: AtomicU64,
@@ -69,6 +73,23 @@ pub(crate) struct Counters {
 /// Adds one to a counter.
 pub(crate) fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts one tool call in flight for as long as it lives (and keeps the peak).
+pub(crate) struct InFlight<'a>(&'a Counters);
+
+impl<'a> InFlight<'a> {
+    pub(crate) fn enter(c: &'a Counters) -> Self {
+        let now = c.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        c.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+        InFlight(c)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Counters {
@@ -88,6 +109,7 @@ impl Counters {
             sessions_created: get(&self.sessions_created),
             deletes: get(&self.deletes),
             sessions_expired: get(&self.sessions_expired),
+            peak_in_flight: get(&self.peak_in_flight),
             faults: FaultCounts {
                 latency: get(&self.latency),
                 stall: get(&self.stall),

@@ -1,5 +1,6 @@
 //! The schedule: a pure pacer computes intended send times from the stages ([`pacer`]); the open loop
-//! fires one call per slot at those times and never waits on the server ([`open`]); the closed loop
+//! fires one call per slot at those times, on the sub-millisecond [`crate::timer`], and never waits on the
+//! server ([`open`]); the closed loop
 //! runs users that send, wait and sleep, for those coming from request/response scripts ([`closed`]).
 
 pub mod closed;

@@ -13,6 +13,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
 use super::pacer::{Pacer, Slot};
+use crate::timer::Timer;
 
 /// Why the open loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +38,7 @@ pub fn ceiling(max_rate: f64, burst: Duration) -> Option<Arc<DefaultDirectRateLi
 }
 
 /// Runs the pacer from `t0`, calling `fire(k, slot, intended)` for every slot, until the pacer ends or
-/// `stop` is cancelled.
+/// `stop` is cancelled. Sleeps on the precise [`Timer`].
 pub async fn run<F>(
     pacer: &Pacer,
     t0: Instant,
@@ -48,6 +49,7 @@ pub async fn run<F>(
 where
     F: FnMut(u64, Slot, Instant),
 {
+    let timer = Timer::new();
     let mut k: u64 = 0;
     loop {
         let Some(slot) = pacer.slot(k) else {
@@ -56,7 +58,7 @@ where
         let intended = t0 + slot.at;
         if intended > Instant::now() {
             tokio::select! {
-                _ = tokio::time::sleep_until(intended.into()) => {}
+                _ = timer.sleep_until(intended) => {}
                 _ = stop.cancelled() => return LoopEnd::Stopped,
             }
         }

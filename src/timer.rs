@@ -1,0 +1,123 @@
+//! A one-shot timer precise to tens of microseconds, for the pacer and the mock's latency.
+//!
+//! `tokio::time` rounds every deadline up to its next millisecond tick, which would add ~1 ms of
+//! schedule lag to every call (and ~1 ms to every injected mock latency). On Linux this arms a
+//! `timerfd` and waits for it on tokio's reactor: the same worker wakes at the deadline, with no
+//! extra thread. Elsewhere (or if the timerfd cannot be made) it falls back to `tokio::time`.
+
+use std::time::Instant;
+
+/// A one-shot timer for one task at a time.
+pub struct Timer {
+    #[cfg(target_os = "linux")]
+    fd: Option<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>>,
+}
+
+impl Timer {
+    /// A timerfd on Linux when the kernel allows one; tokio's timer otherwise.
+    pub fn new() -> Timer {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::time::{TimerfdClockId, TimerfdFlags, timerfd_create};
+            let fd = timerfd_create(
+                TimerfdClockId::Monotonic,
+                TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+            )
+            .ok()
+            .and_then(|fd| {
+                // SAFETY: the AsyncFd takes the OwnedFd; nothing else can close or replace that
+                // descriptor while it is registered, and OwnedFd always returns the same one.
+                unsafe {
+                    tokio::io::unix::AsyncFd::register_with_interest(
+                        fd,
+                        tokio::io::Interest::READABLE,
+                    )
+                }
+                .ok()
+            });
+            if fd.is_none() {
+                tracing::debug!("no timerfd: the pacer uses tokio's millisecond timer");
+            }
+            Timer { fd }
+        }
+        #[cfg(not(target_os = "linux"))]
+        Timer {}
+    }
+
+    /// Waits until `deadline` (at once if it has passed).
+    pub async fn sleep_until(&self, deadline: Instant) {
+        let now = Instant::now();
+        if deadline <= now {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = &self.fd
+            && wait_timerfd(fd, deadline - now).await.is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep_until(deadline.into()).await;
+    }
+}
+
+/// Sleeps for `d` on a fresh [`Timer`].
+pub async fn sleep(d: std::time::Duration) {
+    Timer::new().sleep_until(Instant::now() + d).await;
+}
+
+impl Default for Timer {
+    fn default() -> Self {
+        Timer::new()
+    }
+}
+
+/// Arms `fd` to fire once after `after` and waits for it.
+#[cfg(target_os = "linux")]
+async fn wait_timerfd(
+    fd: &tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>,
+    after: std::time::Duration,
+) -> std::io::Result<()> {
+    use rustix::time::{Itimerspec, TimerfdTimerFlags, Timespec, timerfd_settime};
+    let value = Timespec {
+        tv_sec: after.as_secs() as _,
+        // A zero it_value disarms the timer: wake at least 1 ns from now.
+        tv_nsec: after.subsec_nanos().max(u32::from(after.as_secs() == 0)) as _,
+    };
+    let spec = Itimerspec {
+        it_interval: Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: value,
+    };
+    timerfd_settime(fd.get_ref(), TimerfdTimerFlags::empty(), &spec)?;
+    loop {
+        let mut ready = fd.readable().await?;
+        let mut expirations = [0u8; 8];
+        match ready.try_io(|f| Ok(rustix::io::read(f.get_ref(), &mut expirations)?)) {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Ok(Err(e)) => return Err(e),
+            Err(_would_block) => continue,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn waits_at_least_until_the_deadline() {
+        let t = Timer::new();
+        for us in [0u64, 1, 300, 2_500] {
+            let deadline = Instant::now() + Duration::from_micros(us);
+            t.sleep_until(deadline).await;
+            assert!(Instant::now() >= deadline, "woke before a {us} µs deadline");
+        }
+        // A deadline in the past returns at once.
+        t.sleep_until(Instant::now() - Duration::from_millis(5))
+            .await;
+    }
+}
