@@ -60,6 +60,7 @@ pub fn init(format: LogFormat) -> anyhow::Result<Telemetry> {
             .boxed(),
     };
     let provider = otlp_provider()?;
+    EXPORTING.store(provider.is_some(), std::sync::atomic::Ordering::Relaxed);
     let otel = provider.as_ref().map(|p| {
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer("mcp-soak"))
@@ -120,11 +121,17 @@ fn otlp_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
     Ok(Some(provider))
 }
 
+/// Set once by [`init`] when spans are exported: without it no call looks up its span.
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The W3C `traceparent` of the current span, when spans are being exported (so a server that
 /// traces joins the tester's trace); `None` otherwise, cheaply.
 pub fn traceparent() -> Option<http::HeaderValue> {
     use opentelemetry::trace::TraceContextExt;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
+    if !EXPORTING.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
     let span = tracing::Span::current();
     if span.is_disabled() {
         return None;

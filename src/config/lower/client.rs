@@ -11,6 +11,20 @@ use crate::mcp::{
 use crate::secret::Secret;
 
 impl Loader<'_> {
+    /// A count of `what` (sessions, connections) in 1..=100000.
+    fn pool_size(
+        &self,
+        key: &str,
+        v: Option<i64>,
+        what: &str,
+    ) -> Result<Option<usize>, ConfigError> {
+        match v {
+            None => Ok(None),
+            Some(n) if (1..=100_000).contains(&n) => Ok(Some(n as usize)),
+            Some(n) => Err(self.err(key, format!("expected 1 to 100000 {what}, got {n}"))),
+        }
+    }
+
     pub(super) fn lower_client(&self, c: &FileConfig) -> Result<ClientConfig, ConfigError> {
         let t = &c.target;
         let mut cc = ClientConfig::default();
@@ -54,23 +68,13 @@ impl Loader<'_> {
         if let Some(d) = self.duration("target.connect_timeout", &t.connect_timeout)? {
             cc.connect_timeout = d;
         }
-        if let Some(n) = t.sessions {
-            if !(1..=100_000).contains(&n) {
-                return Err(self.err(
-                    "target.sessions",
-                    format!("expected 1 to 100000 sessions, got {n}"),
-                ));
-            }
+        if let Some(n) = self.pool_size("target.sessions", t.sessions, "sessions")? {
             cc.sessions = n as u32;
         }
-        if let Some(n) = t.max_connections {
-            if !(1..=100_000).contains(&n) {
-                return Err(self.err(
-                    "target.max_connections",
-                    format!("expected 1 to 100000 connections, got {n}"),
-                ));
-            }
-            cc.max_connections = n as usize;
+        if let Some(n) =
+            self.pool_size("target.max_connections", t.max_connections, "connections")?
+        {
+            cc.max_connections = n;
         }
         cc.session_strategy = match t.session_strategy.as_deref() {
             None | Some("pooled") => SessionStrategy::Pooled,
