@@ -61,18 +61,23 @@ pub fn init(format: LogFormat) -> anyhow::Result<Telemetry> {
     };
     let provider = otlp_provider()?;
     EXPORTING.store(provider.is_some(), std::sync::atomic::Ordering::Relaxed);
-    let otel = provider.as_ref().map(|p| {
-        tracing_opentelemetry::layer()
-            .with_tracer(p.tracer("mcp-soak"))
-            .with_filter(
-                Targets::new()
-                    .with_target(CALL_TARGET, tracing::Level::INFO)
-                    .with_target("mcp_soak", tracing::Level::INFO),
-            )
-    });
+    // A Vec of boxed layers rather than an `Option` layer: a `None` layer reports interest in every
+    // callsite, which would make each call build its (unused) `mcp.call` span.
+    let mut layers = vec![fmt.with_filter(filter).boxed()];
+    if let Some(p) = &provider {
+        layers.push(
+            tracing_opentelemetry::layer()
+                .with_tracer(p.tracer("mcp-soak"))
+                .with_filter(
+                    Targets::new()
+                        .with_target(CALL_TARGET, tracing::Level::INFO)
+                        .with_target("mcp_soak", tracing::Level::INFO),
+                )
+                .boxed(),
+        );
+    }
     Registry::default()
-        .with(fmt.with_filter(filter))
-        .with(otel)
+        .with(layers)
         .try_init()
         .context("installing the log subscriber")?;
     Ok(Telemetry { provider })
