@@ -46,17 +46,22 @@ impl Timer {
 
     /// Waits until `deadline` (at once if it has passed).
     pub async fn sleep_until(&self, deadline: Instant) {
-        let now = Instant::now();
-        if deadline <= now {
+        // A loop, so that a stale expiration (left by a wait that was cancelled) never ends a
+        // sleep early: it re-arms for what is left.
+        loop {
+            let now = Instant::now();
+            if deadline <= now {
+                return;
+            }
+            #[cfg(target_os = "linux")]
+            if let Some(fd) = &self.fd
+                && wait_timerfd(fd, deadline - now).await.is_ok()
+            {
+                continue;
+            }
+            tokio::time::sleep_until(deadline.into()).await;
             return;
         }
-        #[cfg(target_os = "linux")]
-        if let Some(fd) = &self.fd
-            && wait_timerfd(fd, deadline - now).await.is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep_until(deadline.into()).await;
     }
 }
 
@@ -95,9 +100,7 @@ async fn wait_timerfd(
         let mut ready = fd.readable().await?;
         let mut expirations = [0u8; 8];
         match ready.try_io(|f| Ok(rustix::io::read(f.get_ref(), &mut expirations)?)) {
-            Ok(Ok(_)) => return Ok(()),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Ok(Err(e)) => return Err(e),
+            Ok(result) => return result.map(drop),
             Err(_would_block) => continue,
         }
     }
@@ -119,5 +122,22 @@ mod tests {
         // A deadline in the past returns at once.
         t.sleep_until(Instant::now() - Duration::from_millis(5))
             .await;
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_wait_does_not_end_the_next_one_early() {
+        let t = Timer::new();
+        tokio::select! {
+            _ = t.sleep_until(Instant::now() + Duration::from_millis(5)) => panic!("not cancelled"),
+            _ = tokio::time::sleep(Duration::from_micros(100)) => {}
+        }
+        // Let the abandoned expiration fire unread, then sleep again.
+        std::thread::sleep(Duration::from_millis(10));
+        let deadline = Instant::now() + Duration::from_millis(20);
+        t.sleep_until(deadline).await;
+        assert!(
+            Instant::now() >= deadline,
+            "a stale expiration ended the sleep early"
+        );
     }
 }

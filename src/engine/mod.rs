@@ -22,8 +22,7 @@ use crate::mcp::{McpClient, Negotiated};
 use crate::plan::{CapturePool, Load, Mix, Plan, PlanError};
 use crate::record::Recorder;
 use crate::record::http::Readiness;
-use crate::schedule::pacer::{Pacer, Slot};
-use crate::schedule::{closed, open};
+use crate::schedule::{closed, open, pacer::Pacer};
 
 pub use shutdown::Stop;
 
@@ -204,7 +203,7 @@ async fn run_with(
     let stop_reason = match shared.plan.load.clone() {
         Load::Open { stages, max_calls } => {
             let pacer = Pacer::new(&stages, max_calls);
-            run_open(&shared, pacer, t0, &tracker, stop).await
+            run_open(&shared, &pacer, t0, &tracker, stop).await
         }
         Load::Closed {
             users,
@@ -286,7 +285,7 @@ async fn run_with(
 /// The open model: a task per slot, an in-flight cap that drops what cannot start.
 async fn run_open(
     shared: &Arc<Shared>,
-    pacer: Pacer,
+    pacer: &Pacer,
     t0: Instant,
     tracker: &TaskTracker,
     stop: &Stop,
@@ -310,38 +309,43 @@ async fn run_open(
         .collect();
     let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
     let mut rng = StdRng::seed_from_u64(shared.plan.seed);
-    // Every slot is picked, checked and spawned here, on the pacer's task.
-    let fire = |_k, slot: Slot, intended| {
-        let op = shared.plan.mix.pick(&mut rng);
-        let Some(live) = call::live(shared, op, slot.stage, intended) else {
-            return;
-        };
-        let skip = if shared.paused(op, Instant::now()) {
-            Some("paused: honoring Retry-After")
-        } else if op_ceilings[op].as_ref().is_some_and(|l| l.check().is_err()) {
-            Some("operation ceiling reached (mix max_rate)")
-        } else {
-            None
-        };
-        let permit = match skip {
-            None => in_flight.clone().try_acquire_owned().ok(),
-            Some(_) => None,
-        };
-        let Some(permit) = permit else {
-            let why = skip.unwrap_or("in-flight cap reached");
-            shared
-                .recorder
-                .record(call::dropped(op, slot.stage, intended, why));
-            return;
-        };
-        let request = live.mix.ops[op].build_request(&mut rng, &shared.captures);
-        let shared = shared.clone();
-        tracker.spawn(async move {
-            call::execute(&shared, &live, op, slot.stage, intended, request).await;
-            drop(permit);
-        });
-    };
-    let end = open::run(&pacer, t0, ceiling.as_deref(), &stop.soft, fire).await;
+    let end = open::run(
+        pacer,
+        t0,
+        ceiling.as_deref(),
+        &stop.soft,
+        |_k, slot, intended| {
+            let op = shared.plan.mix.pick(&mut rng);
+            let Some(live) = call::live(shared, op, slot.stage, intended) else {
+                return;
+            };
+            let skip = if shared.paused(op, Instant::now()) {
+                Some("paused: honoring Retry-After")
+            } else if op_ceilings[op].as_ref().is_some_and(|l| l.check().is_err()) {
+                Some("operation ceiling reached (mix max_rate)")
+            } else {
+                None
+            };
+            let permit = match skip {
+                None => in_flight.clone().try_acquire_owned().ok(),
+                Some(_) => None,
+            };
+            let Some(permit) = permit else {
+                let why = skip.unwrap_or("in-flight cap reached");
+                shared
+                    .recorder
+                    .record(call::dropped(op, slot.stage, intended, why));
+                return;
+            };
+            let request = live.mix.ops[op].build_request(&mut rng, &shared.captures);
+            let shared = shared.clone();
+            tracker.spawn(async move {
+                call::execute(&shared, &live, op, slot.stage, intended, request).await;
+                drop(permit);
+            });
+        },
+    )
+    .await;
     match end {
         open::LoopEnd::Finished => stop.reason(StopReason::Completed),
         open::LoopEnd::Stopped => stop.reason(StopReason::Signal),
