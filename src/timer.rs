@@ -65,9 +65,15 @@ impl Timer {
     }
 }
 
-/// Sleeps for `d` on a fresh [`Timer`].
+/// Sleeps for `d`: tokio's timer for all but the last 2 ms, then a fresh [`Timer`], so that
+/// thousands of concurrent sleeps hold a timerfd each only for their last 2 ms.
 pub async fn sleep(d: std::time::Duration) {
-    Timer::new().sleep_until(Instant::now() + d).await;
+    const COARSE_SLACK: std::time::Duration = std::time::Duration::from_millis(2);
+    let deadline = Instant::now() + d;
+    if let Some(coarse) = d.checked_sub(COARSE_SLACK) {
+        tokio::time::sleep(coarse).await;
+    }
+    Timer::new().sleep_until(deadline).await;
 }
 
 impl Default for Timer {
@@ -122,6 +128,15 @@ mod tests {
         // A deadline in the past returns at once.
         t.sleep_until(Instant::now() - Duration::from_millis(5))
             .await;
+    }
+
+    #[tokio::test]
+    async fn sleep_lasts_at_least_its_duration() {
+        for ms in [0u64, 1, 5] {
+            let start = Instant::now();
+            sleep(Duration::from_millis(ms)).await;
+            assert!(start.elapsed() >= Duration::from_millis(ms), "{ms} ms");
+        }
     }
 
     #[tokio::test]
