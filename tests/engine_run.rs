@@ -13,6 +13,8 @@ use mcp_soak::engine::Stop;
 use mcp_soak::mock::{MockConfig, MockHandle, spawn};
 use serde_json::Value;
 
+mod support;
+
 async fn mock() -> MockHandle {
     spawn(MockConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -284,13 +286,7 @@ async fn the_connection_cap_bounds_concurrency_and_its_wait_shows_as_lag() {
     // 50 ms per call at 100/s wants ~5 calls on the wire; 3 connections carry at most ~60/s, so
     // calls queue for a connection: nothing is lost, the server never sees more than 3 at once, and
     // the wait is schedule lag (latency from the intended send), not service time.
-    let mut cfg = MockConfig::default();
-    cfg.faults.latency = Some(mcp_soak::mock::Latency::Fixed {
-        delay: std::time::Duration::from_millis(50),
-    });
-    let mock = spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("mock starts");
+    let mock = support::mock(support::fixed_latency(std::time::Duration::from_millis(50))).await;
     let dir = tempfile::tempdir().unwrap();
     let (exit, s) = run(RunArgs {
         rate: Some(100.0),
