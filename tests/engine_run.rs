@@ -63,16 +63,15 @@ async fn stepped_stages_send_exact_counts_and_the_server_sees_them_all() {
     assert_eq!(exit, Exit::Ok);
     let stages = s["stages"].as_array().expect("stages");
     assert_eq!(stages.len(), 2);
+    // Scheduled per stage exactly; ended per wall-clock window, the drain its own row.
+    assert_eq!(stages[0]["scheduled"], 40, "stage 1: {}", stages[0]);
+    assert_eq!(stages[1]["scheduled"], 80, "stage 2: {}", stages[1]);
     assert_eq!(
-        stages[0]["totals"]["counts"]["ok"], 40,
-        "stage 0: {}",
-        stages[0]
+        (stages[0]["stage"].as_u64(), stages[1]["stage"].as_u64()),
+        (Some(1), Some(2))
     );
-    assert_eq!(
-        stages[1]["totals"]["counts"]["ok"], 80,
-        "stage 1: {}",
-        stages[1]
-    );
+    let ok = |v: &Value| v["totals"]["counts"]["ok"].as_u64().unwrap_or(0);
+    assert_eq!(ok(&stages[0]) + ok(&stages[1]) + ok(&s["drain"]), 120);
     assert_eq!(s["totals"]["calls"], 120);
     assert_eq!(
         mock.stats().calls_of("echo"),
@@ -190,6 +189,19 @@ async fn closed_model_sends_users_times_requests() {
     assert_eq!(exit, Exit::Ok);
     assert_eq!(s["totals"]["calls"], 15);
     assert_eq!(mock.stats().calls_of("echo"), 15);
+    // The closed model's one stage is the run's window: real duration and rate, no target.
+    let stage = &s["stages"][0];
+    assert_eq!(stage["totals"]["calls"], 15, "{stage}");
+    assert!(stage["duration_s"].as_f64().unwrap_or(0.0) > 0.0, "{stage}");
+    assert!(
+        stage["totals"]["calls_per_second"].as_f64().unwrap_or(0.0) > 0.0,
+        "{stage}"
+    );
+    assert_eq!(stage["target_rate"], 0.0);
+    assert_eq!(
+        s["drain"]["totals"]["calls"], 0,
+        "a closed loop waits for its calls"
+    );
     let a = RunArgs {
         scenario: Some("light".into()),
         mix: Some("echo=1".into()),
