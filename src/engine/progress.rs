@@ -202,7 +202,7 @@ fn judge_window(
     if shared.plan.slos.is_empty() {
         return "none";
     }
-    let view = window.view(snap);
+    let view = window.view(snap.elapsed, &snap.ops);
     let verdicts = evaluate_window(&shared.plan.slos, &view);
     breaches.update(snap.elapsed, view.full, &verdicts);
     shared.recorder.set_slo_windows(breaches.results());

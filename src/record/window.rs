@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::snapshot::{Hist, OutcomeCounts, Snapshot};
+use super::snapshot::{Hist, OpStats, OutcomeCounts};
 
 /// Marks per window length.
 const SLICES: u32 = 10;
@@ -64,10 +64,9 @@ impl SloWindow {
         self.length
     }
 
-    /// Takes `snap` (taken `snap.elapsed` after the run's start) into the window and returns what
-    /// happened in the window that ends there.
-    pub fn view(&mut self, snap: &Snapshot) -> WindowView {
-        let at = snap.elapsed;
+    /// Takes the cumulative per-operation numbers `ops` (as of `at` after the run's start) into the
+    /// window and returns what happened in the window that ends there.
+    pub fn view(&mut self, at: Duration, ops: &[OpStats]) -> WindowView {
         let slice = self.length / SLICES;
         if self
             .marks
@@ -76,8 +75,7 @@ impl SloWindow {
         {
             self.marks.push_back(Mark {
                 at,
-                ops: snap
-                    .ops
+                ops: ops
                     .iter()
                     .map(|o| (o.counts, Some(o.ok_latency.clone())))
                     .collect(),
@@ -88,8 +86,7 @@ impl SloWindow {
             self.marks.pop_front();
         }
         let base = &self.marks[0];
-        let ops = snap
-            .ops
+        let ops = ops
             .iter()
             .enumerate()
             .map(|(i, o)| {
@@ -117,5 +114,75 @@ impl SloWindow {
             full: at >= self.length,
             ops,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mcp::OutcomeKind;
+    use crate::record::new_hist;
+
+    /// One operation with `ok` calls at `fast_ms` and `slow` calls at 1 s, cumulative.
+    fn op(ok: u64, slow: u64) -> OpStats {
+        let mut h = new_hist().expect("hist");
+        h.record_n(10_000, ok).expect("record");
+        h.record_n(1_000_000, slow).expect("record");
+        let mut counts = [0; OutcomeKind::ALL.len()];
+        counts[OutcomeKind::Ok.index()] = ok + slow;
+        OpStats {
+            name: "echo".into(),
+            counts,
+            latency: h.clone(),
+            service: h.clone(),
+            ok_latency: h,
+        }
+    }
+
+    #[test]
+    fn a_view_is_the_last_window_not_the_whole_run() {
+        let mut w = SloWindow::new(Duration::from_secs(300));
+        // 15 minutes at 10 calls/s, all fast; then 30 s in which every call takes 1 s.
+        let mut v = None;
+        for s in 1..=930u64 {
+            let fast = 10 * s.min(900);
+            let slow = 10 * s.saturating_sub(900);
+            v = Some(w.view(Duration::from_secs(s), &[op(fast, slow)]));
+        }
+        let v = v.expect("a view");
+        assert!(v.full);
+        assert!((300.0..=330.0).contains(&v.secs), "covers {} s", v.secs);
+        let h = &v.ops[0].ok_latency;
+        assert_eq!(h.len(), v.ops[0].counts[OutcomeKind::Ok.index()]);
+        // 300 slow of ~3,000 in the window: the window's p95 is the slow one; the run's is not.
+        assert!(
+            h.value_at_quantile(0.95) >= 900_000,
+            "window p95 {}",
+            h.value_at_quantile(0.95)
+        );
+        let whole = op(9000, 300);
+        assert!(whole.ok_latency.value_at_quantile(0.95) < 100_000);
+    }
+
+    #[test]
+    fn a_run_shorter_than_the_window_is_seen_whole() {
+        let mut w = SloWindow::new(Duration::from_secs(300));
+        let v = w.view(Duration::from_secs(42), &[op(420, 0)]);
+        assert!(!v.full);
+        assert_eq!(v.secs, 42.0);
+        assert_eq!(v.ops[0].counts[OutcomeKind::Ok.index()], 420);
+    }
+
+    #[test]
+    fn marks_stay_bounded() {
+        let mut w = SloWindow::new(Duration::from_secs(60));
+        for s in 1..=2_000u64 {
+            w.view(Duration::from_secs(s), &[op(s, 0)]);
+        }
+        assert!(
+            w.marks.len() <= SLICES as usize + 2,
+            "{} marks",
+            w.marks.len()
+        );
     }
 }

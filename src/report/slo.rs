@@ -257,3 +257,67 @@ pub fn attach_windows(verdicts: &mut [SloVerdict], tracked: &[(f64, Option<f64>)
         v.worst_window = *worst;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(objective: &str, measured: f64, passed: bool) -> SloVerdict {
+        SloVerdict {
+            op: "_all".into(),
+            objective: objective.into(),
+            target: 0.0,
+            measured: Some(measured),
+            passed,
+            reason: None,
+            breach_s: 0.0,
+            worst_window: None,
+        }
+    }
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn breach_time_adds_up_failing_intervals_and_a_pass_breaks_the_run() {
+        let mut t = BreachTracker::default();
+        t.update(secs(10), false, &[verdict("p95_latency_ms", 50.0, true)]);
+        t.update(secs(20), false, &[verdict("p95_latency_ms", 500.0, false)]);
+        t.update(secs(30), false, &[verdict("p95_latency_ms", 600.0, false)]);
+        assert_eq!(t.failing_for(secs(30)), Some(secs(20)));
+        assert!(t.failing_now());
+        t.update(secs(40), false, &[verdict("p95_latency_ms", 60.0, true)]);
+        assert_eq!(t.failing_for(secs(40)), None);
+        t.update(secs(50), false, &[verdict("p95_latency_ms", 700.0, false)]);
+        assert_eq!(
+            t.failing_for(secs(50)),
+            Some(secs(10)),
+            "a new breach starts afresh"
+        );
+        assert_eq!(
+            t.results(),
+            vec![(30.0, None)],
+            "no full window yet: no worst"
+        );
+    }
+
+    #[test]
+    fn the_worst_full_window_is_the_highest_latency_and_the_lowest_rate() {
+        let mut t = BreachTracker::default();
+        for (at, p95, tps) in [(300, 80.0, 50.0), (310, 120.0, 40.0), (320, 90.0, 45.0)] {
+            t.update(
+                secs(at),
+                true,
+                &[
+                    verdict("p95_latency_ms", p95, p95 <= 100.0),
+                    verdict("min_calls_per_second", tps, tps >= 42.0),
+                ],
+            );
+        }
+        let r = t.results();
+        assert_eq!(r[0].1, Some(120.0));
+        assert_eq!(r[1].1, Some(40.0));
+        assert_eq!((r[0].0, r[1].0), (10.0, 10.0));
+    }
+}
