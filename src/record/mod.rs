@@ -598,17 +598,23 @@ impl Recorder {
         self.inner.gauges.sessions_expired.absolute(s.expired);
     }
 
-    /// The run sends traffic (true) or has stopped (false: elapsed time freezes, the stage clock stops).
+    /// The run sends traffic (true) or has stopped (false: see [`Recorder::stop_at`], now).
     pub fn set_running(&self, running: bool) {
-        let inner = &*self.inner;
-        inner.gauges.running.set(if running { 1.0 } else { 0.0 });
-        let now = Instant::now();
         if running {
-            *lock(&inner.ended) = None;
+            self.inner.gauges.running.set(1.0);
+            *lock(&self.inner.ended) = None;
         } else {
-            lock(&inner.ended).get_or_insert(now);
-            inner.stages.end_schedule(now);
+            self.stop_at(Instant::now());
         }
+    }
+
+    /// The run ended at `at`: elapsed time freezes there, and the schedule (if it had not ended
+    /// yet) ends there too.
+    pub fn stop_at(&self, at: Instant) {
+        let inner = &*self.inner;
+        inner.gauges.running.set(0.0);
+        lock(&inner.ended).get_or_insert(at);
+        inner.stages.end_schedule(at);
     }
 
     /// Per SLO objective (in verdict order): seconds in breach over the sliding window and the
