@@ -140,9 +140,9 @@ for where, text in exprs:
     check_names(where, text)
 
 # ---- alerts: metadata, runbook sections, unit tests ------------------------------------------------
-docs = open("README.md", encoding="utf-8").read() if os.path.exists("README.md") else ""
+docs = open("docs/ops.md", encoding="utf-8").read() if os.path.exists("docs/ops.md") else ""
 if not docs:
-    err("README.md is missing (the runbook sections live there)")
+    err("docs/ops.md is missing")
 tests_text = {}
 for path in sorted(glob.glob("prometheus/tests/*.yml")):
     tests_text[path] = load(path)
@@ -155,11 +155,11 @@ for name, rule in alerts.items():
             err(f"alert {name}: annotation {k} is missing")
     if "$value" not in ann.get("description", "") and "query" not in ann.get("description", ""):
         err(f"alert {name}: description does not show the measured value ($value or a query)")
-    anchor = "runbook-" + name.lower()
-    if not ann.get("runbook_url", "").endswith("README.md#" + anchor):
-        err(f"alert {name}: runbook_url must end with README.md#{anchor}")
-    if not re.search(r"^#+ Runbook: " + re.escape(name) + r"\s*$", docs, re.M):
-        err(f"alert {name}: README.md has no heading 'Runbook: {name}' (anchor {anchor})")
+    runbook = f"docs/runbooks/{name}.md"
+    if not ann.get("runbook_url", "").endswith(runbook):
+        err(f"alert {name}: runbook_url must end with {runbook}")
+    if not os.path.exists(runbook) or not re.search(r"^# Runbook: " + re.escape(name) + r"\s*$", open(runbook, encoding="utf-8").read(), re.M):
+        err(f"alert {name}: {runbook} is missing or has no heading 'Runbook: {name}'")
     fires = quiet = False
     for suite in tests_text.values():
         for t in suite.get("tests", []):
@@ -236,7 +236,7 @@ services = compose.get("services", {})
 for svc in ("mock", "mcp-soak", "prometheus", "alertmanager", "grafana"):
     if svc not in services:
         err(f"docker-compose.yml: service {svc} is missing")
-RUNTIME_DIRS = {"./results"}   # written by the run; git-ignored; `mkdir -p results` (README)
+RUNTIME_DIRS = {"./results"}   # written by the run; git-ignored; `mkdir -p results` (docs/ops.md)
 mounts = {}   # service -> {container path: host path}
 for name, svc in services.items():
     mounts[name] = {}
@@ -358,7 +358,7 @@ if "3000:3000" not in ports("grafana") or "9464:9464" not in ports("mcp-soak"):
 # The documented ports table must agree with compose.
 for svc, port in (("mock", "8080"), ("mcp-soak", "9464"), ("prometheus", "9090"), ("alertmanager", "9093"), ("grafana", "3000")):
     if not re.search(rf"\b{re.escape(svc)}\b.*\b{port}\b", docs):
-        err(f"README.md does not mention {svc} on port {port}")
+        err(f"docs/ops.md does not mention {svc} on port {port}")
 
 if errors:
     print("[ops] FAILED checks:", file=sys.stderr)

@@ -6,7 +6,7 @@
 //! * [`Record`] — what the engine hands over for every call, dropped slots included.
 //! * `Recorder::new(RecorderSetup)`, `Recorder::record(Record)`, `Recorder::snapshot() -> Snapshot`,
 //!   plus gauges set by the engine (stage, target rate, in-flight, sessions).
-//! * [`names`] — every exported metric name (the README table is written against it).
+//! * [`names`] — every exported metric name (the table in docs/metrics.md is written against it).
 //!
 //! The metric handles come from a private `PrometheusRecorder` (no global recorder), so many
 //! recorders can live in one process; [`Recorder::prometheus`] gives the handle `/metrics` renders.
