@@ -19,12 +19,14 @@
 //! sources), [`schema`] (synthesis from a JSON Schema), [`capture`] (values taken from results).
 
 pub mod capture;
+
 pub mod generator;
+pub mod pattern;
 pub mod schema;
 pub mod template;
 
 pub use capture::{CapturePool, CaptureSpec, DEFAULT_POOL_CAPACITY, EMPTY_CAPTURE_PREFIX};
-pub use generator::{Generator, TimeFormat};
+pub use generator::{Generator, StringFormat, TimeFormat};
 pub use template::ArgTemplate;
 
 /// A mistake in an argument template; `path` is where in the template (`amount.min`).

@@ -24,9 +24,15 @@ pub enum ArgTemplate {
         pool: String,
         fallback: Option<Box<ArgTemplate>>,
     },
+    /// An array of `len` distinct renderings of `item` (a schema's `uniqueItems`); shorter when
+    /// the item cannot yield that many distinct values in a few tries.
+    Unique { item: Box<ArgTemplate>, len: usize },
     /// Not resolved yet: filled from the tool's `inputSchema` by `Plan::resolve_tools`.
     Auto,
 }
+
+/// Deepest nesting of a template written in a config.
+pub const MAX_TEMPLATE_DEPTH: usize = 32;
 
 impl Default for ArgTemplate {
     /// An empty object: `{}`.
@@ -41,10 +47,16 @@ impl ArgTemplate {
         if value.as_str() == Some("auto") {
             return Ok(ArgTemplate::Auto);
         }
-        Self::parse_at(value, "")
+        Self::parse_at(value, "", 0)
     }
 
-    fn parse_at(value: &Value, path: &str) -> Result<ArgTemplate, ArgError> {
+    fn parse_at(value: &Value, path: &str, depth: usize) -> Result<ArgTemplate, ArgError> {
+        if depth > MAX_TEMPLATE_DEPTH {
+            return Err(err(
+                path,
+                format!("nested deeper than {MAX_TEMPLATE_DEPTH} levels"),
+            ));
+        }
         match value {
             Value::Object(obj) if obj.contains_key("gen") => {
                 Ok(ArgTemplate::Gen(parse_generator(obj, path)?))
@@ -56,7 +68,11 @@ impl ArgTemplate {
                     return Err(err(&join(path, "capture"), "expected a pool name"));
                 }
                 let fallback = match obj.get("fallback") {
-                    Some(f) => Some(Box::new(Self::parse_at(f, &join(path, "fallback"))?)),
+                    Some(f) => Some(Box::new(Self::parse_at(
+                        f,
+                        &join(path, "fallback"),
+                        depth + 1,
+                    )?)),
                     None => None,
                 };
                 Ok(ArgTemplate::Capture { pool, fallback })
@@ -67,14 +83,14 @@ impl ArgTemplate {
             Value::Object(obj) => {
                 let mut members = Vec::with_capacity(obj.len());
                 for (k, v) in obj {
-                    members.push((k.clone(), Self::parse_at(v, &join(path, k))?));
+                    members.push((k.clone(), Self::parse_at(v, &join(path, k), depth + 1)?));
                 }
                 Ok(ArgTemplate::Object(members))
             }
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, v) in items.iter().enumerate() {
-                    out.push(Self::parse_at(v, &format!("{path}[{i}]"))?);
+                    out.push(Self::parse_at(v, &format!("{path}[{i}]"), depth + 1)?);
                 }
                 Ok(ArgTemplate::Array(out))
             }
@@ -104,6 +120,7 @@ impl ArgTemplate {
             }
             ArgTemplate::Object(m) => m.iter().for_each(|(_, t)| t.walk_pools(out)),
             ArgTemplate::Array(a) => a.iter().for_each(|t| t.walk_pools(out)),
+            ArgTemplate::Unique { item, .. } => item.walk_pools(out),
             _ => {}
         }
     }
@@ -133,6 +150,19 @@ impl ArgTemplate {
                     None => Value::String(format!("{EMPTY_CAPTURE_PREFIX}{name}")),
                 },
             },
+            ArgTemplate::Unique { item, len } => {
+                let mut out: Vec<Value> = Vec::with_capacity(*len);
+                for _ in 0..len.saturating_mul(8) {
+                    if out.len() >= *len {
+                        break;
+                    }
+                    let v = item.render(rng, pool);
+                    if !out.contains(&v) {
+                        out.push(v);
+                    }
+                }
+                Value::Array(out)
+            }
             ArgTemplate::Auto => Value::Object(Map::new()),
         }
     }
@@ -188,6 +218,43 @@ mod tests {
     }
 
     #[test]
+    fn generators_built_by_hand_never_panic() {
+        let pool = CapturePool::default();
+        let mut rng = StdRng::seed_from_u64(5);
+        for g in [
+            Generator::Decimal {
+                min: -f64::MAX,
+                max: f64::MAX,
+                precision: 15,
+            },
+            Generator::Int {
+                min: i64::MIN,
+                max: i64::MAX,
+            },
+            Generator::Multiple {
+                min: i64::MIN,
+                max: i64::MAX,
+                of: 1e300,
+            },
+        ] {
+            for _ in 0..100 {
+                let v = ArgTemplate::Gen(g.clone()).render(&mut rng, &pool);
+                assert!(v.is_number() || v.is_null(), "{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn nesting_is_capped() {
+        let mut v = json!(1);
+        for _ in 0..40 {
+            v = json!({ "a": v });
+        }
+        let e = ArgTemplate::parse(&v).err().map(|e| e.message);
+        assert!(e.is_some_and(|m| m.contains("nested deeper")));
+    }
+
+    #[test]
     fn template_errors_name_the_path() {
         let cases = [
             (json!({"a": {"gen": "nope"}}), "a.gen"),
@@ -199,6 +266,18 @@ mod tests {
             ),
             (json!({"a": {"gen": "uuid", "extra": 1}}), "a.extra"),
             (json!({"a": {"capture": ""}}), "a.capture"),
+            (json!({"a": {"gen": "decimal", "max": 1e300}}), "a.max"),
+            (json!({"a": {"gen": "decimal", "min": -1e16}}), "a.min"),
+            (json!({"a": {"gen": "string", "len": 5000}}), "a.len"),
+            (
+                json!({"a": {"gen": "hex", "prefix": "x".repeat(5000)}}),
+                "a.prefix",
+            ),
+            (
+                json!({"a": {"gen": "pattern", "pattern": "(?=x)"}}),
+                "a.pattern",
+            ),
+            (json!({"a": {"gen": "pattern"}}), "a.pattern"),
         ];
         for (v, path) in cases {
             let e = ArgTemplate::parse(&v).err().map(|e| e.path);
