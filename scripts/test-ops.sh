@@ -156,8 +156,9 @@ for name, rule in alerts.items():
     if "$value" not in ann.get("description", "") and "query" not in ann.get("description", ""):
         err(f"alert {name}: description does not show the measured value ($value or a query)")
     runbook = f"docs/runbooks/{name}.md"
-    if not ann.get("runbook_url", "").endswith(runbook):
-        err(f"alert {name}: runbook_url must end with {runbook}")
+    url = ann.get("runbook_url", "")
+    if not (url.endswith(f"/{name}.md") and "docs/runbooks" in url and "$externalLabels.runbook_base" in url):
+        err(f"alert {name}: runbook_url must be <runbook_base or the project's docs/runbooks>/{name}.md")
     if not os.path.exists(runbook) or not re.search(r"^# Runbook: " + re.escape(name) + r"\s*$", open(runbook, encoding="utf-8").read(), re.M):
         err(f"alert {name}: {runbook} is missing or has no heading 'Runbook: {name}'")
     fires = quiet = False
