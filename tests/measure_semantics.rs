@@ -51,6 +51,7 @@ fn recorder(stages: &[Stage], slos: Vec<Slo>, back: Duration) -> (Recorder, Inst
             target: "http://127.0.0.1:9/mcp".into(),
             protocol: "2025-11-25".into(),
             transport: "streamable-http".into(),
+            ..RunInfo::default()
         },
     })
     .expect("recorder");
