@@ -328,3 +328,53 @@ async fn the_connection_cap_bounds_concurrency_and_its_wait_shows_as_lag() {
     );
     mock.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_call_timeout_counts_from_the_intended_send() {
+    // 50 ms per call at 100/s through one connection (~20/s): calls queue for the connection. A
+    // 300 ms timeout counts from the intended send, so a call that waited 280 ms for the connection
+    // times out 20 ms into its service, and no answered call is slower than the timeout.
+    let mock = support::mock(support::fixed_latency(std::time::Duration::from_millis(50))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = run(RunArgs {
+        rate: Some(100.0),
+        duration: Some("1s".into()),
+        mix: Some("echo=1".into()),
+        max_connections: Some(1),
+        timeout: Some("300ms".into()),
+        ..args(&mock.url, dir.path())
+    })
+    .await;
+    let counts = &s["totals"]["counts"];
+    let (ok, timeout) = (
+        counts["ok"].as_u64().unwrap_or(0),
+        counts["timeout"].as_u64().unwrap_or(0),
+    );
+    assert_eq!(ok + timeout, 100, "{counts}");
+    assert!(timeout > 50, "most calls wait past the timeout: {counts}");
+    let answered_max = s["latency"]["corrected"]["max_ms"]
+        .as_f64()
+        .unwrap_or(f64::MAX);
+    assert!(
+        answered_max <= 330.0,
+        "answered within the timeout of the intended send: {}",
+        s["latency"]
+    );
+    let failed = s["failed_latency"].as_array().expect("failed_latency");
+    let t = failed
+        .iter()
+        .find(|f| f["kind"] == "timeout")
+        .expect("timeouts timed apart");
+    let p50 = t["latency"]["p50_ms"].as_f64().unwrap_or(0.0);
+    assert!((300.0..400.0).contains(&p50), "timed to the timeout: {t}");
+    assert!(
+        s["errors"]["top_messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["message"]
+                .as_str()
+                .is_some_and(|t| t.contains("of the intended send")))),
+        "{}",
+        s["errors"]
+    );
+    mock.shutdown().await;
+}
