@@ -100,6 +100,7 @@ pub(super) async fn execute(
             span.record("http.response.status_code", s);
         }
     }
+    shared.recorder.record_handshakes(&outcome.handshakes);
     if let Some(secs) = outcome.retry_after {
         shared.pause(op, outcome.done, secs);
     }

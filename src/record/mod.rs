@@ -36,6 +36,7 @@ use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 
+use crate::mcp::handshake::{HandshakeKind, Handshakes};
 use crate::mcp::{OutcomeKind, SessionStats};
 use crate::plan::Slo;
 
@@ -176,6 +177,8 @@ struct Gauges {
     running: Gauge,
     dropped: Counter,
     lag: metrics::Histogram,
+    /// Per [`HandshakeKind::ALL`].
+    handshakes: Vec<metrics::Histogram>,
 }
 
 struct Inner {
@@ -190,6 +193,8 @@ struct Inner {
     failed: Mutex<Vec<Hist>>,
     gauges: Gauges,
     lag: Mutex<Hist>,
+    /// Handshake times per [`HandshakeKind::ALL`] (µs).
+    handshakes: Mutex<Vec<Hist>>,
     timeline: Mutex<timeline::Timeline>,
     errors: Mutex<errors::ErrorTable>,
     raw: Option<raw::RawSink>,
@@ -341,6 +346,13 @@ impl Recorder {
             running: g(names::RUNNING),
             dropped: c(names::DROPPED_SLOTS_TOTAL),
             lag: prom.register_histogram(&key(names::SCHEDULE_LAG_SECONDS, vec![]), &META),
+            handshakes: HandshakeKind::ALL
+                .iter()
+                .map(|k| {
+                    let labels = vec![Label::new("kind", k.as_str())];
+                    prom.register_histogram(&key(names::HANDSHAKE_SECONDS, labels), &META)
+                })
+                .collect(),
         };
         for gauge in [
             &gauges.target_rate,
@@ -440,6 +452,7 @@ impl Recorder {
             failed: Mutex::new(failed),
             gauges,
             lag: Mutex::new(new_hist()?),
+            handshakes: Mutex::new(vec![new_hist()?, new_hist()?]),
             timeline: Mutex::new(timeline::Timeline::new(
                 TIMELINE_INTERVAL,
                 TIMELINE_MAX_POINTS,
@@ -583,6 +596,20 @@ impl Recorder {
         }
     }
 
+    /// Handshakes one call did (session initialize, token refresh), timed apart from its service time.
+    pub fn record_handshakes(&self, h: &Handshakes) {
+        let inner = &*self.inner;
+        for (i, d) in h.spent.iter().enumerate() {
+            let Some(d) = d else { continue };
+            if let Some(m) = inner.gauges.handshakes.get(i) {
+                m.record(d.as_secs_f64());
+            }
+            if let Some(hist) = lock(&inner.handshakes).get_mut(i) {
+                hist.saturating_record(d.as_micros() as u64);
+            }
+        }
+    }
+
     /// The schedule is in stage `idx` (0-based) and asks for `target_rate` now (a ramp changes it
     /// within a stage). `mcp_soak_stage` shows the stage number as everywhere else: from 1.
     pub fn set_stage(&self, idx: usize, target_rate: f64) {
@@ -708,6 +735,12 @@ impl Recorder {
             slos: inner.slos.clone(),
             sessions: *lock(&inner.sessions),
             slo_windows: lock(&inner.slo_windows).clone(),
+            handshakes: HandshakeKind::ALL
+                .into_iter()
+                .zip(lock(&inner.handshakes).iter())
+                .filter(|(_, h)| !h.is_empty())
+                .map(|(k, h)| (k, h.clone()))
+                .collect(),
             current_stage: inner.current_stage.load(Ordering::Relaxed) as usize,
             in_flight: inner.in_flight.load(Ordering::Relaxed),
             raw_written: inner.raw.as_ref().map_or(0, raw::RawSink::written),
@@ -764,6 +797,12 @@ fn describe(prom: &PrometheusRecorder) {
         names::SCHEDULE_LAG_SECONDS,
         Some(Unit::Seconds),
         "Actual send time minus intended send time.",
+        2,
+    );
+    d(
+        names::HANDSHAKE_SECONDS,
+        Some(Unit::Seconds),
+        "Time calls spent on handshakes (initialize, token refresh), kept out of service time.",
         2,
     );
     d(

@@ -15,6 +15,9 @@ pub const RPC_ERRORS_TOTAL: &str = "mcp_soak_rpc_errors_total";
 pub const DROPPED_SLOTS_TOTAL: &str = "mcp_soak_dropped_slots_total";
 /// Histogram: how late calls started against their intended time, seconds.
 pub const SCHEDULE_LAG_SECONDS: &str = "mcp_soak_schedule_lag_seconds";
+/// Histogram `{kind}`: time calls spent on handshakes (`initialize`, `token_refresh`), kept out of
+/// service time.
+pub const HANDSHAKE_SECONDS: &str = "mcp_soak_handshake_seconds";
 /// Gauge: calls/s the schedule asks for now.
 pub const TARGET_RATE: &str = "mcp_soak_target_calls_per_second";
 /// Gauge: calls/s completed over the last progress interval.
@@ -46,7 +49,7 @@ pub const RUNNING: &str = "mcp_soak_running";
 pub const ALL_TOOLS: &str = "_all";
 
 /// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
-pub const ALL: [&str; 20] = [
+pub const ALL: [&str; 21] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,
     CALL_SERVICE_SECONDS,
@@ -54,6 +57,7 @@ pub const ALL: [&str; 20] = [
     RPC_ERRORS_TOTAL,
     DROPPED_SLOTS_TOTAL,
     SCHEDULE_LAG_SECONDS,
+    HANDSHAKE_SECONDS,
     TARGET_RATE,
     ACHIEVED_RATE,
     IN_FLIGHT,
