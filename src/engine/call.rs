@@ -102,7 +102,7 @@ pub(super) async fn execute(
     }
     shared.recorder.record_handshakes(&outcome.handshakes);
     if let Some(secs) = outcome.retry_after {
-        shared.pause(op, outcome.done, secs);
+        shared.admission.pause(op, outcome.done, secs);
     }
     if let Some(result) = &outcome.result {
         operation.capture(result, &shared.captures);
