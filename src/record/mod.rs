@@ -751,111 +751,12 @@ impl Recorder {
 }
 
 fn describe(prom: &PrometheusRecorder) {
-    use metrics::Unit;
-    let d = |name: &'static str, unit: Option<Unit>, help: &'static str, kind: u8| match kind {
-        0 => prom.describe_counter(name.into(), unit, help.into()),
-        1 => prom.describe_gauge(name.into(), unit, help.into()),
-        _ => prom.describe_histogram(name.into(), unit, help.into()),
-    };
-    d(
-        names::CALLS_TOTAL,
-        None,
-        "Calls by tool and outcome (dropped slots included).",
-        0,
-    );
-    d(
-        names::CALL_LATENCY_SECONDS,
-        Some(Unit::Seconds),
-        "Latency from the intended send time.",
-        2,
-    );
-    d(
-        names::CALL_SERVICE_SECONDS,
-        Some(Unit::Seconds),
-        "Service time from the actual send.",
-        2,
-    );
-    d(
-        names::HTTP_ERRORS_TOTAL,
-        None,
-        "HTTP error replies by tool and status.",
-        0,
-    );
-    d(
-        names::RPC_ERRORS_TOTAL,
-        None,
-        "JSON-RPC errors by tool and code.",
-        0,
-    );
-    d(
-        names::DROPPED_SLOTS_TOTAL,
-        None,
-        "Slots the scheduler could not start (in-flight cap, or paused for Retry-After).",
-        0,
-    );
-    d(
-        names::SCHEDULE_LAG_SECONDS,
-        Some(Unit::Seconds),
-        "Actual send time minus intended send time.",
-        2,
-    );
-    d(
-        names::HANDSHAKE_SECONDS,
-        Some(Unit::Seconds),
-        "Time calls spent on handshakes (initialize, token refresh), kept out of service time.",
-        2,
-    );
-    d(
-        names::TARGET_RATE,
-        None,
-        "Calls per second the schedule asks for now.",
-        1,
-    );
-    d(
-        names::ACHIEVED_RATE,
-        None,
-        "Calls per second completed over the last progress interval.",
-        1,
-    );
-    d(names::IN_FLIGHT, None, "Calls in flight.", 1);
-    d(names::SESSIONS_ACTIVE, None, "MCP sessions open now.", 1);
-    d(
-        names::SESSIONS_INITIALIZED_TOTAL,
-        None,
-        "MCP sessions initialized.",
-        0,
-    );
-    d(
-        names::SESSIONS_EXPIRED_TOTAL,
-        None,
-        "MCP sessions the server expired.",
-        0,
-    );
-    d(
-        names::STAGE,
-        None,
-        "Number of the current stage (from 1, as in the progress line and the reports).",
-        1,
-    );
-    d(
-        names::SLO_LATENCY_P95_SECONDS,
-        Some(Unit::Seconds),
-        "SLO: p95 latency threshold.",
-        1,
-    );
-    d(
-        names::SLO_MIN_CALLS_PER_SECOND,
-        None,
-        "SLO: minimum successful calls per second.",
-        1,
-    );
-    d(
-        names::SLO_MAX_ERROR_RATIO,
-        None,
-        "SLO: maximum error ratio.",
-        1,
-    );
-    d(names::BUILD_INFO, None, "Build information (value 1).", 1);
-    d(names::RUN_INFO, None, "Run information (value 1).", 1);
-    d(names::RUNNING, None, "1 while the run sends traffic.", 1);
+    for m in &names::METRICS {
+        let (name, help) = (m.name.into(), m.help.into());
+        match m.kind {
+            names::MetricKind::Counter => prom.describe_counter(name, m.unit, help),
+            names::MetricKind::Gauge => prom.describe_gauge(name, m.unit, help),
+            names::MetricKind::Histogram => prom.describe_histogram(name, m.unit, help),
+        }
+    }
 }

@@ -45,6 +45,153 @@ pub const RUN_INFO: &str = "mcp_soak_run_info";
 /// Gauge: 1 while the run sends traffic, 0 before and after.
 pub const RUNNING: &str = "mcp_soak_running";
 
+/// What a metric is, for its `# TYPE` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// One exported metric: name, kind, unit and help text (its `# HELP` line).
+#[derive(Debug, Clone, Copy)]
+pub struct Metric {
+    pub name: &'static str,
+    pub kind: MetricKind,
+    pub unit: Option<metrics::Unit>,
+    pub help: &'static str,
+}
+
+/// Every metric the recorder describes, in one table (the exporter's `# HELP`/`# TYPE` lines).
+pub const METRICS: [Metric; 21] = [
+    Metric {
+        name: CALLS_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "Calls by tool and outcome (dropped slots included).",
+    },
+    Metric {
+        name: CALL_LATENCY_SECONDS,
+        kind: MetricKind::Histogram,
+        unit: Some(metrics::Unit::Seconds),
+        help: "Latency from the intended send time.",
+    },
+    Metric {
+        name: CALL_SERVICE_SECONDS,
+        kind: MetricKind::Histogram,
+        unit: Some(metrics::Unit::Seconds),
+        help: "Service time from the actual send.",
+    },
+    Metric {
+        name: HTTP_ERRORS_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "HTTP error replies by tool and status.",
+    },
+    Metric {
+        name: RPC_ERRORS_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "JSON-RPC errors by tool and code.",
+    },
+    Metric {
+        name: DROPPED_SLOTS_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "Slots the scheduler could not start (in-flight cap, or paused for Retry-After).",
+    },
+    Metric {
+        name: SCHEDULE_LAG_SECONDS,
+        kind: MetricKind::Histogram,
+        unit: Some(metrics::Unit::Seconds),
+        help: "Actual send time minus intended send time.",
+    },
+    Metric {
+        name: HANDSHAKE_SECONDS,
+        kind: MetricKind::Histogram,
+        unit: Some(metrics::Unit::Seconds),
+        help: "Time calls spent on handshakes (initialize, token refresh), kept out of service time.",
+    },
+    Metric {
+        name: TARGET_RATE,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Calls per second the schedule asks for now.",
+    },
+    Metric {
+        name: ACHIEVED_RATE,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Calls per second completed over the last progress interval.",
+    },
+    Metric {
+        name: IN_FLIGHT,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Calls in flight.",
+    },
+    Metric {
+        name: SESSIONS_ACTIVE,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "MCP sessions open now.",
+    },
+    Metric {
+        name: SESSIONS_INITIALIZED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP sessions initialized.",
+    },
+    Metric {
+        name: SESSIONS_EXPIRED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP sessions the server expired.",
+    },
+    Metric {
+        name: STAGE,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Number of the current stage (from 1, as in the progress line and the reports).",
+    },
+    Metric {
+        name: SLO_LATENCY_P95_SECONDS,
+        kind: MetricKind::Gauge,
+        unit: Some(metrics::Unit::Seconds),
+        help: "SLO: p95 latency threshold.",
+    },
+    Metric {
+        name: SLO_MIN_CALLS_PER_SECOND,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "SLO: minimum successful calls per second.",
+    },
+    Metric {
+        name: SLO_MAX_ERROR_RATIO,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "SLO: maximum error ratio.",
+    },
+    Metric {
+        name: BUILD_INFO,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Build information (value 1).",
+    },
+    Metric {
+        name: RUN_INFO,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Run information (value 1).",
+    },
+    Metric {
+        name: RUNNING,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "1 while the run sends traffic.",
+    },
+];
+
 /// The `tool` label value for an SLO that covers every operation.
 pub const ALL_TOOLS: &str = "_all";
 
@@ -96,3 +243,20 @@ pub const KNOWN_RPC_CODES: [i64; 12] = [
 
 /// The label value for statuses and codes outside the known sets.
 pub const OTHER: &str = "other";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_described_once() {
+        let described: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+        let mut sorted = described.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), described.len(), "a metric described twice");
+        let mut all = ALL.to_vec();
+        all.sort_unstable();
+        assert_eq!(sorted, all);
+    }
+}
