@@ -24,6 +24,7 @@ use crate::record::Recorder;
 use crate::record::http::Readiness;
 use crate::schedule::admission::{Admission, Admit};
 use crate::schedule::{closed, open, pacer::Pacer};
+use crate::timer::Clock;
 
 pub use shutdown::Stop;
 
@@ -287,6 +288,7 @@ async fn run_open(
         .and_then(|r| open::ceiling(r, Duration::from_millis(10)));
     let mut rng = StdRng::seed_from_u64(shared.plan.seed);
     let end = open::run(
+        &Clock::Precise,
         pacer,
         t0,
         ceiling.as_deref(),

@@ -2,11 +2,11 @@
 //! HDR histograms per operation and stage (→ summary), the timeline, bounded error tables and the
 //! optional raw JSON-lines stream. Memory never grows with run length.
 //!
-//! CONTRACT (used by the engine and the report):
-//! * [`Record`] — what the engine hands over for every call, dropped slots included.
-//! * `Recorder::new(RecorderSetup)`, `Recorder::record(Record)`, `Recorder::snapshot() -> Snapshot`,
-//!   plus gauges set by the engine (stage, target rate, in-flight, sessions).
-//! * [`names`] — every exported metric name (the table in docs/metrics.md is written against it).
+//! How it is used: the engine hands over one [`Record`] per call (dropped slots included) with
+//! `Recorder::record`, sets the run's `t0` and the schedule's end (`start`, `end_schedule`) and the
+//! live gauges; reports read `Recorder::snapshot`. Per-stage rows are wall-clock windows
+//! ([`stages`]); the live SLO window is [`window`]; every exported metric is described in one
+//! table in [`names`] (docs/metrics.md is written against it).
 //!
 //! The metric handles come from a private `PrometheusRecorder` (no global recorder), so many
 //! recorders can live in one process; [`Recorder::prometheus`] gives the handle `/metrics` renders.
