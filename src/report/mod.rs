@@ -9,6 +9,7 @@
 
 pub mod compare;
 pub mod console;
+pub mod hdr;
 pub mod slo;
 pub mod summary;
 pub mod write;
