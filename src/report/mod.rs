@@ -6,10 +6,12 @@
 //! * [`console::write`] — the human report, from the same `Summary` (so console and JSON agree).
 //! * [`write`] — atomic file writes and `{timestamp}` expansion.
 //! * [`compare`] — deltas between two summaries, regressions beyond a tolerance.
+//! * [`merge`] — the summaries of a load's shards as the summary of the whole (exact percentiles).
 
 pub mod compare;
 pub mod console;
 pub mod hdr;
+pub mod merge;
 pub mod slo;
 pub mod summary;
 pub mod write;
