@@ -42,6 +42,7 @@ fn recorder(run_id: &str) -> Recorder {
             target: "http://127.0.0.1:1/mcp".into(),
             protocol: "2025-11-25".into(),
             transport: "streamable-http".into(),
+            labels: [("test".to_string(), "merge".to_string())].into(),
         },
     })
     .expect("recorder")

@@ -395,6 +395,7 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
             target: first.target.clone(),
             protocol: first.protocol.version.clone().unwrap_or_default(),
             transport: first.transport.clone(),
+            labels: common_labels(shards),
         },
         slos: slos_of(first),
         sessions,
@@ -415,6 +416,14 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
         summary: summary::build(&snap, meta),
         missing: missing_shares(shards),
     })
+}
+
+/// The static labels every shard carries with the same value (a label that tells shards apart, such
+/// as a pod name, does not describe the whole load).
+fn common_labels(shards: &[Shard]) -> BTreeMap<String, String> {
+    let mut labels = shards[0].summary.labels.clone();
+    labels.retain(|k, v| shards.iter().all(|s| s.summary.labels.get(k) == Some(v)));
+    labels
 }
 
 /// The SLOs the shards were judged on (the same in every shard: they come from one config).
