@@ -72,7 +72,7 @@ containers:
     command: ["/bin/sh", "-c"]
     args:
       - |
-        summary="/results/shard-${SHARD_INDEX}.json"
+        summary="${RESULTS_DIR}/shard-${SHARD_INDEX}.json"
         mcp-soak run "$@" --summary "$summary"
         rc=$?
         if [ "${PRINT_SUMMARY}" = "true" ] && [ -f "$summary" ]; then
@@ -121,6 +121,8 @@ containers:
         {{- end }}
       - name: PRINT_SUMMARY
         value: {{ $v.results.print | quote }}
+      - name: RESULTS_DIR
+        value: /results
       {{- if or $v.token.value $v.token.existingSecret }}
       - name: MCP_SOAK_TOKEN
         valueFrom:
