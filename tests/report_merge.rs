@@ -8,7 +8,7 @@ use mcp_soak::mcp::OutcomeKind;
 use mcp_soak::plan::Slo;
 use mcp_soak::record::{Record, Recorder, RecorderSetup, RunInfo};
 use mcp_soak::report::merge::{self, MergeError, Shard};
-use mcp_soak::report::{self, RunMeta, Summary};
+use mcp_soak::report::{self, RunMeta, Summary, compare};
 use serde_json::{Value, json};
 
 const OPS: [&str; 3] = ["echo", "slow", "idle"];
@@ -176,6 +176,17 @@ fn merge_of_split_run_equals_the_run() {
     assert_eq!(timeline_counts(m), timeline_counts(&whole));
     assert_eq!(m.config["limits"]["instance_share"], Value::Null);
     assert_eq!(m.config["merged_shards"][2]["instance_share"], "2/3");
+}
+
+#[test]
+fn compare_takes_a_merged_summary_like_a_single_run() {
+    let (whole, shards) = split_run(["r1"; 3]);
+    let merged = merge::merge(&shards).expect("merge").summary;
+    let c = compare::compare(&whole, &merged, 0.0);
+    assert_eq!(c.regressions(), 0, "a merged run compares equal to the run");
+    // A single shard is a third of the load: against the whole it regresses on throughput.
+    let c = compare::compare(&whole, &shards[0].summary, 0.1);
+    assert!(c.regressions() > 0);
 }
 
 #[test]
