@@ -51,11 +51,14 @@ fn recorder(run_id: &str) -> Recorder {
 /// The record of call `i`: two ops, a spread of latencies, tool errors, HTTP errors and drops.
 fn record(base: Instant, i: u64) -> Record {
     let op = (i % 2) as usize;
-    let kind = match i % 20 {
-        0 if op == 0 => OutcomeKind::ToolError,
-        1 if i % 60 == 1 => OutcomeKind::Dropped,
-        3 if i % 100 == 3 => OutcomeKind::HttpError,
-        _ => OutcomeKind::Ok,
+    let kind = if op == 0 && i % 20 == 0 {
+        OutcomeKind::ToolError
+    } else if i % 60 == 1 {
+        OutcomeKind::Dropped
+    } else if i % 100 == 3 {
+        OutcomeKind::HttpError
+    } else {
+        OutcomeKind::Ok
     };
     let intended = base + Duration::from_micros(i * 1_500);
     let lag = Duration::from_micros(i % 97);
@@ -64,17 +67,20 @@ fn record(base: Instant, i: u64) -> Record {
     } else {
         50_000 + (i * 104_729) % 400_000
     });
+    let sent = (kind != OutcomeKind::Dropped).then_some(intended + lag);
+    let detail = (!kind.is_ok()).then(|| format!("{kind} detail {}", i % 3));
+    let status = (kind == OutcomeKind::HttpError).then_some(503);
     Record {
+        detail,
+        status,
+        sent,
+        done: intended + lag + svc,
+        intended,
+        kind,
         op,
         stage: usize::from(i >= 1000),
-        kind,
-        status: (kind == OutcomeKind::HttpError).then_some(503),
-        rpc_code: None,
-        intended,
-        sent: (kind != OutcomeKind::Dropped).then_some(intended + lag),
-        done: intended + lag + svc,
         bytes: 10,
-        detail: (!kind.is_ok()).then(|| format!("{kind} detail {}", i % 3)),
+        rpc_code: None,
         session: None,
         retry_after: None,
     }
