@@ -210,8 +210,11 @@ if len(failures) == before:
 else:
     print(f"strict-typo: rejected, as it should be: {failures[before]}")
     del failures[before:]
-expect_error("bad-mode", {"mode": "deployment"}, ["mode", "deployment"])
+expect_error("bad-mode", {"mode": "deployment"}, ["mode", "job", "statefulset"])
 expect_error("no-shards", {"shards": 0}, ["shards"])
+# values.schema.json: a misspelt value is an error naming it, not silently ignored.
+expect_error("misspelt-value", {"shard": 4}, ["shard"])
+expect_error("misspelt-nested", {"monitoring": {"podMonitor": {"enable": True}}}, ["enable"])
 
 if failures:
     print(f"{len(failures)} chart check(s) failed", file=sys.stderr)
