@@ -26,6 +26,11 @@ TOKEN = "s3cr3t-token-never-in-args"
 ROOT, MODELS, NODE, OUT = (Path(a) for a in sys.argv[1:5])
 CHART = ROOT / "deploy/kubernetes/mcp-soak"
 failures = []
+ENTRYPOINT = next(
+    json.loads(line.split(None, 1)[1])
+    for line in (ROOT / "Dockerfile").read_text().splitlines()
+    if line.startswith("ENTRYPOINT")
+)
 
 
 def fail(case, msg, quiet=False):
@@ -95,6 +100,12 @@ def check_workload(case, docs, kind, shards):
     w = ws[0]
     c = container(w)
     words = c.get("command", []) + c.get("args", [])
+    # What the container runs: its command, else the image's ENTRYPOINT, then the args.
+    argv = c.get("command") or ENTRYPOINT
+    argv = argv + c.get("args", [])
+    runs = argv[:2] == ["mcp-soak", "run"] or (argv[:2] == ["/bin/sh", "-c"] and "mcp-soak run" in argv[2])
+    if not runs:
+        fail(case, f"{kind}: the container does not run `mcp-soak run`: {argv[:4]}")
     if "--instance-share" not in words or words[words.index("--instance-share") + 1] != "$(SHARD_INDEX)/$(SHARD_COUNT)":
         fail(case, f"{kind}: no --instance-share $(SHARD_INDEX)/$(SHARD_COUNT) in {words}")
     env = env_of(c)

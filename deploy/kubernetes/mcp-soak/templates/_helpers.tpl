@@ -83,7 +83,9 @@ containers:
         exit $rc
       - mcp-soak
     {{- else }}
+    # The image's entrypoint is mcp-soak.
     args:
+      - run
     {{- end }}
       - --config
       - /config/mcp-soak.toml
