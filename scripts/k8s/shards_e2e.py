@@ -14,7 +14,9 @@ prometheus/fast-windows.sh). Checks:
 3. a shard killed while sending (SIGKILL) fires McpSoakScrapeDown for its instance, and the shards that
    end cleanly fire nothing;
 4. the summaries the surviving shards printed to their logs merge (deploy/kubernetes/collect-summaries.sh
-   --from-logs) into one summary of the run, the missing shard named.
+   --from-logs) into one summary of the run, the missing shard named;
+5. the StatefulSet's pods (pod-index label, `<release>-<revision>` run id) each send their half and stop
+   cleanly on SIGTERM.
 
 Usage: python shards_e2e.py REPO_ROOT MCP_SOAK_BINARY WORK_DIR
 """
@@ -111,20 +113,24 @@ max_in_flight = 512
 tool = "list_clusters"
 weight = 1
 """
-    values = {"shards": SHARDS, "config": config, "job": {"linger": "15s"}}
+    return workload({"shards": SHARDS, "config": config, "job": {"linger": "15s"}}, "Job")
+
+
+def workload(values, kind):
+    """The rendered workload of `kind` and the ConfigMaps it mounts."""
     with helm_chart.Chart.load(ROOT / "deploy/kubernetes/mcp-soak") as c:
-        rendered = c.render(values, name="e2e", namespace="load", is_install=True)
+        rendered = c.render(values, name="e2e", namespace="load", revision=1, is_install=True)
     docs = [d for text in rendered.values() for d in yaml.safe_load_all(text) if d]
-    job = next(d for d in docs if d["kind"] == "Job")
+    w = next(d for d in docs if d["kind"] == kind)
     cms = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
-    return job, cms
+    return w, cms
 
 
-def pod_argv_env(job, cms, index, job_uid, metrics_port):
-    """The argv and env Kubernetes would run pod `index` with, mounts mapped under WORK/pod-<index>."""
-    spec = job["spec"]["template"]["spec"]
+def pod_argv_env(workload, cms, pod, index, metrics_port, job_uid=None):
+    """The argv and env Kubernetes would run pod `index` of `workload` with, mounts mapped under WORK/pod."""
+    spec = workload["spec"]["template"]["spec"]
     c = spec["containers"][0]
-    pod_dir = WORK / f"pod-{index}"
+    pod_dir = WORK / pod
     mounts = {}
     volumes = {v["name"]: v for v in spec["volumes"]}
     for m in c["volumeMounts"]:
@@ -142,9 +148,9 @@ def pod_argv_env(job, cms, index, job_uid, metrics_port):
             env[e["name"]] = expand(e["value"], env)
             continue
         path = e["valueFrom"]["fieldRef"]["fieldPath"]
-        if "job-completion-index" in path:
+        if "job-completion-index" in path or "pod-index" in path:
             env[e["name"]] = str(index)
-        elif "controller-uid" in path:
+        elif "controller-uid" in path and job_uid:
             env[e["name"]] = job_uid
         else:
             raise SystemExit(f"the driver does not know how Kubernetes fills {path}")
@@ -160,7 +166,8 @@ def pod_argv_env(job, cms, index, job_uid, metrics_port):
             return f"127.0.0.1:{metrics_port}"
         return word
 
-    argv = [local(expand(w, env)) for w in c.get("command", []) + c.get("args", [])]
+    entrypoint = [str(BIN)]  # the image's ENTRYPOINT ["mcp-soak"]
+    argv = [local(expand(w, env)) for w in (c.get("command") or entrypoint) + c.get("args", [])]
     return argv, env
 
 
@@ -216,7 +223,7 @@ def main():
     t0 = time.time()
     shards = []
     for i in range(SHARDS):
-        argv, env = pod_argv_env(job, cms, i, job_uid, shard_ports[i])
+        argv, env = pod_argv_env(job, cms, f"pod-{i}", i, shard_ports[i], job_uid)
         shards.append(start(f"shard-{i}", argv, env))
 
     # 1 + 2: the summed rate and one run, while every shard sends.
@@ -295,6 +302,67 @@ def main():
         else:
             say(f"PASS: the surviving shards' summaries merge: {calls} calls of run {merged['run_id']}, "
                 f"p95 {merged['latency']['corrected']['p95_ms']} ms; shard {KILLED}/{SHARDS} named missing")
+
+    # 5: the StatefulSet (soak until stopped) starts and stops as Kubernetes would run it.
+    statefulset(mock_port)
+
+
+def statefulset(mock_port):
+    """The soak-until-stopped StatefulSet: two pods share the load under `<release>-<revision>` and end
+    cleanly on SIGTERM (what Kubernetes sends on `helm uninstall`)."""
+    config = f"""
+[target]
+url = "http://127.0.0.1:{mock_port}/mcp"
+
+[load]
+rate = 40
+duration = "10m"
+
+[[mix]]
+tool = "list_clusters"
+weight = 1
+"""
+    sts, cms = workload({"mode": "statefulset", "shards": 2, "config": config}, "StatefulSet")
+    ports = [free_port() for _ in range(2)]
+    pods = []
+    for i in range(2):
+        argv, env = pod_argv_env(sts, cms, f"sts-{i}", i, ports[i])
+        pods.append(start(f"sts-{i}", argv, env))
+    for i, port in enumerate(ports):
+        url = f"http://127.0.0.1:{port}/metrics"
+        if not wait_for(f"StatefulSet pod {i} sending", 30, lambda: _metric(url, "mcp_soak_running") == 1.0):
+            continue
+        target, text = _metric(url, "mcp_soak_target_calls_per_second"), _text(url)
+        if target != 20.0 or 'run_id="e2e-1"' not in text:
+            fail(f"StatefulSet pod {i}: target {target}/s (expected 20, half of 40) or run_id e2e-1 missing")
+        else:
+            say(f"PASS: StatefulSet pod {i} sends its half (20 of 40 calls/s) of run e2e-1")
+    for i, p in enumerate(pods):
+        os.killpg(p.pid, signal.SIGTERM)
+    for i, p in enumerate(pods):
+        try:
+            rc = p.wait(timeout=60)  # terminationGracePeriodSeconds
+        except subprocess.TimeoutExpired:
+            fail(f"StatefulSet pod {i} did not stop within its grace period after SIGTERM")
+            continue
+        if rc != 0:
+            fail(f"StatefulSet pod {i} exited {rc} on SIGTERM (see {WORK}/sts-{i}.log)")
+    say("PASS: the StatefulSet's pods stop cleanly on SIGTERM")
+
+
+def _metric(url, name):
+    """The value of the first sample of `name` on a /metrics page (None when absent)."""
+    for line in _text(url).splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def _text(url):
+    try:
+        return get(url)
+    except OSError:
+        return ""
 
 
 def _up(url):
