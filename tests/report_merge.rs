@@ -196,6 +196,38 @@ fn compare_takes_a_merged_summary_like_a_single_run() {
 }
 
 #[test]
+fn timelines_align_on_wall_clock_time() {
+    let (_, mut shards) = split_run(["r1"; 3]);
+    // Shard 1 started 2 s after the others (a pod scheduled late): its points move 2 s later.
+    let late = humantime::parse_rfc3339(&shards[1].summary.started).expect("time")
+        + Duration::from_secs(2);
+    shards[1].summary.started = humantime::format_rfc3339_millis(late).to_string();
+    let last_late = shards[1].summary.timeline.last().expect("points").start_s + 2.0;
+    let m = merge::merge(&shards).expect("merge").summary;
+    assert_eq!(
+        m.started, shards[0].summary.started,
+        "the merged run starts with the earliest shard"
+    );
+    let calls = |s: &Summary| s.timeline.iter().map(|p| p.calls).sum::<u64>();
+    assert_eq!(
+        calls(&m),
+        shards.iter().map(|s| calls(&s.summary)).sum::<u64>()
+    );
+    let last = m.timeline.last().expect("points");
+    assert_eq!(
+        last.start_s, last_late,
+        "the late shard's last interval, 2 s later"
+    );
+    assert_eq!(
+        last.calls,
+        shards[1].summary.timeline.last().expect("points").calls
+    );
+    for w in m.timeline.windows(2) {
+        assert!(w[0].start_s < w[1].start_s, "points in time order");
+    }
+}
+
+#[test]
 fn a_merged_summary_merges_again() {
     let (whole, shards) = split_run(["r1"; 3]);
     let first_two = merge::merge(&shards[..2]).expect("merge 0 and 1");
