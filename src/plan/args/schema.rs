@@ -96,9 +96,13 @@ fn is_null_branch(v: &Value) -> bool {
 }
 
 impl Synth<'_> {
-    /// The schema with its `$ref`s, `allOf` and first `anyOf`/`oneOf` branch folded in.
-    fn flatten(&self, schema: &Map<String, Value>) -> Map<String, Value> {
+    /// The schema with its `$ref`s, `allOf` and first `anyOf`/`oneOf` branch folded in, at most
+    /// [`MAX_REFS`] levels down (a `$ref: "#"` inside an `allOf` would otherwise never end).
+    fn flatten(&self, schema: &Map<String, Value>, level: usize) -> Map<String, Value> {
         let mut s = schema.clone();
+        if level > MAX_REFS {
+            return s;
+        }
         for _ in 0..MAX_REFS {
             let Some(Value::String(r)) = s.remove("$ref") else {
                 break;
@@ -113,7 +117,7 @@ impl Synth<'_> {
         }
         if let Some(Value::Array(all)) = s.remove("allOf") {
             for part in all.iter().take(MAX_ITEMS).filter_map(Value::as_object) {
-                let part = self.flatten(part);
+                let part = self.flatten(part, level + 1);
                 merge(&mut s, &part);
             }
         }
@@ -124,7 +128,7 @@ impl Synth<'_> {
                     .find(|a| !is_null_branch(a))
                     .and_then(Value::as_object)
             {
-                let branch = self.flatten(first);
+                let branch = self.flatten(first, level + 1);
                 // The branch's own keys win over the parent's (a narrower `type` for one).
                 let mut out = branch;
                 merge(&mut out, &s);
@@ -148,7 +152,7 @@ impl Synth<'_> {
             || raw.contains_key("anyOf")
             || raw.contains_key("oneOf")
         {
-            self.flatten(raw)
+            self.flatten(raw, 0)
         } else {
             raw.clone()
         };
