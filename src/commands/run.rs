@@ -58,7 +58,7 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
                 .list_tools()
                 .await
                 .context("listing the server's tools")?;
-            plan.resolve_tools(&tools).map_err(ExitError::usage)?;
+            fit_mix(&mut plan, &tools)?;
             Ok(client)
         }
         FirstConnect::Down(reason) => {
@@ -144,6 +144,14 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
 }
 
 /// The protocol label of `mcp_soak_run_info` before anything was negotiated: `auto` or the revision.
+/// Fits the mix to the server's tools before any traffic: written arguments checked against each
+/// tool's `inputSchema`, unknown and destructive tools refused, `auto` arguments synthesized.
+/// A mismatch is a configuration error (exit 2). Shared by `run` and `validate --url`.
+pub(crate) fn fit_mix(plan: &mut Plan, tools: &[crate::mcp::ToolInfo]) -> Result<(), ExitError> {
+    crate::plan::args::check_mix(&plan.mix, tools).map_err(ExitError::usage)?;
+    plan.resolve_tools(tools).map_err(ExitError::usage)
+}
+
 fn requested_protocol(p: &ProtocolChoice) -> String {
     match p {
         ProtocolChoice::Auto => "auto".to_owned(),

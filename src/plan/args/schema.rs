@@ -67,7 +67,7 @@ fn first_type(schema: &Map<String, Value>) -> Option<String> {
 }
 
 /// Merges `extra` into `base`: properties joined, `required` united, other keys added when absent.
-fn merge(base: &mut Map<String, Value>, extra: &Map<String, Value>) {
+pub(super) fn merge(base: &mut Map<String, Value>, extra: &Map<String, Value>) {
     for (k, v) in extra {
         match (k.as_str(), base.get_mut(k), v) {
             ("properties", Some(Value::Object(p)), Value::Object(more)) => {
