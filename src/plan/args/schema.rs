@@ -271,9 +271,12 @@ fn num(s: &Map<String, Value>, k: &str) -> Option<f64> {
     s.get(k).and_then(Value::as_f64).filter(|x| x.is_finite())
 }
 
+/// A numeric bound and whether it is exclusive.
+type Bound = (f64, bool);
+
 /// Lower and upper bounds and whether each is exclusive, in both the draft-6+ form (numbers) and
 /// the draft-4 form (`exclusiveMinimum: true` next to `minimum`).
-fn limits(s: &Map<String, Value>) -> (Option<(f64, bool)>, Option<(f64, bool)>) {
+fn limits(s: &Map<String, Value>) -> (Option<Bound>, Option<Bound>) {
     let flag = |k: &str| s.get(k).and_then(Value::as_bool) == Some(true);
     let lo = match (num(s, "minimum"), num(s, "exclusiveMinimum")) {
         (Some(m), Some(x)) if x >= m => Some((x, true)),
@@ -305,7 +308,7 @@ fn range(lo: Option<f64>, hi: Option<f64>, cap: f64) -> (f64, f64) {
 
 /// Multiples of `of` inside the bounds: `k` from `ceil(lo/of)` to `floor(hi/of)`, exclusive bounds
 /// stepped over.
-fn multiples(of: f64, lo: Option<(f64, bool)>, hi: Option<(f64, bool)>, cap: f64) -> Generator {
+fn multiples(of: f64, lo: Option<Bound>, hi: Option<Bound>, cap: f64) -> Generator {
     let (l, h) = range(lo.map(|b| b.0), hi.map(|b| b.0), cap);
     let k_cap = (cap / of).min(MAX_INT);
     let mut k_lo = (l / of).ceil().clamp(-k_cap, k_cap);
