@@ -242,7 +242,7 @@ def overview():
                                                 "1": {"text": "running", "color": "green"}}}],
         color_mode="background"), 3, 4))
     P.append(L.place(stat(
-        "Stage", "Index of the current stage (0-based, mcp_soak_stage).", "none",
+        "Stage", "Number of the current stage (from 1, mcp_soak_stage).", "none",
         [target("max(mcp_soak_stage)", "stage", instant=True)]), 3, 4))
     P.append(L.place(stat(
         "Target calls/s", "What the schedule asks for now, all tester instances.", "reqps",
@@ -280,7 +280,7 @@ def overview():
         overrides=[dashed("^SLO.*")], minimum=0), 12, 8))
     P.append(L.place({
         "type": "state-timeline", "title": "Stage",
-        "description": "Which stage the schedule is in (mcp_soak_stage, 0-based).", "datasource": DS,
+        "description": "Which stage the schedule is in (mcp_soak_stage, numbered from 1).", "datasource": DS,
         "targets": refs(target("max(mcp_soak_stage)", "stage")),
         "fieldConfig": {"defaults": {"unit": "none", "color": {"mode": "continuous-GrYlRd"},
                                      "custom": {"fillOpacity": 70, "lineWidth": 0}}, "overrides": []},
