@@ -272,6 +272,10 @@ for path in dash_files:
             if "histogram_quantile" in expr and "by (le" not in expr:
                 err(f"{title}: histogram_quantile must aggregate `sum by (le, ...)`: {expr}")
             dash_exprs.append((title, expr))
+    for a in d.get("annotations", {}).get("list", []):
+        if a.get("expr"):
+            check_names(f"{path} annotation {a.get('name')}", a["expr"])
+            dash_exprs.append((f"{path} annotation {a.get('name')!r}", a["expr"]))
     for v in d.get("templating", {}).get("list", []):
         q = v.get("query")
         if isinstance(q, dict):
@@ -280,7 +284,8 @@ for path in dash_files:
             check_names(f"{path} variable {v.get('name')}", q)
 
 # Every dashboard query must parse: write them as recording rules (Grafana variables replaced) for promtool.
-subst = [("$__rate_interval", "1m"), ("$__interval", "15s"), ("${tool}", "echo"), ("$tool", "echo")]
+subst = [("$__rate_interval", "1m"), ("$__interval", "15s"), ("$__range_s", "3600"), ("$__range", "1h"),
+         ("${tool}", "echo"), ("$tool", "echo"), ("$run_id", "r1"), ("$test", "t"), ("$instance", "i")]
 rules = []
 for i, (title, expr) in enumerate(dash_exprs):
     for a, b in subst:
