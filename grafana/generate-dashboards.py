@@ -102,6 +102,13 @@ def dashed(regex, color=None):
     return {"matcher": {"id": "byRegexp", "options": regex}, "properties": props}
 
 
+def vs_slo(title, desc, unit, targets, slo_expr, slo_legend, runbook):
+    """A time series of measurements with their objective drawn as a dashed red line."""
+    return timeseries(title, desc, unit, [*targets, target(slo_expr, slo_legend)],
+                      overrides=[dashed(f"^{slo_legend.split()[0]}.*", "red")], minimum=0,
+                      links=[{"title": f"Runbook: {runbook}", "url": f"{RUNBOOK}/{runbook}.md"}])
+
+
 def timeseries(title, desc, unit, targets, overrides=(), stack=False, minimum=None, links=()):
     custom = {
         "drawStyle": "line", "lineWidth": 1, "fillOpacity": 25 if stack else 10, "showPoints": "never",
@@ -222,17 +229,15 @@ def dashboard(uid, title, desc, panels, variables, links=()):
 
 def latency_panel(sel, title="Latency p50 / p95 / p99 vs SLO"):
     b = f'mcp_soak_call_latency_seconds_bucket{{tool{sel}}}[$__rate_interval]'
-    return timeseries(
+    return vs_slo(
         title,
         "From the intended send time (includes any queueing and generator lag: coordinated-omission free). "
         "Dashed: the tool's p95 SLO (mcp_soak_slo_latency_p95_seconds).",
         "s",
-        [target(f"histogram_quantile(0.50, sum by (le, run_id, tool) (rate({b})))", "p50 {{tool}} {{run_id}}"),
-         target(f"histogram_quantile(0.95, sum by (le, run_id, tool) (rate({b})))", "p95 {{tool}} {{run_id}}"),
-         target(f"histogram_quantile(0.99, sum by (le, run_id, tool) (rate({b})))", "p99 {{tool}} {{run_id}}"),
-         target(f'max by (run_id, tool) (mcp_soak_slo_latency_p95_seconds{{tool{sel}}})', "SLO p95 {{tool}} {{run_id}}")],
-        overrides=[dashed("^SLO.*", "red")], minimum=0,
-        links=[{"title": "Runbook: latency", "url": f"{RUNBOOK}/McpSoakLatencyP95High.md"}])
+        [target(f"histogram_quantile({q}, sum by (le, run_id, tool) (rate({b})))", f"p{p} {{{{tool}}}} {{{{run_id}}}}")
+         for q, p in (("0.50", "50"), ("0.95", "95"), ("0.99", "99"))],
+        f'max by (run_id, tool) (mcp_soak_slo_latency_p95_seconds{{tool{sel}}})', "SLO p95 {{tool}} {{run_id}}",
+        "McpSoakLatencyP95High")
 
 
 def service_panel(sel):
@@ -249,17 +254,16 @@ def service_panel(sel):
 
 
 def error_ratio_panel(sel):
-    return timeseries(
+    return vs_slo(
         "Error ratio vs budget",
         "Errors = every outcome except ok and dropped, over the calls that reached the server. "
         "Dashed: the tool's budget (mcp_soak_slo_max_error_ratio).",
         "percentunit",
         [target(f'sum by (run_id, tool) (rate(mcp_soak_calls_total{{tool{sel},{ERR}}}[$__rate_interval]))'
                 f' / sum by (run_id, tool) (rate(mcp_soak_calls_total{{tool{sel},{SENT}}}[$__rate_interval]))',
-                "errors {{tool}} {{run_id}}"),
-         target(f'max by (run_id, tool) (mcp_soak_slo_max_error_ratio{{tool{sel}}})', "budget {{tool}} {{run_id}}")],
-        overrides=[dashed("^budget.*", "red")], minimum=0,
-        links=[{"title": "Runbook: error budget", "url": f"{RUNBOOK}/McpSoakErrorBudgetBurn.md"}])
+                "errors {{tool}} {{run_id}}")],
+        f'max by (run_id, tool) (mcp_soak_slo_max_error_ratio{{tool{sel}}})', "budget {{tool}} {{run_id}}",
+        "McpSoakErrorBudgetBurn")
 
 
 def outcomes_panel(sel):
@@ -307,15 +311,21 @@ def by_run_tool(per_tool, per_run):
     return f'({per_tool}) or label_replace({per_run}, "tool", "_all", "", "")'
 
 
-def slo_table(title, desc, columns, status_ref):
-    """One row per (run, tool) with an SLO: columns [(header, expr, unit)], merged on run_id and tool;
-    the `status_ref` column (1 pass, 0 fail) is coloured."""
+def slo_table(title, desc, unit, objective, slo, now, now_series, range_expr, op, extra=()):
+    """One row per (run, tool) with this SLO: the objective, the recorded value now, the value over the
+    dashboard range, `extra` columns [(header, expr, unit)], and pass/fail over the range (`op` is how
+    the measurement must compare with the objective), merged on run_id and tool."""
+    on = "on (run_id, tool)"
+    columns = [(objective, slo, unit),
+               (now, f"max by (run_id, tool) ({now_series}) and {on} {slo}", unit),
+               ("over range", f"({range_expr}) and {on} {slo}", unit),
+               *extra,
+               ("status", f"({range_expr}) {op} bool {on} {slo}", "none")]
     targets = [target(expr, instant=True, fmt="table") for _, expr, _ in columns]
     rename = {f"Value #{chr(ord('A') + i)}": h for i, (h, _, _) in enumerate(columns)}
     overrides = [{"matcher": {"id": "byName", "options": h}, "properties": [{"id": "unit", "value": u}]}
                  for h, _, u in columns]
-    status = rename[f"Value #{status_ref}"]
-    overrides.append({"matcher": {"id": "byName", "options": status}, "properties": [
+    overrides.append({"matcher": {"id": "byName", "options": "status"}, "properties": [
         {"id": "mappings", "value": [{"type": "value", "options": {
             "1": {"text": "pass", "color": "green"}, "0": {"text": "FAIL", "color": "red"}}}]},
         {"id": "custom.cellOptions", "value": {"type": "color-background"}}]})
@@ -334,27 +344,23 @@ def slo_table(title, desc, columns, status_ref):
 
 def slo_panels():
     ALL = 'tool="_all"'
-    lat = timeseries(
+    lat = vs_slo(
         "Run-wide latency p95 / p99 vs SLO",
         "The whole run (tool=\"_all\", every shard summed) from the recorded series the alerts use: p95 and "
         "p99 over 5m, p95 over 30m. Dashed: the run's p95 SLO; the latency alerts fire above it.",
         "s",
-        [target(f"tool:mcp_soak_call_latency_seconds:p95_5m{{{ALL}}}", "p95 5m"),
-         target(f"tool:mcp_soak_call_latency_seconds:p99_5m{{{ALL}}}", "p99 5m"),
-         target(f"tool:mcp_soak_call_latency_seconds:p95_30m{{{ALL}}}", "p95 30m"),
-         target(f"max by (run_id) (mcp_soak_slo_latency_p95_seconds{{{ALL}}})", "SLO p95")],
-        overrides=[dashed("^SLO.*", "red")], minimum=0,
-        links=[{"title": "Runbook: latency", "url": f"{RUNBOOK}/McpSoakLatencyP95HighSustained.md"}])
-    err = timeseries(
+        [target(f"tool:mcp_soak_call_latency_seconds:{q}{{{ALL}}}", legend)
+         for q, legend in (("p95_5m", "p95 5m"), ("p99_5m", "p99 5m"), ("p95_30m", "p95 30m"))],
+        f"max by (run_id) (mcp_soak_slo_latency_p95_seconds{{{ALL}}})", "SLO p95",
+        "McpSoakLatencyP95HighSustained")
+    err = vs_slo(
         "Run-wide error ratio vs budget",
         "Errors over the calls that reached the server, whole run, over 5m and 30m (the pair the "
         "McpSoakErrorBudgetBurn alert judges). Dashed: the run's error budget.",
         "percentunit",
-        [target(f"tool:mcp_soak_errors:ratio_rate5m{{{ALL}}}", "errors 5m"),
-         target(f"tool:mcp_soak_errors:ratio_rate30m{{{ALL}}}", "errors 30m"),
-         target(f"max by (run_id) (mcp_soak_slo_max_error_ratio{{{ALL}}})", "budget")],
-        overrides=[dashed("^budget.*", "red")], minimum=0,
-        links=[{"title": "Runbook: error budget", "url": f"{RUNBOOK}/McpSoakErrorBudgetBurn.md"}])
+        [target(f"tool:mcp_soak_errors:ratio_rate{w}{{{ALL}}}", f"errors {w}") for w in ("5m", "30m")],
+        f"max by (run_id) (mcp_soak_slo_max_error_ratio{{{ALL}}})", "budget",
+        "McpSoakErrorBudgetBurn")
     burn = with_threshold_lines(timeseries(
         "Error budget burn rate",
         "Error ratio divided by the budget, per tool with an error SLO: 1 spends the budget exactly over "
@@ -379,12 +385,8 @@ def slo_panels():
         "SLO status: errors",
         "Per run and tool with an error SLO: the budget, the ratio now (5m), over the dashboard range, the "
         "share of the error budget used over the range (100 % = all of it), and pass/fail over the range.",
-        [("budget ≤", err_slo, "percentunit"),
-         ("now (5m)", f"max by (run_id, tool) (tool:mcp_soak_errors:ratio_rate5m) and on (run_id, tool) {err_slo}", "percentunit"),
-         ("over range", f"({err_range}) and on (run_id, tool) {err_slo}", "percentunit"),
-         ("budget used", f"({err_range}) / on (run_id, tool) {err_slo}", "percentunit"),
-         ("status", f"({err_range}) <= bool on (run_id, tool) {err_slo}", "none")], "E")
-    lat_slo = "max by (run_id, tool) (mcp_soak_slo_latency_p95_seconds)"
+        "percentunit", "budget ≤", err_slo, "now (5m)", "tool:mcp_soak_errors:ratio_rate5m", err_range, "<=",
+        extra=[("budget used", f"({err_range}) / on (run_id, tool) {err_slo}", "percentunit")])
     lat_range = by_run_tool(
         "histogram_quantile(0.95, sum by (le, run_id, tool) (increase(mcp_soak_call_latency_seconds_bucket[$__range])))",
         "histogram_quantile(0.95, sum by (le, run_id) (increase(mcp_soak_call_latency_seconds_bucket[$__range])))")
@@ -392,21 +394,16 @@ def slo_panels():
         "SLO status: latency p95",
         "Per run and tool with a latency SLO: the p95 objective, p95 now (5m) and over the dashboard range "
         "(from the intended send time), and pass/fail over the range.",
-        [("p95 ≤", lat_slo, "s"),
-         ("now (5m)", f"max by (run_id, tool) (tool:mcp_soak_call_latency_seconds:p95_5m) and on (run_id, tool) {lat_slo}", "s"),
-         ("over range", f"({lat_range}) and on (run_id, tool) {lat_slo}", "s"),
-         ("status", f"({lat_range}) <= bool on (run_id, tool) {lat_slo}", "none")], "D")
-    tps_slo = "max by (run_id, tool) (mcp_soak_slo_min_calls_per_second)"
+        "s", "p95 ≤", "max by (run_id, tool) (mcp_soak_slo_latency_p95_seconds)",
+        "now (5m)", "tool:mcp_soak_call_latency_seconds:p95_5m", lat_range, "<=")
     ok = over_range("mcp_soak_calls_total", 'outcome="ok"')
     tps_range = by_run_tool(f"sum by (run_id, tool) ({ok}) / $__range_s", f"sum by (run_id) ({ok}) / $__range_s")
     tps_table = slo_table(
         "SLO status: throughput",
         "Per run and tool with a throughput SLO: the minimum successful calls/s, now (1m) and over the "
         "dashboard range, and pass/fail over the range (a range wider than the run counts idle time).",
-        [("calls/s ≥", tps_slo, "reqps"),
-         ("now (1m)", f"max by (run_id, tool) (tool:mcp_soak_calls_ok:rate1m) and on (run_id, tool) {tps_slo}", "reqps"),
-         ("over range", f"({tps_range}) and on (run_id, tool) {tps_slo}", "reqps"),
-         ("status", f"({tps_range}) >= bool on (run_id, tool) {tps_slo}", "none")], "D")
+        "reqps", "calls/s ≥", "max by (run_id, tool) (mcp_soak_slo_min_calls_per_second)",
+        "now (1m)", "tool:mcp_soak_calls_ok:rate1m", tps_range, ">=")
     heat = {
         "type": "heatmap", "title": "Latency heatmap",
         "description": "Calls per latency bucket over time (from the intended send time), selected runs and tools.",
