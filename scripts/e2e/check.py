@@ -697,6 +697,13 @@ def summary(path):
         fail(f"summary {path} is missing or not JSON: {e}")
         return
     ok(f"the run wrote its summary {os.path.basename(path)} ({s.get('stop_reason', '?')})")
+    # The run's identity: the static labels of compose-soak.toml and a run id, as on every series.
+    with open(os.path.join(ROOT, "config/compose-soak.toml"), "rb") as f:
+        want = tomllib.load(f).get("run", {}).get("labels", {})
+    if s.get("labels") == want and s.get("run_id"):
+        ok(f"the summary carries the run identity: run_id {s['run_id']}, labels {want}")
+    else:
+        fail(f"the summary's identity is run_id {s.get('run_id')!r}, labels {s.get('labels')!r}; expected labels {want}")
     if s.get("slo_passed") is False:
         failed = [f"{v.get('op')}:{v.get('objective')}" for v in s.get("slos", []) if v.get("passed") is False]
         ok(f"the summary's SLO verdict is fail after the degradation ({failed})")
