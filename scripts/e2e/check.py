@@ -176,6 +176,9 @@ def compose_args(compose, service, scale, *port_map):
 
 
 
+RUNBOOK_BASE = "https://runbooks.example.test/mcp-soak"
+
+
 def gen_prometheus(shipped, out, rules_dir, prom_port, am_port, soak_port):
     """The shipped prometheus.yml with loopback targets, 1s scrapes, 2s evaluations, the fast rules."""
     cfg = load_yaml(shipped)
@@ -183,6 +186,8 @@ def gen_prometheus(shipped, out, rules_dir, prom_port, am_port, soak_port):
     cfg["global"]["scrape_timeout"] = "1s"
     cfg["global"]["evaluation_interval"] = "2s"
     cfg["rule_files"] = [os.path.join(rules_dir, "*.yml")]
+    # The configurable runbook base (commented out in the shipped file): the alerts must link there.
+    cfg["global"].setdefault("external_labels", {})["runbook_base"] = RUNBOOK_BASE
     cfg["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]
     jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
     if "mcp-soak" not in jobs or "prometheus" not in jobs:
@@ -443,10 +448,12 @@ def routed(webhook_file, timeout):
             fail(f"{name} ({sev.get(name)}) reached PagerDuty: only critical alerts page")
         else:
             ok(f"{name} ({sev.get(name)}) did not page (route: critical only)")
-    if "Runbook: http" in slack and "runbook_url" in page and "docs/runbooks/" in page:
-        ok("Slack and PagerDuty notifications carry the runbook link from the template")
+    link = f"{RUNBOOK_BASE}/McpSoakErrorBudgetBurn.md"
+    if f"Runbook: {link}" in slack and link in page:
+        ok(f"Slack and PagerDuty notifications carry the runbook link under the configured runbook_base ({link})")
     else:
-        fail("the notifications do not carry the runbook link (alertmanager/templates/mcp-soak.tmpl)")
+        fail(f"the notifications do not carry the runbook link {link} (runbook_base external label, "
+             "alertmanager/templates/mcp-soak.tmpl)")
 
 
 LATENCY = ("McpSoakLatencyP95High", "McpSoakLatencyP95HighSustained")
