@@ -317,8 +317,14 @@ fn docs_table_matches_exported_names() {
         .map(str::to_string)
         .collect();
     let declared: BTreeSet<String> = names::ALL.iter().map(|s| s.to_string()).collect();
-    assert_eq!(exported, documented, "exported vs the docs/metrics.md table");
-    assert_eq!(declared, documented, "names.rs vs the docs/metrics.md table");
+    assert_eq!(
+        exported, documented,
+        "exported vs the docs/metrics.md table"
+    );
+    assert_eq!(
+        declared, documented,
+        "names.rs vs the docs/metrics.md table"
+    );
 }
 
 #[test]

@@ -63,6 +63,7 @@ enum Mode {
     Stateless(Stateless),
     Session(Pool),
     Legacy(super::legacy::Legacy),
+    Stdio(super::stdio::Stdio),
 }
 
 struct Inner {
@@ -191,9 +192,18 @@ async fn discover(
 impl McpClient {
     /// Connects: negotiates the revision (auto: stateless first), opens the session pool.
     pub async fn connect(config: ClientConfig) -> Result<McpClient, ClientError> {
-        let url = config.url.clone();
-        let parsed = reqwest::Url::parse(&config.url)
-            .map_err(|e| ClientError::Failed(format!("invalid URL: {e}")))?;
+        // A stdio target's "URL" only labels it; its calls share Http's timeout, in-flight permits
+        // and secret scrubbing, and never reach the reqwest client.
+        let url = match &config.stdio {
+            Some(t) => t.label(),
+            None => config.url.clone(),
+        };
+        let parsed = reqwest::Url::parse(if config.stdio.is_some() {
+            "stdio:"
+        } else {
+            &config.url
+        })
+        .map_err(|e| ClientError::Failed(format!("invalid URL: {e}")))?;
         let client = transport::build_client(
             &config.headers,
             config.ca_file.as_deref(),
@@ -214,6 +224,21 @@ impl McpClient {
             slots: tokio::sync::Semaphore::new(config.max_connections.max(1)),
         };
         let tasks = TaskTracker::new();
+
+        if let Some(target) = &config.stdio {
+            let pool = super::stdio::Stdio::connect(&config, target).await?;
+            let inner = Inner {
+                http,
+                url,
+                negotiated: pool.negotiated.clone(),
+                mode: Mode::Stdio(pool),
+                strategy: config.session_strategy,
+                tasks,
+            };
+            return Ok(McpClient {
+                inner: Arc::new(inner),
+            });
+        }
 
         if config.transport == Transport::LegacySse {
             let legacy = super::legacy::Legacy::connect(&http, &config).await?;
@@ -362,6 +387,7 @@ impl McpClient {
                         .await
                 }
                 Mode::Legacy(l) => l.call(&inner.http, request, cursor, keep).await,
+                Mode::Stdio(p) => p.call(request, cursor, keep, &mut session_slot).await,
             }
         };
         let x = match tokio::time::timeout(inner.http.timeout, fut).await {
@@ -545,7 +571,16 @@ impl McpClient {
                 expired: p.expired.load(Ordering::Relaxed),
             },
             Mode::Legacy(l) => l.stats(),
+            Mode::Stdio(p) => p.session_stats(),
             Mode::Stateless(_) => SessionStats::default(),
+        }
+    }
+
+    /// The stdio process pool, when the target is a command.
+    pub fn stdio(&self) -> Option<&super::stdio::Stdio> {
+        match &self.inner.mode {
+            Mode::Stdio(p) => Some(p),
+            _ => None,
         }
     }
 
@@ -561,6 +596,7 @@ impl McpClient {
                 futures_util::future::join_all(deletes).await;
             }
             Mode::Legacy(l) => l.shutdown(),
+            Mode::Stdio(p) => p.shutdown().await,
             Mode::Stateless(_) => {}
         }
         inner.tasks.close();
