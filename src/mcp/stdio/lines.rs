@@ -189,7 +189,7 @@ mod tests {
 
     #[tokio::test]
     async fn frames_lines_across_small_reads_and_caps_long_ones() {
-        let got = lines(b"{\"id\":1}\r\nxxxxxxxxxxxx\n\nlast", 8).await;
+        let got = lines(b"{\"id\":1}\r\nxxxxxxxxxxxx\n\nlast", 9).await;
         assert_eq!(
             got,
             vec![
