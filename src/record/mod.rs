@@ -129,6 +129,10 @@ pub fn new_hist() -> Result<Hist, RecordError> {
 
 /// `url` without user-info, query and fragment (they may carry credentials).
 pub fn strip_credentials(url: &str) -> String {
+    // A stdio target's label is a command line, not a URL: `@` and `/` there are not userinfo.
+    if url.starts_with("stdio:") {
+        return url.to_owned();
+    }
     let url = url.split(['?', '#']).next().unwrap_or_default();
     let (scheme, rest) = match url.find("://") {
         Some(i) => (&url[..i + 3], &url[i + 3..]),
