@@ -1,0 +1,121 @@
+//! No stdio server outlives mcp-soak: not after SIGTERM mid-run (orderly: stdin closed, SIGTERM,
+//! SIGKILL by process group) and not after SIGKILL (the parent-death signal, then end of input).
+//! Each server is wrapped in a shell that forks it, so grandchildren are checked too.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use support::{Soak, wait_until};
+
+/// pid → (parent pid, state) of every process now.
+fn processes() -> HashMap<u32, (u32, char)> {
+    let mut out = HashMap::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        let mut f = rest.split_whitespace();
+        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        out.insert(pid, (ppid, state));
+    }
+    out
+}
+
+/// Every live (not zombie) descendant of `root`.
+fn descendants(root: u32) -> Vec<u32> {
+    let all = processes();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            all.iter()
+                .filter(|(_, (pp, st))| *pp == parent && *st != 'Z')
+                .map(|(pid, _)| *pid),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+fn alive(pids: &[u32]) -> Vec<u32> {
+    let all = processes();
+    pids.iter()
+        .copied()
+        .filter(|p| all.get(p).is_some_and(|(_, st)| *st != 'Z'))
+        .collect()
+}
+
+/// Starts a soak of two shell-wrapped mock servers; returns it once all four processes run.
+async fn soak_with_servers(dir: &std::path::Path) -> (Soak, Vec<u32>) {
+    let bin = support::bin();
+    // `; true` keeps the shell from exec-ing: the mock is a grandchild of mcp-soak.
+    let cmd = format!("sh -c '{bin} mock --stdio; true'");
+    let args = [
+        "run",
+        "--stdio",
+        &cmd,
+        "--processes",
+        "2",
+        "--mix",
+        "echo=1",
+        "--rate",
+        "20",
+        "--duration",
+        "10m",
+        "--metrics-listen",
+        "none",
+        "--quiet",
+    ];
+    let soak = Soak::start(dir, &args, &[]);
+    let pid = soak.child.id();
+    wait_until(
+        Duration::from_secs(60),
+        "two shells and two servers",
+        || descendants(pid).len() >= 4,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let tree = descendants(pid);
+    (soak, tree)
+}
+
+#[tokio::test]
+async fn sigterm_mid_run_stops_every_server_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut soak, tree) = soak_with_servers(dir.path()).await;
+    soak.signal("TERM");
+    let st = soak.wait(Duration::from_secs(60)).await;
+    assert_eq!(st.code(), Some(0), "stderr:\n{}", soak.stderr());
+    wait_until(Duration::from_secs(10), "no server left", || {
+        alive(&tree).is_empty()
+    })
+    .await;
+    let err = soak.stderr_plain();
+    assert!(
+        !err.contains("restarting"),
+        "an orderly stop is not a crash:\n{err}"
+    );
+}
+
+#[tokio::test]
+async fn sigkill_mid_run_leaves_no_orphan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut soak, tree) = soak_with_servers(dir.path()).await;
+    soak.signal("KILL");
+    soak.wait(Duration::from_secs(10)).await;
+    wait_until(Duration::from_secs(10), "no orphaned server", || {
+        alive(&tree).is_empty()
+    })
+    .await;
+}
