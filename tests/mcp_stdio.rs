@@ -299,3 +299,28 @@ async fn a_command_that_cannot_start_is_unreachable() {
         "{e}"
     );
 }
+
+#[test]
+fn discover_over_stdio_prints_a_config_that_validates() {
+    let bin = env!("CARGO_BIN_EXE_mcp-soak");
+    let line = format!("{bin} mock --stdio");
+    let out = std::process::Command::new(bin)
+        .args(["discover", "--stdio", &line])
+        .output()
+        .expect("run discover");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains(&format!("command = {line:?}")), "{text}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("soak.toml");
+    std::fs::write(&file, &text).expect("write");
+    let v = std::process::Command::new(bin)
+        .args(["validate", "-c", file.to_str().expect("utf-8")])
+        .output()
+        .expect("run validate");
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}
