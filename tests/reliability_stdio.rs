@@ -7,7 +7,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use support::{Soak, wait_until};
+use support::{Soak, get_text, wait_until};
 
 /// pid → (parent pid, state) of every process now.
 fn processes() -> HashMap<u32, (u32, char)> {
@@ -57,7 +57,7 @@ fn alive(pids: &[u32]) -> Vec<u32> {
 }
 
 /// Starts a soak of two shell-wrapped mock servers; returns it once all four processes run.
-async fn soak_with_servers(dir: &std::path::Path) -> (Soak, Vec<u32>) {
+async fn soak_with_servers(dir: &std::path::Path, metrics_listen: &str) -> (Soak, Vec<u32>) {
     let bin = support::bin();
     // `; true` keeps the shell from exec-ing: the mock is a grandchild of mcp-soak.
     let cmd = format!("sh -c '{bin} mock --stdio; true'");
@@ -74,7 +74,9 @@ async fn soak_with_servers(dir: &std::path::Path) -> (Soak, Vec<u32>) {
         "--duration",
         "10m",
         "--metrics-listen",
-        "none",
+        metrics_listen,
+        "--linger",
+        "0s",
         "--quiet",
     ];
     let soak = Soak::start(dir, &args, &[]);
@@ -93,7 +95,7 @@ async fn soak_with_servers(dir: &std::path::Path) -> (Soak, Vec<u32>) {
 #[tokio::test]
 async fn sigterm_mid_run_stops_every_server_process() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut soak, tree) = soak_with_servers(dir.path()).await;
+    let (mut soak, tree) = soak_with_servers(dir.path(), "none").await;
     soak.signal("TERM");
     let st = soak.wait(Duration::from_secs(60)).await;
     assert_eq!(st.code(), Some(0), "stderr:\n{}", soak.stderr());
@@ -111,11 +113,50 @@ async fn sigterm_mid_run_stops_every_server_process() {
 #[tokio::test]
 async fn sigkill_mid_run_leaves_no_orphan() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut soak, tree) = soak_with_servers(dir.path()).await;
+    let (mut soak, tree) = soak_with_servers(dir.path(), "none").await;
     soak.signal("KILL");
     soak.wait(Duration::from_secs(10)).await;
     wait_until(Duration::from_secs(10), "no orphaned server", || {
         alive(&tree).is_empty()
     })
     .await;
+}
+
+/// The value of an unlabelled-by-us series (global labels only) on a Prometheus page.
+fn value(page: &str, name: &str) -> f64 {
+    page.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} not on the page:\n{page}"))
+}
+
+#[tokio::test]
+async fn server_processes_are_sampled_on_metrics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut soak, _) = soak_with_servers(dir.path(), "127.0.0.1:0").await;
+    let addr = soak.metrics_addr().await;
+    let url = format!("http://{addr}/metrics");
+    let mut page = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        page = get_text(&url).await;
+        if page.contains("mcp_soak_server_processes")
+            && value(&page, "mcp_soak_server_processes") == 2.0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(value(&page, "mcp_soak_server_processes"), 2.0, "{page}");
+    assert_eq!(value(&page, "mcp_soak_server_process_restarts_total"), 0.0);
+    // Two shells and two mocks: several MB resident, a handful of fds each.
+    assert!(
+        value(&page, "mcp_soak_server_resident_bytes") > 4e6,
+        "{page}"
+    );
+    assert!(value(&page, "mcp_soak_server_open_fds") >= 12.0, "{page}");
+    assert!(value(&page, "mcp_soak_server_cpu_seconds") >= 0.0);
+    soak.signal("TERM");
+    soak.wait(Duration::from_secs(60)).await;
 }

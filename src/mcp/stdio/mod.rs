@@ -112,6 +112,19 @@ impl Slot {
     }
 }
 
+/// The whole pool's resource use, summed over its process groups, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ProcessSample {
+    /// Processes up now.
+    pub running: u64,
+    /// Restarts so far.
+    pub restarts: u64,
+    pub resident_bytes: u64,
+    /// CPU seconds, cumulative over restarts.
+    pub cpu_seconds: f64,
+    pub open_fds: u64,
+}
+
 /// Counters of the pool, exported by the recorder and on `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct PoolStats {
@@ -628,6 +641,24 @@ impl Stdio {
             ));
         }
         out
+    }
+
+    /// Reads `/proc` once and sums the pool's resource use.
+    pub fn sample(&self) -> ProcessSample {
+        let st = self.pool_stats();
+        self.resources().into_iter().fold(
+            ProcessSample {
+                running: st.running,
+                restarts: st.restarts,
+                ..ProcessSample::default()
+            },
+            |mut acc, (_, u)| {
+                acc.resident_bytes += u.resident_bytes;
+                acc.cpu_seconds += u.cpu_seconds;
+                acc.open_fds += u.open_fds;
+                acc
+            },
+        )
     }
 
     /// The pids of the processes up now (tests and diagnostics).
