@@ -160,3 +160,51 @@ async fn server_processes_are_sampled_on_metrics() {
     soak.signal("TERM");
     soak.wait(Duration::from_secs(60)).await;
 }
+
+#[tokio::test]
+async fn a_crashing_server_mid_run_is_counted_and_restarted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/stdio_faulty.py");
+    let cmd = format!("python3 {script} crash 30");
+    let summary = dir.path().join("summary.json");
+    let args = [
+        "run",
+        "--stdio",
+        &cmd,
+        "--mix",
+        "echo=1",
+        "--rate",
+        "40",
+        "--duration",
+        "3s",
+        "--metrics-listen",
+        "none",
+        "--quiet",
+        "--summary",
+        summary.to_str().expect("utf-8"),
+    ];
+    let mut soak = Soak::start(dir.path(), &args, &[]);
+    let st = soak.wait(Duration::from_secs(60)).await;
+    assert_eq!(st.code(), Some(0), "{}", soak.stderr());
+    let s = support::read_summary(&summary);
+    let c = &s["totals"]["counts"];
+    let n = |k: &str| c[k].as_u64().unwrap_or(0);
+    // ~120 calls, a crash every 30: several restarts, every call accounted for exactly once.
+    assert!(n("ok") >= 60, "{c}");
+    assert!(n("protocol") + n("connect") >= 1, "{c}");
+    assert_eq!(
+        n("timeout"),
+        0,
+        "a dead process never leaves a call hanging: {c}"
+    );
+    let total: u64 = ["ok", "protocol", "connect", "dropped"]
+        .iter()
+        .map(|k| n(k))
+        .sum();
+    assert_eq!(total, s["totals"]["calls"].as_u64().unwrap_or(0), "{c}");
+    let err = soak.stderr_plain();
+    assert!(
+        err.contains("crashing on purpose") && err.contains("restarting"),
+        "{err}"
+    );
+}
