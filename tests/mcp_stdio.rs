@@ -37,6 +37,13 @@ fn faulty(mode: &str, n: &str) -> StdioTarget {
     target(&["python3", script, mode, n], 1)
 }
 
+/// A connected client of one `stdio_faulty.py MODE N` process.
+async fn faulty_client(mode: &str, n: &str) -> McpClient {
+    McpClient::connect(stdio_config(faulty(mode, n), ProtocolChoice::Auto))
+        .await
+        .expect("connect")
+}
+
 fn echo(message: &str) -> McpRequest {
     McpRequest::ToolsCall {
         name: "echo".into(),
@@ -174,9 +181,7 @@ async fn python_sdk_over_stdio_is_stateless() {
 
 #[tokio::test]
 async fn a_crashing_server_fails_calls_in_flight_and_is_restarted() {
-    let client = McpClient::connect(stdio_config(faulty("crash", "5"), ProtocolChoice::Auto))
-        .await
-        .expect("connect");
+    let client = faulty_client("crash", "5").await;
     assert_eq!(client.negotiated().era, Era::Session);
     let first_pid = client.stdio().expect("pool").pids()[0];
     let outs = futures_util::future::join_all((0..8).map(|i| {
@@ -236,12 +241,7 @@ async fn a_stalled_server_times_out_and_does_not_leak_waiters() {
 
 #[tokio::test]
 async fn logs_on_stdout_are_a_protocol_error_naming_the_line() {
-    let client = McpClient::connect(stdio_config(
-        faulty("stdout-log", "0"),
-        ProtocolChoice::Auto,
-    ))
-    .await
-    .expect("connect");
+    let client = faulty_client("stdout-log", "0").await;
     let o = client.call(&echo("x"), false).await;
     assert_eq!(o.kind, OutcomeKind::Protocol, "{o:?}");
     let d = o.detail.unwrap_or_default();
@@ -255,12 +255,7 @@ async fn logs_on_stdout_are_a_protocol_error_naming_the_line() {
 
 #[tokio::test]
 async fn a_server_that_ignores_eof_and_sigterm_is_killed() {
-    let client = McpClient::connect(stdio_config(
-        faulty("ignore-eof", "0"),
-        ProtocolChoice::Auto,
-    ))
-    .await
-    .expect("connect");
+    let client = faulty_client("ignore-eof", "0").await;
     let pids = client.stdio().expect("pool").pids();
     let t0 = Instant::now();
     client.shutdown().await;

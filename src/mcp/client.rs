@@ -81,7 +81,8 @@ pub struct McpClient {
     inner: Arc<Inner>,
 }
 
-fn stateless_meta(version: &str, config: &ClientConfig) -> Box<RawValue> {
+/// The stateless era's `_meta` of every request (also sent over stdio).
+pub(super) fn stateless_meta(version: &str, config: &ClientConfig) -> Box<RawValue> {
     let meta = serde_json::json!({
         "io.modelcontextprotocol/protocolVersion": version,
         "io.modelcontextprotocol/clientCapabilities": {},
@@ -89,6 +90,33 @@ fn stateless_meta(version: &str, config: &ClientConfig) -> Box<RawValue> {
     });
     serde_json::value::to_raw_value(&meta)
         .unwrap_or_else(|_| RawValue::from_string("{}".into()).unwrap_or_default())
+}
+
+/// What a `server/discover` result says (HTTP and stdio).
+pub(super) struct Discovered {
+    /// It lists the stateless revision among its supported versions.
+    pub modern: bool,
+    pub server_name: Option<String>,
+    pub server_version: Option<String>,
+}
+
+/// Reads a `server/discover` result.
+pub(super) fn read_discover(r: &Value) -> Discovered {
+    let modern = r
+        .get("supportedVersions")
+        .and_then(Value::as_array)
+        .is_some_and(|v| v.iter().any(|s| s.as_str() == Some(STATELESS_REVISION)));
+    let info = r
+        .pointer("/_meta/io.modelcontextprotocol~1serverInfo")
+        .or_else(|| r.get("serverInfo"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let field = |k: &str| info.get(k).and_then(Value::as_str).map(str::to_owned);
+    Discovered {
+        modern,
+        server_name: field("name"),
+        server_version: field("version"),
+    }
 }
 
 /// What `server/discover` told us, or why it failed.
@@ -140,25 +168,13 @@ async fn discover(
     }
     match x.kind {
         OutcomeKind::Ok => {
-            let r = x.result.unwrap_or(Value::Null);
-            let modern = r
-                .get("supportedVersions")
-                .and_then(Value::as_array)
-                .is_some_and(|v| v.iter().any(|s| s.as_str() == Some(STATELESS_REVISION)));
-            if !modern && !explicit {
+            let d = read_discover(&x.result.unwrap_or(Value::Null));
+            if !d.modern && !explicit {
                 return Ok(Discovery::Older);
             }
-            let info = r
-                .pointer("/_meta/io.modelcontextprotocol~1serverInfo")
-                .or_else(|| r.get("serverInfo"))
-                .cloned()
-                .unwrap_or(Value::Null);
             Ok(Discovery::Stateless {
-                server_name: info.get("name").and_then(Value::as_str).map(str::to_owned),
-                server_version: info
-                    .get("version")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                server_name: d.server_name,
+                server_version: d.server_version,
             })
         }
         OutcomeKind::Connect | OutcomeKind::Timeout => {

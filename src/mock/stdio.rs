@@ -3,25 +3,16 @@
 //! without a third-party server. HTTP-level faults have no meaning here and are ignored. Logs go to
 //! stderr: stdout carries JSON-RPC only.
 
-use std::sync::Arc;
-
 use rmcp::ServiceExt;
 
 use super::MockError;
 use super::config::MockConfig;
-use super::faults::Faults;
 use super::server::{MockServer, Shared};
-use super::stats::{Counters, MockStats};
-use super::tools::PaymentStore;
+use super::stats::MockStats;
 
 /// Serves one client on this process's stdin/stdout until stdin closes; returns what it saw.
 pub async fn serve_stdio(cfg: MockConfig) -> Result<MockStats, MockError> {
-    cfg.validate()?;
-    let shared = Arc::new(Shared {
-        faults: Faults::new(cfg.faults.clone(), cfg.seed),
-        counters: Counters::default(),
-        payments: PaymentStore::new(cfg.payment_store_capacity, cfg.seed),
-    });
+    let shared = Shared::new(&cfg)?;
     let running = MockServer(shared.clone())
         .serve(rmcp::transport::io::stdio_pipes())
         .await

@@ -175,16 +175,6 @@ fn with_stderr(reason: String, p: &Process) -> String {
     }
 }
 
-fn stateless_meta(config: &ClientConfig) -> Box<RawValue> {
-    let meta = serde_json::json!({
-        "io.modelcontextprotocol/protocolVersion": STATELESS_REVISION,
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": config.client_name, "version": config.client_version},
-    });
-    serde_json::value::to_raw_value(&meta)
-        .unwrap_or_else(|_| RawValue::from_string("{}".into()).unwrap_or_default())
-}
-
 impl Shared {
     /// Starts a process and runs the handshake of the negotiated era.
     async fn start(&self) -> Result<Spawned, String> {
@@ -238,13 +228,9 @@ impl Shared {
                 Ok(s) => s,
                 Err(reason) => {
                     tracing::warn!(process = i, retry_in = ?backoff, "stdio server did not start: {reason}");
-                    *self.slots[i].down.lock().unwrap_or_else(|p| p.into_inner()) = reason;
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
-                        _ = self.stop.cancelled() => return,
+                    if !self.down_for(i, reason, &mut backoff).await {
+                        return;
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    self.restarts.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
             };
@@ -295,14 +281,23 @@ impl Shared {
                 stderr = %p.stderr.lines().join("\n"),
                 "stdio server exited ({how}); restarting"
             );
-            *self.slots[i].down.lock().unwrap_or_else(|p| p.into_inner()) = why;
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = self.stop.cancelled() => return,
+            if !self.down_for(i, why, &mut backoff).await {
+                return;
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-            self.restarts.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Slot `i` is down for `why`: waits out the backoff (doubling it) and counts the restart
+    /// to come; false when the pool stopped meanwhile.
+    async fn down_for(&self, i: usize, why: String, backoff: &mut Duration) -> bool {
+        *self.slots[i].down.lock().unwrap_or_else(|p| p.into_inner()) = why;
+        tokio::select! {
+            _ = tokio::time::sleep(*backoff) => {}
+            _ = self.stop.cancelled() => return false,
+        }
+        *backoff = (*backoff * 2).min(MAX_BACKOFF);
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// Folds a finished process's counters into the pool's.
@@ -420,21 +415,8 @@ async fn discover(
         .unwrap_or_else(|_| Exchange::failed(OutcomeKind::Timeout, "server/discover: no reply"));
     match x.kind {
         OutcomeKind::Ok => {
-            let r = x.result.unwrap_or(Value::Null);
-            let modern = r
-                .get("supportedVersions")
-                .and_then(Value::as_array)
-                .is_some_and(|v| v.iter().any(|s| s.as_str() == Some(STATELESS_REVISION)));
-            if !modern {
-                return Ok(None);
-            }
-            let info = r
-                .pointer("/_meta/io.modelcontextprotocol~1serverInfo")
-                .or_else(|| r.get("serverInfo"))
-                .cloned()
-                .unwrap_or(Value::Null);
-            let s = |k| info.get(k).and_then(Value::as_str).map(str::to_owned);
-            Ok(Some((s("name"), s("version"))))
+            let d = super::client::read_discover(&x.result.unwrap_or(Value::Null));
+            Ok(d.modern.then_some((d.server_name, d.server_version)))
         }
         OutcomeKind::RpcError | OutcomeKind::ToolError => Ok(None),
         _ => Err(x),
@@ -477,7 +459,7 @@ impl Stdio {
             let _ = first.process.terminate(&mut first.child, grace).await;
             Err(unreachable(target, reason))
         };
-        let meta = stateless_meta(config);
+        let meta = super::client::stateless_meta(STATELESS_REVISION, config);
         let mut stateless = None;
         if wanted.as_deref().is_none_or(|v| v == STATELESS_REVISION) {
             match discover(&first.process, &meta, config.timeout).await {
