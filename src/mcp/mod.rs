@@ -146,6 +146,17 @@ pub struct ClientConfig {
     pub stdio: Option<stdio::StdioTarget>,
 }
 
+impl ClientConfig {
+    /// The transport's name for metrics and the summary: `stdio` for a command target.
+    pub fn transport_name(&self) -> &'static str {
+        if self.stdio.is_some() {
+            "stdio"
+        } else {
+            self.transport.as_str()
+        }
+    }
+}
+
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
