@@ -44,12 +44,16 @@ env = { API_KEY = "k", LOG = "debug" }"#,
     assert_eq!(t.command, ["node", "my server.js", "stdio"]);
     assert_eq!(t.processes, 4);
     assert_eq!(t.cwd.as_deref(), Some(std::path::Path::new("/tmp")));
-    assert_eq!(
-        t.env,
-        [
-            ("API_KEY".into(), "k".into()),
-            ("LOG".into(), "debug".into())
-        ]
+    let env: Vec<(&str, &str)> = t
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.expose()))
+        .collect();
+    assert_eq!(env, [("API_KEY", "k"), ("LOG", "debug")]);
+    let shown = format!("{:?}", a.client);
+    assert!(
+        shown.contains("API_KEY") && !shown.contains("\"debug\""),
+        "env values are secrets: {shown}"
     );
     assert_eq!(a.client.url, "stdio:node 'my server.js' stdio");
 

@@ -167,7 +167,11 @@ impl Loader<'_> {
         }
         Ok(Some(StdioTarget {
             command,
-            env: t.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            env: t
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), Secret::new(v.clone())))
+                .collect(),
             cwd: t.cwd.as_ref().map(PathBuf::from),
             processes,
         }))

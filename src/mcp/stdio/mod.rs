@@ -36,6 +36,7 @@ use super::{
     ClientConfig, ClientError, Era, LATEST_SESSION_REVISION, McpRequest, Negotiated, OutcomeKind,
     ProtocolChoice, STATELESS_REVISION, SUPPORTED_REVISIONS, SessionStats,
 };
+use crate::secret::Secret;
 pub use process::Grace;
 use process::{Lost, Process, Spawned};
 pub use procfs::GroupUsage;
@@ -45,8 +46,8 @@ pub use procfs::GroupUsage;
 pub struct StdioTarget {
     /// Program and arguments (no shell).
     pub command: Vec<String>,
-    /// Extra environment variables (the rest is inherited).
-    pub env: Vec<(String, String)>,
+    /// Extra environment variables (the rest is inherited); values may be secrets: never logged.
+    pub env: Vec<(String, Secret)>,
     /// Working directory (default: mcp-soak's).
     pub cwd: Option<PathBuf>,
     /// How many server processes to run.

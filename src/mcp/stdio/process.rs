@@ -143,7 +143,7 @@ pub fn spawn(target: &StdioTarget, max_line: usize) -> std::io::Result<Spawned> 
         .ok_or_else(|| std::io::Error::other("empty command"))?;
     let mut cmd = Command::new(program);
     cmd.args(args)
-        .envs(target.env.iter().map(|(k, v)| (k, v)))
+        .envs(target.env.iter().map(|(k, v)| (k, v.expose())))
         .stdin(Pipes::piped())
         .stdout(Pipes::piped())
         .stderr(Pipes::piped())
