@@ -196,7 +196,7 @@ async fn a_crashing_server_fails_calls_in_flight_and_is_restarted() {
         assert_eq!(o.kind, OutcomeKind::Protocol, "{o:?}");
         let d = o.detail.as_deref().unwrap_or_default();
         assert!(
-            d.contains("exited") && d.contains("crashing on purpose"),
+            d.contains("exited (exit status: 3) with the call in flight; last stderr line: faulty: crashing"),
             "{d}"
         );
     }
@@ -209,6 +209,11 @@ async fn a_crashing_server_fails_calls_in_flight_and_is_restarted() {
             break;
         }
         assert_eq!(o.kind, OutcomeKind::Connect, "{o:?}");
+        let d = o.detail.as_deref().unwrap_or_default();
+        assert!(
+            d.contains("exited (exit status: 3)") && !d.contains("in flight"),
+            "{d}"
+        );
         saw_connect = true;
         assert!(Instant::now() < deadline, "restarted within 10 s");
         tokio::time::sleep(Duration::from_millis(5)).await;

@@ -38,7 +38,7 @@ use super::{
 };
 use crate::secret::Secret;
 pub use process::Grace;
-use process::{Lost, Process, Spawned};
+use process::{Process, Spawned};
 pub use procfs::GroupUsage;
 
 /// A command to start as a pool of stdio MCP servers.
@@ -252,10 +252,7 @@ impl Shared {
                 _ = self.stop.cancelled() => {
                     self.slots[i].set(None);
                     let st = p.terminate(&mut s.child, self.grace).await;
-                    p.fail_pending(Lost {
-                        kind: OutcomeKind::Connect,
-                        detail: "the soak is shutting down".into(),
-                    });
+                    p.fail_pending(OutcomeKind::Connect, "the soak is shutting down");
                     tracing::debug!(process = i, pid = p.pid, "stdio server stopped: {}", process::describe_exit(&st));
                     self.retire(i, &p);
                     std::mem::forget(guard);
@@ -266,11 +263,9 @@ impl Shared {
             signal::sweep_group(p.pid, self.grace.term).await;
             std::mem::forget(guard);
             let how = process::describe_exit(&status);
-            let why = with_stderr(format!("server process {} exited ({how})", p.pid), &p);
-            p.fail_pending(Lost {
-                kind: OutcomeKind::Protocol,
-                detail: format!("{why} with the call in flight"),
-            });
+            let exited = format!("server process {} exited ({how})", p.pid);
+            p.fail_pending(OutcomeKind::Protocol, &exited);
+            let why = with_stderr(exited, &p);
             self.retire(i, &p);
             if born.elapsed() >= HEALTHY_AFTER {
                 backoff = FIRST_BACKOFF;

@@ -63,15 +63,15 @@ impl Pending {
         self.lock().0.pop_first().map(|(_, w)| w)
     }
 
-    /// Ends every waiting call with `why` and refuses new ones.
-    fn close(&self, why: Lost) {
+    /// Ends every waiting call with `in_flight` and refuses new ones with `closed`.
+    fn close(&self, in_flight: Lost, closed: Lost) {
         let waiters = {
             let mut g = self.lock();
-            g.1.get_or_insert(why.clone());
+            g.1.get_or_insert(closed);
             std::mem::take(&mut g.0)
         };
         for (_, w) in waiters {
-            let _ = w.send(Err(why.clone()));
+            let _ = w.send(Err(in_flight.clone()));
         }
     }
 }
@@ -337,9 +337,20 @@ impl Process {
         self.stdout_closed.cancelled().await
     }
 
-    /// Ends every waiting call with `why`; later calls get `why` as a `connect` outcome.
-    pub fn fail_pending(&self, why: Lost) {
-        self.pending.close(why);
+    /// Ends every waiting call as `kind` with "`why` with the call in flight", and every later call
+    /// as `connect` with `why`; the stderr tail's last line is added to both.
+    pub fn fail_pending(&self, kind: OutcomeKind, why: &str) {
+        let lost = |kind, text: String| Lost {
+            kind,
+            detail: match self.stderr.last() {
+                Some(line) => format!("{text}; last stderr line: {line}"),
+                None => text,
+            },
+        };
+        self.pending.close(
+            lost(kind, format!("{why} with the call in flight")),
+            lost(OutcomeKind::Connect, why.to_owned()),
+        );
     }
 
     /// Orderly stop: close stdin, wait; SIGTERM the group, wait; SIGKILL the group. Also sweeps
