@@ -209,7 +209,7 @@ fn recorder_setup(plan: &Plan, run_id: &str, protocol: &str) -> RecorderSetup {
             run_id: run_id.to_owned(),
             target: plan.client.url.clone(),
             protocol: protocol.to_owned(),
-            transport: plan.client.transport.as_str().to_owned(),
+            transport: plan.client.transport_name().to_owned(),
             labels: plan.identity.labels.clone(),
         },
     }
@@ -279,7 +279,8 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
     json!({
         "target": {
             "url": strip_credentials(&c.url),
-            "transport": c.transport.as_str(),
+            "transport": c.transport_name(),
+            "processes": c.stdio.as_ref().map(|t| t.processes),
             "protocol": protocol,
             "auth": auth,
             "headers": c.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
