@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mcp_soak::mcp::OutcomeKind;
 use mcp_soak::plan::Slo;
-use mcp_soak::record::{Record, Recorder, RecorderSetup, RunInfo};
+use mcp_soak::record::{Record, Recorder, RecorderSetup, RunInfo, StagePlan};
 use mcp_soak::report::merge::{self, MergeError, Shard};
 use mcp_soak::report::{self, RunMeta, Summary, compare};
 use serde_json::{Value, json};
@@ -31,10 +31,14 @@ fn slos() -> Vec<Slo> {
     ]
 }
 
-fn recorder(run_id: &str) -> Recorder {
+/// A recorder of a two-stage plan (1 s each) at `share` of the rates (1 for the whole, 1/3 for a shard).
+fn recorder(run_id: &str, share: f64) -> Recorder {
     Recorder::new(RecorderSetup {
         op_names: OPS.iter().map(|s| s.to_string()).collect(),
-        stage_rates: vec![50.0, 100.0],
+        stages: StagePlan::steps(&[
+            (50.0 * share, Duration::from_secs(1)),
+            (100.0 * share, Duration::from_secs(1)),
+        ]),
         slos: slos(),
         raw: None,
         run_info: RunInfo {
@@ -88,8 +92,11 @@ fn record(base: Instant, i: u64) -> Record {
 
 /// The whole run's summary, and the summaries of its three shards (call `i` went to shard `i % 3`).
 fn split_run(run_ids: [&str; 3]) -> (Summary, Vec<Shard>) {
-    let whole = recorder(run_ids[0]);
-    let shards: Vec<Recorder> = run_ids.iter().map(|id| recorder(id)).collect();
+    let whole = recorder(run_ids[0], 1.0);
+    let shards: Vec<Recorder> = run_ids
+        .iter()
+        .map(|id| recorder(id, 1.0 / SHARDS as f64))
+        .collect();
     let all: Vec<&Recorder> = std::iter::once(&whole).chain(&shards).collect();
     // Each shard runs a third of every stage's rate (`--instance-share i/3`).
     let stage = |i: usize, rate: f64| {
@@ -102,7 +109,11 @@ fn split_run(run_ids: [&str; 3]) -> (Summary, Vec<Shard>) {
         r.set_running(true);
     }
     stage(0, 50.0);
+    // One t0 for all: stage windows and the timeline count from it.
     let base = Instant::now();
+    for r in &all {
+        r.start(base);
+    }
     for i in 0..2000u64 {
         if i == 1000 {
             stage(1, 100.0);
@@ -124,6 +135,8 @@ fn split_run(run_ids: [&str; 3]) -> (Summary, Vec<Shard>) {
         for (s, w) in snap.stages.iter_mut().zip(&reference.stages) {
             s.elapsed = w.elapsed;
         }
+        snap.drain.start = reference.drain.start;
+        snap.drain.elapsed = reference.drain.elapsed;
         let mut meta = RunMeta::new(started, ended);
         meta.config = json!({"limits": {"instance_share": share}, "slos": slos});
         report::build(&snap, meta)

@@ -12,6 +12,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::OutcomeKind;
 use crate::record::Snapshot;
 use crate::record::snapshot::Hist;
 
@@ -55,8 +56,19 @@ pub struct Histograms {
     pub ops: Vec<OpHistograms>,
     /// Per stage, in plan order.
     pub stages: Vec<HistPair>,
+    /// The drain (calls that ended after the schedule stopped).
+    pub drain: HistPair,
+    /// Latency of the calls that got no answer, per outcome kind (kinds seen only).
+    pub failed_latency: Vec<KindHistogram>,
     /// Actual send − intended send.
     pub schedule_lag: String,
+}
+
+/// The latency of the unanswered calls of one outcome kind, encoded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct KindHistogram {
+    pub kind: OutcomeKind,
+    pub latency: String,
 }
 
 /// One operation's histograms.
@@ -65,6 +77,8 @@ pub struct OpHistograms {
     pub name: String,
     #[serde(flatten)]
     pub hists: HistPair,
+    /// From the intended send, successful calls only (the SLO latency SLI).
+    pub ok: String,
 }
 
 /// Latency from the intended send (`corrected`) and from the actual send (`service`), encoded.
@@ -100,6 +114,7 @@ impl Histograms {
                     Ok(OpHistograms {
                         name: o.name.clone(),
                         hists: HistPair::of(&o.latency, &o.service)?,
+                        ok: encode(&o.ok_latency)?,
                     })
                 })
                 .collect::<Result<_, HdrError>>()?,
@@ -108,6 +123,17 @@ impl Histograms {
                 .iter()
                 .map(|s| HistPair::of(&s.latency, &s.service))
                 .collect::<Result<_, _>>()?,
+            drain: HistPair::of(&snap.drain.latency, &snap.drain.service)?,
+            failed_latency: snap
+                .failed_latency
+                .iter()
+                .map(|(kind, h)| {
+                    Ok(KindHistogram {
+                        kind: *kind,
+                        latency: encode(h)?,
+                    })
+                })
+                .collect::<Result<_, HdrError>>()?,
             schedule_lag: encode(&snap.schedule_lag)?,
         })
     }

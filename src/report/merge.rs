@@ -200,6 +200,21 @@ impl Decoded<'_> {
     }
 }
 
+impl Decoded<'_> {
+    fn add_one(&self, what: String, into: &mut Option<Hist>, text: &str) -> Result<(), MergeError> {
+        let h = hdr::decode(text).map_err(|error| MergeError::Histogram {
+            file: self.file(),
+            what: what.clone(),
+            error,
+        })?;
+        add(into, h).map_err(|error| MergeError::Add {
+            file: self.file(),
+            what,
+            error,
+        })
+    }
+}
+
 fn time(file: &str, field: &'static str, value: &str) -> Result<SystemTime, MergeError> {
     humantime::parse_rfc3339_weak(value).map_err(|_| MergeError::Time {
         file: file.to_owned(),
@@ -227,14 +242,41 @@ fn empty_hist() -> Hist {
 struct OpAcc {
     counts: OutcomeCounts,
     hists: (Option<Hist>, Option<Hist>),
+    ok: Option<Hist>,
 }
 
 #[derive(Default)]
 struct StageAcc {
     target_rate: f64,
+    start: Option<f64>,
     elapsed: f64,
+    scheduled: u64,
+    sent: u64,
     counts: OutcomeCounts,
     hists: (Option<Hist>, Option<Hist>),
+}
+
+impl StageAcc {
+    /// The merged window: from the earliest shard's start, as long as the longest shard's.
+    fn window(&mut self, start_s: f64, duration_s: f64) {
+        self.start = Some(self.start.map_or(start_s, |s| s.min(start_s)));
+        self.elapsed = self.elapsed.max(duration_s);
+    }
+
+    fn stats(self, index: usize, hist: &dyn Fn(Option<Hist>) -> Hist) -> StageStats {
+        StageStats {
+            index,
+            // Shares of a rate (100/3 three times) sum to it up to rounding: undo the rounding.
+            target_rate: (self.target_rate * 1e9).round() / 1e9,
+            start: Duration::from_secs_f64(self.start.unwrap_or_default()),
+            elapsed: Duration::from_secs_f64(self.elapsed),
+            scheduled: self.scheduled,
+            sent: self.sent,
+            counts: self.counts,
+            latency: hist(self.hists.0),
+            service: hist(self.hists.1),
+        }
+    }
 }
 
 /// Merges the summaries of a load's shards into the summary of the whole load.
@@ -260,6 +302,8 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
 
     let mut ops: Vec<(String, OpAcc)> = Vec::new();
     let mut stages: BTreeMap<usize, StageAcc> = BTreeMap::new();
+    let mut drain = StageAcc::default();
+    let mut failed: BTreeMap<OutcomeKind, Option<Hist>> = BTreeMap::new();
     let mut lag: Option<Hist> = None;
     let mut errors: Vec<ErrorCount> = Vec::new();
     let mut timeline: BTreeMap<u64, TimelinePoint> = BTreeMap::new();
@@ -296,11 +340,9 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
             };
             let acc = &mut ops[i].1;
             add_counts(&mut acc.counts, &op.totals.counts);
-            d.add_pair(
-                format!("operation {:?}", op.name),
-                &mut acc.hists,
-                &hists.hists,
-            )?;
+            let what = format!("operation {:?}", op.name);
+            d.add_pair(what.clone(), &mut acc.hists, &hists.hists)?;
+            d.add_one(what, &mut acc.ok, &hists.ok)?;
         }
         if h.stages.len() != s.stages.len() {
             return Err(shape(format!(
@@ -310,11 +352,20 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
             )));
         }
         for (st, hists) in s.stages.iter().zip(&h.stages) {
-            let acc = stages.entry(st.index).or_default();
+            let acc = stages.entry(st.stage.saturating_sub(1)).or_default();
             acc.target_rate += st.target_rate;
-            acc.elapsed = acc.elapsed.max(st.duration_s);
+            acc.window(st.start_s, st.duration_s);
+            acc.scheduled += st.scheduled;
+            acc.sent += st.sent;
             add_counts(&mut acc.counts, &st.totals.counts);
-            d.add_pair(format!("stage {}", st.index), &mut acc.hists, hists)?;
+            d.add_pair(format!("stage {}", st.stage), &mut acc.hists, hists)?;
+        }
+        drain.window(s.drain.start_s, s.drain.duration_s);
+        add_counts(&mut drain.counts, &s.drain.totals.counts);
+        d.add_pair("the drain".into(), &mut drain.hists, &h.drain)?;
+        for f in &h.failed_latency {
+            let what = format!("the unanswered {} calls", f.kind);
+            d.add_one(what, failed.entry(f.kind).or_default(), &f.latency)?;
         }
         let shard_lag = hdr::decode(&h.schedule_lag).map_err(|error| MergeError::Histogram {
             file: d.file(),
@@ -364,6 +415,7 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
     });
 
     let hist = |h: Option<Hist>| h.unwrap_or_else(empty_hist);
+    let n_stages = stages.len();
     let snap = Snapshot {
         elapsed: Duration::from_secs_f64(elapsed),
         ops: ops
@@ -373,20 +425,22 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
                 counts: a.counts,
                 latency: hist(a.hists.0),
                 service: hist(a.hists.1),
+                ok_latency: hist(a.ok),
             })
             .collect(),
+        drain: drain.stats(n_stages, &hist),
         stages: stages
             .into_iter()
-            .map(|(index, a)| StageStats {
-                index,
-                // Shares of a rate (100/3 three times) sum to it up to rounding: undo the rounding.
-                target_rate: (a.target_rate * 1e9).round() / 1e9,
-                elapsed: Duration::from_secs_f64(a.elapsed),
-                counts: a.counts,
-                latency: hist(a.hists.0),
-                service: hist(a.hists.1),
-            })
+            .map(|(index, a)| a.stats(index, &hist))
             .collect(),
+        // In the recorder's order (OutcomeKind::ALL), kinds seen only.
+        failed_latency: OutcomeKind::ALL
+            .into_iter()
+            .filter_map(|k| Some((k, failed.remove(&k)??)))
+            .collect(),
+        // Time in breach and the worst window are live, per-process views of one share; the merged
+        // verdicts leave them out (0 and none): Prometheus has the run's live view.
+        slo_windows: Vec::new(),
         timeline: timeline.into_values().collect(),
         top_errors: errors,
         schedule_lag: hist(lag),
@@ -486,9 +540,7 @@ fn merge_errors(acc: &mut Vec<ErrorCount>, s: &Summary) {
         }
     }
     for m in shard {
-        let Some(kind) = OutcomeKind::ALL.into_iter().find(|k| k.as_str() == m.kind) else {
-            continue;
-        };
+        let kind = m.kind;
         match acc
             .iter_mut()
             .find(|e| e.op == m.op && e.kind == kind && e.message == m.message)
