@@ -55,7 +55,7 @@ fn recorder(run_id: &str, share: f64) -> Recorder {
 /// The record of call `i`: two ops, a spread of latencies, tool errors, HTTP errors and drops.
 fn record(base: Instant, i: u64) -> Record {
     let op = (i % 2) as usize;
-    let kind = if op == 0 && i % 20 == 0 {
+    let kind = if op == 0 && i.is_multiple_of(20) {
         OutcomeKind::ToolError
     } else if i % 60 == 1 {
         OutcomeKind::Dropped
