@@ -208,6 +208,8 @@ fn console_and_json_agree_on_every_count() {
     }
     assert!(text.contains("calls that got an answer"));
     assert!(text.contains("PER STAGE"));
+    // The run's identity heads the report, as it labels every series.
+    assert!(text.contains("report — run r1 (env=test)"), "{text}");
     assert_eq!(
         text.matches("FAIL ").count(),
         s.slos.iter().filter(|v| !v.passed).count()

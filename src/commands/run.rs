@@ -59,7 +59,7 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
                 .list_tools()
                 .await
                 .context("listing the server's tools")?;
-            plan.resolve_tools(&tools).map_err(ExitError::usage)?;
+            fit_mix(&mut plan, &tools)?;
             Ok(client)
         }
         FirstConnect::Down(reason) => {
@@ -145,6 +145,14 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
 }
 
 /// The protocol label of `mcp_soak_run_info` before anything was negotiated: `auto` or the revision.
+/// Fits the mix to the server's tools before any traffic: written arguments checked against each
+/// tool's `inputSchema`, unknown and destructive tools refused, `auto` arguments synthesized.
+/// A mismatch is a configuration error (exit 2). Shared by `run` and `validate --url`.
+pub(crate) fn fit_mix(plan: &mut Plan, tools: &[crate::mcp::ToolInfo]) -> Result<(), ExitError> {
+    crate::plan::args::check_mix(&plan.mix, tools).map_err(ExitError::usage)?;
+    plan.resolve_tools(tools).map_err(ExitError::usage)
+}
+
 fn requested_protocol(p: &ProtocolChoice) -> String {
     match p {
         ProtocolChoice::Auto => "auto".to_owned(),
@@ -201,7 +209,7 @@ fn recorder_setup(plan: &Plan, run_id: &str, protocol: &str) -> RecorderSetup {
             run_id: run_id.to_owned(),
             target: plan.client.url.clone(),
             protocol: protocol.to_owned(),
-            transport: plan.client.transport.as_str().to_owned(),
+            transport: plan.client.transport_name().to_owned(),
             labels: plan.identity.labels.clone(),
         },
     }
@@ -271,7 +279,8 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
     json!({
         "target": {
             "url": strip_credentials(&c.url),
-            "transport": c.transport.as_str(),
+            "transport": c.transport_name(),
+            "processes": c.stdio.as_ref().map(|t| t.processes),
             "protocol": protocol,
             "auth": auth,
             "headers": c.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),

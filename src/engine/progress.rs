@@ -86,6 +86,9 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
         shared.recorder.set_in_flight(in_flight);
         if let Some(live) = shared.live.get() {
             shared.recorder.set_sessions(live.client.session_stats());
+            if let Some(pool) = live.client.stdio() {
+                shared.recorder.set_server_processes(&pool.sample());
+            }
         }
         if !report {
             continue;

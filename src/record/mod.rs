@@ -136,6 +136,10 @@ pub fn new_hist() -> Result<Hist, RecordError> {
 
 /// `url` without user-info, query and fragment (they may carry credentials).
 pub fn strip_credentials(url: &str) -> String {
+    // A stdio target's label is a command line, not a URL: `@` and `/` there are not userinfo.
+    if url.starts_with("stdio:") {
+        return url.to_owned();
+    }
     let url = url.split(['?', '#']).next().unwrap_or_default();
     let (scheme, rest) = match url.find("://") {
         Some(i) => (&url[..i + 3], &url[i + 3..]),
@@ -179,6 +183,16 @@ struct Gauges {
     lag: metrics::Histogram,
     /// Per [`HandshakeKind::ALL`].
     handshakes: Vec<metrics::Histogram>,
+    server: ServerGauges,
+}
+
+/// The stdio server processes' gauges (zero for an HTTP target).
+struct ServerGauges {
+    processes: Gauge,
+    restarts: Counter,
+    resident: Gauge,
+    cpu: Gauge,
+    fds: Gauge,
 }
 
 struct Inner {
@@ -345,6 +359,13 @@ impl Recorder {
             stage: g(names::STAGE),
             running: g(names::RUNNING),
             dropped: c(names::DROPPED_SLOTS_TOTAL),
+            server: ServerGauges {
+                processes: g(names::SERVER_PROCESSES),
+                restarts: c(names::SERVER_RESTARTS_TOTAL),
+                resident: g(names::SERVER_RESIDENT_BYTES),
+                cpu: g(names::SERVER_CPU_SECONDS),
+                fds: g(names::SERVER_OPEN_FDS),
+            },
             lag: prom.register_histogram(&key(names::SCHEDULE_LAG_SECONDS, vec![]), &META),
             handshakes: HandshakeKind::ALL
                 .iter()
@@ -634,6 +655,16 @@ impl Recorder {
             .sessions_initialized
             .absolute(s.initialized);
         self.inner.gauges.sessions_expired.absolute(s.expired);
+    }
+
+    /// The stdio server processes' resource use (sampled by the engine's ticker).
+    pub fn set_server_processes(&self, p: &crate::mcp::stdio::ProcessSample) {
+        let g = &self.inner.gauges.server;
+        g.processes.set(p.running as f64);
+        g.restarts.absolute(p.restarts);
+        g.resident.set(p.resident_bytes as f64);
+        g.cpu.set(p.cpu_seconds);
+        g.fds.set(p.open_fds as f64);
     }
 
     /// The run sends traffic (true) or has stopped (false: see [`Recorder::stop_at`], now).

@@ -44,6 +44,17 @@ pub const BUILD_INFO: &str = "mcp_soak_build_info";
 pub const RUN_INFO: &str = "mcp_soak_run_info";
 /// Gauge: 1 while the run sends traffic, 0 before and after.
 pub const RUNNING: &str = "mcp_soak_running";
+/// Gauge: stdio server processes up now (0 for an HTTP target).
+pub const SERVER_PROCESSES: &str = "mcp_soak_server_processes";
+/// Counter: stdio server process restarts (after an exit or a closed stdout).
+pub const SERVER_RESTARTS_TOTAL: &str = "mcp_soak_server_process_restarts_total";
+/// Gauge: resident memory of the stdio server processes (their whole process groups), bytes.
+pub const SERVER_RESIDENT_BYTES: &str = "mcp_soak_server_resident_bytes";
+/// Gauge: CPU time of the stdio server processes, seconds, cumulative over restarts (a gauge because
+/// the exporter's counters are integers; `rate()` over it is the CPU use).
+pub const SERVER_CPU_SECONDS: &str = "mcp_soak_server_cpu_seconds";
+/// Gauge: open file descriptors of the stdio server processes.
+pub const SERVER_OPEN_FDS: &str = "mcp_soak_server_open_fds";
 
 /// What a metric is, for its `# TYPE` line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +74,7 @@ pub struct Metric {
 }
 
 /// Every metric the recorder describes, in one table (the exporter's `# HELP`/`# TYPE` lines).
-pub const METRICS: [Metric; 21] = [
+pub const METRICS: [Metric; 26] = [
     Metric {
         name: CALLS_TOTAL,
         kind: MetricKind::Counter,
@@ -190,13 +201,43 @@ pub const METRICS: [Metric; 21] = [
         unit: None,
         help: "1 while the run sends traffic.",
     },
+    Metric {
+        name: SERVER_PROCESSES,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Stdio server processes up now (0 for an HTTP target).",
+    },
+    Metric {
+        name: SERVER_RESTARTS_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "Stdio server process restarts after an exit or a closed stdout.",
+    },
+    Metric {
+        name: SERVER_RESIDENT_BYTES,
+        kind: MetricKind::Gauge,
+        unit: Some(metrics::Unit::Bytes),
+        help: "Resident memory of the stdio server process groups.",
+    },
+    Metric {
+        name: SERVER_CPU_SECONDS,
+        kind: MetricKind::Gauge,
+        unit: Some(metrics::Unit::Seconds),
+        help: "CPU time of the stdio server process groups, cumulative over restarts.",
+    },
+    Metric {
+        name: SERVER_OPEN_FDS,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Open file descriptors of the stdio server process groups.",
+    },
 ];
 
 /// The `tool` label value for an SLO that covers every operation.
 pub const ALL_TOOLS: &str = "_all";
 
 /// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
-pub const ALL: [&str; 21] = [
+pub const ALL: [&str; 26] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,
     CALL_SERVICE_SECONDS,
@@ -218,6 +259,11 @@ pub const ALL: [&str; 21] = [
     BUILD_INFO,
     RUN_INFO,
     RUNNING,
+    SERVER_PROCESSES,
+    SERVER_RESTARTS_TOTAL,
+    SERVER_RESIDENT_BYTES,
+    SERVER_CPU_SECONDS,
+    SERVER_OPEN_FDS,
 ];
 
 /// Latency histogram bucket bounds (seconds), ~1 ms to 60 s; SLO p95 thresholds are added to these.

@@ -78,7 +78,17 @@ fn success(t: &Totals) -> String {
 /// Writes the report.
 pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     let t = &s.totals;
-    writeln!(w, "mcp-soak {} report — run {}", s.tool.version, s.run_id)?;
+    let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let labels = if labels.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", labels.join(", "))
+    };
+    writeln!(
+        w,
+        "mcp-soak {} report — run {}{labels}",
+        s.tool.version, s.run_id
+    )?;
     let server = match (&s.protocol.server_name, &s.protocol.server_version) {
         (Some(n), Some(v)) => format!(", server {n} {v}"),
         (Some(n), None) => format!(", server {n}"),

@@ -11,6 +11,7 @@ use crate::record::snapshot::{self, Hist, OutcomeCounts, TimelinePoint};
 use crate::record::{Snapshot, strip_credentials};
 
 use super::assess::{Assessment, Band, assess};
+use super::hdr::Histograms;
 use super::slo::{SloVerdict, evaluate};
 
 /// Bumped on any incompatible change of [`Summary`].
@@ -90,7 +91,8 @@ pub struct Summary {
     /// connections lost after sending, calls cancelled at stop); slots never sent are not timed.
     pub failed_latency: Vec<FailedLatency>,
     /// Handshakes calls did first (session initialize, token refresh), per kind seen; their time
-    /// is not in any service time.
+    /// is not in any service time. (Added within schema 2: absent in older files, read as empty.)
+    #[serde(default)]
     pub handshakes: Vec<HandshakeSummary>,
     pub ops: Vec<OpSummary>,
     /// One row per stage: what happened in the stage's wall-clock window.
@@ -113,6 +115,10 @@ pub struct Summary {
     /// Raw-stream lines written and lost (0 without `--raw`).
     pub raw_lines_written: u64,
     pub raw_lines_lost: u64,
+    /// The HDR histograms behind every latency above, so shards' summaries merge exactly
+    /// (`mcp-soak merge`); absent in summaries written before they existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<Histograms>,
 }
 
 /// Name and version of the tool that wrote the summary.
@@ -509,6 +515,9 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
         stop_reason: meta.stop_reason,
         raw_lines_written: snap.raw_written,
         raw_lines_lost: snap.raw_lost,
+        histograms: Histograms::of(snap)
+            .map_err(|e| tracing::warn!("the summary goes without histograms: {e}"))
+            .ok(),
         assessment: Assessment {
             band: Band::Excellent,
             drivers: Vec::new(),
