@@ -7,7 +7,6 @@
 mod mcp_common;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use mcp_soak::commands::Exit;
@@ -146,12 +145,7 @@ async fn run_clean(name: &str, url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shipped_configs_run_clean_against_the_mock() {
-    let mock = mcp_soak::mock::spawn(
-        mcp_soak::mock::MockConfig::default(),
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .expect("mock starts");
+    let mock = mcp_common::mock().await;
     for (name, target) in CONFIGS {
         if *target == Target::Mock {
             run_clean(name, &mock.url).await;

@@ -95,6 +95,28 @@ pub fn everything(mode: &str) -> (ChildGuard, u16) {
     (child, port)
 }
 
+/// server-everything in `mode` and a client connected to it with `auto` negotiation.
+pub async fn everything_client(mode: &str) -> (ChildGuard, mcp_soak::mcp::McpClient) {
+    let (server, port) = everything(mode);
+    let client = mcp_soak::mcp::McpClient::connect(config(
+        format!("http://127.0.0.1:{port}/mcp"),
+        ProtocolChoice::Auto,
+    ))
+    .await
+    .expect("connect");
+    (server, client)
+}
+
+/// The built-in mock with its default config on a loopback port 0.
+pub async fn mock() -> mcp_soak::mock::MockHandle {
+    mcp_soak::mock::spawn(
+        mcp_soak::mock::MockConfig::default(),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("mock starts")
+}
+
 /// A client config for `url` with short, test-friendly timeouts.
 pub fn config(url: String, protocol: ProtocolChoice) -> ClientConfig {
     ClientConfig {
