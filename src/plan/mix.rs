@@ -172,16 +172,23 @@ mod tests {
     use rand::rngs::StdRng;
     use serde_json::json;
 
-    #[test]
-    fn pick_ready_waits_for_captures() {
+    /// `create_payment` capturing `/payment_id` into `ids`, `verify_payment` reading it.
+    fn create_and_verify() -> (Operation, Operation) {
         let mut create = Operation::tool("create_payment", 1);
         create.captures = vec![CaptureSpec {
             pool: "ids".into(),
             pointer: "/payment_id".into(),
         }];
-        let mut verify = Operation::tool("verify_payment", 3);
+        let mut verify = Operation::tool("verify_payment", 1);
         verify.args =
             ArgTemplate::parse(&json!({"payment_id": {"capture": "ids"}})).expect("parses");
+        (create, verify)
+    }
+
+    #[test]
+    fn pick_ready_waits_for_captures() {
+        let (create, mut verify) = create_and_verify();
+        verify.weight = 3;
         let mut with_fallback = Operation::tool("lookup", 1);
         with_fallback.args =
             ArgTemplate::parse(&json!({"id": {"capture": "ids", "fallback": "x"}}))
@@ -252,14 +259,7 @@ mod tests {
 
     #[test]
     fn capture_then_build() {
-        let mut create = Operation::tool("create_payment", 1);
-        create.captures = vec![CaptureSpec {
-            pool: "ids".into(),
-            pointer: "/payment_id".into(),
-        }];
-        let mut verify = Operation::tool("verify_payment", 1);
-        verify.args =
-            ArgTemplate::parse(&json!({"payment_id": {"capture": "ids"}})).expect("parses");
+        let (create, verify) = create_and_verify();
         let pool = CapturePool::default();
         create.capture(
             &json!({"structuredContent": {"payment_id": "pay_1"}}),
