@@ -72,6 +72,19 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         negotiated.server_version.as_deref().unwrap_or(""),
         tools.len()
     );
+    let risky: Vec<&str> = tools
+        .iter()
+        .filter(|t| t.destructive)
+        .map(|t| t.name.as_str())
+        .collect();
+    if !tools.is_empty() && tools.iter().all(|t| t.annotations.is_none()) {
+        eprintln!(
+            "the server declares no annotations on any tool: by the MCP spec's defaults each may be \
+             destructive, so all are commented out"
+        );
+    } else if !risky.is_empty() {
+        eprintln!("may be destructive (commented out): {}", risky.join(", "));
+    }
     print!("{}", crate::config::starter_config(&args.url, &tools));
     Ok(Exit::Ok)
 }

@@ -63,6 +63,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "ID", help_heading = "Auth")]
     pub client_id: Option<String>,
 
+    // ---- safety ----
+    /// Call these tools although they may be destructive (the MCP spec's hints: a tool without
+    /// `readOnlyHint: true` or `destructiveHint: false`), comma-separated or repeated,
+    /// e.g. `--allow-destructive create_payment`.
+    #[arg(
+        long = "allow-destructive",
+        value_name = "TOOLS",
+        value_delimiter = ',',
+        help_heading = "Safety"
+    )]
+    pub allow_destructive: Vec<String>,
+
     // ---- open model ----
     /// Steady rate in calls/s, e.g. `--rate 50` (with --duration).
     #[arg(long, value_name = "CALLS_PER_S", help_heading = "Load (open model)")]
@@ -114,7 +126,9 @@ pub struct RunArgs {
         help_heading = "Load (closed model, like the old scripts)"
     )]
     pub delay: Option<String>,
-    /// Preset users×requests: light 5×3, moderate 20×5, heavy 50×10, stress 100×20.
+    /// Preset users×requests, delay: light 5×3 0.1s, moderate 20×5 0.1s, heavy 50×10 0.05s,
+    /// stress 100×20 0.02s; without a mix it calls the assisted-service tools (list_clusters 40,
+    /// list_versions 30, list_operator_bundles 20, tools/list 10).
     #[arg(
         long,
         value_name = "NAME",
@@ -138,7 +152,8 @@ pub struct RunArgs {
         help_heading = "Load (closed model, like the old scripts)"
     )]
     pub concurrent: Option<i64>,
-    /// The payments script's mixed mode: create_payment / verify_payment / get_wallet_balance.
+    /// The payments script's mixed mode: create_payment / verify_payment / get_wallet_balance
+    /// (create_payment needs `--allow-destructive create_payment`).
     #[arg(long, help_heading = "Load (closed model, like the old scripts)")]
     pub mixed: bool,
 

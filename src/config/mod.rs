@@ -15,9 +15,11 @@ pub mod file;
 mod flags;
 mod layers;
 mod lower;
+pub mod presets;
 mod starter;
 
 pub use args::RunArgs;
+pub use presets::{SCENARIOS, Scenario};
 pub use starter::starter_config;
 
 use std::collections::{BTreeMap, HashMap};
@@ -47,14 +49,6 @@ pub const LEGACY_ENV: [(&str, &str); 4] = [
     ("LOAD_TEST_CONCURRENT", "load.concurrent"),
     ("LOAD_TEST_TOTAL", "load.total"),
     ("LOAD_TEST_TIMEOUT", "target.timeout"),
-];
-
-/// Closed-model presets of `--scenario`: (name, users, requests per user).
-pub const SCENARIOS: [(&str, u32, u64); 4] = [
-    ("light", 5, 3),
-    ("moderate", 20, 5),
-    ("heavy", 50, 10),
-    ("stress", 100, 20),
 ];
 
 /// Loads the plan from defaults, `args.config`, the process environment and `args`.

@@ -504,26 +504,7 @@ impl McpClient {
                     "tools/list result has no tools array".into(),
                 ));
             };
-            for t in list {
-                let Some(name) = t.get("name").and_then(Value::as_str) else {
-                    continue;
-                };
-                let annotations = t.get("annotations").filter(|a| a.is_object()).cloned();
-                tools.push(ToolInfo {
-                    name: name.to_owned(),
-                    description: t
-                        .get("description")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    input_schema: t.get("inputSchema").cloned().unwrap_or(Value::Null),
-                    destructive: annotations
-                        .as_ref()
-                        .and_then(|a| a.get("destructiveHint"))
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
-                    annotations,
-                });
-            }
+            tools.extend(list.iter().filter_map(ToolInfo::from_listing));
             match result.get("nextCursor").and_then(Value::as_str) {
                 Some(c) if !c.is_empty() && cursor.as_deref() != Some(c) => {
                     cursor = Some(c.to_owned())

@@ -201,7 +201,8 @@ pub struct ToolInfo {
     pub name: String,
     pub description: Option<String>,
     pub input_schema: serde_json::Value,
-    /// `annotations.destructiveHint == true`.
+    /// The tool may be destructive by the MCP spec's defaults (see [`hints`]): true unless
+    /// `annotations` say `readOnlyHint: true` or `destructiveHint: false`.
     pub destructive: bool,
     /// The whole `annotations` object, when present.
     pub annotations: Option<serde_json::Value>,
@@ -217,9 +218,11 @@ pub struct SessionStats {
 
 pub mod auth;
 pub mod client;
+pub mod hints;
 pub mod jsonrpc;
 pub mod legacy;
 pub mod session;
 pub mod sse;
 pub mod transport;
 pub use client::{ClientError, McpClient};
+pub use hints::{DestructiveReason, ToolHints};
