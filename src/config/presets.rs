@@ -89,8 +89,8 @@ pub fn mixed_payments_mix() -> Vec<MixCfg> {
         "method": {"gen": "choice", "values": ["card", "bank_transfer", "wallet"]},
         "customer_id": customer
     });
-    let verify_args =
-        json!({"payment_id": {"capture": "payment_ids", "fallback": {"gen": "uuid"}}});
+    // No fallback: verify_payment waits until a created id is captured (see `Mix::pick_ready`).
+    let verify_args = json!({"payment_id": {"capture": "payment_ids"}});
     let wallet_args = json!({"customer_id": customer, "currency": currency});
     let mut create = tool("create_payment", 40, Some(create_args));
     create.capture = [("payment_ids".to_string(), "/payment_id".to_string())]

@@ -12,7 +12,8 @@
 //!          payment_id = { capture = "payment_ids", fallback = { gen = "uuid" } } }
 //! ```
 //!
-//! A `capture` whose pool is still empty and has no `fallback` sends the string
+//! An operation with a `capture` whose pool is still empty and has no `fallback` is not picked while
+//! another operation can be ([`crate::plan::Mix::pick_ready`]); when none can, it sends the string
 //! [`EMPTY_CAPTURE_PREFIX`]`<pool>` so the server's answer shows the cause.
 
 use std::collections::{HashMap, VecDeque};
@@ -419,6 +420,23 @@ impl ArgTemplate {
             ArgTemplate::Object(m) => m.iter().for_each(|(_, t)| t.walk_pools(out)),
             ArgTemplate::Array(a) => a.iter().for_each(|t| t.walk_pools(out)),
             _ => {}
+        }
+    }
+
+    /// True when a `capture` without a `fallback` finds its pool empty: rendered now, the template
+    /// would send the empty-capture marker.
+    pub fn waits_on_capture(&self, pool: &CapturePool) -> bool {
+        match self {
+            ArgTemplate::Capture {
+                pool: name,
+                fallback: None,
+            } => pool.len(name) == 0,
+            ArgTemplate::Capture {
+                fallback: Some(f), ..
+            } => f.waits_on_capture(pool),
+            ArgTemplate::Object(m) => m.iter().any(|(_, t)| t.waits_on_capture(pool)),
+            ArgTemplate::Array(a) => a.iter().any(|t| t.waits_on_capture(pool)),
+            _ => false,
         }
     }
 

@@ -133,6 +133,35 @@ impl Mix {
         self.ops.len().saturating_sub(1)
     }
 
+    /// Like [`Mix::pick`], but an operation whose arguments wait on an empty capture pool (a
+    /// `capture` without `fallback`) gives way to one drawn by weight from those that can go; when
+    /// none can, the first pick stands. Once the pools fill, the weights hold exactly.
+    pub fn pick_ready<R: Rng + ?Sized>(&self, rng: &mut R, pool: &CapturePool) -> usize {
+        let first = self.pick(rng);
+        if !self.ops[first].args.waits_on_capture(pool) {
+            return first;
+        }
+        let ready = |o: &Operation| o.weight > 0 && !o.args.waits_on_capture(pool);
+        let total: u64 = self
+            .ops
+            .iter()
+            .filter(|o| ready(o))
+            .map(|o| u64::from(o.weight))
+            .sum();
+        if total == 0 {
+            return first;
+        }
+        let mut x = rng.random_range(0..total);
+        for (i, op) in self.ops.iter().enumerate().filter(|(_, o)| ready(o)) {
+            let w = u64::from(op.weight);
+            if x < w {
+                return i;
+            }
+            x -= w;
+        }
+        first
+    }
+
     /// Index of the operation called `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.ops.iter().position(|o| o.name == name)
@@ -163,6 +192,38 @@ mod tests {
         assert_eq!(counts[1], 0);
         assert!((38_500..41_500).contains(&counts[0]), "{counts:?}");
         assert!((58_500..61_500).contains(&counts[2]), "{counts:?}");
+    }
+
+    #[test]
+    fn operations_waiting_on_an_empty_capture_give_way() {
+        let pool = CapturePool::default();
+        let mut create = Operation::tool("create", 1);
+        create.captures.push(CaptureSpec {
+            pool: "ids".into(),
+            pointer: "/id".into(),
+        });
+        let mut verify = Operation::tool("verify", 3);
+        verify.args = ArgTemplate::parse(&json!({"id": {"capture": "ids"}})).expect("template");
+        let mut lenient = Operation::tool("lenient", 0);
+        lenient.args = ArgTemplate::parse(&json!({"id": {"capture": "ids", "fallback": "x"}}))
+            .expect("template");
+        let mix = Mix {
+            ops: vec![create, verify, lenient],
+        };
+        let mut rng = StdRng::seed_from_u64(3);
+        assert!((0..1_000).all(|_| mix.pick_ready(&mut rng, &pool) == 0));
+        pool.push("ids", json!("a"));
+        let mut counts = [0u32; 3];
+        for _ in 0..40_000 {
+            counts[mix.pick_ready(&mut rng, &pool)] += 1;
+        }
+        assert_eq!(counts[2], 0);
+        assert!((29_000..31_000).contains(&counts[1]), "{counts:?}");
+        // Nothing can go: the first pick stands (the request then shows the empty capture).
+        let only = Mix {
+            ops: vec![mix.ops[1].clone()],
+        };
+        assert_eq!(only.pick_ready(&mut rng, &CapturePool::default()), 0);
     }
 
     #[test]
