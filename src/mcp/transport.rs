@@ -447,7 +447,7 @@ impl Http {
         is_tool_call: bool,
         keep: bool,
     ) -> Exchange {
-        let mut parser = SseParser::new();
+        let mut parser = SseParser::new(self.max_body);
         let mut bytes = 0u64;
         loop {
             let chunk = match resp.chunk().await {
