@@ -224,6 +224,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
     let auth = match &c.auth {
         Auth::None => "none",
         Auth::Bearer(_) => "bearer",
+        Auth::OfflineTokenHeader(_) => "offline-token-header",
         Auth::OfflineToken { .. } => "offline-token",
     };
     let protocol = requested_protocol(&c.protocol);

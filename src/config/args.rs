@@ -44,7 +44,9 @@ pub struct RunArgs {
     pub insecure: bool,
 
     // ---- auth ----
-    /// `none`, `bearer` or `offline-token` (refresh-token grant at `--token-url`).
+    /// `none`, `bearer`, `offline-token` (refresh-token grant at `--token-url`) or
+    /// `offline-token-header` (the token as an `OCM-Offline-Token` header, like the
+    /// assisted-service script's `--auth-type offline-token`).
     #[arg(long, value_name = "KIND", help_heading = "Auth")]
     pub auth: Option<String>,
     /// The token itself (prefer --token-env or --token-file: flags show in `ps`).

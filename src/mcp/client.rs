@@ -195,7 +195,6 @@ impl McpClient {
         let parsed = reqwest::Url::parse(&config.url)
             .map_err(|e| ClientError::Failed(format!("invalid URL: {e}")))?;
         let client = transport::build_client(
-            &config.headers,
             config.ca_file.as_deref(),
             config.insecure,
             config.connect_timeout,
@@ -203,12 +202,15 @@ impl McpClient {
         )
         .map_err(ClientError::Failed)?;
         let extra_secrets = config.headers.iter().map(|(_, v)| v.clone()).collect();
-        let auth = super::auth::AuthProvider::new(&config.auth, extra_secrets)
-            .map_err(|e| ClientError::Failed(e.to_string()))?;
+        let auth =
+            super::auth::AuthProvider::new(&config.auth, extra_secrets, config.ca_file.as_deref())
+                .map_err(|e| ClientError::Failed(e.to_string()))?;
+        let headers = transport::extra_headers(&config.headers).map_err(ClientError::Failed)?;
         let http = Http {
             client,
             url: parsed,
             auth,
+            headers,
             max_body: config.max_body_bytes,
             timeout: config.timeout,
             slots: tokio::sync::Semaphore::new(config.max_connections.max(1)),

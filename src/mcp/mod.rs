@@ -104,6 +104,9 @@ pub enum Auth {
     None,
     /// `Authorization: Bearer <token>`.
     Bearer(Secret),
+    /// The offline token as it is, in an `OCM-Offline-Token` header on every MCP request (the
+    /// assisted-service script's `--auth-type offline-token`).
+    OfflineTokenHeader(Secret),
     /// Exchange an offline/refresh token for access tokens (OAuth2 `refresh_token` grant), refreshed
     /// before expiry.
     OfflineToken {
@@ -121,7 +124,8 @@ pub struct ClientConfig {
     pub transport: Transport,
     pub protocol: ProtocolChoice,
     pub auth: Auth,
-    /// Extra headers on every request (values may be secrets: never logged).
+    /// Extra headers on every MCP request, never on the token endpoint's (values may be secrets:
+    /// never logged).
     pub headers: Vec<(String, Secret)>,
     /// Extra CA certificate (PEM) to trust.
     pub ca_file: Option<PathBuf>,
