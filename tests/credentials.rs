@@ -202,6 +202,11 @@ async fn every_credential_reaches_only_its_destination() {
     .await;
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(read_summary_text(&summary)["totals"]["counts"]["ok"], 10);
+    // stderr is a file here: log lines carry no colour escapes.
+    assert!(
+        stderr.contains("INFO") && !stderr.contains('\u{1b}'),
+        "{stderr}"
+    );
     assert_no_secret("stdout", &stdout);
     assert_no_secret("stderr", &stderr);
     assert_no_secret("the summary", &summary);

@@ -187,7 +187,8 @@ pub struct RunArgs {
     /// `/metrics` listen address, e.g. `0.0.0.0:9464`; `none` disables it.
     #[arg(long, value_name = "ADDR", help_heading = "Output")]
     pub metrics_listen: Option<String>,
-    /// Keep `/metrics` up this long after the run, e.g. `30s`.
+    /// Keep `/metrics` up this long after the run, e.g. `30s`. Default 15s, or 0s when the port is
+    /// ephemeral (`:0`) or the run is interactive (stdin and stderr on a terminal).
     #[arg(long, value_name = "DURATION", help_heading = "Output")]
     pub linger: Option<String>,
     /// Progress line interval, e.g. `5s`.
