@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
-use support::{Soak, read_summary};
+use support::Soak;
 
 const HEADER_SECRET: &str = "HDR-SECRET-7f3a";
 const REFRESH_SECRET: &str = "REFRESH-SECRET-91bc";
@@ -332,5 +332,63 @@ async fn an_oversized_token_reply_is_refused_while_streaming() {
     };
     assert!(err.contains("reply larger than 65536 bytes"), "{err}");
     assert!(err.contains("/token-huge"), "{err}");
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discover_reaches_the_server_with_the_same_headers_and_auth_as_run() {
+    let (base, log, server) = recorder().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, REFRESH_SECRET).expect("token file");
+    let url = format!("{base}/mcp");
+    let token_url = format!("{base}/token");
+    let header = format!("X-Api-Key: {HEADER_SECRET}");
+    let args: Vec<String> = [
+        "discover",
+        "--url",
+        &url,
+        "--header",
+        &header,
+        "--auth",
+        "offline-token",
+        "--token-file",
+        token_file.to_str().expect("utf-8"),
+        "--token-url",
+        &token_url,
+        "--client-id",
+        "soak",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(support::bin())
+            .args(args)
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("discover runs")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("tool = \"echo\""), "{stdout}");
+    assert_no_secret("discover's stdout", &stdout);
+    assert_no_secret("discover's stderr", &stderr);
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen.iter().filter(|s| s.path == "/token").count(), 1);
+    for s in seen.iter().filter(|s| s.path == "/mcp") {
+        assert_eq!(s.header("x-api-key"), Some(HEADER_SECRET), "{s:?}");
+        assert_eq!(
+            s.header("authorization"),
+            Some(format!("Bearer {ACCESS_SECRET}").as_str()),
+            "{s:?}"
+        );
+    }
+    for s in seen.iter().filter(|s| s.path == "/token") {
+        assert!(!s.contains(HEADER_SECRET), "{s:?}");
+    }
     server.abort();
 }

@@ -69,6 +69,21 @@ pub fn load_with_env(args: &RunArgs, env: &HashMap<String, String>) -> Result<Pl
     l.lower(cfg, args)
 }
 
+/// Only the target (URL, transport, protocol, headers, TLS, auth) of `args`, from the same layers
+/// as [`load`] (defaults < `-c` file < environment < flags): what `discover` needs, with no mix or
+/// load required.
+pub fn load_client(args: &RunArgs) -> Result<crate::mcp::ClientConfig, ConfigError> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let mut l = Loader {
+        env: &env,
+        file: args.config.clone(),
+        origins: BTreeMap::new(),
+    };
+    let mut cfg = l.read_layers()?;
+    l.apply_flags(&mut cfg, args)?;
+    l.lower_client(&cfg)
+}
+
 /// Parses `500ms`, `30s`, `10m`, `1h 30m` (humantime). A bare number is refused: `150` could mean
 /// seconds or milliseconds (only `--delay` takes plain seconds, like the old scripts).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {

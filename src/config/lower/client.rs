@@ -25,7 +25,10 @@ impl Loader<'_> {
         }
     }
 
-    pub(super) fn lower_client(&self, c: &FileConfig) -> Result<ClientConfig, ConfigError> {
+    pub(in crate::config) fn lower_client(
+        &self,
+        c: &FileConfig,
+    ) -> Result<ClientConfig, ConfigError> {
         let t = &c.target;
         let mut cc = ClientConfig::default();
         if let Some(url) = &t.url {
