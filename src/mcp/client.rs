@@ -476,6 +476,7 @@ impl McpClient {
     /// Every tool the server lists (all pages).
     pub async fn list_tools(&self) -> Result<Vec<ToolInfo>, ClientError> {
         const MAX_PAGES: usize = 1000;
+        const MAX_TOOLS: usize = 10_000;
         let mut tools = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -507,6 +508,12 @@ impl McpClient {
                 ));
             };
             tools.extend(list.iter().filter_map(ToolInfo::from_listing));
+            // Each page is capped by the body cap; the pages together by this.
+            if tools.len() > MAX_TOOLS {
+                return Err(ClientError::Failed(format!(
+                    "tools/list: the server lists more than {MAX_TOOLS} tools"
+                )));
+            }
             match result.get("nextCursor").and_then(Value::as_str) {
                 Some(c) if !c.is_empty() && cursor.as_deref() != Some(c) => {
                     cursor = Some(c.to_owned())
