@@ -15,6 +15,7 @@ use crate::mcp::McpClient;
 #[command(after_help = "Examples:
   mcp-soak discover --url http://127.0.0.1:8080/mcp > soak.toml
   mcp-soak discover --url http://127.0.0.1:3001/sse --transport legacy-sse
+  mcp-soak discover --stdio 'npx -y @modelcontextprotocol/server-everything' > soak.toml
   MCP_SOAK_TOKEN=... mcp-soak discover --url https://mcp.example.com/mcp --token-env MCP_SOAK_TOKEN
   mcp-soak discover --url https://mcp.example.com/mcp --header 'X-Api-Key: ...' --auth offline-token \\
       --token-file ~/.ocm-token --token-url https://sso.example.com/token")]
@@ -23,8 +24,11 @@ pub struct Args {
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The server's MCP endpoint (legacy SSE: the `/sse` URL).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "stdio")]
     pub url: Option<String>,
+    /// Start this stdio MCP server instead: `--stdio 'node server.js stdio'`.
+    #[arg(long, value_name = "'CMD ARGS'")]
+    pub stdio: Option<String>,
     /// Wire transport: `streamable-http` (default) or `legacy-sse`.
     #[arg(long, value_name = "KIND")]
     pub transport: Option<String>,
@@ -69,6 +73,7 @@ impl Args {
         RunArgs {
             config: self.config.clone(),
             url: self.url.clone(),
+            stdio: self.stdio.clone(),
             transport: self.transport.clone(),
             protocol: self.protocol.clone(),
             timeout: self.timeout.clone(),
@@ -88,9 +93,9 @@ impl Args {
 
 /// Runs `mcp-soak discover`.
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
-    if args.url.is_none() && args.config.is_none() {
+    if args.url.is_none() && args.stdio.is_none() && args.config.is_none() {
         return Err(ExitError::usage(anyhow::anyhow!(
-            "discover needs --url URL (or -c FILE with [target] url)"
+            "discover needs --url URL, --stdio 'CMD ARGS' or -c FILE with a [target]"
         ))
         .into());
     }

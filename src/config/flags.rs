@@ -22,7 +22,26 @@ impl Loader<'_> {
         a: &RunArgs,
     ) -> Result<(), ConfigError> {
         let t = &mut c.target;
+        // A flag that picks the kind of target clears the other kind from lower layers.
+        if a.url.is_some() && a.stdio.is_none() {
+            t.command = None;
+        }
+        if a.stdio.is_some() && a.url.is_none() {
+            t.url = None;
+        }
         self.set(&mut t.url, a.url.clone(), "target.url", "url");
+        self.set(
+            &mut t.command,
+            a.stdio.clone().map(super::file::CommandCfg::Line),
+            "target.command",
+            "stdio",
+        );
+        self.set(
+            &mut t.processes,
+            a.processes,
+            "target.processes",
+            "processes",
+        );
         self.set(
             &mut t.transport,
             a.transport.clone(),
@@ -178,6 +197,12 @@ impl Loader<'_> {
             "load.abort_on_breach",
             "abort-on-breach",
         );
+        self.set(
+            &mut l.slo_window,
+            a.slo_window.clone(),
+            "load.slo_window",
+            "slo-window",
+        );
         if a.honor_retry_after {
             self.set(
                 &mut l.honor_retry_after,
@@ -215,6 +240,20 @@ impl Loader<'_> {
             }
             c.slo = slos;
             self.origins.insert("slo".into(), "flag --slo".into());
+        }
+
+        self.set(&mut c.run.id, a.run_id.clone(), "run.id", "run-id");
+        for l in &a.labels {
+            let (k, v) = l.split_once('=').ok_or_else(|| ConfigError {
+                origin: "flag --label".into(),
+                key: "run.labels".into(),
+                message: format!("expected KEY=VALUE, got {l:?}"),
+            })?;
+            c.run
+                .labels
+                .insert(k.trim().to_owned(), v.trim().to_owned());
+            self.origins
+                .insert(format!("run.labels.{}", k.trim()), "flag --label".into());
         }
 
         let o = &mut c.output;

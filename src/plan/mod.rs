@@ -31,6 +31,18 @@ pub struct Plan {
     pub output: Output,
     /// Seed of every random generator in the run (a run is reproducible with the same seed).
     pub seed: u64,
+    /// Who the run is, on every exported series and in the summary.
+    pub identity: Identity,
+}
+
+/// The run's identity: the shards of one load (`--instance-share`) share it and their series sum;
+/// different runs never mix. Exported as global labels on every series (`run_id` plus `labels`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Identity {
+    /// From `run.id` / `--run-id`, else a random UUID.
+    pub run_id: String,
+    /// Static labels from `[run.labels]` / `--label`, e.g. `test`, `env`, `target`; names checked.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// The load model.
@@ -65,6 +77,9 @@ pub struct Limits {
     pub require_target: bool,
     /// Stop early when an SLO has failed for this long (None = never).
     pub abort_on_breach: Option<Duration>,
+    /// The sliding window the live SLO state is judged over (abort-on-breach, progress line);
+    /// the final verdict is over the whole run.
+    pub slo_window: Duration,
     /// Split of a shared load: this instance sends `1/n` of every rate (`i` in `0..n`).
     pub instance_share: Option<(u32, u32)>,
 }
@@ -78,6 +93,7 @@ impl Default for Limits {
             honor_retry_after: false,
             require_target: false,
             abort_on_breach: None,
+            slo_window: Duration::from_secs(300),
             instance_share: None,
         }
     }
@@ -239,6 +255,10 @@ impl Plan {
             limits: Limits::default(),
             output: Output::default(),
             seed: 0,
+            identity: Identity {
+                run_id: uuid::Uuid::new_v4().to_string(),
+                labels: Default::default(),
+            },
         }
     }
 }
