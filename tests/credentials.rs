@@ -375,6 +375,16 @@ async fn discover_reaches_the_server_with_the_same_headers_and_auth_as_run() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stdout.contains("tool = \"echo\""), "{stdout}");
+    // The starter config reaches the server the same way, without a secret value in it.
+    for needle in [
+        "[target.auth]\nkind = \"offline-token\"\n",
+        "token_url = ",
+        "client_id = \"soak\"",
+        "token_file = ",
+        "# headers = { \"X-Api-Key\" = \"...\" }",
+    ] {
+        assert!(stdout.contains(needle), "{needle:?} missing:\n{stdout}");
+    }
     assert_no_secret("discover's stdout", &stdout);
     assert_no_secret("discover's stderr", &stderr);
     let seen = log.lock().unwrap().clone();
@@ -390,5 +400,41 @@ async fn discover_reaches_the_server_with_the_same_headers_and_auth_as_run() {
     for s in seen.iter().filter(|s| s.path == "/token") {
         assert!(!s.contains(HEADER_SECRET), "{s:?}");
     }
+
+    // `run -c` on what discover wrote (plus the header, whose value it did not write) is
+    // authenticated like discover was.
+    let config = dir.path().join("soak.toml");
+    std::fs::write(&config, stdout.as_bytes()).expect("write config");
+    log.lock().unwrap().clear();
+    let mut soak = Soak::start(
+        dir.path(),
+        &[
+            "run",
+            "-c",
+            config.to_str().expect("utf-8"),
+            "--header",
+            &format!("X-Api-Key: {HEADER_SECRET}"),
+            "--mix",
+            "echo=1",
+            "--rate",
+            "20",
+            "--max-calls",
+            "5",
+            "--metrics-listen",
+            "none",
+            "--quiet",
+        ],
+        &[],
+    );
+    let st = soak.wait(Duration::from_secs(60)).await;
+    assert_eq!(st.code(), Some(0), "{}", soak.stderr());
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen.iter().filter(|s| s.path == "/token").count(), 1);
+    assert!(
+        seen.iter()
+            .filter(|s| s.path == "/mcp")
+            .all(|s| s.header("authorization") == Some(format!("Bearer {ACCESS_SECRET}").as_str())),
+        "{seen:?}"
+    );
     server.abort();
 }

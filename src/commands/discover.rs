@@ -91,6 +91,66 @@ impl Args {
     }
 }
 
+impl Args {
+    /// How discover reached the server, as `[target]` lines for the starter config, so `run -c`
+    /// reaches it the same way. Secret values (a `--token`, header values) are never written.
+    fn target_lines(&self) -> Vec<String> {
+        let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+        let path = |p: &PathBuf| q(&p.display().to_string());
+        let mut v = Vec::new();
+        if let Some(t) = &self.transport {
+            v.push(format!("transport = {}", q(t)));
+        }
+        if let Some(p) = &self.protocol {
+            v.push(format!("protocol = {}", q(p)));
+        }
+        if let Some(c) = &self.ca_file {
+            v.push(format!("ca_file = {}", path(c)));
+        }
+        if self.insecure {
+            v.push("insecure = true".into());
+        }
+        let names: Vec<String> = self
+            .headers
+            .iter()
+            .filter_map(|h| h.split_once(':'))
+            .map(|(k, _)| format!("{} = \"...\"", q(k.trim())))
+            .collect();
+        if !names.is_empty() {
+            v.push(
+                "# Header values are not written (they may be secrets): fill them in, or pass"
+                    .into(),
+            );
+            v.push("# the same --header flags to run.".into());
+            v.push(format!("# headers = {{ {} }}", names.join(", ")));
+        }
+        let mut auth = Vec::new();
+        if let Some(k) = &self.auth {
+            auth.push(format!("kind = {}", q(k)));
+        }
+        if let Some(e) = &self.token_env {
+            auth.push(format!("token_env = {}", q(e)));
+        }
+        if let Some(f) = &self.token_file {
+            auth.push(format!("token_file = {}", path(f)));
+        }
+        if self.token.is_some() {
+            auth.push("# token: not written (a secret); set token_env or token_file".into());
+        }
+        if let Some(u) = &self.token_url {
+            auth.push(format!("token_url = {}", q(u)));
+        }
+        if let Some(c) = &self.client_id {
+            auth.push(format!("client_id = {}", q(c)));
+        }
+        if !auth.is_empty() {
+            v.push("\n[target.auth]".into());
+            v.extend(auth);
+        }
+        v
+    }
+}
+
 /// Runs `mcp-soak discover`.
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
     if args.url.is_none() && args.stdio.is_none() && args.config.is_none() {
@@ -128,6 +188,9 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     } else if !risky.is_empty() {
         eprintln!("may be destructive (commented out): {}", risky.join(", "));
     }
-    print!("{}", crate::config::starter_config(&url, &tools));
+    print!(
+        "{}",
+        crate::config::starter_config_with(&url, &args.target_lines(), &tools)
+    );
     Ok(Exit::Ok)
 }

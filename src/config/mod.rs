@@ -20,7 +20,7 @@ mod starter;
 
 pub use args::RunArgs;
 pub use presets::{SCENARIOS, Scenario};
-pub use starter::starter_config;
+pub use starter::{starter_config, starter_config_with};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

@@ -167,6 +167,12 @@ fn describe_arguments(schema: &Value, out: &mut String) {
 /// A commented TOML config for `url` (or a stdio target's `stdio:COMMAND` label) with every tool
 /// in the mix (`args = "auto"`); tools that may be destructive are commented out with the reason.
 pub fn starter_config(url: &str, tools: &[ToolInfo]) -> String {
+    starter_config_with(url, &[], tools)
+}
+
+/// Like [`starter_config`], with `target_lines` (TOML, no secret values: how `discover` reached the
+/// server, e.g. its auth kind and token source) written at the end of the `[target]` table.
+pub fn starter_config_with(url: &str, target_lines: &[String], tools: &[ToolInfo]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -204,6 +210,14 @@ pub fn starter_config(url: &str, tools: &[ToolInfo]) -> String {
         ),
     }
     .unwrap_or_default();
+    if !target_lines.is_empty() {
+        // Back over the blank line that ends the [target] table.
+        s.pop();
+        for l in target_lines {
+            let _ = writeln!(s, "{l}");
+        }
+        s.push('\n');
+    }
     let _ = writeln!(
         s,
         "[load]\n# 10 calls/s for 1 minute, then 50/s for 5 minutes after a 30 s ramp."
