@@ -293,6 +293,10 @@ async fn a_refused_exchange_names_the_token_url_status_and_oauth_error() {
     .await;
     assert_ne!(code, Some(0), "{stderr}");
     let plain = support::strip_ansi(&stderr);
+    assert!(
+        !plain.contains("initialize failed"),
+        "an auth failure is not a failed handshake:\n{plain}"
+    );
     for needle in [
         token_url.as_str(),
         "HTTP 400",

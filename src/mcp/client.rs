@@ -242,6 +242,12 @@ impl McpClient {
             slots: tokio::sync::Semaphore::new(config.max_connections.max(1)),
         };
         let tasks = TaskTracker::new();
+        // A credential that cannot be had is reported as itself (token URL, status, OAuth error),
+        // not as a failed handshake with the MCP server; a fetched token is cached for the calls.
+        http.auth
+            .header()
+            .await
+            .map_err(|e| ClientError::Failed(e.to_string()))?;
 
         if let Some(target) = &config.stdio {
             let pool = super::stdio::Stdio::connect(&config, target).await?;
