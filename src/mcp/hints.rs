@@ -139,6 +139,41 @@ mod tests {
         );
     }
 
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-zA-Z]{0,6}".prop_map(Value::String),
+        ];
+        let key = prop_oneof![
+            Just("readOnlyHint".to_string()),
+            Just("destructiveHint".to_string()),
+            Just("idempotentHint".to_string()),
+            Just("title".to_string()),
+        ];
+        leaf.prop_recursive(2, 16, 4, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map(key.clone(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever a server sends as annotations, a tool counts as safe only when it says so
+        /// with a real boolean: `readOnlyHint: true` or `destructiveHint: false`.
+        #[test]
+        fn only_an_explicit_boolean_makes_a_tool_safe(a in any_json()) {
+            let safe = ToolHints::from_annotations(Some(&a)).destructive.is_none();
+            let says = a.get("readOnlyHint") == Some(&Value::Bool(true))
+                || a.get("destructiveHint") == Some(&Value::Bool(false));
+            proptest::prop_assert_eq!(safe, says, "{}", a);
+        }
+    }
+
     #[test]
     fn listing_entries_carry_the_effective_hint() {
         let t = ToolInfo::from_listing(&json!({"name": "create_cluster", "inputSchema": {}}))
