@@ -234,6 +234,38 @@ mod tests {
     }
 
     #[test]
+    fn operations_waiting_on_an_empty_capture_give_way() {
+        let pool = CapturePool::default();
+        let mut create = Operation::tool("create", 1);
+        create.captures.push(CaptureSpec {
+            pool: "ids".into(),
+            pointer: "/id".into(),
+        });
+        let mut verify = Operation::tool("verify", 3);
+        verify.args = ArgTemplate::parse(&json!({"id": {"capture": "ids"}})).expect("template");
+        let mut lenient = Operation::tool("lenient", 0);
+        lenient.args = ArgTemplate::parse(&json!({"id": {"capture": "ids", "fallback": "x"}}))
+            .expect("template");
+        let mix = Mix {
+            ops: vec![create, verify, lenient],
+        };
+        let mut rng = StdRng::seed_from_u64(3);
+        assert!((0..1_000).all(|_| mix.pick_ready(&mut rng, &pool) == 0));
+        pool.push("ids", json!("a"));
+        let mut counts = [0u32; 3];
+        for _ in 0..40_000 {
+            counts[mix.pick_ready(&mut rng, &pool)] += 1;
+        }
+        assert_eq!(counts[2], 0);
+        assert!((29_000..31_000).contains(&counts[1]), "{counts:?}");
+        // Nothing can go: the first pick stands (the request then shows the empty capture).
+        let only = Mix {
+            ops: vec![mix.ops[1].clone()],
+        };
+        assert_eq!(only.pick_ready(&mut rng, &CapturePool::default()), 0);
+    }
+
+    #[test]
     fn seeded_requests_repeat() {
         let mut op = Operation::tool("create_payment", 1);
         op.args = ArgTemplate::parse(

@@ -133,6 +133,10 @@ impl ArgTemplate {
                 pool: name,
                 fallback: None,
             } => pool.len(name) > 0,
+            ArgTemplate::Capture {
+                pool: name,
+                fallback: Some(f),
+            } => pool.len(name) > 0 || f.ready(pool),
             ArgTemplate::Object(m) => m.iter().all(|(_, t)| t.ready(pool)),
             ArgTemplate::Array(a) => a.iter().all(|t| t.ready(pool)),
             ArgTemplate::Unique { item, .. } => item.ready(pool),
