@@ -209,6 +209,7 @@ fn judge_window(
     let verdicts = evaluate_window(&shared.plan.slos, &view);
     breaches.update(snap.elapsed, view.full, &verdicts);
     shared.recorder.set_slo_windows(breaches.results());
+    shared.recorder.set_slo_failing(&breaches.failing());
     if let Some(limit) = shared.plan.limits.abort_on_breach
         && breaches
             .failing_for(snap.elapsed)

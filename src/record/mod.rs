@@ -219,6 +219,8 @@ struct Inner {
     sessions: Mutex<SessionStats>,
     /// Per SLO objective: seconds in breach over the sliding window and the worst full window.
     slo_windows: Mutex<Vec<(f64, Option<f64>)>>,
+    /// Per SLO objective: `mcp_soak_slo_failing` (1 while it fails over the window).
+    slo_failing: Vec<Gauge>,
     /// Records whose `op` index was out of range (a bug upstream; counted, never a panic).
     unknown_op: AtomicU64,
     _upkeep_stop: mpsc::Sender<()>,
@@ -412,23 +414,36 @@ impl Recorder {
             &META,
         )
         .set(1.0);
+        // Per objective, in verdict order: its target, and whether it fails over the window now.
+        let mut slo_failing = Vec::new();
         for slo in &setup.slos {
             let tool = slo
                 .op
                 .clone()
                 .unwrap_or_else(|| names::ALL_TOOLS.to_owned());
-            let set = |name: &'static str, v: f64| {
+            let mut set = |name: &'static str, objective: &'static str, v: f64| {
                 prom.register_gauge(&key(name, vec![Label::new("tool", tool.clone())]), &META)
                     .set(v);
+                let labels = vec![
+                    Label::new("tool", tool.clone()),
+                    Label::new("objective", objective),
+                ];
+                let failing = prom.register_gauge(&key(names::SLO_FAILING, labels), &META);
+                failing.set(0.0);
+                slo_failing.push(failing);
             };
             if let Some(p95) = slo.p95 {
-                set(names::SLO_LATENCY_P95_SECONDS, p95.as_secs_f64());
+                set(
+                    names::SLO_LATENCY_P95_SECONDS,
+                    "p95_latency_ms",
+                    p95.as_secs_f64(),
+                );
             }
             if let Some(v) = slo.min_tps {
-                set(names::SLO_MIN_CALLS_PER_SECOND, v);
+                set(names::SLO_MIN_CALLS_PER_SECOND, "min_calls_per_second", v);
             }
             if let Some(v) = slo.max_error_ratio {
-                set(names::SLO_MAX_ERROR_RATIO, v);
+                set(names::SLO_MAX_ERROR_RATIO, "max_error_ratio", v);
             }
         }
 
@@ -487,6 +502,7 @@ impl Recorder {
             in_flight: AtomicU64::new(0),
             sessions: Mutex::new(SessionStats::default()),
             slo_windows: Mutex::new(Vec::new()),
+            slo_failing,
             unknown_op: AtomicU64::new(0),
             _upkeep_stop: stop_tx,
         };
@@ -690,6 +706,13 @@ impl Recorder {
     /// worst full window, as tracked by the engine.
     pub fn set_slo_windows(&self, tracked: Vec<(f64, Option<f64>)>) {
         *lock(&self.inner.slo_windows) = tracked;
+    }
+
+    /// Per SLO objective (in verdict order): whether it fails over the sliding window now.
+    pub fn set_slo_failing(&self, failing: &[bool]) {
+        for (g, f) in self.inner.slo_failing.iter().zip(failing) {
+            g.set(if *f { 1.0 } else { 0.0 });
+        }
     }
 
     /// Calls/s completed over the last progress interval (computed by the engine).

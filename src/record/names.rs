@@ -38,6 +38,8 @@ pub const SLO_LATENCY_P95_SECONDS: &str = "mcp_soak_slo_latency_p95_seconds";
 pub const SLO_MIN_CALLS_PER_SECOND: &str = "mcp_soak_slo_min_calls_per_second";
 /// Gauge `{tool}`: SLO maximum error ratio.
 pub const SLO_MAX_ERROR_RATIO: &str = "mcp_soak_slo_max_error_ratio";
+/// Gauge `{tool, objective}`: 1 while the objective fails over the sliding SLO window, else 0.
+pub const SLO_FAILING: &str = "mcp_soak_slo_failing";
 /// Gauge `{version}` = 1.
 pub const BUILD_INFO: &str = "mcp_soak_build_info";
 /// Gauge `{run_id, target, protocol, transport}` = 1.
@@ -74,7 +76,7 @@ pub struct Metric {
 }
 
 /// Every metric the recorder describes, in one table (the exporter's `# HELP`/`# TYPE` lines).
-pub const METRICS: [Metric; 26] = [
+pub const METRICS: [Metric; 27] = [
     Metric {
         name: CALLS_TOTAL,
         kind: MetricKind::Counter,
@@ -184,6 +186,12 @@ pub const METRICS: [Metric; 26] = [
         help: "SLO: maximum error ratio.",
     },
     Metric {
+        name: SLO_FAILING,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "SLO: 1 while the objective fails over the sliding window (--slo-window), else 0.",
+    },
+    Metric {
         name: BUILD_INFO,
         kind: MetricKind::Gauge,
         unit: None,
@@ -237,7 +245,7 @@ pub const METRICS: [Metric; 26] = [
 pub const ALL_TOOLS: &str = "_all";
 
 /// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
-pub const ALL: [&str; 26] = [
+pub const ALL: [&str; 27] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,
     CALL_SERVICE_SECONDS,
@@ -256,6 +264,7 @@ pub const ALL: [&str; 26] = [
     SLO_LATENCY_P95_SECONDS,
     SLO_MIN_CALLS_PER_SECOND,
     SLO_MAX_ERROR_RATIO,
+    SLO_FAILING,
     BUILD_INFO,
     RUN_INFO,
     RUNNING,

@@ -231,6 +231,14 @@ impl BreachTracker {
             .max()
     }
 
+    /// Per objective (in [`evaluate`] order): whether it fails now.
+    pub fn failing(&self) -> Vec<bool> {
+        self.tracks
+            .iter()
+            .map(|t| t.failing_since.is_some())
+            .collect()
+    }
+
     /// Whether any objective fails now.
     pub fn failing_now(&self) -> bool {
         self.tracks.iter().any(|t| t.failing_since.is_some())
