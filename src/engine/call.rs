@@ -20,14 +20,10 @@ pub(super) fn live(
     stage: usize,
     intended: Instant,
 ) -> Option<Arc<Live>> {
-    if let Some(live) = shared.live.get() {
+    if let Some(live) = shared.conn.live() {
         return Some(live.clone());
     }
-    let detail = shared
-        .down
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .to_string();
+    let detail = shared.conn.down_detail();
     shared.recorder.record(Record {
         kind: OutcomeKind::Connect,
         detail: Some(detail),

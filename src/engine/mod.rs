@@ -8,13 +8,12 @@ mod connector;
 mod progress;
 pub mod shutdown;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -26,6 +25,7 @@ use crate::schedule::admission::{Admission, Admit};
 use crate::schedule::{closed, open, pacer::Pacer};
 use crate::timer::Clock;
 
+use connector::Connection;
 pub use shutdown::Stop;
 
 /// Why sending stopped.
@@ -77,14 +77,8 @@ struct Live {
 
 /// Shared state of one running soak, handed to every call task.
 struct Shared {
-    /// The live connection; empty while the target is down (read lock-free on every call).
-    live: OnceLock<Arc<Live>>,
-    /// The Record detail of a slot due while not connected: "not connected: <last connect error>".
-    down: Mutex<Arc<str>>,
-    /// Woken after every connect attempt (closed-model users wait on it while not connected).
-    attempted: Notify,
-    /// Set when the late target's tools did not fit the mix.
-    mix_error: OnceLock<PlanError>,
+    /// The live connection, or why there is none yet (the connector's).
+    conn: Connection,
     recorder: Recorder,
     plan: Plan,
     captures: CapturePool,
@@ -151,19 +145,12 @@ async fn run_with(
         plan.limits.max_in_flight,
         plan.limits.honor_retry_after,
     );
-    let live = OnceLock::new();
-    let (down, readiness) = match start {
-        Ok(l) => {
-            let _ = live.set(Arc::new(l));
-            (String::new(), None)
-        }
-        Err((reason, readiness)) => (reason, Some(readiness)),
+    let (conn, readiness) = match start {
+        Ok(l) => (Connection::new(Ok(l)), None),
+        Err((reason, readiness)) => (Connection::new(Err(&reason)), Some(readiness)),
     };
     let shared = Arc::new(Shared {
-        live,
-        down: Mutex::new(connector::not_connected(&down)),
-        attempted: Notify::new(),
-        mix_error: OnceLock::new(),
+        conn,
         recorder,
         plan,
         captures: CapturePool::default(),
@@ -254,7 +241,7 @@ async fn run_with(
     ticker.abort();
     shared.recorder.set_running(false);
     shared.recorder.set_in_flight(0);
-    let negotiated = match shared.live.get() {
+    let negotiated = match shared.conn.live() {
         Some(live) => {
             live.client.shutdown().await;
             shared.recorder.set_sessions(live.client.session_stats());
@@ -268,7 +255,7 @@ async fn run_with(
         negotiated,
         stop_reason,
         cancelled_in_flight,
-        mix_error: shared.mix_error.get().cloned(),
+        mix_error: shared.conn.mix_error(),
     })
 }
 

@@ -84,7 +84,7 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
         let (stage, rate) = current;
         let in_flight = shared.in_flight.load(Ordering::Relaxed);
         shared.recorder.set_in_flight(in_flight);
-        if let Some(live) = shared.live.get() {
+        if let Some(live) = shared.conn.live() {
             shared.recorder.set_sessions(live.client.session_stats());
             if let Some(pool) = live.client.stdio() {
                 shared.recorder.set_server_processes(&pool.sample());
