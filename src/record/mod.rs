@@ -510,9 +510,16 @@ impl Recorder {
                 inner.gauges.lag.record(lag.as_secs_f64());
                 lock(&inner.lag).saturating_record(lag.as_micros() as u64);
             }
-            let at_us = r.done.saturating_duration_since(inner.start).as_micros() as u64;
-            lock(&inner.timeline).add(at_us, lat_us, !r.kind.is_ok());
         }
+        lock(&inner.timeline).add(timeline::Sample {
+            at_us: r.done.saturating_duration_since(inner.start).as_micros() as u64,
+            kind: r.kind,
+            latency_us,
+            lag_us: r
+                .sent
+                .map(|sent| sent.saturating_duration_since(r.intended).as_micros() as u64),
+            in_flight: inner.in_flight.load(Ordering::Relaxed),
+        });
 
         if !r.kind.is_ok() {
             lock(&inner.errors).add(r.op, r.kind, &error_message(&r));

@@ -96,6 +96,15 @@ pub struct TimelinePoint {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
+    /// Calls by outcome (kinds seen only), dropped slots included (by when they were dropped).
+    #[serde(default)]
+    pub outcomes: std::collections::BTreeMap<OutcomeKind, u64>,
+    /// The most calls in flight seen in the interval (sampled about once a second).
+    #[serde(default)]
+    pub max_in_flight: u64,
+    /// The worst schedule lag (actual send − intended send) of a call sent in the interval.
+    #[serde(default)]
+    pub max_lag_ms: f64,
 }
 
 /// How often one error message was seen.
