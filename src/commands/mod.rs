@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod demo;
 pub mod discover;
 pub mod mock;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod validate;

@@ -164,6 +164,15 @@ pub struct RunArgs {
     /// JSON summary path; `{timestamp}` is expanded, e.g. `results/{timestamp}.json`.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub summary: Option<PathBuf>,
+    /// Self-contained HTML report with charts, written with the summary; `{timestamp}` is expanded.
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub html: Option<PathBuf>,
+    /// JUnit XML (one test case per SLO objective), written with the summary.
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub junit: Option<PathBuf>,
+    /// Markdown report, written with the summary (also appended to `$GITHUB_STEP_SUMMARY` when set).
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub markdown: Option<PathBuf>,
     /// Raw JSON-lines stream, one line per call.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub raw: Option<PathBuf>,

@@ -224,6 +224,18 @@ impl Loader<'_> {
             "output.summary",
             "summary",
         );
+        for (slot, flag, key, name) in [
+            (&mut o.html, &a.html, "output.html", "html"),
+            (&mut o.junit, &a.junit, "output.junit", "junit"),
+            (&mut o.markdown, &a.markdown, "output.markdown", "markdown"),
+        ] {
+            self.set(
+                slot,
+                flag.as_ref().map(|p| p.display().to_string()),
+                key,
+                name,
+            );
+        }
         self.set(
             &mut o.raw,
             a.raw.as_ref().map(|p| p.display().to_string()),

@@ -6,9 +6,16 @@
 //! * [`console::write`] — the human report, from the same `Summary` (so console and JSON agree).
 //! * [`write`] — atomic file writes and `{timestamp}` expansion.
 //! * [`compare`] — deltas between two summaries, regressions beyond a tolerance.
+//! * [`html`], [`markdown`], [`junit`] — report files from a `Summary` (or a comparison); [`chart`]
+//!   draws the HTML's SVG charts, [`format`] keeps numbers alike across them.
 
+pub mod chart;
 pub mod compare;
 pub mod console;
+pub mod format;
+pub mod html;
+pub mod junit;
+pub mod markdown;
 pub mod slo;
 pub mod summary;
 pub mod write;

@@ -1,0 +1,239 @@
+//! Markdown for CI: a compact report of one run (verdict, key numbers, SLOs, stages, tools, top
+//! errors) or of a comparison (regressions first), sized for a PR comment or `$GITHUB_STEP_SUMMARY`.
+//! Table cells are escaped so a tool name or an error message cannot break the table.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::compare::{Comparison, Delta, OpDelta, change};
+use super::format::{delta_value, ms, num, pct, slo_value};
+use super::summary::{LatencyStats, Summary, Totals};
+
+/// Top error messages shown (the HTML report shows all the summary keeps).
+pub const TOP_ERRORS: usize = 5;
+
+/// Escapes a table cell: pipes, newlines and markup characters.
+pub fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\n' | '\r' => out.push(' '),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '`' => out.push('\''),
+            c => out.push(c),
+        }
+    }
+    // Long server messages would stretch the table past a PR's width.
+    if out.chars().count() > 160 {
+        out = out.chars().take(157).collect::<String>() + "...";
+    }
+    out
+}
+
+fn lat(l: &LatencyStats) -> String {
+    if l.count == 0 {
+        "- | - | -".into()
+    } else {
+        format!("{} | {} | {}", ms(l.p50_ms), ms(l.p95_ms), ms(l.p99_ms))
+    }
+}
+
+fn totals(t: &Totals) -> String {
+    format!(
+        "{} | {} | {} | {}",
+        t.calls,
+        num(t.calls_per_second),
+        pct(t.error_ratio),
+        t.counts.dropped
+    )
+}
+
+/// The run report as Markdown.
+pub fn render(s: &Summary) -> String {
+    let mut o = String::new();
+    let verdict = if s.slos.is_empty() {
+        "⚪ no SLOs set"
+    } else if s.slo_passed {
+        "✅ SLOs passed"
+    } else {
+        "❌ SLOs failed"
+    };
+    let (band, reason) = super::console::assessment(s);
+    let _ = writeln!(o, "### mcp-soak: {verdict}\n");
+    let _ = writeln!(
+        o,
+        "`{}` · run `{}` · {:.0} s · **{band}**: {}{}\n",
+        cell(&s.target),
+        cell(&s.run_id),
+        s.duration_s,
+        cell(&reason),
+        if s.aborted {
+            format!(
+                " · aborted: {}",
+                cell(s.stop_reason.as_deref().unwrap_or("stopped early"))
+            )
+        } else {
+            String::new()
+        }
+    );
+    let t = &s.totals;
+    let c = &s.latency.corrected;
+    let _ = writeln!(
+        o,
+        "| calls | completed/s | ok/s | errors | dropped | p50 ms | p95 ms | p99 ms |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n\
+         | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        t.calls,
+        num(t.calls_per_second),
+        num(t.ok_per_second),
+        pct(t.error_ratio),
+        t.counts.dropped,
+        ms(c.p50_ms),
+        ms(c.p95_ms),
+        ms(c.p99_ms)
+    );
+    if !s.slos.is_empty() {
+        o.push_str("| SLO | objective | target | measured | |\n|---|---|---:|---:|---|\n");
+        for v in &s.slos {
+            let measured = match (v.measured, &v.reason) {
+                (Some(m), _) => slo_value(&v.objective, m),
+                (None, Some(r)) => cell(r),
+                (None, None) => "-".into(),
+            };
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                cell(&v.op),
+                v.objective,
+                slo_value(&v.objective, v.target),
+                measured,
+                if v.passed { "✅" } else { "❌" }
+            );
+        }
+        o.push('\n');
+    }
+    if s.stages.len() > 1 {
+        o.push_str(
+            "| stage | target/s | calls | achieved/s | errors | dropped | p50 ms | p95 ms | p99 ms |\n\
+             |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for st in &s.stages {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                st.index + 1,
+                num(st.target_rate),
+                totals(&st.totals),
+                lat(&st.latency.corrected)
+            );
+        }
+        o.push('\n');
+    }
+    o.push_str(
+        "| tool | calls | calls/s | errors | dropped | p50 ms | p95 ms | p99 ms |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for op in &s.ops {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} |",
+            cell(&op.name),
+            totals(&op.totals),
+            lat(&op.latency.corrected)
+        );
+    }
+    o.push('\n');
+    if !s.errors.top_messages.is_empty() {
+        o.push_str("| top errors | kind | count | message |\n|---|---|---:|---|\n");
+        for e in s.errors.top_messages.iter().take(TOP_ERRORS) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                cell(&e.op),
+                cell(&e.kind.to_string()),
+                e.count,
+                cell(&e.message)
+            );
+        }
+        o.push('\n');
+    }
+    o
+}
+
+/// Writes the run report.
+pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
+    w.write_all(render(s).as_bytes())
+}
+
+fn delta_lines(o: &mut String, rows: &[OpDelta]) {
+    o.push_str("| scope | metric | base | new | change | |\n|---|---|---:|---:|---:|---|\n");
+    let mut order: Vec<&OpDelta> = rows.iter().collect();
+    order.sort_by_key(|r| !r.regressed());
+    for r in order {
+        match &r.deltas {
+            None => {
+                let _ = writeln!(
+                    o,
+                    "| {} | missing from the new summary | | | | 🔴 |",
+                    cell(&r.op)
+                );
+            }
+            Some(ds) => {
+                for d in ds.iter().filter(|d| d.regression || d.new != d.base) {
+                    let _ = writeln!(
+                        o,
+                        "| {} | {} | {} | {} | {} | {} |",
+                        cell(&r.op),
+                        d.metric,
+                        delta_value(d.metric, d.base),
+                        delta_value(d.metric, d.new),
+                        change(d),
+                        mark(d)
+                    );
+                }
+            }
+        }
+    }
+    o.push('\n');
+}
+
+fn mark(d: &Delta) -> &'static str {
+    if d.regression { "🔴" } else { "" }
+}
+
+/// The comparison as Markdown: regressions first, unchanged metrics left out.
+pub fn render_compare(c: &Comparison, base: &Summary, new: &Summary) -> String {
+    let mut o = String::new();
+    let n = c.regressions();
+    let verdict = if n == 0 {
+        "✅ no regression".to_owned()
+    } else {
+        format!("❌ {n} regressed")
+    };
+    let _ = writeln!(
+        o,
+        "### mcp-soak compare: {verdict}\n\nbase `{}` → new `{}` · tolerance {:.1} %\n",
+        cell(&base.run_id),
+        cell(&new.run_id),
+        c.tolerance * 100.0
+    );
+    delta_lines(&mut o, &c.rows);
+    let stages = super::compare::stages(base, new, c.tolerance);
+    if stages.len() > 1 {
+        delta_lines(&mut o, &stages);
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        assert_eq!(cell("a|b\nc<d>`e`"), "a\\|b c&lt;d&gt;'e'");
+        assert_eq!(cell(&"x".repeat(500)).chars().count(), 160);
+    }
+}
