@@ -59,6 +59,6 @@ mod tests {
         assert_eq!(slo_value("p95_latency_ms", 150.0), "150 ms");
         assert_eq!(slo_value("max_error_ratio", 0.001), "0.10 %");
         assert_eq!(slo_value("min_calls_per_second", 50.0), "50.0 /s");
-        assert_eq!(delta_value("calls_per_s", 1234.5), "1235");
+        assert_eq!(delta_value("calls_per_s", 1234.6), "1235");
     }
 }
