@@ -633,9 +633,10 @@ fn direction(d: &Delta) -> &'static str {
     }
 }
 
-fn delta_rows(o: &mut String, rows: &[(String, Option<Vec<Delta>>)]) {
-    o.push_str(
-        "<div class=\"scroll\"><table data-table=\"deltas\"><thead><tr><th>scope</th><th>metric</th>\
+fn delta_rows(o: &mut String, table: &str, rows: &[(String, Option<Vec<Delta>>)]) {
+    let _ = write!(
+        o,
+        "<div class=\"scroll\"><table data-table=\"{table}\"><thead><tr><th>scope</th><th>metric</th>\
          <th>base</th><th>new</th><th>change</th></tr></thead><tbody>",
     );
     // Regressions first, then the rest in their original order.
@@ -733,7 +734,7 @@ pub fn render_compare(c: &Comparison, base: &Summary, new: &Summary) -> String {
         .iter()
         .map(|r| (r.op.clone(), r.deltas.clone()))
         .collect();
-    delta_rows(&mut o, &rows);
+    delta_rows(&mut o, "deltas", &rows);
     o.push_str("<h2 id=\"stage-deltas\">Per stage</h2>");
     let stages = super::compare::stages(base, new, c.tolerance);
     if stages.is_empty() {
@@ -741,7 +742,7 @@ pub fn render_compare(c: &Comparison, base: &Summary, new: &Summary) -> String {
     } else {
         let rows: Vec<(String, Option<Vec<Delta>>)> =
             stages.into_iter().map(|r| (r.op, r.deltas)).collect();
-        delta_rows(&mut o, &rows);
+        delta_rows(&mut o, "stage-deltas", &rows);
     }
     o.push_str("<h2 id=\"distribution\">Latency</h2><div class=\"charts\"><div class=\"full\">");
     o.push_str(&distribution_chart(base, new).svg());
