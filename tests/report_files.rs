@@ -40,13 +40,22 @@ fn values(node: roxmltree::Node) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Every series of every chart: chart id → series name → points.
+/// True for nodes of the wide drawing (each full-width chart is also drawn narrow for phones).
+fn wide(n: &roxmltree::Node) -> bool {
+    !n.ancestors()
+        .any(|a| a.has_tag_name("svg") && a.attribute("class") == Some("narrow"))
+}
+
+/// Every series of every chart (the wide drawing): chart id → series name → points.
 fn chart_data(doc: &roxmltree::Document) -> BTreeMap<String, BTreeMap<String, Vec<(f64, f64)>>> {
     let mut out: BTreeMap<String, BTreeMap<String, Vec<(f64, f64)>>> = BTreeMap::new();
     for fig in doc.descendants().filter(|n| n.has_attribute("data-chart")) {
         let id = fig.attribute("data-chart").unwrap_or_default().to_owned();
         let series = out.entry(id).or_default();
-        for s in fig.descendants().filter(|n| n.has_attribute("data-series")) {
+        for s in fig
+            .descendants()
+            .filter(|n| n.has_attribute("data-series") && wide(n))
+        {
             series.insert(
                 s.attribute("data-series").unwrap_or_default().to_owned(),
                 values(s),
@@ -98,7 +107,7 @@ fn html_charts_plot_the_summary() {
     // The p95 SLO targets are drawn as lines at their targets.
     let mut slo_lines: Vec<f64> = doc
         .descendants()
-        .filter(|n| n.attribute("class") == Some("hline"))
+        .filter(|n| n.attribute("class") == Some("hline") && wide(n))
         .map(|n| n.attribute("data-y").expect("data-y").parse().expect("y"))
         .collect();
     let mut want: Vec<f64> = s
@@ -138,6 +147,7 @@ fn html_charts_plot_the_summary() {
         .descendants()
         .filter(|n| {
             n.attribute("class") == Some("vline")
+                && wide(n)
                 && n.ancestors()
                     .any(|a| a.attribute("data-chart") == Some("rate"))
         })

@@ -12,6 +12,8 @@ use std::fmt::Write;
 /// wide screen) is narrower, so its text stays as large as a full chart's.
 const W: f64 = 900.0;
 const W_COMPACT: f64 = 520.0;
+/// Width of the phone drawing (about a phone's CSS width, so text keeps its size).
+const W_NARROW: f64 = 400.0;
 const H: f64 = 260.0;
 /// Plot area margins: left for the y labels, top for the unit, bottom for the x labels.
 const LEFT: f64 = 52.0;
@@ -187,16 +189,42 @@ impl Chart {
             o.push_str("<p class=\"empty\">No data for this chart in the summary.</p></figure>");
             return o;
         }
+        // Two drawings of the same data: the page shows the narrow one on a phone, where the wide
+        // one's text would be too small to read.
+        self.plot(&mut o, if self.compact { W_COMPACT } else { W }, "wide");
+        self.plot(&mut o, W_NARROW, "narrow");
+        o.push_str("<ul class=\"legend\">");
+        for s in &self.series {
+            let _ = write!(
+                o,
+                "<li><span class=\"swatch\" style=\"background:{}\"></span>{}</li>",
+                s.color,
+                esc(&s.name)
+            );
+        }
+        for h in &self.hlines {
+            let _ = write!(
+                o,
+                "<li><span class=\"swatch dash\" style=\"border-color:{}\"></span>{}</li>",
+                h.color,
+                esc(&h.label)
+            );
+        }
+        o.push_str("</ul></figure>");
+        o
+    }
+
+    /// One `<svg>` drawing of the chart, `w` units wide.
+    fn plot(&self, o: &mut String, w: f64, class: &str) {
         let x_max = if self.x_max > 0.0 { self.x_max } else { 1.0 };
         let y_max = self.y_max();
-        let w = if self.compact { W_COMPACT } else { W };
         let pw = w - LEFT - RIGHT;
         let ph = H - TOP - BOTTOM;
         let sx = |x: f64| LEFT + (x / x_max).clamp(0.0, 1.0) * pw;
         let sy = |y: f64| TOP + ph - (y / y_max).clamp(0.0, 1.0) * ph;
         let _ = write!(
             o,
-            "<svg viewBox=\"0 0 {w} {H}\" role=\"img\" aria-label=\"{}\" \
+            "<svg class=\"{class}\" viewBox=\"0 0 {w} {H}\" role=\"img\" aria-label=\"{}\" \
              xmlns=\"http://www.w3.org/2000/svg\" preserveAspectRatio=\"xMidYMid meet\">",
             esc(&self.title)
         );
@@ -259,8 +287,8 @@ impl Chart {
             );
         }
         match self.stacked_bar_width {
-            Some(width) => self.draw_stack(&mut o, width, &sx, &sy),
-            None => self.draw_lines(&mut o, &sx, &sy),
+            Some(width) => self.draw_stack(o, width, &sx, &sy),
+            None => self.draw_lines(o, &sx, &sy),
         }
         for h in &self.hlines {
             let y = sy(h.y);
@@ -278,25 +306,7 @@ impl Chart {
                 esc(&h.label)
             );
         }
-        o.push_str("</svg><ul class=\"legend\">");
-        for s in &self.series {
-            let _ = write!(
-                o,
-                "<li><span class=\"swatch\" style=\"background:{}\"></span>{}</li>",
-                s.color,
-                esc(&s.name)
-            );
-        }
-        for h in &self.hlines {
-            let _ = write!(
-                o,
-                "<li><span class=\"swatch dash\" style=\"border-color:{}\"></span>{}</li>",
-                h.color,
-                esc(&h.label)
-            );
-        }
-        o.push_str("</ul></figure>");
-        o
+        o.push_str("</svg>");
     }
 
     fn draw_lines(&self, o: &mut String, sx: &dyn Fn(f64) -> f64, sy: &dyn Fn(f64) -> f64) {

@@ -300,6 +300,7 @@ h2{font-size:1.1em;margin:1.4em 0 .5em;border-bottom:1px solid var(--line);paddi
 figure.chart{margin:0;background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:8px}
 figure.chart figcaption{font-weight:600;margin-bottom:4px}
 figure.chart svg{width:100%;height:auto;display:block}
+figure.chart svg.narrow{display:none}@media (max-width:700px){figure.chart svg.wide{display:none}figure.chart svg.narrow{display:block}}
 .grid{stroke:#e6eaee;stroke-width:1}.vline{stroke:#95a5a6;stroke-dasharray:3 3}
 .hline{stroke-width:1.5;stroke-dasharray:8 4}
 .ylab{font-size:12px;fill:#5f6b76;text-anchor:end}.xlab{font-size:12px;fill:#5f6b76}
