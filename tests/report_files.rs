@@ -361,8 +361,35 @@ fn compare_reports_put_regressions_first_and_overlay_both_distributions() {
     let (bad, good): (Vec<_>, Vec<_>) = c.rows.iter().partition(|r| r.regressed());
     let want: Vec<String> = bad.iter().chain(&good).map(|r| r.op.clone()).collect();
     assert_eq!(drawn, want);
-    assert_eq!(rows(&doc, "deltas").len(), s_len(&c));
-    assert_eq!(rows(&doc, "stage-deltas").len(), base.stages.len() * 5);
+    assert_eq!(rows(&doc, "deltas").len(), c.rows.len());
+    assert_eq!(rows(&doc, "stage-deltas").len(), base.stages.len());
+    // Each cell carries the two values it compares, exactly.
+    for r in &c.rows {
+        let row = rows(&doc, "deltas")
+            .into_iter()
+            .find(|n| {
+                n.children()
+                    .find(|n| n.has_tag_name("td"))
+                    .and_then(|n| n.text())
+                    == Some(r.op.as_str())
+            })
+            .expect("row");
+        assert_eq!(
+            row.attribute("data-regression"),
+            Some(r.regressed().to_string().as_str())
+        );
+        for d in r.deltas.as_deref().unwrap_or_default() {
+            let cell = row
+                .children()
+                .find(|n| n.attribute("data-metric") == Some(d.metric))
+                .expect("cell");
+            assert_eq!(
+                cell.attribute("data-base"),
+                Some(d.base.to_string().as_str())
+            );
+            assert_eq!(cell.attribute("data-new"), Some(d.new.to_string().as_str()));
+        }
+    }
     let dist = &chart_data(&doc)["distribution"];
     let pct = |l: &mcp_soak::report::summary::LatencyStats| {
         [
@@ -378,19 +405,21 @@ fn compare_reports_put_regressions_first_and_overlay_both_distributions() {
 
     let md = markdown::render_compare(&c, &base, &new);
     assert!(md.starts_with("### mcp-soak compare: ❌"));
-    let first_row = md
+    let table: Vec<&str> = md
         .lines()
-        .find(|l| l.starts_with("| ") && !l.starts_with("| scope"))
-        .expect("a row");
-    assert!(first_row.ends_with("🔴 |"), "{first_row}");
-}
-
-/// Rows of the per-tool delta table (each metric of each tool).
-fn s_len(c: &compare::Comparison) -> usize {
-    c.rows
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| scope"))
+        .take(c.rows.len())
+        .collect();
+    let first_clean = table
         .iter()
-        .map(|r| r.deltas.as_ref().map_or(1, Vec::len))
-        .sum()
+        .position(|l| !l.contains('🔴'))
+        .unwrap_or(table.len());
+    assert_eq!(
+        first_clean,
+        c.regressions(),
+        "regressions first: {table:#?}"
+    );
+    assert!(table[first_clean..].iter().all(|l| !l.contains('🔴')));
 }
 
 #[tokio::test]

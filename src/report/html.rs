@@ -315,7 +315,7 @@ th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:right;white
 th:first-child,td:first-child,[data-table=slos] th:nth-child(2),[data-table=slos] td:nth-child(2){text-align:left}
 td.msg{text-align:left;white-space:normal;word-break:break-word;min-width:16em}
 tr.fail td{background:#fdecea}tr.pass td:first-child{border-left:3px solid var(--pass)}tr.fail td:first-child{border-left:3px solid var(--fail)}
-td.worse{color:var(--fail);font-weight:600}td.better{color:var(--pass)}
+td.worse{color:var(--fail);font-weight:600}td.better{color:var(--pass)}td small{color:var(--muted)}td.worse small{color:var(--fail)}td.better small{color:var(--pass)}
 .bar{display:inline-block;height:8px;background:#f39c12;border-radius:2px;vertical-align:middle;margin-left:6px}
 pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:10px;overflow-x:auto;font-size:.82em}
 footer{color:var(--muted);font-size:.8em;margin:2em 0 1em}
@@ -634,42 +634,58 @@ fn direction(d: &Delta) -> &'static str {
     }
 }
 
+/// One row per scope, one cell per metric (`base → new` and the change), regressed scopes first.
 fn delta_rows(o: &mut String, table: &str, rows: &[(String, Option<Vec<Delta>>)]) {
+    let metrics: Vec<&str> = rows
+        .iter()
+        .find_map(|(_, d)| d.as_ref())
+        .map(|ds| ds.iter().map(|d| d.metric).collect())
+        .unwrap_or_default();
     let _ = write!(
         o,
-        "<div class=\"scroll\"><table data-table=\"{table}\"><thead><tr><th>scope</th><th>metric</th>\
-         <th>base</th><th>new</th><th>change</th></tr></thead><tbody>",
+        "<div class=\"scroll\"><table data-table=\"{table}\"><thead><tr><th>scope</th>"
     );
-    // Regressions first, then the rest in their original order.
+    for m in &metrics {
+        let _ = write!(o, "<th>{}</th>", m.replace('_', " "));
+    }
+    o.push_str("</tr></thead><tbody>");
+    let regressed =
+        |d: &Option<Vec<Delta>>| d.as_ref().is_none_or(|ds| ds.iter().any(|x| x.regression));
     let mut order: Vec<&(String, Option<Vec<Delta>>)> = rows.iter().collect();
-    order.sort_by_key(|(_, d)| !d.as_ref().is_none_or(|ds| ds.iter().any(|x| x.regression)));
+    order.sort_by_key(|(_, d)| !regressed(d));
     for (name, deltas) in order {
+        let bad = regressed(deltas);
+        let _ = write!(
+            o,
+            "<tr class=\"{}\" data-regression=\"{bad}\"><td>{}</td>",
+            if bad { "fail" } else { "" },
+            esc(name)
+        );
         match deltas {
             None => {
                 let _ = write!(
                     o,
-                    "<tr class=\"fail\" data-regression=\"true\"><td>{}</td><td colspan=\"4\">missing from the new summary</td></tr>",
-                    esc(name)
+                    "<td colspan=\"{}\" class=\"worse\">missing from the new summary</td>",
+                    metrics.len().max(1)
                 );
             }
             Some(ds) => {
                 for d in ds {
                     let _ = write!(
                         o,
-                        "<tr class=\"{}\" data-regression=\"{}\"><td>{}</td><td>{}</td><td>{}</td>\
-                         <td>{}</td><td class=\"{}\">{}</td></tr>",
-                        if d.regression { "fail" } else { "" },
-                        d.regression,
-                        esc(name),
+                        "<td class=\"{}\" data-metric=\"{}\" data-base=\"{}\" data-new=\"{}\">{} → {}<br/><small>{}</small></td>",
+                        direction(d),
                         d.metric,
+                        d.base,
+                        d.new,
                         delta_value(d.metric, d.base),
                         delta_value(d.metric, d.new),
-                        direction(d),
                         change(d)
                     );
                 }
             }
         }
+        o.push_str("</tr>");
     }
     o.push_str("</tbody></table></div>");
 }

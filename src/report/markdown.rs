@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::compare::{Comparison, Delta, OpDelta, change};
+use super::compare::{Comparison, OpDelta, change};
 use super::format::{delta_value, ms, num, pct, slo_value};
 use super::summary::{LatencyStats, Summary, Totals};
 
@@ -167,40 +167,50 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     w.write_all(render(s).as_bytes())
 }
 
+/// One row per scope, one cell per metric (`base → new (change)`, 🔴 on a regression),
+/// regressed scopes first.
 fn delta_lines(o: &mut String, rows: &[OpDelta]) {
-    o.push_str("| scope | metric | base | new | change | |\n|---|---|---:|---:|---:|---|\n");
+    let metrics: Vec<&str> = rows
+        .iter()
+        .find_map(|r| r.deltas.as_ref())
+        .map(|ds| ds.iter().map(|d| d.metric).collect())
+        .unwrap_or_default();
+    o.push_str("| scope |");
+    for m in &metrics {
+        let _ = write!(o, " {} |", m.replace('_', " "));
+    }
+    o.push_str("\n|---|");
+    for _ in &metrics {
+        o.push_str("---:|");
+    }
+    o.push('\n');
     let mut order: Vec<&OpDelta> = rows.iter().collect();
     order.sort_by_key(|r| !r.regressed());
     for r in order {
+        let _ = write!(o, "| {} |", cell(&r.op));
         match &r.deltas {
             None => {
-                let _ = writeln!(
-                    o,
-                    "| {} | missing from the new summary | | | | 🔴 |",
-                    cell(&r.op)
-                );
+                o.push_str(" 🔴 missing from the new summary |");
+                for _ in 1..metrics.len() {
+                    o.push_str(" |");
+                }
             }
             Some(ds) => {
-                for d in ds.iter().filter(|d| d.regression || d.new != d.base) {
-                    let _ = writeln!(
+                for d in ds {
+                    let _ = write!(
                         o,
-                        "| {} | {} | {} | {} | {} | {} |",
-                        cell(&r.op),
-                        d.metric,
+                        " {} → {} ({}){} |",
                         delta_value(d.metric, d.base),
                         delta_value(d.metric, d.new),
                         change(d),
-                        mark(d)
+                        if d.regression { " 🔴" } else { "" }
                     );
                 }
             }
         }
+        o.push('\n');
     }
     o.push('\n');
-}
-
-fn mark(d: &Delta) -> &'static str {
-    if d.regression { "🔴" } else { "" }
 }
 
 /// The comparison as Markdown: regressions first, unchanged metrics left out.
