@@ -33,6 +33,7 @@ fn setup(raw: Option<std::path::PathBuf>) -> RecorderSetup {
             target: "http://user:secret@127.0.0.1:9/mcp?token=abc".into(),
             protocol: "2025-11-25".into(),
             transport: "streamable-http".into(),
+            labels: [("env".to_owned(), "test".to_owned())].into(),
         },
     }
 }
@@ -284,6 +285,20 @@ fn metrics_text_agrees_with_counts_and_slos() {
         Some(1.0)
     );
     assert!(!text.contains("secret") && !text.contains("token=abc"));
+    // The run's identity is on every series, so shards of one run sum and runs never mix.
+    assert!(s.len() > 100);
+    for (name, labels, _) in &s {
+        assert_eq!(
+            labels.get("run_id").map(String::as_str),
+            Some("run-1"),
+            "{name} {labels:?}"
+        );
+        assert_eq!(
+            labels.get("env").map(String::as_str),
+            Some("test"),
+            "{name} {labels:?}"
+        );
+    }
     assert!(
         value(
             &s,
@@ -317,8 +332,14 @@ fn docs_table_matches_exported_names() {
         .map(str::to_string)
         .collect();
     let declared: BTreeSet<String> = names::ALL.iter().map(|s| s.to_string()).collect();
-    assert_eq!(exported, documented, "exported vs the docs/metrics.md table");
-    assert_eq!(declared, documented, "names.rs vs the docs/metrics.md table");
+    assert_eq!(
+        exported, documented,
+        "exported vs the docs/metrics.md table"
+    );
+    assert_eq!(
+        declared, documented,
+        "names.rs vs the docs/metrics.md table"
+    );
 }
 
 #[test]
