@@ -430,7 +430,7 @@ async fn report_command_writes_every_file_and_refuses_nothing_to_do() {
     let out = |ext: &str| dir.path().join(format!("out/r-{{timestamp}}.{ext}"));
     let args = commands::report::Args {
         summary: summary.clone(),
-        files: commands::report::FileArgs {
+        files: mcp_soak::config::ReportArgs {
             html: Some(out("html")),
             junit: Some(out("xml")),
             markdown: Some(out("md")),
@@ -452,7 +452,7 @@ async fn report_command_writes_every_file_and_refuses_nothing_to_do() {
 
     let nothing = commands::report::Args {
         summary,
-        files: commands::report::FileArgs::default(),
+        files: mcp_soak::config::ReportArgs::default(),
     };
     if std::env::var_os("GITHUB_STEP_SUMMARY").is_none() {
         assert!(commands::report::run(nothing).await.is_err());

@@ -19,21 +19,7 @@ pub struct Args {
     /// The summary (JSON written by `mcp-soak run --summary`).
     pub summary: PathBuf,
     #[command(flatten)]
-    pub files: FileArgs,
-}
-
-/// The report-file flags, shared by `run` and `report`.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct FileArgs {
-    /// Self-contained HTML report with charts (no JavaScript, nothing fetched).
-    #[arg(long, value_name = "PATH", help_heading = "Output")]
-    pub html: Option<PathBuf>,
-    /// JUnit XML: one test case per SLO objective, for CI test reporters.
-    #[arg(long, value_name = "PATH", help_heading = "Output")]
-    pub junit: Option<PathBuf>,
-    /// Markdown report (also appended to `$GITHUB_STEP_SUMMARY` when that is set).
-    #[arg(long, value_name = "PATH", help_heading = "Output")]
-    pub markdown: Option<PathBuf>,
+    pub files: crate::config::ReportArgs,
 }
 
 /// The paths to write: the flags, plus `$GITHUB_STEP_SUMMARY` when it is set and not empty.

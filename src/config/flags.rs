@@ -239,9 +239,14 @@ impl Loader<'_> {
             "summary",
         );
         for (slot, flag, key, name) in [
-            (&mut o.html, &a.html, "output.html", "html"),
-            (&mut o.junit, &a.junit, "output.junit", "junit"),
-            (&mut o.markdown, &a.markdown, "output.markdown", "markdown"),
+            (&mut o.html, &a.reports.html, "output.html", "html"),
+            (&mut o.junit, &a.reports.junit, "output.junit", "junit"),
+            (
+                &mut o.markdown,
+                &a.reports.markdown,
+                "output.markdown",
+                "markdown",
+            ),
         ] {
             self.set(
                 slot,

@@ -17,7 +17,7 @@ mod layers;
 mod lower;
 mod starter;
 
-pub use args::RunArgs;
+pub use args::{ReportArgs, RunArgs};
 pub use starter::starter_config;
 
 use std::collections::{BTreeMap, HashMap};

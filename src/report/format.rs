@@ -35,6 +35,12 @@ pub fn slo_value(objective: &str, v: f64) -> String {
     }
 }
 
+/// Why the run stopped early, when it did (for report headers).
+pub fn aborted(s: &super::Summary) -> Option<&str> {
+    s.aborted
+        .then(|| s.stop_reason.as_deref().unwrap_or("stopped early"))
+}
+
 /// A compare metric's value (`p95_ms`, `calls_per_s`, `error_ratio`).
 pub fn delta_value(metric: &str, v: f64) -> String {
     if metric.contains("error") {

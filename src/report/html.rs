@@ -14,7 +14,7 @@ use crate::mcp::OutcomeKind;
 
 use super::chart::{Chart, HLine, Series, VLine, clock, esc};
 use super::compare::{Comparison, Delta, change};
-use super::format::{delta_value, ms, num, pct, slo_value};
+use super::format::{aborted, delta_value, ms, num, pct, slo_value};
 use super::summary::{LatencyPair, LatencyStats, Summary, Totals};
 
 /// Series colours (colour-blind-safe where it matters: ok vs errors, p50 vs p99).
@@ -333,10 +333,10 @@ fn head(o: &mut String, title: &str) {
 }
 
 fn tail(o: &mut String, s: &Summary) {
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<footer>Written by {} {} from summary schema {}. Latency is measured from the intended \
-         send time unless marked as service time.</footer></main></body></html>\n",
+         send time unless marked as service time.</footer></main></body></html>",
         esc(&s.tool.name),
         esc(&s.tool.version),
         s.schema_version
@@ -352,16 +352,40 @@ fn card(o: &mut String, value: &str, label: &str) {
     );
 }
 
+/// A section heading, then either `empty` as a note (returns false) or the start of a table
+/// with these column headers (returns true; the caller writes the rows and `</tbody></table></div>`).
+fn table_start(
+    o: &mut String,
+    id: &str,
+    title: &str,
+    empty: Option<&str>,
+    headers: &[&str],
+) -> bool {
+    let _ = write!(o, "<h2 id=\"{id}\">{title}</h2>");
+    if let Some(note) = empty {
+        let _ = write!(o, "<p class=\"empty\">{note}</p>");
+        return false;
+    }
+    let _ = write!(
+        o,
+        "<div class=\"scroll\"><table data-table=\"{id}\"><thead><tr>"
+    );
+    for h in headers {
+        let _ = write!(o, "<th>{h}</th>");
+    }
+    o.push_str("</tr></thead><tbody>");
+    true
+}
+
 fn slo_table(o: &mut String, s: &Summary) {
-    o.push_str("<h2 id=\"slos\">SLO verdicts</h2>");
-    if s.slos.is_empty() {
-        o.push_str("<p class=\"empty\">No SLOs were set for this run.</p>");
+    let empty = s
+        .slos
+        .is_empty()
+        .then_some("No SLOs were set for this run.");
+    let headers = ["scope", "objective", "target", "measured", "verdict"];
+    if !table_start(o, "slos", "SLO verdicts", empty, &headers) {
         return;
     }
-    o.push_str(
-        "<div class=\"scroll\"><table data-table=\"slos\"><thead><tr><th>scope</th><th>objective</th>\
-         <th>target</th><th>measured</th><th>verdict</th></tr></thead><tbody>",
-    );
     for v in &s.slos {
         let class = if v.passed { "pass" } else { "fail" };
         let measured = match (v.measured, &v.reason) {
@@ -393,6 +417,11 @@ fn lat_cells(o: &mut String, l: &LatencyStats) {
     }
 }
 
+/// The columns [`totals_cells`] and [`lat_cells`] fill, in order.
+const COUNT_COLUMNS: [&str; 9] = [
+    "calls", "calls /s", "errors", "dropped", "ok /s", "p50 ms", "p95 ms", "p99 ms", "max ms",
+];
+
 fn totals_cells(o: &mut String, t: &Totals) {
     let _ = write!(
         o,
@@ -406,17 +435,15 @@ fn totals_cells(o: &mut String, t: &Totals) {
 }
 
 fn stage_table(o: &mut String, s: &Summary) {
-    o.push_str("<h2 id=\"stages\">Stages</h2>");
-    if s.stages.is_empty() {
-        o.push_str("<p class=\"empty\">No stages in this summary.</p>");
+    let empty = s.stages.is_empty().then_some("No stages in this summary.");
+    let headers = [
+        &["stage", "start", "duration", "target /s"][..],
+        &COUNT_COLUMNS,
+    ]
+    .concat();
+    if !table_start(o, "stages", "Stages", empty, &headers) {
         return;
     }
-    o.push_str(
-        "<div class=\"scroll\"><table data-table=\"stages\"><thead><tr><th>stage</th><th>start</th>\
-         <th>duration</th><th>target /s</th><th>calls</th><th>achieved /s</th><th>errors</th>\
-         <th>dropped</th><th>ok /s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th>\
-         </tr></thead><tbody>",
-    );
     for (st, start) in s.stages.iter().zip(stage_starts(s)) {
         let _ = write!(
             o,
@@ -434,17 +461,18 @@ fn stage_table(o: &mut String, s: &Summary) {
 }
 
 fn op_table(o: &mut String, s: &Summary) {
-    o.push_str("<h2 id=\"tools\">Per tool</h2>");
+    let headers = [
+        &["tool"][..],
+        &COUNT_COLUMNS,
+        &["service p95 ms", "p99 (bar)"],
+    ]
+    .concat();
+    table_start(o, "tools", "Per tool", None, &headers);
     let worst = s
         .ops
         .iter()
         .map(|op| op.latency.corrected.p99_ms)
         .fold(0.0, f64::max);
-    o.push_str(
-        "<div class=\"scroll\"><table data-table=\"tools\"><thead><tr><th>tool</th><th>calls</th>\
-         <th>calls /s</th><th>errors</th><th>dropped</th><th>ok /s</th><th>p50 ms</th><th>p95 ms</th>\
-         <th>p99 ms</th><th>max ms</th><th>service p95 ms</th><th>p99 (bar)</th></tr></thead><tbody>",
-    );
     let row = |o: &mut String, name: &str, t: &Totals, l: &LatencyPair| {
         let _ = write!(o, "<tr><td>{}</td>", esc(name));
         totals_cells(o, t);
@@ -472,28 +500,16 @@ fn op_table(o: &mut String, s: &Summary) {
 }
 
 fn errors_table(o: &mut String, s: &Summary) {
-    o.push_str("<h2 id=\"errors\">Top errors</h2>");
-    if s.errors.top_messages.is_empty() {
-        o.push_str("<p class=\"empty\">No errors.</p>");
+    let empty = s.errors.top_messages.is_empty().then_some("No errors.");
+    if !table_start(
+        o,
+        "errors",
+        "Top errors",
+        empty,
+        &["tool", "kind", "count", "message"],
+    ) {
         return;
     }
-    if !s.errors.by_kind.is_empty() {
-        o.push_str("<p>");
-        for (i, k) in s.errors.by_kind.iter().enumerate() {
-            let _ = write!(
-                o,
-                "{}<b>{}</b> {}",
-                if i > 0 { " · " } else { "" },
-                esc(&k.kind.to_string()),
-                k.count
-            );
-        }
-        o.push_str("</p>");
-    }
-    o.push_str(
-        "<div class=\"scroll\"><table data-table=\"errors\"><thead><tr><th>tool</th><th>kind</th>\
-         <th>count</th><th style=\"text-align:left\">message</th></tr></thead><tbody>",
-    );
     for e in &s.errors.top_messages {
         let _ = write!(
             o,
@@ -504,7 +520,17 @@ fn errors_table(o: &mut String, s: &Summary) {
             esc(&e.message)
         );
     }
-    o.push_str("</tbody></table></div>");
+    o.push_str("</tbody></table></div><p>Failed calls by kind: ");
+    for (i, k) in s.errors.by_kind.iter().enumerate() {
+        let _ = write!(
+            o,
+            "{}<b>{}</b> {}",
+            if i > 0 { " · " } else { "" },
+            esc(&k.kind.to_string()),
+            k.count
+        );
+    }
+    o.push_str("</p>");
 }
 
 fn identity(o: &mut String, s: &Summary) {
@@ -574,14 +600,7 @@ pub fn render(s: &Summary) -> String {
         esc(&s.started),
         esc(&s.ended),
         esc(&reason),
-        if s.aborted {
-            format!(
-                " — aborted: {}",
-                esc(s.stop_reason.as_deref().unwrap_or("stopped early"))
-            )
-        } else {
-            String::new()
-        }
+        aborted(s).map_or_else(String::new, |r| format!(" — aborted: {}", esc(r)))
     );
     let t = &s.totals;
     o.push_str("<div class=\"cards\">");
@@ -767,7 +786,8 @@ pub fn render_compare(c: &Comparison, base: &Summary, new: &Summary) -> String {
         "</div></div><h2>Runs</h2><div class=\"scroll\"><table data-table=\"runs\"><thead><tr>\
                 <th></th><th>base</th><th>new</th></tr></thead><tbody>",
     );
-    let both: [(&str, fn(&Summary) -> String); 6] = [
+    type Field = fn(&Summary) -> String;
+    let both: [(&str, Field); 6] = [
         ("run id", |s| s.run_id.clone()),
         ("target", |s| s.target.clone()),
         ("started", |s| s.started.clone()),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::compare::{Comparison, OpDelta, change};
-use super::format::{delta_value, ms, num, pct, slo_value};
+use super::format::{aborted, delta_value, ms, num, pct, slo_value};
 use super::summary::{LatencyStats, Summary, Totals};
 
 /// Top error messages shown (the HTML report shows all the summary keeps).
@@ -69,14 +69,7 @@ pub fn render(s: &Summary) -> String {
         cell(&s.run_id),
         s.duration_s,
         cell(&reason),
-        if s.aborted {
-            format!(
-                " · aborted: {}",
-                cell(s.stop_reason.as_deref().unwrap_or("stopped early"))
-            )
-        } else {
-            String::new()
-        }
+        aborted(s).map_or_else(String::new, |r| format!(" · aborted: {}", cell(r)))
     );
     let t = &s.totals;
     let c = &s.latency.corrected;
