@@ -230,11 +230,11 @@ pub fn stages(base: &Summary, new: &Summary, tolerance: f64) -> Vec<OpDelta> {
     base.stages
         .iter()
         .map(|b| OpDelta {
-            op: format!("stage {}", b.index + 1),
+            op: format!("stage {}", super::format::stage_number(b)),
             deltas: new
                 .stages
                 .iter()
-                .find(|n| n.index == b.index)
+                .find(|n| super::format::stage_number(n) == super::format::stage_number(b))
                 .map(|n| deltas(&b.totals, &b.latency, &n.totals, &n.latency, tolerance)),
         })
         .collect()

@@ -35,6 +35,16 @@ pub fn slo_value(objective: &str, v: f64) -> String {
     }
 }
 
+/// A stage's number as every report shows it (from 1, as the progress line and the console do).
+pub fn stage_number(st: &super::summary::StageSummary) -> usize {
+    st.index + 1
+}
+
+/// The one-word assessment and its reason, as the console report gives them.
+pub fn assessment(s: &super::Summary) -> (&'static str, String) {
+    super::console::assessment(s)
+}
+
 /// Why the run stopped early, when it did (for report headers).
 pub fn aborted(s: &super::Summary) -> Option<&str> {
     s.aborted

@@ -14,7 +14,7 @@ use crate::mcp::OutcomeKind;
 
 use super::chart::{Chart, HLine, Series, VLine, clock, esc};
 use super::compare::{Comparison, Delta, change};
-use super::format::{aborted, delta_value, ms, num, pct, slo_value};
+use super::format::{aborted, assessment, delta_value, ms, num, pct, slo_value, stage_number};
 use super::summary::{LatencyPair, LatencyStats, Summary, Totals};
 
 /// Series colours (colour-blind-safe where it matters: ok vs errors, p50 vs p99).
@@ -448,7 +448,7 @@ fn stage_table(o: &mut String, s: &Summary) {
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{:.1} s</td><td>{}</td>",
-            st.index + 1,
+            stage_number(st),
             clock(start),
             st.duration_s,
             num(st.target_rate)
@@ -582,7 +582,7 @@ fn identity(o: &mut String, s: &Summary) {
 pub fn render(s: &Summary) -> String {
     let mut o = String::with_capacity(64 * 1024);
     head(&mut o, &format!("mcp-soak report — {}", s.target));
-    let (band, reason) = super::console::assessment(s);
+    let (band, reason) = assessment(s);
     let (class, verdict) = if s.slos.is_empty() {
         ("warn", "NO SLOs SET")
     } else if s.slo_passed {

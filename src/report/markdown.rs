@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::compare::{Comparison, OpDelta, change};
-use super::format::{aborted, delta_value, ms, num, pct, slo_value};
+use super::format::{aborted, assessment, delta_value, ms, num, pct, slo_value, stage_number};
 use super::summary::{LatencyStats, Summary, Totals};
 
 /// Top error messages shown (the HTML report shows all the summary keeps).
@@ -60,7 +60,7 @@ pub fn render(s: &Summary) -> String {
     } else {
         "❌ SLOs failed"
     };
-    let (band, reason) = super::console::assessment(s);
+    let (band, reason) = assessment(s);
     let _ = writeln!(o, "### mcp-soak: {verdict}\n");
     let _ = writeln!(
         o,
@@ -116,7 +116,7 @@ pub fn render(s: &Summary) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} |",
-                st.index + 1,
+                stage_number(st),
                 num(st.target_rate),
                 totals(&st.totals),
                 lat(&st.latency.corrected)
