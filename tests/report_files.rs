@@ -10,6 +10,7 @@ use std::path::Path;
 
 use mcp_soak::commands::{self, Exit};
 use mcp_soak::mcp::OutcomeKind;
+use mcp_soak::report::format::stage_number;
 use mcp_soak::report::write::{ReportPaths, write_reports};
 use mcp_soak::report::{Summary, compare, html, junit, markdown};
 
@@ -130,11 +131,11 @@ fn html_charts_plot_the_summary() {
     let target = &rate["target"];
     let mut start = 0.0;
     for st in &s.stages {
-        let at = start + ramp(&s, st.index);
+        let at = start + ramp(&s, stage_number(st) - 1);
         assert!(
             target.contains(&(at, st.target_rate)),
             "stage {}: {target:?}",
-            st.index + 1
+            stage_number(st)
         );
         start += st.duration_s;
     }
