@@ -473,3 +473,50 @@ fn step_summary_is_appended_not_replaced() {
     let text = std::fs::read_to_string(&step).expect("read");
     assert!(text.starts_with("earlier step\n### mcp-soak: ❌"), "{text}");
 }
+
+#[test]
+fn hostile_names_and_an_empty_run_stay_well_formed() {
+    // A server controls tool names and error messages: they must never become markup.
+    let mut s = degraded();
+    let evil = "<script>alert(\"x\")</script> & ' \u{1} |pipe|\nnewline";
+    s.ops[0].name = evil.into();
+    s.errors.top_messages[0].message = evil.into();
+    s.target = format!("http://127.0.0.1/{evil}");
+    let text = html::render(&s);
+    let doc = parse(&text);
+    assert!(doc.descendants().all(|n| !n.has_tag_name("script")));
+    assert!(text.contains("&lt;script&gt;"));
+    let xml = junit::render(&s);
+    parse(&xml);
+    let md = markdown::render(&s);
+    let row = md
+        .lines()
+        .find(|l| l.contains("alert"))
+        .expect("the tool row");
+    assert!(
+        !row.contains("<script>") && row.contains("\\|pipe\\|"),
+        "{row}"
+    );
+
+    // Nothing measured at all (the target never answered): every chart says so, nothing breaks.
+    let mut empty = baseline();
+    empty.timeline.clear();
+    empty.stages.clear();
+    empty.ops.clear();
+    empty.slos.clear();
+    empty.errors.top_messages.clear();
+    empty.errors.by_kind.clear();
+    let text = html::render(&empty);
+    let doc = parse(&text);
+    assert_eq!(text.matches("No data for this chart").count(), 5);
+    assert!(text.contains("No SLOs were set"));
+    assert_eq!(
+        doc.descendants()
+            .find(|n| n.has_attribute("data-verdict"))
+            .and_then(|n| n.attribute("data-verdict")),
+        Some("pass"),
+        "no SLO set = nothing failed"
+    );
+    parse(&junit::render(&empty));
+    assert!(markdown::render(&empty).starts_with("### mcp-soak: ⚪ no SLOs set"));
+}
