@@ -30,7 +30,8 @@ pub(crate) struct Sample {
     /// When it ended (or was dropped), from the run start.
     pub at_us: u64,
     pub kind: OutcomeKind,
-    /// Latency from the intended send; None for a slot never sent (not timed).
+    /// Latency from the intended send; None for a call without an answer (timed apart) or a slot
+    /// never sent (not timed).
     pub latency_us: Option<u64>,
     /// Actual send − intended send; None when nothing was sent.
     pub lag_us: Option<u64>,
@@ -55,7 +56,8 @@ impl Timeline {
         }
     }
 
-    /// Adds one call; only calls that were sent count in `calls` and `errors`.
+    /// Adds one call; only calls that were sent count in `calls` and `errors`, and only those with a
+    /// `latency_us` (calls that got an answer) in the percentiles.
     pub(crate) fn add(&mut self, s: Sample) {
         let at_us = s.at_us;
         let end = self.cur_start_us.saturating_add(self.interval_us);

@@ -37,12 +37,12 @@ pub fn slo_value(objective: &str, v: f64) -> String {
 
 /// A stage's number as every report shows it (from 1, as the progress line and the console do).
 pub fn stage_number(st: &super::summary::StageSummary) -> usize {
-    st.index + 1
+    st.stage
 }
 
-/// The one-word assessment and its reason, as the console report gives them.
+/// The one-word assessment and its reason (the summary's own `assessment`).
 pub fn assessment(s: &super::Summary) -> (&'static str, String) {
-    super::console::assessment(s)
+    (s.assessment.band.as_str(), s.assessment.reason.clone())
 }
 
 /// Why the run stopped early, when it did (for report headers).

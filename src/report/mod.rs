@@ -5,10 +5,12 @@
 //! * [`slo::evaluate`] — SLO verdicts from a snapshot.
 //! * [`console::write`] — the human report, from the same `Summary` (so console and JSON agree).
 //! * [`write`] — atomic file writes and `{timestamp}` expansion.
+//! * [`assess::assess`] — the one-word assessment and the factors that drove it.
 //! * [`compare`] — deltas between two summaries, regressions beyond a tolerance.
 //! * [`html`], [`markdown`], [`junit`] — report files from a `Summary` (or a comparison); [`chart`]
 //!   draws the HTML's SVG charts, [`format`] keeps numbers alike across them.
 
+pub mod assess;
 pub mod chart;
 pub mod compare;
 pub mod console;
