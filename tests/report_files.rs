@@ -129,19 +129,18 @@ fn html_charts_plot_the_summary() {
         assert_eq!((*x, *y), (p.start_s, p.calls as f64 / secs));
     }
     let target = &rate["target"];
-    let mut start = 0.0;
     for st in &s.stages {
-        let at = start + ramp(&s, stage_number(st) - 1);
+        let at = st.start_s + ramp(&s, stage_number(st) - 1);
         assert!(
             target.contains(&(at, st.target_rate)),
             "stage {}: {target:?}",
             stage_number(st)
         );
-        start += st.duration_s;
     }
+    let last = s.stages.last().expect("stages");
     assert_eq!(
         target.last(),
-        Some(&(start, s.stages.last().expect("stages").target_rate))
+        Some(&(last.start_s + last.duration_s, last.target_rate))
     );
     // Stage boundaries are marked where stages 2.. start.
     let marks = doc
@@ -208,7 +207,12 @@ fn html_tables_verdicts_and_nothing_external() {
         .find(|n| n.has_attribute("data-verdict"))
         .expect("verdict badge");
     assert_eq!(verdict.attribute("data-verdict"), Some("fail"));
-    assert_eq!(rows(&doc, "stages").len(), s.stages.len());
+    let drain = usize::from(s.drain.totals.calls > 0);
+    assert_eq!(rows(&doc, "stages").len(), s.stages.len() + drain);
+    assert!(
+        drain == 1,
+        "the demo drains in-flight calls after its schedule"
+    );
     assert_eq!(rows(&doc, "tools").len(), s.ops.len() + 1, "tools + all");
     assert_eq!(rows(&doc, "errors").len(), s.errors.top_messages.len());
     // Each tool row starts with its name and its call count.

@@ -42,15 +42,7 @@ pub fn kind_color(k: OutcomeKind) -> &'static str {
 
 /// Where each stage starts (seconds from the run start), in plan order.
 pub fn stage_starts(s: &Summary) -> Vec<f64> {
-    let mut t = 0.0;
-    s.stages
-        .iter()
-        .map(|st| {
-            let start = t;
-            t += st.duration_s;
-            start
-        })
-        .collect()
+    s.stages.iter().map(|st| st.start_s).collect()
 }
 
 /// Seconds of a timeline point that the run covered (the last interval may be partial).
@@ -382,7 +374,15 @@ fn slo_table(o: &mut String, s: &Summary) {
         .slos
         .is_empty()
         .then_some("No SLOs were set for this run.");
-    let headers = ["scope", "objective", "target", "measured", "verdict"];
+    let headers = [
+        "scope",
+        "objective",
+        "target",
+        "measured",
+        "worst window",
+        "in breach",
+        "verdict",
+    ];
     if !table_start(o, "slos", "SLO verdicts", empty, &headers) {
         return;
     }
@@ -395,12 +395,15 @@ fn slo_table(o: &mut String, s: &Summary) {
         };
         let _ = write!(
             o,
-            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td><span class=\"badge {class}\">{}</span></td></tr>",
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td><span class=\"badge {class}\">{}</span></td></tr>",
             esc(&v.op),
             esc(&v.objective),
             esc(&slo_value(&v.objective, v.target)),
             esc(&measured),
+            v.worst_window
+                .map_or_else(|| "-".into(), |w| slo_value(&v.objective, w)),
+            clock(v.breach_s),
             if v.passed { "PASS" } else { "FAIL" }
         );
     }
@@ -455,6 +458,19 @@ fn stage_table(o: &mut String, s: &Summary) {
         );
         totals_cells(o, &st.totals);
         lat_cells(o, &st.latency.corrected);
+        o.push_str("</tr>");
+    }
+    // Calls that ended after the schedule stopped: their own row, never the last stage's.
+    let d = &s.drain;
+    if d.totals.calls > 0 {
+        let _ = write!(
+            o,
+            "<tr data-row=\"drain\"><td>drain</td><td>{}</td><td>{:.1} s</td><td>-</td>",
+            clock(d.start_s),
+            d.duration_s
+        );
+        totals_cells(o, &d.totals);
+        lat_cells(o, &d.latency.corrected);
         o.push_str("</tr>");
     }
     o.push_str("</tbody></table></div>");

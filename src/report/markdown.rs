@@ -122,6 +122,14 @@ pub fn render(s: &Summary) -> String {
                 lat(&st.latency.corrected)
             );
         }
+        if s.drain.totals.calls > 0 {
+            let _ = writeln!(
+                o,
+                "| drain | - | {} | {} |",
+                totals(&s.drain.totals),
+                lat(&s.drain.latency.corrected)
+            );
+        }
         o.push('\n');
     }
     o.push_str(
