@@ -87,6 +87,8 @@ pub struct OpStats {
     pub service: Hist,
     /// From the intended send time, successful (`ok`) calls only: the SLO's latency SLI, µs.
     pub ok_latency: Hist,
+    /// This operation's own timeline (at most `OP_TIMELINE_MAX_POINTS` points), oldest first.
+    pub timeline: Vec<TimelinePoint>,
 }
 
 /// One stage's numbers (or the drain's), with its operations folded together.
