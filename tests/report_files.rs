@@ -108,7 +108,12 @@ fn html_charts_plot_the_summary() {
     // The p95 SLO targets are drawn as lines at their targets.
     let mut slo_lines: Vec<f64> = doc
         .descendants()
-        .filter(|n| n.attribute("class") == Some("hline") && wide(n))
+        .filter(|n| {
+            n.attribute("class") == Some("hline")
+                && wide(n)
+                && n.ancestors()
+                    .any(|a| a.attribute("data-chart") == Some("latency"))
+        })
         .map(|n| n.attribute("data-y").expect("data-y").parse().expect("y"))
         .collect();
     let mut want: Vec<f64> = s
@@ -120,6 +125,18 @@ fn html_charts_plot_the_summary() {
     slo_lines.sort_by(f64::total_cmp);
     want.sort_by(f64::total_cmp);
     assert_eq!(slo_lines, want);
+
+    // Per tool: each tool's p95 from its own timeline.
+    for op in &s.ops {
+        let want: Vec<(f64, f64)> = op
+            .timeline
+            .iter()
+            .filter(|p| p.calls > 0)
+            .map(|p| (p.start_s, p.p95_ms))
+            .collect();
+        assert!(!want.is_empty(), "{} has a timeline", op.name);
+        assert_eq!(charts["tool_latency"][&op.name], want, "{}", op.name);
+    }
 
     // Rate: achieved = completed calls / covered seconds of each interval; the target has a
     // corner at every stage's start time and its rate is held to the end.
@@ -244,6 +261,9 @@ fn html_from_a_summary_without_timeline_extras_still_renders() {
         p.max_in_flight = 0;
         p.max_lag_ms = 0.0;
     }
+    for op in &mut s.ops {
+        op.timeline.clear();
+    }
     let text = html::render(&s);
     let doc = parse(&text);
     let charts = chart_data(&doc);
@@ -252,7 +272,7 @@ fn html_from_a_summary_without_timeline_extras_still_renders() {
     let calls: u64 = s.timeline.iter().map(|p| p.calls).sum();
     assert_eq!(ok + errors, calls as f64);
     assert!(charts["lag"].values().all(Vec::is_empty));
-    assert_eq!(text.matches("No data for this chart").count(), 2);
+    assert_eq!(text.matches("No data for this chart").count(), 3);
     assert_eq!(
         doc.descendants()
             .find(|n| n.has_attribute("data-verdict"))
@@ -512,7 +532,7 @@ fn hostile_names_and_an_empty_run_stay_well_formed() {
     empty.errors.by_kind.clear();
     let text = html::render(&empty);
     let doc = parse(&text);
-    assert_eq!(text.matches("No data for this chart").count(), 5);
+    assert_eq!(text.matches("No data for this chart").count(), 6);
     assert!(text.contains("No SLOs were set"));
     assert_eq!(
         doc.descendants()

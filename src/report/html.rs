@@ -133,6 +133,19 @@ fn stage_lines(s: &Summary) -> Vec<VLine> {
         .collect()
 }
 
+/// A line per p95 SLO whose scope passes `keep`, green when it held, red when it failed.
+fn slo_lines(s: &Summary, keep: impl Fn(&str) -> bool) -> Vec<HLine> {
+    s.slos
+        .iter()
+        .filter(|v| v.objective == "p95_latency_ms" && keep(&v.op))
+        .map(|v| HLine {
+            label: format!("SLO p95 ≤ {} ms ({})", v.target, v.op),
+            y: v.target,
+            color: if v.passed { GREEN } else { RED },
+        })
+        .collect()
+}
+
 /// p50/p95/p99 per timeline interval (intervals with no completed call are left out), with a
 /// line per p95 SLO target.
 pub fn latency_chart(s: &Summary) -> Chart {
@@ -143,16 +156,7 @@ pub fn latency_chart(s: &Summary) -> Chart {
             .map(|p| (p.start_s, f(p)))
             .collect()
     };
-    let hlines = s
-        .slos
-        .iter()
-        .filter(|v| v.objective == "p95_latency_ms")
-        .map(|v| HLine {
-            label: format!("SLO p95 ≤ {} ms ({})", v.target, v.op),
-            y: v.target,
-            color: if v.passed { GREEN } else { RED },
-        })
-        .collect();
+    let hlines = slo_lines(s, |_| true);
     Chart {
         id: "latency",
         title: "Latency from the intended send time".into(),
@@ -163,6 +167,41 @@ pub fn latency_chart(s: &Summary) -> Chart {
             Series::line("p99", RED, pick(|p| p.p99_ms)),
         ],
         hlines,
+        vlines: stage_lines(s),
+        x_max: s.duration_s,
+        ..Chart::default()
+    }
+}
+
+/// Colours for per-tool series, in turn.
+const PALETTE: [&str; 10] = [
+    "#1f77b4", "#e67e22", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf",
+];
+
+/// p95 over time per tool (each tool's own, coarser timeline), with each tool's p95 SLO line.
+pub fn tool_latency_chart(s: &Summary) -> Chart {
+    let series = s
+        .ops
+        .iter()
+        .filter(|op| op.timeline.iter().any(|p| p.calls > 0))
+        .enumerate()
+        .map(|(i, op)| {
+            let pts = op
+                .timeline
+                .iter()
+                .filter(|p| p.calls > 0)
+                .map(|p| (p.start_s, p.p95_ms))
+                .collect();
+            Series::line(op.name.clone(), PALETTE[i % PALETTE.len()], pts)
+        })
+        .collect();
+    Chart {
+        id: "tool_latency",
+        title: "p95 latency per tool".into(),
+        y_unit: "ms",
+        series,
+        hlines: slo_lines(s, |op| op != crate::record::names::ALL_TOOLS),
         vlines: stage_lines(s),
         x_max: s.duration_s,
         ..Chart::default()
@@ -258,6 +297,7 @@ pub fn charts(s: &Summary) -> Vec<Chart> {
     let mut out = vec![
         rate_chart(s),
         latency_chart(s),
+        tool_latency_chart(s),
         outcomes_chart(s),
         in_flight_chart(s),
         lag_chart(s),
