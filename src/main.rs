@@ -35,6 +35,8 @@ enum Command {
     Compare(commands::compare::Args),
     /// Write HTML, JUnit or Markdown reports from a saved summary.
     Report(commands::report::Args),
+    /// Merge the JSON summaries of a load's shards (`--instance-share`) into one, exactly.
+    Merge(commands::merge::Args),
     /// Print the JSON Schema of the summary file.
     Schema(commands::schema::Args),
     /// Entry point for the MCP conformance suite's client mode.
@@ -69,6 +71,7 @@ fn main() {
             Command::Validate(a) => commands::validate::run(a).await,
             Command::Compare(a) => commands::compare::run(a).await,
             Command::Report(a) => commands::report::run(a).await,
+            Command::Merge(a) => commands::merge::run(a).await,
             Command::Schema(a) => commands::schema::run(a).await,
             Command::ConformanceClient(a) => commands::conformance::run(a).await,
         }
