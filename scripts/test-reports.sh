@@ -83,11 +83,13 @@ NONET=(unshare --net)
 "${NONET[@]}" true 2>/dev/null || NONET=(unshare --user --map-root-user --net)
 "${NONET[@]}" true 2>/dev/null || die "cannot make a network namespace (unshare) to load the report offline"
 
-# Loads $1 with no network; prints its console messages; screenshot to $2 at size $3.
+# Loads $1 with no network; prints the page's console messages (Chromium's own chrome:// pages log
+# some of their own, e.g. about the missing network: those are not the report's); screenshot to $2
+# at size $3.
 browse() {
   timeout 90 "${NONET[@]}" "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
     --user-data-dir="$tmp/profile" --enable-logging=stderr --v=0 --window-size="$3" \
-    --screenshot="$2" "file://$(realpath "$1")" 2>&1 | grep -E ':CONSOLE' || true
+    --screenshot="$2" "file://$(realpath "$1")" 2>&1 | grep -E ':CONSOLE.*source: file://' || true
 }
 
 step "Chromium catches a console error (control)"
