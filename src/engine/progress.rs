@@ -224,3 +224,15 @@ fn judge_window(
         "ok"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::round_to;
+
+    #[test]
+    fn progress_numbers_are_rounded_for_the_log_line() {
+        assert_eq!(round_to(35.023587649999996, 1).to_string(), "35");
+        assert_eq!(round_to(64.349, 1).to_string(), "64.3");
+        assert_eq!(round_to(0.012345, 4).to_string(), "0.0123");
+    }
+}
