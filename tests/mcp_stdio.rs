@@ -51,9 +51,12 @@ fn echo(message: &str) -> McpRequest {
     }
 }
 
-/// True while a process with this pid exists (zombies count: nobody reaped it).
+/// True while a process with this pid runs (a zombie has ended: only its exit status is left).
 fn alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next())
+        .is_some_and(|state| state != "Z")
 }
 
 /// Waits (bounded) until none of `pids` exists.
@@ -323,4 +326,60 @@ fn discover_over_stdio_prints_a_config_that_validates() {
         .output()
         .expect("run validate");
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}
+
+#[tokio::test]
+async fn dropping_the_client_without_shutdown_still_stops_the_servers() {
+    let client = McpClient::connect(stdio_config(target(&mock_cmd(), 2), ProtocolChoice::Auto))
+        .await
+        .expect("connect");
+    let pids = client.stdio().expect("pool").pids();
+    drop(client);
+    assert!(gone(&pids).await, "{pids:?}");
+}
+
+/// The pids whose parent is `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(child) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().nth(1))
+            .and_then(|s| s.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_dropped_runtime_kills_the_whole_server_group() {
+    // A shell that forks a server which ignores end of input and SIGTERM: killing only the shell
+    // (what `kill_on_drop` does) would orphan it; the drop path kills the group.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/stdio_faulty.py");
+    let line = format!("python3 {script} ignore-eof; true");
+    let t = target(&["sh", "-c", &line], 1);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (client, mut pids) = rt.block_on(async {
+        let c = McpClient::connect(stdio_config(t, ProtocolChoice::Auto))
+            .await
+            .expect("connect");
+        let pids = c.stdio().expect("pool").pids();
+        (c, pids)
+    });
+    let grandchildren = children(pids[0]);
+    assert_eq!(grandchildren.len(), 1, "the shell forked the server");
+    pids.extend(grandchildren);
+    drop(rt);
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|p| alive(*p)) {
+        assert!(Instant::now() < deadline, "still alive: {pids:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

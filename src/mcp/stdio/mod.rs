@@ -237,8 +237,6 @@ impl Shared {
             };
             let born = Instant::now();
             let p = s.process.clone();
-            // If this task is dropped (runtime shutdown) the group dies with it.
-            let guard = KillOnDrop(p.pid);
             self.slots[i].set(Some(p.clone()));
             let status = tokio::select! {
                 st = s.child.wait() => {
@@ -255,13 +253,11 @@ impl Shared {
                     p.fail_pending(OutcomeKind::Connect, "the soak is shutting down");
                     tracing::debug!(process = i, pid = p.pid, "stdio server stopped: {}", process::describe_exit(&st));
                     self.retire(i, &p);
-                    std::mem::forget(guard);
                     return;
                 }
             };
             self.slots[i].set(None);
             signal::sweep_group(p.pid, self.grace.term).await;
-            std::mem::forget(guard);
             let how = process::describe_exit(&status);
             let exited = format!("server process {} exited ({how})", p.pid);
             p.fail_pending(OutcomeKind::Protocol, &exited);
@@ -325,15 +321,6 @@ impl Shared {
         } else {
             format!("no server process is running ({why})")
         })
-    }
-}
-
-/// Kills a process group if dropped armed (the supervisor forgets it on the orderly paths).
-struct KillOnDrop(u32);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        signal::kill_now(self.0);
     }
 }
 

@@ -117,6 +117,16 @@ pub struct Spawned {
     pub child: Child,
 }
 
+impl Drop for Spawned {
+    /// Dropped before it was reaped (a start cancelled by shutdown, a task dropped with the
+    /// runtime): the whole group is killed, not only the leader `kill_on_drop` would get.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            super::signal::kill_now(self.process.pid);
+        }
+    }
+}
+
 /// How long each shutdown step waits for the process to exit on its own.
 #[derive(Debug, Clone, Copy)]
 pub struct Grace {
