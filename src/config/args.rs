@@ -162,6 +162,9 @@ pub struct RunArgs {
     /// Stop early when an SLO has failed for this long, e.g. `5m`.
     #[arg(long, value_name = "DURATION", help_heading = "Run control")]
     pub abort_on_breach: Option<String>,
+    /// Sliding window the live SLO state (abort-on-breach, progress) is judged over [default: 5m].
+    #[arg(long, value_name = "DURATION", help_heading = "Run control")]
+    pub slo_window: Option<String>,
     /// SLO, repeatable: `'create_payment:p95=150ms,tps=1000,errors=0.1%'` (no `NAME:` = whole run).
     #[arg(long = "slo", value_name = "SPEC", help_heading = "Run control")]
     pub slos: Vec<String>,

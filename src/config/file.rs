@@ -114,6 +114,7 @@ pub struct LoadCfg {
     pub honor_retry_after: Option<bool>,
     pub require_target: Option<bool>,
     pub abort_on_breach: Option<String>,
+    pub slo_window: Option<String>,
     pub instance_share: Option<String>,
 }
 

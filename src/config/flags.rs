@@ -197,6 +197,12 @@ impl Loader<'_> {
             "load.abort_on_breach",
             "abort-on-breach",
         );
+        self.set(
+            &mut l.slo_window,
+            a.slo_window.clone(),
+            "load.slo_window",
+            "slo-window",
+        );
         if a.honor_retry_after {
             self.set(
                 &mut l.honor_retry_after,
