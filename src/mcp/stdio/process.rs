@@ -201,8 +201,8 @@ pub fn spawn(target: &StdioTarget, max_line: usize) -> std::io::Result<Spawned> 
     tokio::spawn(async move {
         let mut r = LineReader::new(BufReader::new(stderr), lines::STDERR_LINE_BYTES);
         while let Ok(Some(line)) = r.next_line().await {
-            if let Line::Text(t) = line {
-                tail.push(&t);
+            match line {
+                Line::Text(t) | Line::TooLong { head: t, .. } => tail.push(&t),
             }
         }
     });
@@ -250,7 +250,7 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(
         let text = match line {
             Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => continue,
             Line::Text(t) => t,
-            Line::TooLong(n) => {
+            Line::TooLong { len: n, .. } => {
                 p.noise.too_long.fetch_add(1, Ordering::Relaxed);
                 if let Some(w) = p.pending.take_oldest() {
                     let _ = w.send(Err(Lost {
