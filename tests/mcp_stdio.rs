@@ -248,6 +248,36 @@ async fn a_stalled_server_times_out_and_does_not_leak_waiters() {
 }
 
 #[tokio::test]
+async fn a_server_that_stops_reading_stdin_costs_a_bounded_queue() {
+    let mut cfg = stdio_config(faulty("no-read", "0"), ProtocolChoice::Auto);
+    cfg.timeout = Duration::from_secs(3);
+    cfg.max_connections = 5000;
+    let client = McpClient::connect(cfg).await.expect("connect");
+    // ~100 bytes a call: the pipe (64 KiB) and the queue (1,024) fill well before 3,000.
+    let outs = futures_util::future::join_all((0..3000).map(|i| {
+        let c = client.clone();
+        async move { c.call(&echo(&i.to_string()), false).await }
+    }))
+    .await;
+    let refused = outs
+        .iter()
+        .filter(|o| {
+            o.kind == OutcomeKind::Connect
+                && o.detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("not reading its stdin"))
+        })
+        .count();
+    let timeouts = outs
+        .iter()
+        .filter(|o| o.kind == OutcomeKind::Timeout)
+        .count();
+    assert!(refused >= 1000, "refused {refused}, timeouts {timeouts}");
+    assert_eq!(refused + timeouts, 3000);
+    client.shutdown().await;
+}
+
+#[tokio::test]
 async fn logs_on_stdout_are_a_protocol_error_naming_the_line() {
     let client = faulty_client("stdout-log", "0").await;
     let o = client.call(&echo("x"), false).await;
