@@ -324,6 +324,24 @@ impl Shared {
     }
 }
 
+/// A handshake request's reply, bounded by `timeout` and by the process: no supervisor watches a
+/// process during its handshake, so its exit must end the wait here.
+async fn handshake(
+    p: &Process,
+    req: impl std::future::Future<Output = Exchange>,
+    timeout: Duration,
+) -> Exchange {
+    tokio::select! {
+        x = tokio::time::timeout(timeout, req) => {
+            x.unwrap_or_else(|_| Exchange::failed(OutcomeKind::Timeout, "no reply"))
+        }
+        _ = p.stdout_closed() => Exchange::failed(
+            OutcomeKind::Protocol,
+            "the server process closed stdout (exited) before answering",
+        ),
+    }
+}
+
 /// What `initialize` told us.
 struct InitInfo {
     protocol_version: String,
@@ -347,9 +365,7 @@ async fn initialize(
         false,
         true,
     );
-    let x = tokio::time::timeout(timeout, req)
-        .await
-        .unwrap_or_else(|_| Exchange::failed(OutcomeKind::Timeout, "no reply"));
+    let x = handshake(p, req, timeout).await;
     if x.kind != OutcomeKind::Ok {
         return Err(format!(
             "initialize failed ({}): {}",
@@ -393,9 +409,7 @@ async fn discover(
         false,
         true,
     );
-    let x = tokio::time::timeout(timeout, req)
-        .await
-        .unwrap_or_else(|_| Exchange::failed(OutcomeKind::Timeout, "server/discover: no reply"));
+    let x = handshake(p, req, timeout).await;
     match x.kind {
         OutcomeKind::Ok => {
             let d = super::client::read_discover(&x.result.unwrap_or(Value::Null));
