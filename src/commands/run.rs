@@ -41,6 +41,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// failed half-way.
 pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     let run_id = uuid::Uuid::new_v4().to_string();
+    // Everything that can be wrong before a call is sent is a configuration error (exit 2), found now.
+    let checked = super::checks::startup(&plan).map_err(ExitError::usage)?;
     // Could not connect or negotiate at all, and it matters: nothing was measured, exit 3.
     let first = engine::first_connect(&plan)
         .await
@@ -78,10 +80,9 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     let recorder = Recorder::new(recorder_setup(&plan, &run_id, &protocol))
         .context("setting up the recorder")?;
     let readiness = Readiness::new();
-    let server = match plan.output.metrics_listen {
-        Some(addr) => Some(
-            crate::record::http::serve(addr, recorder.prometheus(), readiness.clone())
-                .await
+    let server = match checked.metrics_listener {
+        Some(listener) => Some(
+            crate::record::http::serve_bound(listener, recorder.prometheus(), readiness.clone())
                 .map_err(ExitError::cannot_start)?,
         ),
         None => None,
@@ -98,6 +99,7 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     );
     let started = SystemTime::now();
     let negotiated = client.as_ref().ok().map(|c| c.negotiated().clone());
+    let watch = super::no_success::watch(recorder.clone(), plan.output.progress_interval);
     let result = match client {
         Ok(client) => {
             readiness.set_ready(true);
@@ -115,6 +117,7 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
             .await
         }
     };
+    watch.abort();
     let finished = match result {
         Ok(f) => f,
         Err(e) => {
@@ -181,6 +184,12 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
         let written = write::write_summary(path, &summary)
             .with_context(|| format!("writing the summary to {}", path.display()))?;
         tracing::info!(path = %written.display(), "summary written");
+    }
+    if let Some((exit, message)) =
+        super::no_success::verdict(&summary, finished.negotiated.is_some())
+    {
+        tracing::error!("{message}");
+        return Ok(exit);
     }
     Ok(if !summary.slo_passed && !plan.output.no_fail_on_slo {
         Exit::SloFailed

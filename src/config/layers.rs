@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use super::file::FileConfig;
+use super::file::{FileConfig, LoadPick};
 use super::{ConfigError, ENV_PREFIX, LEGACY_ENV};
 
 pub(super) struct Loader<'a> {
@@ -97,6 +97,19 @@ impl Loader<'_> {
                 env.insert(k.clone(), v.clone());
             }
         }
+        // The environment switches the load model as flags do (legacy variables included).
+        let set = |keys: &[&str]| keys.iter().any(|k| env.contains_key(&env_name(k)));
+        let pick = LoadPick {
+            steady: set(&["load.rate", "load.duration"]),
+            stages: set(&["load.stages"]),
+            closed: set(&[
+                "load.users",
+                "load.requests",
+                "load.scenario",
+                "load.total",
+                "load.concurrent",
+            ]),
+        };
         let env: config::Map<String, String> = env.into_iter().collect();
         b = b.add_source(
             config::Environment::with_prefix(ENV_PREFIX)
@@ -105,9 +118,11 @@ impl Loader<'_> {
                 .source(Some(env)),
         );
         let built = b.build().map_err(|e| self.layer_err(e))?;
-        built
+        let mut cfg = built
             .try_deserialize::<FileConfig>()
-            .map_err(|e| self.layer_err(e))
+            .map_err(|e| self.layer_err(e))?;
+        cfg.load.switch_model(pick);
+        Ok(cfg)
     }
 
     fn layer_err(&self, e: config::ConfigError) -> ConfigError {
