@@ -175,3 +175,86 @@ impl Loader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use crate::config::{RunArgs, load_with_env};
+    use crate::plan::{Load, Stage};
+
+    const STAGED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/stepped-mock.toml");
+
+    fn load(env: &[(&str, &str)], args: RunArgs) -> Result<Load, String> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let args = RunArgs {
+            config: Some(STAGED.into()),
+            ..args
+        };
+        load_with_env(&args, &env)
+            .map(|p| p.load)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_environment_switches_the_load_model_as_flags_do() {
+        let flag = load(
+            &[],
+            RunArgs {
+                rate: Some(50.0),
+                ..RunArgs::default()
+            },
+        )
+        .expect("--rate over stages");
+        let env = load(&[("MCP_SOAK__LOAD__RATE", "50")], RunArgs::default())
+            .expect("MCP_SOAK__LOAD__RATE over stages");
+        assert_eq!(env, flag);
+        let Load::Open { stages, .. } = &env else {
+            panic!("open model: {env:?}")
+        };
+        assert_eq!(
+            stages.as_slice(),
+            &[Stage::steady(
+                50.0,
+                Some(std::time::Duration::from_secs(60))
+            )]
+        );
+
+        // Stages from the environment replace the file's; the closed model replaces the open one.
+        let env = load(&[("MCP_SOAK__LOAD__STAGES", "7:10s")], RunArgs::default()).expect("stages");
+        let Load::Open { stages, .. } = &env else {
+            panic!("open model: {env:?}")
+        };
+        assert_eq!(stages.len(), 1);
+        assert_eq!(stages[0].rate, 7.0);
+        let env = load(&[("MCP_SOAK__LOAD__USERS", "3")], RunArgs::default()).expect("closed");
+        assert!(matches!(env, Load::Closed { users: 3, .. }), "{env:?}");
+
+        // One layer that sets both models is still a conflict, and it is named.
+        let e = load(
+            &[
+                ("MCP_SOAK__LOAD__USERS", "3"),
+                ("MCP_SOAK__LOAD__RATE", "5"),
+            ],
+            RunArgs::default(),
+        )
+        .expect_err("both models from the environment");
+        assert!(e.contains("env MCP_SOAK__LOAD__"), "{e}");
+        // Flags still win over the environment.
+        let both = load(
+            &[("MCP_SOAK__LOAD__RATE", "50")],
+            RunArgs {
+                stages: Some("9:5s".into()),
+                ..RunArgs::default()
+            },
+        )
+        .expect("--stages over env rate");
+        let Load::Open { stages, .. } = &both else {
+            panic!("open model: {both:?}")
+        };
+        assert_eq!(stages[0].rate, 9.0);
+    }
+}
