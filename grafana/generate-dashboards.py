@@ -16,7 +16,7 @@ import sys
 DS = {"type": "prometheus", "uid": "${datasource}"}
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "dashboards")
-RUNBOOK = "https://github.com/mcp-soak/mcp-soak/blob/main/README.md"
+RUNBOOK = "https://github.com/mcp-soak/mcp-soak/blob/main/docs/runbooks"
 
 # Errors are every outcome except ok and dropped (dropped = the tester's saturation, shown apart).
 ERR = 'outcome!~"ok|dropped"'
@@ -174,7 +174,7 @@ def latency_panel(sel, title="Latency p50 / p95 / p99 vs SLO"):
          target(f"histogram_quantile(0.99, sum by (le, tool) (rate({b})))", "p99 {{tool}}"),
          target(f'max by (tool) (mcp_soak_slo_latency_p95_seconds{{tool{sel}}})', "SLO p95 {{tool}}")],
         overrides=[dashed("^SLO.*", "red")], minimum=0,
-        links=[{"title": "Runbook: latency", "url": f"{RUNBOOK}#runbook-mcpsoaklatencyp95high"}])
+        links=[{"title": "Runbook: latency", "url": f"{RUNBOOK}/McpSoakLatencyP95High.md"}])
 
 
 def service_panel(sel):
@@ -201,7 +201,7 @@ def error_ratio_panel(sel):
                 "errors {{tool}}"),
          target(f'max by (tool) (mcp_soak_slo_max_error_ratio{{tool{sel}}})', "budget {{tool}}")],
         overrides=[dashed("^budget.*", "red")], minimum=0,
-        links=[{"title": "Runbook: error budget", "url": f"{RUNBOOK}#runbook-mcpsoakerrorbudgetburn"}])
+        links=[{"title": "Runbook: error budget", "url": f"{RUNBOOK}/McpSoakErrorBudgetBurn.md"}])
 
 
 def outcomes_panel(sel):
@@ -270,7 +270,7 @@ def overview():
          target('sum(rate(mcp_soak_calls_total{outcome="ok"}[$__rate_interval]))', "successful"),
          target('max(mcp_soak_slo_min_calls_per_second{tool="_all"})', "SLO minimum")],
         overrides=[dashed("^SLO.*", "red")], minimum=0,
-        links=[{"title": "Runbook: throughput", "url": f"{RUNBOOK}#runbook-mcpsoakthroughputbelowtarget"}]), 12, 8))
+        links=[{"title": "Runbook: throughput", "url": f"{RUNBOOK}/McpSoakThroughputBelowTarget.md"}]), 12, 8))
     P.append(L.place(timeseries(
         "Successful calls/s per tool vs SLO",
         "ok calls/s per tool; dashed: the tool's SLO minimum (mcp_soak_slo_min_calls_per_second).",
@@ -307,7 +307,7 @@ def overview():
         "Slots the scheduler could not start (in-flight cap): the TESTER is saturated, not the server.",
         "ops",
         [target("sum(rate(mcp_soak_dropped_slots_total[$__rate_interval]))", "dropped")], minimum=0,
-        links=[{"title": "Runbook: generator saturated", "url": f"{RUNBOOK}#runbook-mcpsoakgeneratorsaturated"}]), 8, 7))
+        links=[{"title": "Runbook: generator saturated", "url": f"{RUNBOOK}/McpSoakGeneratorSaturated.md"}]), 8, 7))
     P.append(L.place(timeseries(
         "Schedule lag p50 / p99",
         "How late calls started against their intended time. Over 100 ms (p99) the generator is saturated.",
@@ -328,7 +328,7 @@ def overview():
 
     P.append(L.row("Alerts"))
     P.append(L.place(table(
-        "Firing alerts", "Alerts firing now (ALERTS{alertstate=\"firing\"}); runbooks are in the README.",
+        "Firing alerts", "Alerts firing now (ALERTS{alertstate=\"firing\"}); runbooks are in docs/runbooks/.",
         [target('ALERTS{alertstate="firing"}', instant=True, fmt="table")],
         exclude=("alertstate",)), 24, 6))
 

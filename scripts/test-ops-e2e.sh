@@ -8,7 +8,7 @@
 # while the mock is healthy; after the degradation the latency and error-ratio alerts fire and reach
 # the webhook through Alertmanager; every dashboard query and rule expression parses in the real
 # Prometheus and returns data where data is expected; the run ends on SIGTERM with its summary and
-# the failing SLO verdict (exit 1). See the README ("End-to-end test").
+# the failing SLO verdict (exit 1). See docs/ops.md ("End-to-end test").
 #
 # Run by scripts/test.sh after the build (needs target/debug/mcp-soak, or MCP_SOAK_BIN). Needs
 # prometheus, prometheus-alertmanager (amtool), python3 with PyYAML, curl. About 90 s when it passes, at most ~4.5 min (every wait has a timeout).

@@ -39,12 +39,48 @@ if grep -nE '\[[0-9]+[mh]\]|^\s*for:\s*[0-9]+[mh]' "$tmp"/fast/*.yml; then
 fi
 
 if command -v amtool >/dev/null; then
-  step "amtool check-config alertmanager/alertmanager.yml"
-  amtool check-config alertmanager/alertmanager.yml >"$tmp/out" 2>&1 || { cat "$tmp/out" >&2; die "alertmanager.yml is invalid"; }
-  step "amtool config routes test: a critical McpSoak alert is routed"
-  amtool config routes test --config.file=alertmanager/alertmanager.yml \
-    alertname=McpSoakLatencyP95HighSustained severity=critical tool=echo >"$tmp/out" 2>&1 \
-    || { cat "$tmp/out" >&2; die "amtool could not route a critical alert"; }
+  # The shipped file, and a copy with every example receiver uncommented (what a user does to plug in
+  # a webhook, Slack or PagerDuty): both must be valid and route every alert as the comments say.
+  mkdir -p "$tmp/am"
+  cp -r alertmanager/templates "$tmp/am/"
+  sed -E 's/^  #   /    /' alertmanager/alertmanager.yml >"$tmp/am/alertmanager.yml"
+  for kind in webhook_configs slack_configs pagerduty_configs; do
+    grep -q "^    $kind:" "$tmp/am/alertmanager.yml" || die "uncommenting alertmanager.yml gives no $kind (the example receivers changed shape?)"
+  done
+  for cfg in alertmanager/alertmanager.yml "$tmp/am/alertmanager.yml"; do
+    step "amtool check-config $cfg"
+    amtool check-config "$cfg" >"$tmp/out" 2>&1 || { cat "$tmp/out" >&2; die "$cfg is invalid"; }
+    step "amtool config routes test --verify.receivers: every alert of the rules reaches its receivers ($cfg)"
+    # alertname severity, from the rules themselves: critical → page and channel, warning → channel.
+    "$PY" - prometheus/rules/*.yml >"$tmp/alerts" <<'PYEOF'
+import sys, yaml
+for path in sys.argv[1:]:
+    for g in yaml.safe_load(open(path))["groups"]:
+        for r in g["rules"]:
+            if "alert" in r:
+                print(r["alert"], r["labels"]["severity"])
+PYEOF
+    while read -r name sev; do
+      case "$sev" in
+        critical) want="mcp-soak-page,mcp-soak-all" ;;
+        *) want="mcp-soak-all" ;;
+      esac
+      amtool config routes test --config.file="$cfg" --verify.receivers="$want" \
+        alertname="$name" severity="$sev" run_id=r1 tool=echo >"$tmp/out" 2>&1 \
+        || { cat "$tmp/out" >&2; die "$name ($sev) is not routed to $want by $cfg"; }
+    done <"$tmp/alerts"
+    [ -s "$tmp/alerts" ] || die "no alerts read from prometheus/rules"
+    # The check can fail: a critical alert must not be routed to the channel alone.
+    if amtool config routes test --config.file="$cfg" --verify.receivers=mcp-soak-all \
+        alertname=McpSoakErrorBudgetBurn severity=critical run_id=r1 >/dev/null 2>&1; then
+      die "amtool routes test accepted a wrong receiver list: the route check cannot fail"
+    fi
+  done
+  step "amtool template render: the notification text shows summary, description and runbook"
+  amtool template render --template.glob='alertmanager/templates/*.tmpl' \
+    --template.text='{{ template "mcp_soak.title" . }}|{{ template "mcp_soak.text" . }}' >"$tmp/out" 2>&1 \
+    || { cat "$tmp/out" >&2; die "alertmanager/templates/*.tmpl do not render"; }
+  grep -q "Runbook:" "$tmp/out" || { cat "$tmp/out" >&2; die "the notification template has no runbook line"; }
 else
   step "amtool not installed: checking alertmanager.yml with python only (install prometheus-alertmanager for the full check)"
 fi
@@ -140,9 +176,9 @@ for where, text in exprs:
     check_names(where, text)
 
 # ---- alerts: metadata, runbook sections, unit tests ------------------------------------------------
-docs = open("README.md", encoding="utf-8").read() if os.path.exists("README.md") else ""
+docs = open("docs/ops.md", encoding="utf-8").read() if os.path.exists("docs/ops.md") else ""
 if not docs:
-    err("README.md is missing (the runbook sections live there)")
+    err("docs/ops.md is missing")
 tests_text = {}
 for path in sorted(glob.glob("prometheus/tests/*.yml")):
     tests_text[path] = load(path)
@@ -155,11 +191,12 @@ for name, rule in alerts.items():
             err(f"alert {name}: annotation {k} is missing")
     if "$value" not in ann.get("description", "") and "query" not in ann.get("description", ""):
         err(f"alert {name}: description does not show the measured value ($value or a query)")
-    anchor = "runbook-" + name.lower()
-    if not ann.get("runbook_url", "").endswith("README.md#" + anchor):
-        err(f"alert {name}: runbook_url must end with README.md#{anchor}")
-    if not re.search(r"^#+ Runbook: " + re.escape(name) + r"\s*$", docs, re.M):
-        err(f"alert {name}: README.md has no heading 'Runbook: {name}' (anchor {anchor})")
+    runbook = f"docs/runbooks/{name}.md"
+    url = ann.get("runbook_url", "")
+    if not (url.endswith(f"/{name}.md") and "docs/runbooks" in url and "$externalLabels.runbook_base" in url):
+        err(f"alert {name}: runbook_url must be <runbook_base or the project's docs/runbooks>/{name}.md")
+    if not os.path.exists(runbook) or not re.search(r"^# Runbook: " + re.escape(name) + r"\s*$", open(runbook, encoding="utf-8").read(), re.M):
+        err(f"alert {name}: {runbook} is missing or has no heading 'Runbook: {name}'")
     fires = quiet = False
     for suite in tests_text.values():
         for t in suite.get("tests", []):
@@ -171,6 +208,30 @@ for name, rule in alerts.items():
                         quiet = True
     if not (fires and quiet):
         err(f"alert {name}: prometheus/tests/ must check it both firing and quiet (fires={fires}, quiet={quiet})")
+
+# ---- alertmanager inhibitions: a warning never mutes a critical; every rule scoped to one run -------
+am = load("alertmanager/alertmanager.yml")
+RANK = {"info": 0, "warning": 1, "critical": 2}
+def matching(matchers):
+    names = set()
+    for m in matchers:
+        mm = re.match(r'\s*alertname\s*(=~|=)\s*"([^"]*)"', m)
+        if mm:
+            pat = mm.group(2) if mm.group(1) == "=~" else re.escape(mm.group(2))
+            names |= {n for n in alerts if re.fullmatch(pat, n)}
+    return names
+for i, rule in enumerate(am.get("inhibit_rules", [])):
+    srcs, tgts = matching(rule.get("source_matchers", [])), matching(rule.get("target_matchers", []))
+    if not srcs or not tgts:
+        err(f"alertmanager inhibit_rules[{i}]: matches no alert of the rules (sources {srcs}, targets {tgts})")
+    if "run_id" not in rule.get("equal", []):
+        err(f"alertmanager inhibit_rules[{i}]: `equal` must include run_id (one run must never mute another)")
+    for s_ in srcs:
+        for t in tgts:
+            ss = alerts[s_].get("labels", {}).get("severity")
+            ts = alerts[t].get("labels", {}).get("severity")
+            if RANK.get(ss, 0) < RANK.get(ts, 0):
+                err(f"alertmanager inhibit_rules[{i}]: {s_} ({ss}) would mute {t} ({ts}): a warning never mutes a critical")
 
 # ---- dashboards ----------------------------------------------------------------------------------
 dash_exprs = []
@@ -236,7 +297,7 @@ services = compose.get("services", {})
 for svc in ("mock", "mcp-soak", "prometheus", "alertmanager", "grafana"):
     if svc not in services:
         err(f"docker-compose.yml: service {svc} is missing")
-RUNTIME_DIRS = {"./results"}   # written by the run; git-ignored; `mkdir -p results` (README)
+RUNTIME_DIRS = {"./results"}   # written by the run; git-ignored; `mkdir -p results` (docs/ops.md)
 mounts = {}   # service -> {container path: host path}
 for name, svc in services.items():
     mounts[name] = {}
@@ -358,7 +419,7 @@ if "3000:3000" not in ports("grafana") or "9464:9464" not in ports("mcp-soak"):
 # The documented ports table must agree with compose.
 for svc, port in (("mock", "8080"), ("mcp-soak", "9464"), ("prometheus", "9090"), ("alertmanager", "9093"), ("grafana", "3000")):
     if not re.search(rf"\b{re.escape(svc)}\b.*\b{port}\b", docs):
-        err(f"README.md does not mention {svc} on port {port}")
+        err(f"docs/ops.md does not mention {svc} on port {port}")
 
 if errors:
     print("[ops] FAILED checks:", file=sys.stderr)

@@ -562,3 +562,75 @@ fn instance_share_splits_rates_and_counts_exactly() {
         "the instances' counts add up to the configured one"
     );
 }
+
+#[test]
+fn run_identity_from_file_env_and_flags() {
+    let text = format!(
+        "{BASE}\n[run]\nid = \"soak-42\"\nlabels = {{ test = \"checkout\", env = \"staging\" }}\n"
+    );
+    let f = file(".toml", &text);
+    let p = load(&f, &[], &[]).expect("valid");
+    assert_eq!(p.identity.run_id, "soak-42");
+    assert_eq!(
+        p.identity.labels.get("test").map(String::as_str),
+        Some("checkout")
+    );
+    assert_eq!(
+        p.identity.labels.get("env").map(String::as_str),
+        Some("staging")
+    );
+
+    // Shards of one load get the same id from the environment or a flag; --label adds or overrides.
+    let p = load(&f, &[], &[("MCP_SOAK__RUN__ID", "shared")]).expect("valid");
+    assert_eq!(p.identity.run_id, "shared");
+    let p = load(
+        &f,
+        &[
+            "--run-id",
+            "flagged",
+            "--label",
+            "env=prod",
+            "--label",
+            "target=payments",
+        ],
+        &[],
+    )
+    .expect("valid");
+    assert_eq!(p.identity.run_id, "flagged");
+    assert_eq!(
+        p.identity.labels.get("env").map(String::as_str),
+        Some("prod")
+    );
+    assert_eq!(
+        p.identity.labels.get("target").map(String::as_str),
+        Some("payments")
+    );
+    assert_eq!(
+        p.identity.labels.get("test").map(String::as_str),
+        Some("checkout")
+    );
+
+    // Names are checked and the error names the key and where it came from.
+    for (flags, key) in [
+        (vec!["--label", "tool=x"], "run.labels.tool"),
+        (vec!["--label", "bad-name=x"], "run.labels.bad-name"),
+        (vec!["--label", "env="], "run.labels.env"),
+        (vec!["--label", "novalue"], "run.labels"),
+    ] {
+        let e = load(&f, &flags, &[]).expect_err("rejected");
+        assert_eq!(e.key, key, "{flags:?}: {e}");
+        assert_eq!(e.origin, "flag --label", "{flags:?}: {e}");
+    }
+    let e = load(&f, &["--run-id", " "], &[]).expect_err("empty id rejected");
+    assert_eq!(
+        (e.key.as_str(), e.origin.as_str()),
+        ("run.id", "flag --run-id")
+    );
+
+    // Without an id every run gets its own.
+    let g = file(".toml", BASE);
+    let a = load(&g, &[], &[]).expect("valid");
+    let b = load(&g, &[], &[]).expect("valid");
+    assert_ne!(a.identity.run_id, b.identity.run_id);
+    assert!(!a.identity.run_id.is_empty());
+}

@@ -33,6 +33,7 @@ fn setup(raw: Option<std::path::PathBuf>) -> RecorderSetup {
             target: "http://user:secret@127.0.0.1:9/mcp?token=abc".into(),
             protocol: "2025-11-25".into(),
             transport: "streamable-http".into(),
+            labels: [("env".to_owned(), "test".to_owned())].into(),
         },
     }
 }
@@ -284,6 +285,20 @@ fn metrics_text_agrees_with_counts_and_slos() {
         Some(1.0)
     );
     assert!(!text.contains("secret") && !text.contains("token=abc"));
+    // The run's identity is on every series, so shards of one run sum and runs never mix.
+    assert!(s.len() > 100);
+    for (name, labels, _) in &s {
+        assert_eq!(
+            labels.get("run_id").map(String::as_str),
+            Some("run-1"),
+            "{name} {labels:?}"
+        );
+        assert_eq!(
+            labels.get("env").map(String::as_str),
+            Some("test"),
+            "{name} {labels:?}"
+        );
+    }
     assert!(
         value(
             &s,
@@ -307,13 +322,9 @@ fn docs_table_matches_exported_names() {
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_string)
         .collect();
-    // The README's metrics table is the contract dashboards and rules are written against.
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md");
-    let section = readme
-        .split("\n## ")
-        .find(|s| s.starts_with("Metrics exported on `/metrics`"))
-        .expect("the README has a metrics section");
+    // The metrics table in docs/metrics.md is the contract dashboards and rules are written against.
+    let section = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md"))
+        .expect("docs/metrics.md");
     let documented: BTreeSet<String> = section
         .lines()
         .filter_map(|l| l.strip_prefix("| `"))
@@ -321,8 +332,14 @@ fn docs_table_matches_exported_names() {
         .map(str::to_string)
         .collect();
     let declared: BTreeSet<String> = names::ALL.iter().map(|s| s.to_string()).collect();
-    assert_eq!(exported, documented, "exported vs the README table");
-    assert_eq!(declared, documented, "names.rs vs the README table");
+    assert_eq!(
+        exported, documented,
+        "exported vs the docs/metrics.md table"
+    );
+    assert_eq!(
+        declared, documented,
+        "names.rs vs the docs/metrics.md table"
+    );
 }
 
 #[test]

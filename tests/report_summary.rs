@@ -37,6 +37,7 @@ fn run_summary(slow_ms: u64) -> Summary {
             target: "https://u:p@example.test/mcp".into(),
             protocol: "2025-11-25".into(),
             transport: "streamable-http".into(),
+            labels: [("env".to_owned(), "test".to_owned())].into(),
         },
     })
     .expect("recorder");

@@ -4,10 +4,13 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::{Value, json};
 
 use super::{Exit, ExitError};
 use crate::mcp::{ClientConfig, McpClient, McpRequest, OutcomeKind, ToolInfo};
+use crate::plan::{ArgTemplate, CapturePool};
 
 /// Arguments of `mcp-soak conformance-client`.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,35 +23,11 @@ pub struct Args {
     pub url: String,
 }
 
-/// Arguments for a tool from its input schema: numbers for numeric properties, strings otherwise.
+/// Arguments for a tool from its input schema, by the same synthesis as `args = "auto"`
+/// (seeded, so a conformance run repeats).
 fn sample_arguments(tool: &ToolInfo) -> Value {
-    let mut args = Map::new();
-    let props = tool
-        .input_schema
-        .get("properties")
-        .and_then(Value::as_object);
-    let required: Vec<&str> = tool
-        .input_schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if let Some(props) = props {
-        for (name, schema) in props {
-            if !required.is_empty() && !required.contains(&name.as_str()) {
-                continue;
-            }
-            let v = match schema.get("type").and_then(Value::as_str) {
-                Some("number") | Some("integer") => json!(1),
-                Some("boolean") => json!(true),
-                Some("array") => json!([]),
-                Some("object") => json!({}),
-                _ => json!("test"),
-            };
-            args.insert(name.clone(), v);
-        }
-    }
-    Value::Object(args)
+    let mut rng = StdRng::seed_from_u64(0);
+    ArgTemplate::from_schema(&tool.input_schema).render(&mut rng, &CapturePool::default())
 }
 
 /// Runs `mcp-soak conformance-client`.

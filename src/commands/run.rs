@@ -40,7 +40,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// Once the run has started, the summary is written however it ends: completed, interrupted, or
 /// failed half-way.
 pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
-    let run_id = uuid::Uuid::new_v4().to_string();
+    let run_id = plan.identity.run_id.clone();
     // Everything that can be wrong before a call is sent is a configuration error (exit 2), found now.
     let checked = super::checks::startup(&plan).map_err(ExitError::usage)?;
     // Could not connect or negotiate at all, and it matters: nothing was measured, exit 3.
@@ -213,6 +213,7 @@ fn recorder_setup(plan: &Plan, run_id: &str, protocol: &str) -> RecorderSetup {
             target: plan.client.url.clone(),
             protocol: protocol.to_owned(),
             transport: plan.client.transport.as_str().to_owned(),
+            labels: plan.identity.labels.clone(),
         },
     }
 }

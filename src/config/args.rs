@@ -161,6 +161,12 @@ pub struct RunArgs {
     /// Exit 0 even when an SLO failed.
     #[arg(long, help_heading = "Run control")]
     pub no_fail_on_slo: bool,
+    /// Run id on every series and in the summary; give the shards of one load the same id.
+    #[arg(long, value_name = "ID", help_heading = "Output")]
+    pub run_id: Option<String>,
+    /// Static label on every series and in the summary, repeatable, e.g. `--label env=staging`.
+    #[arg(long = "label", value_name = "KEY=VALUE", help_heading = "Output")]
+    pub labels: Vec<String>,
     /// JSON summary path; `{timestamp}` is expanded, e.g. `results/{timestamp}.json`.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub summary: Option<PathBuf>,

@@ -15,6 +15,17 @@ pub struct FileConfig {
     pub mix: Vec<MixCfg>,
     pub slo: Vec<SloCfg>,
     pub output: OutputCfg,
+    pub run: RunCfg,
+}
+
+/// `[run]`: the run's identity on every exported series and in the summary.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunCfg {
+    /// Shared by the shards of one load (`--instance-share`); a random UUID when unset.
+    pub id: Option<String>,
+    /// Static labels, e.g. `{ test = "checkout", env = "staging" }`.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// `[target]`: where and how to connect.

@@ -206,6 +206,20 @@ impl Loader<'_> {
             self.origins.insert("slo".into(), "flag --slo".into());
         }
 
+        self.set(&mut c.run.id, a.run_id.clone(), "run.id", "run-id");
+        for l in &a.labels {
+            let (k, v) = l.split_once('=').ok_or_else(|| ConfigError {
+                origin: "flag --label".into(),
+                key: "run.labels".into(),
+                message: format!("expected KEY=VALUE, got {l:?}"),
+            })?;
+            c.run
+                .labels
+                .insert(k.trim().to_owned(), v.trim().to_owned());
+            self.origins
+                .insert(format!("run.labels.{}", k.trim()), "flag --label".into());
+        }
+
         let o = &mut c.output;
         self.set(
             &mut o.summary,

@@ -31,6 +31,18 @@ pub struct Plan {
     pub output: Output,
     /// Seed of every random generator in the run (a run is reproducible with the same seed).
     pub seed: u64,
+    /// Who the run is, on every exported series and in the summary.
+    pub identity: Identity,
+}
+
+/// The run's identity: the shards of one load (`--instance-share`) share it and their series sum;
+/// different runs never mix. Exported as global labels on every series (`run_id` plus `labels`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Identity {
+    /// From `run.id` / `--run-id`, else a random UUID.
+    pub run_id: String,
+    /// Static labels from `[run.labels]` / `--label`, e.g. `test`, `env`, `target`; names checked.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// The load model.
@@ -202,6 +214,10 @@ impl Plan {
             limits: Limits::default(),
             output: Output::default(),
             seed: 0,
+            identity: Identity {
+                run_id: uuid::Uuid::new_v4().to_string(),
+                labels: Default::default(),
+            },
         }
     }
 }

@@ -6,7 +6,7 @@
 //! * [`Record`] — what the engine hands over for every call, dropped slots included.
 //! * `Recorder::new(RecorderSetup)`, `Recorder::record(Record)`, `Recorder::snapshot() -> Snapshot`,
 //!   plus gauges set by the engine (stage, target rate, in-flight, sessions).
-//! * [`names`] — every exported metric name (the README table is written against it).
+//! * [`names`] — every exported metric name (the table in docs/metrics.md is written against it).
 //!
 //! The metric handles come from a private `PrometheusRecorder` (no global recorder), so many
 //! recorders can live in one process; [`Recorder::prometheus`] gives the handle `/metrics` renders.
@@ -70,6 +70,8 @@ pub struct RunInfo {
     pub protocol: String,
     /// `streamable-http` or `legacy-sse`.
     pub transport: String,
+    /// Static labels (`[run.labels]`); with `run_id`, global labels on every exported series.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Everything the recorder needs to know up front (label sets are fixed here: bounded).
@@ -270,7 +272,16 @@ impl Recorder {
     /// metric handle, and opens the raw stream if asked. Call it right before the run sends.
     pub fn new(setup: RecorderSetup) -> Result<Recorder, RecordError> {
         let buckets = latency_buckets(&setup.slos);
-        let prom = PrometheusBuilder::new()
+        // The run's identity on every series: shards of one run (same `run_id`) sum in the rules,
+        // different runs never mix.
+        let mut builder = PrometheusBuilder::new();
+        if !setup.run_info.run_id.is_empty() {
+            builder = builder.add_global_label("run_id", setup.run_info.run_id.clone());
+        }
+        for (k, v) in &setup.run_info.labels {
+            builder = builder.add_global_label(k.clone(), v.clone());
+        }
+        let prom = builder
             .set_buckets(&buckets)?
             .set_buckets_for_metric(
                 Matcher::Full(names::SCHEDULE_LAG_SECONDS.into()),

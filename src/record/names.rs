@@ -1,4 +1,4 @@
-//! Every metric mcp-soak exports. The README's metrics table, the Grafana dashboards and the
+//! Every metric mcp-soak exports. The metrics table in docs/metrics.md, the Grafana dashboards and the
 //! Prometheus rules are written against these names; a test keeps them in step.
 
 /// Counter `{tool, outcome}`: calls by operation and outcome kind (dropped slots included).
@@ -45,7 +45,7 @@ pub const RUNNING: &str = "mcp_soak_running";
 /// The `tool` label value for an SLO that covers every operation.
 pub const ALL_TOOLS: &str = "_all";
 
-/// Every metric name above, in the order of the docs table (the README's metrics section; a test keeps them equal).
+/// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
 pub const ALL: [&str; 20] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,

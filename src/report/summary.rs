@@ -58,7 +58,11 @@ pub struct ProtocolInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub schema_version: u32,
+    /// Shared by the shards of one load; on every exported series as the `run_id` label.
     pub run_id: String,
+    /// Static labels from `[run.labels]` / `--label` (also on every exported series).
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
     pub tool: ToolVersion,
     /// RFC 3339.
     pub started: String,
@@ -374,6 +378,7 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
     Summary {
         schema_version: SCHEMA_VERSION,
         run_id: snap.run_info.run_id.clone(),
+        labels: snap.run_info.labels.clone(),
         tool: ToolVersion {
             name: "mcp-soak".into(),
             version: env!("CARGO_PKG_VERSION").into(),

@@ -4,6 +4,7 @@ mod client;
 mod load;
 mod mix;
 mod output;
+mod run;
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ impl Loader<'_> {
         let slos = self.lower_slos(&c.slo, &mix)?;
         let output = self.lower_output(&c)?;
         let seed = c.load.seed.unwrap_or_else(rand::random);
+        let identity = self.lower_identity(&c)?;
         let _ = a;
         Ok(Plan {
             client,
@@ -44,6 +46,7 @@ impl Loader<'_> {
             limits,
             output,
             seed,
+            identity,
         })
     }
 }
