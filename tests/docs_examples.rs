@@ -458,3 +458,39 @@ fn the_parser_joins_continuations_and_reads_markers() {
         ("echo '# not'".into(), "yes".into())
     );
 }
+
+/// Every key a page shows in a TOML config block is a real key: the blocks of README.md and
+/// docs/configuration.md deserialize into the file schema, which refuses unknown keys (a documented
+/// setting that is not one, like `max_body_bytes` once was, fails here).
+#[test]
+fn every_documented_config_key_exists() {
+    let mut checked = 0;
+    for page in ["README.md", "docs/configuration.md"] {
+        let text = std::fs::read_to_string(Path::new(ROOT).join(page)).expect("read page");
+        let mut block: Option<String> = None;
+        for line in text.lines() {
+            match (&mut block, line.trim_start().strip_prefix("```")) {
+                (None, Some(info)) if info.split_whitespace().next() == Some("toml") => {
+                    block = Some(String::new());
+                }
+                (Some(body), Some(_)) => {
+                    let parsed = config::Config::builder()
+                        .add_source(config::File::from_str(body, config::FileFormat::Toml))
+                        .build()
+                        .and_then(|c| c.try_deserialize::<mcp_soak::config::file::FileConfig>());
+                    if let Err(e) = parsed {
+                        panic!("{page}: a TOML block is not a valid config file: {e}\n{body}");
+                    }
+                    checked += 1;
+                    block = None;
+                }
+                (Some(body), None) => {
+                    body.push_str(line);
+                    body.push('\n');
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(checked >= 2, "found {checked} TOML blocks");
+}

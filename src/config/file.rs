@@ -43,6 +43,8 @@ pub struct TargetCfg {
     pub headers: BTreeMap<String, String>,
     pub ca_file: Option<String>,
     pub insecure: Option<bool>,
+    /// Largest reply body read, in bytes; a longer one is cut and counted `protocol`.
+    pub max_body_bytes: Option<i64>,
     pub auth: AuthCfg,
 }
 

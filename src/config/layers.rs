@@ -257,4 +257,20 @@ mod tests {
         };
         assert_eq!(stages[0].rate, 9.0);
     }
+
+    #[test]
+    fn max_body_bytes_is_a_setting() {
+        let env = |v: &str| -> HashMap<String, String> {
+            [("MCP_SOAK__TARGET__MAX_BODY_BYTES".to_owned(), v.to_owned())].into()
+        };
+        let args = RunArgs {
+            mix: Some("echo=1".into()),
+            ..RunArgs::default()
+        };
+        let plan = load_with_env(&args, &env("65536")).expect("a size");
+        assert_eq!(plan.client.max_body_bytes, 65536);
+        let e = load_with_env(&args, &env("10")).expect_err("too small");
+        assert_eq!(e.key, "target.max_body_bytes");
+        assert!(e.origin.contains("MCP_SOAK__TARGET__MAX_BODY_BYTES"), "{e}");
+    }
 }
