@@ -2,7 +2,7 @@
 //! `demo`) before connecting and by `validate` without sending anything — one function for both, so a
 //! config that `validate` calls OK does not fail at the start of a run, nor hours into it.
 //!
-//! Checked: the `/metrics` listen address is free (the bound socket is handed to the run, so nothing
+//! Checked: the target URL names a host, the `/metrics` listen address is free (the bound socket is handed to the run, so nothing
 //! can take it in between), the TLS material and headers build an HTTP client (a missing or invalid
 //! `--ca-file`), and the `--summary` and `--raw` folders are writable. Token files are read while the
 //! config is lowered. Every failure is a configuration error (exit 2) whose message says the fix.
@@ -30,6 +30,8 @@ pub enum CheckError {
     },
     #[error("`target` TLS or headers (--ca-file, --header): {0}")]
     Client(String),
+    #[error("`target.url` (--url): {0}")]
+    Url(String),
     #[error("`{key}` ({flag}): cannot write {path}: {problem}")]
     Output {
         key: &'static str,
@@ -48,6 +50,7 @@ pub struct Checked {
 /// Runs every startup check on `plan`. Sends nothing; creates nothing but a probe file it removes.
 pub fn startup(plan: &Plan) -> Result<Checked, CheckError> {
     let c = &plan.client;
+    target_url(&c.url).map_err(CheckError::Url)?;
     if let Some(path) = &c.ca_file {
         ca_certificates(path).map_err(CheckError::Client)?;
     }
@@ -74,6 +77,18 @@ pub fn startup(plan: &Plan) -> Result<Checked, CheckError> {
         None => None,
     };
     Ok(Checked { metrics_listener })
+}
+
+/// The target URL must parse and name a host (`http://:8080/mcp` would fail every call as `connect`).
+fn target_url(url: &str) -> Result<(), String> {
+    let safe = crate::record::strip_credentials(url);
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{safe} is not a URL: {e}"))?;
+    match parsed.host_str() {
+        Some(h) if !h.is_empty() => Ok(()),
+        _ => Err(format!(
+            "{safe} names no host (e.g. http://127.0.0.1:8080/mcp)"
+        )),
+    }
 }
 
 /// A CA file must hold at least one PEM certificate (an empty or foreign file would otherwise be
@@ -211,6 +226,16 @@ mod tests {
         p.output.metrics_listen = Some("127.0.0.1:0".parse().expect("addr"));
         let checked = startup(&p).expect("free port");
         assert!(checked.metrics_listener.is_some());
+    }
+
+    #[test]
+    fn a_url_without_a_host_is_refused() {
+        let mut p = plan();
+        for url in ["http://", "http://:8080/mcp"] {
+            p.client.url = url.into();
+            let e = startup(&p).expect_err("no host").to_string();
+            assert!(e.contains("target.url") && e.contains(url), "{e}");
+        }
     }
 
     #[test]
