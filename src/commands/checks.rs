@@ -54,14 +54,7 @@ pub fn startup(plan: &Plan) -> Result<Checked, CheckError> {
     if let Some(path) = &c.ca_file {
         ca_certificates(path).map_err(CheckError::Client)?;
     }
-    transport::build_client(
-        &c.headers,
-        c.ca_file.as_deref(),
-        c.insecure,
-        c.connect_timeout,
-        c.max_connections,
-    )
-    .map_err(CheckError::Client)?;
+    transport::client_for(c).map_err(CheckError::Client)?;
     if let Some(path) = &plan.output.summary {
         // The summary's missing folders are created when it is written: the nearest existing one
         // must take a file.

@@ -109,6 +109,17 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The HTTP client of a client configuration (headers, TLS, connection pool).
+pub fn client_for(config: &super::ClientConfig) -> Result<reqwest::Client, String> {
+    build_client(
+        &config.headers,
+        config.ca_file.as_deref(),
+        config.insecure,
+        config.connect_timeout,
+        config.max_connections,
+    )
+}
+
 /// Builds the one reqwest client every call shares.
 pub fn build_client(
     extra: &[(String, crate::secret::Secret)],
