@@ -4,7 +4,7 @@
 #   docker run --rm -p 8080:8080 mcp-soak:local mock --listen 0.0.0.0:8080 --allowed-host localhost
 #
 # Health checks live in docker-compose.yml (the port to probe depends on the subcommand: 9464 for
-# `run`'s /metrics, 8080 for `mock`), so the runtime stage carries `curl` (~1 MB) for them.
+# `run`'s /readyz, 8080 for `mock`'s /healthz), so the runtime stage carries `curl` (~1 MB) for them.
 # Works with the classic builder (docker-compose 1.29) as well as BuildKit.
 
 # ---- build ------------------------------------------------------------------------------------------

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# End-to-end test of the ops stack with Debian's real Prometheus (2.42) and Alertmanager (0.25) on
-# loopback, no Docker: the mock MCP server degrades after a healthy minute, `mcp-soak run` soaks it and
-# exports /metrics, Prometheus scrapes it with the shipped config and the shipped rules made fast
-# (prometheus/fast-windows.sh), Alertmanager routes every alert to a tiny webhook receiver.
+# End-to-end test of the compose stack as shipped, with Debian's real Prometheus (2.42) and
+# Alertmanager (0.25) on loopback, no Docker. The mock and the tester run the exact commands of
+# docker-compose.yml with config/compose-soak.toml; only schedule times are divided by SCALE (default
+# 15: the mock degrades after 40s instead of 10m, for 20s instead of 5m) and the shipped rules get the
+# same factor (prometheus/fast-windows.sh), so the story keeps its proportions. Addresses move to free
+# loopback ports. Alertmanager runs the shipped routes with every example receiver uncommented
+# (webhook, Slack, PagerDuty), all pointed at one local sink that tells them apart by path.
 #
-# Asserts: every mcp_soak_* name the dashboards and rules use is in the scraped /metrics; nothing fires
-# while the mock is healthy; after the degradation the latency and error-ratio alerts fire and reach
-# the webhook through Alertmanager; every dashboard query and rule expression parses in the real
-# Prometheus and returns data where data is expected; the run ends on SIGTERM with its summary and
-# the failing SLO verdict (exit 1). See docs/ops.md ("End-to-end test").
+# Asserts: zero errors and no alert before the degradation; after it, the latency and error alerts
+# fire and reach the receivers the routes say (every alert: webhook and Slack; critical: PagerDuty
+# too), with the runbook link; the sustained latency alert mutes the 5m one; every mcp_soak_* name the
+# dashboards and rules use is scraped, every dashboard query and rule expression runs in the real
+# Prometheus; stopping the mock fires McpSoakTargetUnreachable; a clean stop of the tester (SIGTERM)
+# writes the failing summary (exit 1) and fires nothing, its alerts resolve. See docs/ops.md.
 #
 # Run by scripts/test.sh after the build (needs target/debug/mcp-soak, or MCP_SOAK_BIN). Needs
-# prometheus, prometheus-alertmanager (amtool), python3 with PyYAML, curl. About 90 s when it passes, at most ~4.5 min (every wait has a timeout).
-# Keeps its temp dir on failure (KEEP=1 keeps it always). HEALTHY_S (default 60) = healthy part.
+# prometheus, prometheus-alertmanager (amtool), python3 (3.11+) with PyYAML, curl. About 2.5 min when
+# it passes, at most ~6 min (every wait has a timeout). Keeps its temp dir on failure (KEEP=1 always).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -23,7 +27,7 @@ die() { printf '[e2e] FAIL: %s\n' "$*" >&2; exit 1; }
 BIN="${MCP_SOAK_BIN:-$ROOT/target/debug/mcp-soak}"
 PROMETHEUS="${PROMETHEUS:-/usr/bin/prometheus}"
 ALERTMANAGER="${ALERTMANAGER:-/usr/bin/prometheus-alertmanager}"
-HEALTHY_S="${HEALTHY_S:-60}"
+SCALE="${SCALE:-15}"
 [ -x "$BIN" ] || die "$BIN not found: run cargo build first"
 [ -x "$PROMETHEUS" ] || die "$PROMETHEUS not found (apt-get install prometheus)"
 [ -x "$ALERTMANAGER" ] || die "$ALERTMANAGER not found (apt-get install prometheus-alertmanager)"
@@ -83,15 +87,14 @@ check() {
 
 MOCK_PORT="$(free_port)"; SOAK_PORT="$(free_port)"; PROM_PORT="$(free_port)"; AM_PORT="$(free_port)"
 PROM="http://127.0.0.1:$PROM_PORT"
-SLO_P95="200ms"
 
 # ---- configs -------------------------------------------------------------------------------------
-step "configs in $tmp (mock :$MOCK_PORT, mcp-soak /metrics :$SOAK_PORT, Prometheus :$PROM_PORT, Alertmanager :$AM_PORT)"
+step "configs in $tmp (mock :$MOCK_PORT, mcp-soak /metrics :$SOAK_PORT, Prometheus :$PROM_PORT, Alertmanager :$AM_PORT, times / $SCALE)"
 mkdir -p "$tmp/rules" "$tmp/prom-data" "$tmp/am-data"
-# The shipped rules with every window and `for:` divided by 15 (min 4s): [5m]→[20s], [30m]→[120s],
-# for: 2m→8s, 5m→20s. Scrapes every 1s and evaluations every 2s (gen-prometheus) keep rate() fed.
+# The shipped rules with every window and `for:` divided by SCALE (min 4s). Scrapes every 1s and
+# evaluations every 2s (gen-prometheus) keep rate() fed.
 for f in prometheus/rules/*.yml; do
-  bash prometheus/fast-windows.sh 15 4 <"$f" >"$tmp/rules/$(basename "$f")"
+  bash prometheus/fast-windows.sh "$SCALE" 4 <"$f" >"$tmp/rules/$(basename "$f")"
 done
 "${CHECK[@]}" gen-prometheus prometheus/prometheus.yml "$tmp/prometheus.yml" "$tmp/rules" \
   "$PROM_PORT" "$AM_PORT" "$SOAK_PORT" || die "could not generate prometheus.yml"
@@ -99,63 +102,31 @@ promtool check config "$tmp/prometheus.yml" >"$tmp/promtool.out" 2>&1 \
   || { cat "$tmp/promtool.out" >&2; die "the generated prometheus.yml is invalid"; }
 step "PASS: generated prometheus.yml and fast rules pass promtool check config"
 
-# The tester's config: a steady 50 calls/s over three of the mock's tools, SLOs on p95 and the error
-# ratio for the whole run and for echo (min_tps low enough to hold through the degradation: the
-# throughput gauges must exist for the dashboards, the throughput alert must not fire).
-cat >"$tmp/soak.toml" <<EOF
-[target]
-url = "http://127.0.0.1:$MOCK_PORT/mcp"
-timeout = "5s"
-sessions = 4
+# The mock and the tester: docker-compose.yml's commands, times scaled, addresses on loopback.
+mapfile -t MOCK_ARGS < <("${CHECK[@]}" compose-args docker-compose.yml mock "$SCALE" \
+  "--listen=127.0.0.1:$MOCK_PORT") || die "could not read the mock's command from docker-compose.yml"
+mapfile -t SOAK_ARGS < <("${CHECK[@]}" compose-args docker-compose.yml mcp-soak "$SCALE" \
+  "--url=http://127.0.0.1:$MOCK_PORT/mcp" "--metrics-listen=127.0.0.1:$SOAK_PORT" \
+  "--summary=$tmp/summary.json") || die "could not read the tester's command from docker-compose.yml"
+step "mock: mcp-soak ${MOCK_ARGS[*]}"
+step "tester: mcp-soak ${SOAK_ARGS[*]}"
+degrade_after_ms=0
+for i in "${!MOCK_ARGS[@]}"; do
+  [ "${MOCK_ARGS[$i]}" = "--degrade-after" ] && degrade_after_ms="${MOCK_ARGS[$((i + 1))]%ms}"
+done
+[ "$degrade_after_ms" -gt 20000 ] || die "the scaled --degrade-after (${degrade_after_ms}ms) leaves no healthy part; lower SCALE"
+HEALTHY_S=$((degrade_after_ms / 1000))
+SLO_P95="$("$PY" -c 'import sys, tomllib; c = tomllib.load(open(sys.argv[1], "rb")); print(next(s["p95"] for s in c["slo"] if "tool" not in s))' config/compose-soak.toml)"
 
-[load]
-rate = 50
-duration = "10m"        # ended by SIGTERM once the assertions are done
-max_in_flight = 512
-seed = 7
-
-[[mix]]
-tool = "list_clusters"
-weight = 1
-
-[[mix]]
-tool = "get_wallet_balance"
-weight = 1
-args = { customer_id = { gen = "string", len = 8, prefix = "cus_" }, currency = { gen = "choice", values = ["USD", "EUR"] } }
-
-[[mix]]
-tool = "echo"
-weight = 1
-args = { message = { gen = "string", len = 16 } }
-
-[[slo]]
-p95 = "$SLO_P95"
-min_tps = 10
-max_error_ratio = 0.01
-
-[[slo]]
-tool = "echo"
-p95 = "$SLO_P95"
-min_tps = 2
-max_error_ratio = 0.01
-
-[output]
-metrics_listen = "127.0.0.1:$SOAK_PORT"
-summary = "$tmp/summary.json"
-progress_interval = "10s"
-EOF
-"$BIN" validate -c "$tmp/soak.toml" >"$tmp/validate.out" 2>&1 \
-  || { cat "$tmp/validate.out" >&2; die "mcp-soak validate rejects the generated config"; }
-
-# ---- webhook receiver and Alertmanager -------------------------------------------------------------
+# ---- the notification sink and Alertmanager ------------------------------------------------------
 "$PY" scripts/e2e/webhook.py "$tmp/webhook.port" "$tmp/webhook.jsonl" >"$tmp/webhook.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 40); do [ -s "$tmp/webhook.port" ] && break; sleep 0.25; done
 [ -s "$tmp/webhook.port" ] || die "the webhook receiver did not start"
-WEBHOOK_URL="http://127.0.0.1:$(cat "$tmp/webhook.port")/alerts"
-wait_http "$WEBHOOK_URL" 10 "webhook receiver"
+SINK="http://127.0.0.1:$(cat "$tmp/webhook.port")"
+wait_http "$SINK/" 10 "notification sink"
 
-"${CHECK[@]}" gen-alertmanager alertmanager/alertmanager.yml "$tmp/alertmanager.yml" "$WEBHOOK_URL" \
+"${CHECK[@]}" gen-alertmanager alertmanager/alertmanager.yml "$tmp/alertmanager.yml" "$SINK" \
   || die "could not generate alertmanager.yml"
 amtool check-config "$tmp/alertmanager.yml" >"$tmp/amtool.out" 2>&1 \
   || { cat "$tmp/amtool.out" >&2; die "the generated alertmanager.yml is invalid"; }
@@ -170,34 +141,38 @@ PIDS+=($!)
 wait_http "$PROM/-/ready" 60 "Prometheus"
 
 # ---- the mock (healthy, then degraded) and the soak run ------------------------------------------
-"$BIN" mock --listen "127.0.0.1:$MOCK_PORT" --seed 7 --degrade-after "${HEALTHY_S}s" \
-  --degrade-latency 400ms --degrade-tool-error-ratio 0.2 --degrade-rpc-error-ratio 0.05 \
-  --degrade-http-500-ratio 0.05 >"$tmp/mock.log" 2>&1 &
-PIDS+=($!)
+"$BIN" "${MOCK_ARGS[@]}" >"$tmp/mock.log" 2>&1 &
+MOCK_PID=$!
+PIDS+=("$MOCK_PID")
 MOCK_T0=$SECONDS
 wait_http "http://127.0.0.1:$MOCK_PORT/healthz" 30 "mock MCP server"
 
-"$BIN" run -c "$tmp/soak.toml" >"$tmp/run.log" 2>&1 &
+"$BIN" "${SOAK_ARGS[@]}" >"$tmp/run.log" 2>&1 &
 RUN_PID=$!
 PIDS+=("$RUN_PID")
-wait_http "http://127.0.0.1:$SOAK_PORT/metrics" 30 "mcp-soak /metrics"
+wait_http "http://127.0.0.1:$SOAK_PORT/readyz" 30 "mcp-soak /readyz"
 
 check wait-scrape "$PROM" 30
 
-# ---- healthy part: nothing may fire ------------------------------------------------------------------
+# ---- healthy part: no error, nothing may fire --------------------------------------------------------
 healthy_left=$((MOCK_T0 + HEALTHY_S - 3 - SECONDS))
 [ "$healthy_left" -gt 10 ] || die "startup took too long: only ${healthy_left}s of the healthy part left"
 step "healthy part: watching the alerts for ${healthy_left}s (degradation at +${HEALTHY_S}s)"
 check healthy "$PROM" "$healthy_left"
 
-# ---- degraded part: latency and error alerts fire and reach the webhook -------------------------------
+# ---- degraded part: latency and error alerts fire and reach the routed receivers ---------------------
 while [ $((SECONDS - MOCK_T0)) -lt "$HEALTHY_S" ]; do sleep 0.5; done
-step "degraded part: +400ms latency, 30% errors; waiting for the alerts (at most 90s + 20s for the webhook)"
+step "degraded part: the compose degradation; waiting for the alerts (at most 90s)"
+# The sustained alert fires late in the degradation and resolves soon after it: watch for it (and the
+# inhibition it causes) from the start, next to the other checks.
+"${CHECK[@]}" inhibition "$PROM" "http://127.0.0.1:$AM_PORT" "$tmp/webhook.jsonl" 100 &
+INH_PID=$!
 check degraded "$PROM" "$tmp/webhook.jsonl" 90 "$SLO_P95"
-step "the sustained latency alert fires and Alertmanager inhibits the 5m one (at most 60s)"
-check inhibition "$PROM" "http://127.0.0.1:$AM_PORT" "$tmp/webhook.jsonl" 60
+step "the routes: every alert to the webhook and Slack, critical ones to PagerDuty too (at most 30s)"
+check routed "$tmp/webhook.jsonl" 30
+step "the sustained latency alert fires and Alertmanager inhibits the 5m one"
+wait "$INH_PID" || FAILURES=$((FAILURES + 1))
 
-# After the degradation: the HTTP and JSON-RPC error counters only exist once such an error happened.
 step "every mcp_soak_* name used by the dashboards and rules is in the scraped /metrics"
 check metric-names "http://127.0.0.1:$SOAK_PORT/metrics"
 
@@ -205,13 +180,18 @@ check metric-names "http://127.0.0.1:$SOAK_PORT/metrics"
 step "every dashboard query and rule expression, in the real Prometheus"
 check queries "$PROM" "$tmp/rules"
 
-# ---- end of the run: SIGTERM, summary, verdict ----------------------------------------------------
+# ---- the mock goes away: the target is unreachable ---------------------------------------------------
+step "stopping the mock: McpSoakTargetUnreachable must fire and page (at most 40s)"
+kill -TERM "$MOCK_PID"
+check unreachable "$PROM" "$tmp/webhook.jsonl" 40
+
+# ---- clean end of the run: SIGTERM, summary, verdict, and silence ----------------------------------
 step "SIGTERM to mcp-soak run"
 kill -TERM "$RUN_PID"
-deadline=$((SECONDS + 30))
+deadline=$((SECONDS + 60))
 while kill -0 "$RUN_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.5; done
 if kill -0 "$RUN_PID" 2>/dev/null; then
-  step "FAIL: mcp-soak run did not exit within 30s of SIGTERM"
+  step "FAIL: mcp-soak run did not exit within 60s of SIGTERM"
   FAILURES=$((FAILURES + 1))
 else
   set +e; wait "$RUN_PID"; run_rc=$?; set -e
@@ -223,6 +203,8 @@ else
   fi
 fi
 check summary "$tmp/summary.json"
+step "after the clean stop: no crash alert, the run's alerts resolve (watching 25s)"
+check clean-stop "$PROM" 25
 
 if [ "$FAILURES" -gt 0 ]; then
   die "$FAILURES assertion group(s) failed (lines marked FAIL above); took $((SECONDS))s"

@@ -272,6 +272,10 @@ for path in dash_files:
             if "histogram_quantile" in expr and "by (le" not in expr:
                 err(f"{title}: histogram_quantile must aggregate `sum by (le, ...)`: {expr}")
             dash_exprs.append((title, expr))
+    for a in d.get("annotations", {}).get("list", []):
+        if a.get("expr"):
+            check_names(f"{path} annotation {a.get('name')}", a["expr"])
+            dash_exprs.append((f"{path} annotation {a.get('name')!r}", a["expr"]))
     for v in d.get("templating", {}).get("list", []):
         q = v.get("query")
         if isinstance(q, dict):
@@ -280,7 +284,8 @@ for path in dash_files:
             check_names(f"{path} variable {v.get('name')}", q)
 
 # Every dashboard query must parse: write them as recording rules (Grafana variables replaced) for promtool.
-subst = [("$__rate_interval", "1m"), ("$__interval", "15s"), ("${tool}", "echo"), ("$tool", "echo")]
+subst = [("$__rate_interval", "1m"), ("$__interval", "15s"), ("$__range_s", "3600"), ("$__range", "1h"),
+         ("${tool}", "echo"), ("$tool", "echo"), ("$run_id", "r1"), ("$test", "t"), ("$instance", "i")]
 rules = []
 for i, (title, expr) in enumerate(dash_exprs):
     for a, b in subst:
@@ -335,8 +340,16 @@ def host_path(service, container_path):
         return None
     return os.path.normpath(best[1] + container_path[len(best[0]):])
 
+BIND = "${MCP_SOAK_BIND:-127.0.0.1}:"
 def ports(service):
-    return [str(p) for p in services.get(service, {}).get("ports", [])]
+    """Published ports as HOST:CONTAINER, after the loopback bind every port must carry."""
+    out = []
+    for p in services.get(service, {}).get("ports", []):
+        p = str(p)
+        if not p.startswith(BIND):
+            err(f"docker-compose.yml: {service} publishes {p}: bind it to {BIND} (loopback unless the user asks)")
+        out.append(p[len(BIND):] if p.startswith(BIND) else p)
+    return out
 
 # The tester's config file reaches the container through the ./config mount.
 soak = cmd("mcp-soak")
@@ -356,7 +369,14 @@ mock_listen = flag(cmd("mock"), "--listen")
 if not urls or not mock_listen:
     err("docker-compose.yml: mcp-soak needs --url and mock needs --listen")
 else:
-    m = re.match(r"https?://([^:/]+):(\d+)/", urls[0])
+    # The URL defaults to the mock; MCP_SOAK_URL on the host points it at the user's own server.
+    url = urls[0]
+    mu = re.fullmatch(r"\$\{MCP_SOAK_URL:-(.+)\}", url)
+    if not mu:
+        err(f"docker-compose.yml: mcp-soak --url {url} must be ${{MCP_SOAK_URL:-http://mock:PORT/mcp}}")
+    else:
+        url = mu.group(1)
+    m = re.match(r"https?://([^:/]+):(\d+)/", url)
     mock_port = mock_listen[0].rsplit(":", 1)[-1]
     if not m or m.group(1) != "mock" or m.group(2) != mock_port:
         err(f"docker-compose.yml: mcp-soak --url {urls[0]} does not point at mock:{mock_port}")
@@ -364,6 +384,12 @@ else:
         err("docker-compose.yml: mock must allow the Host `mock` (--allowed-host mock), else rmcp refuses the tester")
     if f"{mock_port}:{mock_port}" not in ports("mock"):
         err(f"docker-compose.yml: mock should publish {mock_port}:{mock_port}")
+
+# Health checks probe the endpoints meant for them: the mock's /healthz, the tester's /readyz.
+for svc, path in (("mock", "/healthz"), ("mcp-soak", "/readyz")):
+    test = " ".join(map(str, (services.get(svc, {}).get("healthcheck") or {}).get("test", [])))
+    if path not in test or "-f" not in test:
+        err(f"docker-compose.yml: the {svc} healthcheck must fail on errors and probe {path}: {test}")
 
 # prometheus → mcp-soak and alertmanager
 prom = load("prometheus/prometheus.yml")

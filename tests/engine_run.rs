@@ -63,16 +63,15 @@ async fn stepped_stages_send_exact_counts_and_the_server_sees_them_all() {
     assert_eq!(exit, Exit::Ok);
     let stages = s["stages"].as_array().expect("stages");
     assert_eq!(stages.len(), 2);
+    // Scheduled per stage exactly; ended per wall-clock window, the drain its own row.
+    assert_eq!(stages[0]["scheduled"], 40, "stage 1: {}", stages[0]);
+    assert_eq!(stages[1]["scheduled"], 80, "stage 2: {}", stages[1]);
     assert_eq!(
-        stages[0]["totals"]["counts"]["ok"], 40,
-        "stage 0: {}",
-        stages[0]
+        (stages[0]["stage"].as_u64(), stages[1]["stage"].as_u64()),
+        (Some(1), Some(2))
     );
-    assert_eq!(
-        stages[1]["totals"]["counts"]["ok"], 80,
-        "stage 1: {}",
-        stages[1]
-    );
+    let ok = |v: &Value| v["totals"]["counts"]["ok"].as_u64().unwrap_or(0);
+    assert_eq!(ok(&stages[0]) + ok(&stages[1]) + ok(&s["drain"]), 120);
     assert_eq!(s["totals"]["calls"], 120);
     assert_eq!(
         mock.stats().calls_of("echo"),
@@ -190,6 +189,19 @@ async fn closed_model_sends_users_times_requests() {
     assert_eq!(exit, Exit::Ok);
     assert_eq!(s["totals"]["calls"], 15);
     assert_eq!(mock.stats().calls_of("echo"), 15);
+    // The closed model's one stage is the run's window: real duration and rate, no target.
+    let stage = &s["stages"][0];
+    assert_eq!(stage["totals"]["calls"], 15, "{stage}");
+    assert!(stage["duration_s"].as_f64().unwrap_or(0.0) > 0.0, "{stage}");
+    assert!(
+        stage["totals"]["calls_per_second"].as_f64().unwrap_or(0.0) > 0.0,
+        "{stage}"
+    );
+    assert_eq!(stage["target_rate"], 0.0);
+    assert_eq!(
+        s["drain"]["totals"]["calls"], 0,
+        "a closed loop waits for its calls"
+    );
     let a = RunArgs {
         scenario: Some("light".into()),
         mix: Some("echo=1".into()),
@@ -313,6 +325,56 @@ async fn the_connection_cap_bounds_concurrency_and_its_wait_shows_as_lag() {
         corrected_max > 300.0 && lag_max > 250.0,
         "the queue for a connection shows from the intended send: {lat} lag {}",
         s["schedule"]["lag"]
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_call_timeout_counts_from_the_intended_send() {
+    // 50 ms per call at 100/s through one connection (~20/s): calls queue for the connection. A
+    // 300 ms timeout counts from the intended send, so a call that waited 280 ms for the connection
+    // times out 20 ms into its service, and no answered call is slower than the timeout.
+    let mock = support::mock(support::fixed_latency(std::time::Duration::from_millis(50))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = run(RunArgs {
+        rate: Some(100.0),
+        duration: Some("1s".into()),
+        mix: Some("echo=1".into()),
+        max_connections: Some(1),
+        timeout: Some("300ms".into()),
+        ..args(&mock.url, dir.path())
+    })
+    .await;
+    let counts = &s["totals"]["counts"];
+    let (ok, timeout) = (
+        counts["ok"].as_u64().unwrap_or(0),
+        counts["timeout"].as_u64().unwrap_or(0),
+    );
+    assert_eq!(ok + timeout, 100, "{counts}");
+    assert!(timeout > 50, "most calls wait past the timeout: {counts}");
+    let answered_max = s["latency"]["corrected"]["max_ms"]
+        .as_f64()
+        .unwrap_or(f64::MAX);
+    assert!(
+        answered_max <= 330.0,
+        "answered within the timeout of the intended send: {}",
+        s["latency"]
+    );
+    let failed = s["failed_latency"].as_array().expect("failed_latency");
+    let t = failed
+        .iter()
+        .find(|f| f["kind"] == "timeout")
+        .expect("timeouts timed apart");
+    let p50 = t["latency"]["p50_ms"].as_f64().unwrap_or(0.0);
+    assert!((300.0..400.0).contains(&p50), "timed to the timeout: {t}");
+    assert!(
+        s["errors"]["top_messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["message"]
+                .as_str()
+                .is_some_and(|t| t.contains("of the intended send")))),
+        "{}",
+        s["errors"]
     );
     mock.shutdown().await;
 }

@@ -165,3 +165,39 @@ async fn session_expiry_mid_run_is_counted_and_recovered() {
     );
     mock.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_era_server_that_issues_no_session_id_has_no_active_sessions() {
+    // The same session-era revision against a stateful mock and a stateless one (no
+    // `Mcp-Session-Id`): sessions are counted open only where the server keeps them.
+    for (stateless, want_active) in [(false, true), (true, false)] {
+        let mock = spawn(
+            MockConfig {
+                stateless,
+                ..MockConfig::default()
+            },
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+        .await
+        .expect("mock starts");
+        let client = McpClient::connect(config(
+            &mock.url,
+            ProtocolChoice::Revision("2025-11-25".into()),
+        ))
+        .await
+        .expect("connects");
+        for i in 0..4 {
+            let out = client.call(&echo(&format!("m{i}")), false).await;
+            assert_eq!(out.kind, OutcomeKind::Ok, "{:?}", out.detail);
+        }
+        let stats = client.session_stats();
+        assert!(stats.initialized >= 1, "{stats:?}");
+        assert_eq!(
+            stats.active > 0,
+            want_active,
+            "stateless={stateless}: {stats:?}"
+        );
+        client.shutdown().await;
+        mock.shutdown().await;
+    }
+}

@@ -5,14 +5,17 @@ use std::time::{Duration, Instant};
 
 use mcp_soak::mcp::{OutcomeKind, SessionStats};
 use mcp_soak::plan::Slo;
-use mcp_soak::record::{Record, Recorder, RecorderSetup, RunInfo, names, snapshot};
+use mcp_soak::record::{Record, Recorder, RecorderSetup, RunInfo, StagePlan, names, snapshot};
 
 const OPS: [&str; 3] = ["echo", "get-sum", "tools/list"];
 
 fn setup(raw: Option<std::path::PathBuf>) -> RecorderSetup {
     RecorderSetup {
         op_names: OPS.iter().map(|s| s.to_string()).collect(),
-        stage_rates: vec![10.0, 20.0],
+        stages: StagePlan::steps(&[
+            (10.0, Duration::from_secs(1)),
+            (20.0, Duration::from_secs(1)),
+        ]),
         slos: vec![
             Slo {
                 op: Some("echo".into()),
@@ -73,6 +76,14 @@ fn records(n: usize) -> Vec<Record> {
             }
         })
         .collect()
+}
+
+/// Records of [`records`] that got no answer but were sent (timed apart, per outcome).
+fn recs_unanswered_sent(n: usize) -> u64 {
+    records(n)
+        .iter()
+        .filter(|r| !snapshot::answered(r.kind) && r.sent.is_some())
+        .count() as u64
 }
 
 fn expected_counts(recs: &[Record]) -> BTreeMap<(usize, OutcomeKind), u64> {
@@ -148,16 +159,31 @@ fn snapshot_counts_are_exact() {
                 op.name
             );
         }
-        assert_eq!(op.latency.len(), snapshot::completed(&op.counts));
+        // Timed: calls that got an answer; the SLO's latency: successes only.
+        let answered: u64 = OutcomeKind::ALL
+            .iter()
+            .filter(|k| snapshot::answered(**k))
+            .map(|k| op.counts[k.index()])
+            .sum();
+        assert_eq!(op.latency.len(), answered, "{}", op.name);
+        assert_eq!(op.ok_latency.len(), op.counts[OutcomeKind::Ok.index()]);
     }
     let total: u64 = snap.ops.iter().map(|o| snapshot::total(&o.counts)).sum();
     assert_eq!(total, 3000);
-    let by_stage: Vec<u64> = snap
+    // Scheduled by intended stage; ended by wall-clock window, the drain included: every call once.
+    let scheduled: Vec<u64> = snap.stages.iter().map(|s| s.scheduled).collect();
+    assert_eq!(scheduled, vec![1500, 1500]);
+    let ended: u64 = snap
         .stages
         .iter()
+        .chain([&snap.drain])
         .map(|s| snapshot::total(&s.counts))
-        .collect();
-    assert_eq!(by_stage, vec![1500, 1500]);
+        .sum();
+    assert_eq!(ended, 3000);
+    // Timeouts and connects that left are timed apart; never-sent slots are not timed at all.
+    let failed: u64 = snap.failed_latency.iter().map(|(_, h)| h.len()).sum();
+    let unanswered_sent = recs_unanswered_sent(3000);
+    assert_eq!(failed, unanswered_sent);
     assert_eq!(snap.stages[1].target_rate, 20.0);
     // The stall shows in the latency from the intended time (5 s) but p50 stays small.
     let all_lat = &snap.ops[0].latency;
@@ -231,7 +257,7 @@ fn metrics_text_agrees_with_counts_and_slos() {
     for (op_idx, tool) in OPS.iter().enumerate() {
         let completed: u64 = want
             .iter()
-            .filter(|((o, k), _)| *o == op_idx && *k != OutcomeKind::Dropped)
+            .filter(|((o, k), _)| *o == op_idx && snapshot::answered(*k))
             .map(|(_, n)| n)
             .sum();
         let count = value(

@@ -12,7 +12,7 @@ use std::time::Duration;
 use mcp_soak::config::RunArgs;
 use mcp_soak::engine::{self, Stop};
 use mcp_soak::mock::{MockConfig, MockHandle, Stall};
-use mcp_soak::plan::Load;
+
 use mcp_soak::record::http::{self, Readiness};
 use mcp_soak::record::{Recorder, RecorderSetup, RunInfo};
 use mcp_soak::report::console;
@@ -48,10 +48,7 @@ async fn soak(args: RunArgs) -> Out {
     plan.resolve_tools(&tools).expect("tools exist");
     let recorder = Recorder::new(RecorderSetup {
         op_names: plan.mix.ops.iter().map(|o| o.name.clone()).collect(),
-        stage_rates: match &plan.load {
-            Load::Open { stages, .. } => stages.iter().map(|s| s.rate).collect(),
-            Load::Closed { .. } => vec![0.0],
-        },
+        stages: mcp_soak::commands::run::stage_plans(&plan.load),
         slos: plan.slos.clone(),
         raw: None,
         run_info: RunInfo::default(),

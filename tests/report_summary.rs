@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 use mcp_soak::commands::{self, Exit};
 use mcp_soak::mcp::OutcomeKind;
 use mcp_soak::plan::Slo;
-use mcp_soak::record::{Record, Recorder, RecorderSetup, RunInfo};
+use mcp_soak::record::{Record, Recorder, RecorderSetup, RunInfo, StagePlan};
 use mcp_soak::report::{self, RunMeta, Summary, compare, console, summary};
 
 const OPS: [&str; 3] = ["echo", "slow", "idle"];
@@ -23,7 +23,10 @@ fn slo(op: Option<&str>, p95_ms: Option<u64>, min_tps: Option<f64>, max_err: Opt
 fn run_summary(slow_ms: u64) -> Summary {
     let rec = Recorder::new(RecorderSetup {
         op_names: OPS.iter().map(|s| s.to_string()).collect(),
-        stage_rates: vec![50.0, 100.0],
+        stages: StagePlan::steps(&[
+            (50.0, Duration::from_secs(1)),
+            (100.0, Duration::from_secs(1)),
+        ]),
         slos: vec![
             slo(Some("echo"), Some(50), None, Some(0.2)), // pass, pass
             slo(Some("slow"), Some(100), None, None),     // fail
@@ -120,12 +123,16 @@ fn summary_validates_and_round_trips() {
     assert!(errors.is_empty(), "{errors:?}");
     let back: Summary = serde_json::from_value(json).expect("deserialize");
     assert_eq!(back, s);
-    assert_eq!(s.schema_version, 1);
+    assert_eq!(s.schema_version, 2);
     assert_eq!(s.target, "https://example.test/mcp");
     assert!(humantime::parse_rfc3339(&s.started).is_ok());
     assert_eq!(s.totals.calls, 2000);
     assert_eq!(s.ops.iter().map(|o| o.totals.calls).sum::<u64>(), 2000);
-    assert_eq!(s.stages.iter().map(|o| o.totals.calls).sum::<u64>(), 2000);
+    assert_eq!(
+        s.stages.iter().map(|o| o.totals.calls).sum::<u64>() + s.drain.totals.calls,
+        2000
+    );
+    assert_eq!(s.stages.iter().map(|o| o.scheduled).sum::<u64>(), 2000);
     assert_eq!(s.totals.completed, s.latency.corrected.count);
     assert_eq!(s.schedule.dropped, s.totals.counts.dropped);
     assert!(s.ops[1].latency.corrected.p50_ms >= 300.0);
@@ -189,13 +196,20 @@ fn console_and_json_agree_on_every_count() {
     assert_eq!(console_number(&text, "Failed"), t.completed - t.counts.ok);
     assert_eq!(console_number(&text, "Dropped slots"), t.counts.dropped);
     for k in &s.errors.by_kind {
-        assert_eq!(console_number(&text, &k.kind), k.count, "{}", k.kind);
+        assert_eq!(
+            console_number(&text, k.kind.as_str()),
+            k.count,
+            "{}",
+            k.kind
+        );
     }
     for o in &s.ops {
         assert_eq!(console_number(&text, &o.name), o.totals.calls, "{}", o.name);
     }
-    assert!(text.contains("all completed calls"));
+    assert!(text.contains("calls that got an answer"));
     assert!(text.contains("PER STAGE"));
+    // The run's identity heads the report, as it labels every series.
+    assert!(text.contains("report — run r1 (env=test)"), "{text}");
     assert_eq!(
         text.matches("FAIL ").count(),
         s.slos.iter().filter(|v| !v.passed).count()
@@ -260,7 +274,7 @@ async fn compare_flags_regressions_and_passes_identical() {
 
     // Bad files: the error names the file and the field.
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, r#"{"schema_version": 1, "run_id": "x"}"#).expect("write");
+    std::fs::write(&bad, r#"{"schema_version": 2, "run_id": "x"}"#).expect("write");
     let err = commands::compare::run(args(&bad))
         .await
         .expect_err("bad file")

@@ -4,13 +4,17 @@
 Every assertion prints one line `[e2e] PASS: …` or `[e2e] FAIL: …`; a subcommand exits 1 when any of
 its assertions failed, 2 on bad usage. Needs python3 with PyYAML. Only talks to 127.0.0.1.
 
+    check.py compose-args COMPOSE SERVICE SCALE [PORT_MAP...]   (the service's command, times / SCALE)
     check.py gen-prometheus SHIPPED OUT RULES_DIR PROM_PORT AM_PORT SOAK_PORT
-    check.py gen-alertmanager SHIPPED OUT WEBHOOK_URL
+    check.py gen-alertmanager SHIPPED OUT WEBHOOK_BASE
     check.py wait-scrape PROM_URL TIMEOUT_S
     check.py metric-names METRICS_URL
     check.py healthy PROM_URL SECONDS        (poll /api/v1/alerts for SECONDS: nothing may fire)
     check.py degraded PROM_URL WEBHOOK_FILE TIMEOUT_S SLO_P95_TEXT
     check.py inhibition PROM_URL AM_URL WEBHOOK_FILE TIMEOUT_S
+    check.py routed WEBHOOK_FILE TIMEOUT_S   (webhook+Slack get every alert, PagerDuty the critical ones)
+    check.py unreachable PROM_URL WEBHOOK_FILE TIMEOUT_S   (mock stopped: McpSoakTargetUnreachable)
+    check.py clean-stop PROM_URL SECONDS     (tester stopped cleanly: nothing fires, the run's alerts resolve)
     check.py queries PROM_URL RULES_DIR
     check.py summary SUMMARY_FILE
 """
@@ -24,6 +28,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import tomllib
+
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,19 +37,29 @@ FAILED = []
 
 # Grafana variables → values for a test run (scrape interval 1s; Grafana's $__rate_interval would be
 # max(4 × scrape interval, $__interval + scrape interval) = 4s, 10s leaves room for a missed scrape).
-# `$tool` is the overview's multi-value regex and the tool dashboard's single value: `echo` fits both.
+# `$tool` is the overview's multi-value regex and the tool dashboard's single value: create_payment fits
+# both and has SLOs of its own in config/compose-soak.toml (so the SLO lines have data).
 GRAFANA_SUBST = [
     ("$__rate_interval", "10s"),
     ("$__interval", "2s"),
-    ("${tool}", "echo"),
-    ("$tool", "echo"),
+    ("$__range_s", "60"),
+    ("$__range", "60s"),
+    ("$run_id", ".*"),
+    ("$test", ".*"),
+    ("$instance", ".*"),
+    ("${tool}", "create_payment"),
+    ("$tool", "create_payment"),
     ("${datasource}", "prometheus"),
 ]
 
 # Dashboard queries and recording rules that may rightly be empty at the end of the run.
-# Key: a substring of the query. Nothing is expected empty with the degradation the script injects
-# (tool errors, JSON-RPC errors and HTTP 500s); keep this empty unless a panel really has no data.
-EXPECTED_EMPTY = {}
+# Key: a substring of the query (after the substitutions above). Keep this short: only panels that
+# really have no data with config/compose-soak.toml.
+_MIN_TPS = 'mcp_soak_slo_min_calls_per_second{run_id=~".*",test=~".*",instance=~".*",tool'
+EXPECTED_EMPTY = {
+    _MIN_TPS + '=~"create_payment"}': "create_payment has no throughput SLO in compose-soak.toml",
+    _MIN_TPS + '="create_payment"}': "create_payment has no throughput SLO in compose-soak.toml",
+}
 
 
 def ok(msg):
@@ -89,6 +105,79 @@ def load_yaml(path):
 
 # ---- config generation ------------------------------------------------------------------------------
 
+UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+def seconds(text):
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text.strip())
+    if not m:
+        raise ValueError(f"not a duration: {text!r}")
+    return float(m.group(1)) * UNITS[m.group(2)]
+
+
+def scaled(text, scale):
+    """A duration divided by SCALE, in whole milliseconds (`forever` stays)."""
+    if text == "forever":
+        return text
+    return f"{max(1, round(seconds(text) / scale * 1000))}ms"
+
+
+# Flags whose value is a schedule time: divided by SCALE. Latencies, timeouts and ratios stay.
+TIME_FLAGS = {"--degrade-after", "--degrade-for"}
+
+
+def compose_args(compose, service, scale, *port_map):
+    """Print the service's command from docker-compose.yml, one argument per line, as the e2e test
+    runs it on loopback: schedule times divided by SCALE, the config file read from the host path
+    behind its bind mount with its stages scaled into `--stages`, and `FLAG=VALUE` replacements
+    (listen addresses, URL, summary path) from PORT_MAP. Everything else is the shipped command."""
+    scale = float(scale)
+    spec = load_yaml(compose)["services"][service]
+    args = [os.path.expandvars(str(a)) for a in spec["command"]]
+    # ${VAR:-default} as compose resolves it with VAR unset.
+    args = [re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", a) for a in args]
+    repl = dict(kv.split("=", 1) for kv in port_map)
+    mounts = {}
+    for v in spec.get("volumes", []) or []:
+        parts = str(v).split(":")
+        if parts[0].startswith("."):
+            mounts[parts[1]] = os.path.join(os.path.dirname(os.path.abspath(compose)), parts[0])
+    out, i = [], 0
+    while i < len(args):
+        a = args[i]
+        if a in repl and i + 1 < len(args):
+            out += [a, repl[a]]
+            i += 2
+            continue
+        if a in TIME_FLAGS and i + 1 < len(args):
+            out += [a, scaled(args[i + 1], scale)]
+            i += 2
+            continue
+        if a in ("-c", "--config") and i + 1 < len(args):
+            path = args[i + 1]
+            for dst, src in mounts.items():
+                if path.startswith(dst.rstrip("/") + "/"):
+                    path = os.path.normpath(src + path[len(dst):])
+            out += [a, path]
+            with open(path, "rb") as f:
+                cfg = tomllib.load(f)
+            stages = cfg.get("load", {}).get("stages")
+            if isinstance(stages, list):
+                text = ",".join(
+                    f"{st['rate']}:{scaled(st['duration'], scale)}"
+                    + (f"@{scaled(st['ramp'], scale)}" if st.get("ramp") else "")
+                    for st in stages)
+                out += ["--stages", text]
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    print("\n".join(out))
+
+
+
+RUNBOOK_BASE = "https://runbooks.example.test/mcp-soak"
+
 
 def gen_prometheus(shipped, out, rules_dir, prom_port, am_port, soak_port):
     """The shipped prometheus.yml with loopback targets, 1s scrapes, 2s evaluations, the fast rules."""
@@ -97,6 +186,8 @@ def gen_prometheus(shipped, out, rules_dir, prom_port, am_port, soak_port):
     cfg["global"]["scrape_timeout"] = "1s"
     cfg["global"]["evaluation_interval"] = "2s"
     cfg["rule_files"] = [os.path.join(rules_dir, "*.yml")]
+    # The configurable runbook base (commented out in the shipped file): the alerts must link there.
+    cfg["global"].setdefault("external_labels", {})["runbook_base"] = RUNBOOK_BASE
     cfg["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]
     jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
     if "mcp-soak" not in jobs or "prometheus" not in jobs:
@@ -110,27 +201,34 @@ def gen_prometheus(shipped, out, rules_dir, prom_port, am_port, soak_port):
         yaml.safe_dump(cfg, f, sort_keys=False)
 
 
-def gen_alertmanager(shipped, out, webhook_url):
-    """The shipped alertmanager.yml (inhibitions kept) with every route sent to the webhook, fast timers."""
-    cfg = load_yaml(shipped)
+def gen_alertmanager(shipped, out, webhook_base):
+    """The shipped alertmanager.yml as a user plugs in receivers: every example integration
+    uncommented (webhook, Slack, PagerDuty), each pointed at the local sink under its own path
+    (/webhook, /slack, /pagerduty), routes and inhibitions untouched, timers shortened."""
+    with open(shipped, encoding="utf-8") as f:
+        text = re.sub(r"(?m)^  #   ", "    ", f.read())
+    cfg = yaml.safe_load(text)
     route = cfg["route"]
-    route["receiver"] = "webhook"
     route["group_wait"] = "1s"
     route["group_interval"] = "2s"
     route["repeat_interval"] = "1m"
-
-    def retarget(r):
-        for sub in r.get("routes", []) or []:
-            sub["receiver"] = "webhook"
-            sub.pop("repeat_interval", None)
-            retarget(sub)
-
-    retarget(route)
-    receivers = [r for r in cfg.get("receivers", []) if r.get("name") != "webhook"]
-    receivers.append(
-        {"name": "webhook", "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}
-    )
-    cfg["receivers"] = receivers
+    for r in route.get("routes", []) or []:
+        r.pop("repeat_interval", None)
+    found = set()
+    for rcv in cfg.get("receivers", []):
+        for w in rcv.get("webhook_configs", []) or []:
+            w["url"] = f"{webhook_base}/webhook"
+            found.add("webhook")
+        for w in rcv.get("slack_configs", []) or []:
+            w["api_url"] = f"{webhook_base}/slack"
+            found.add("slack")
+        for w in rcv.get("pagerduty_configs", []) or []:
+            w["url"] = f"{webhook_base}/pagerduty"
+            found.add("pagerduty")
+    if found != {"webhook", "slack", "pagerduty"}:
+        fail(f"{shipped}: uncommenting the examples gives {sorted(found)}, expected webhook, slack, pagerduty")
+    # The templates are relative to the shipped file.
+    cfg["templates"] = [os.path.join(os.path.dirname(os.path.abspath(shipped)), t) for t in cfg.get("templates", [])]
     with open(out, "w", encoding="utf-8") as f:
         yaml.safe_dump(cfg, f, sort_keys=False)
 
@@ -270,6 +368,15 @@ def healthy(prom, seconds):
     else:
         for s in r["data"]["result"]:
             firing.setdefault(f"{s['metric'].get('alertname')}{{tool={s['metric'].get('tool', '')}}}", s)
+    # The shipped config against the healthy mock: every call succeeds, none is dropped.
+    r = query(prom, f'sum by (outcome) (increase(mcp_soak_calls_total{{outcome!="ok"}}[{window}s])) > 0')
+    if r.get("status") != "success":
+        fail(f"error count query failed: {r.get('error')}")
+    elif r["data"]["result"]:
+        bad = {x["metric"].get("outcome"): round(float(x["value"][1]), 1) for x in r["data"]["result"]}
+        fail(f"calls failed before the degradation (the shipped config must be valid): {bad}")
+    else:
+        ok("zero failed or dropped calls before the degradation")
     if pending_seen:
         info(f"pending (not firing) during the healthy part: {sorted(pending_seen)}")
     if firing:
@@ -278,21 +385,75 @@ def healthy(prom, seconds):
         ok(f"no alert fired during the healthy part ({polls} polls over {int(seconds)}s + ALERTS over {window}s)")
 
 
-def webhook_alerts(path):
-    """{(alertname, tool, status)} from the webhook file."""
+def webhook_alerts(path, sink="/webhook"):
+    """{(alertname, tool, status)} the webhook integration received (the generic webhook payload)."""
     seen = set()
+    for doc in sink_docs(path, sink):
+        for a in doc.get("alerts", []) or []:
+            lab = a.get("labels", {})
+            seen.add((lab.get("alertname"), lab.get("tool", ""), a.get("status")))
+    return seen
+
+
+def sink_docs(path, sink):
     if not os.path.exists(path):
-        return seen
+        return []
+    out = []
     with open(path, encoding="utf-8") as f:
         for line in f:
             try:
                 doc = json.loads(line)
             except ValueError:
                 continue
-            for a in doc.get("alerts", []) or []:
-                lab = a.get("labels", {})
-                seen.add((lab.get("alertname"), lab.get("tool", ""), a.get("status")))
-    return seen
+            if doc.get("_path") == sink:
+                out.append(doc)
+    return out
+
+
+def sink_text(path, sink):
+    """Everything a Slack or PagerDuty integration received, as one string (their payloads differ)."""
+    return "\n".join(json.dumps(d) for d in sink_docs(path, sink))
+
+
+def routed(webhook_file, timeout):
+    """The routes as shipped: every firing alert reaches the webhook and Slack; critical ones also
+    PagerDuty, warnings never. Notifications carry summary, description and the runbook link."""
+    deadline = time.monotonic() + timeout
+    while True:
+        hook = {(n, s) for n, _, s in webhook_alerts(webhook_file)}
+        slack, page = sink_text(webhook_file, "/slack"), sink_text(webhook_file, "/pagerduty")
+        firing = {n for n, s in hook if s == "firing"}
+        if (firing and all(n in slack for n in firing) and "McpSoakErrorBudgetBurn" in page) \
+                or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    sev = {}
+    for doc in sink_docs(webhook_file, "/webhook"):
+        for a in doc.get("alerts", []) or []:
+            sev[a["labels"].get("alertname")] = a["labels"].get("severity")
+    if not firing:
+        fail("the webhook integration received no firing alert")
+        return
+    for name in sorted(firing):
+        if name in slack:
+            ok(f"{name} ({sev.get(name)}) reached the Slack integration (route: every alert)")
+        else:
+            fail(f"{name} ({sev.get(name)}) did not reach the Slack integration")
+        in_page = name in page
+        if sev.get(name) == "critical" and in_page:
+            ok(f"{name} (critical) reached PagerDuty (route: critical)")
+        elif sev.get(name) == "critical":
+            fail(f"{name} (critical) did not reach PagerDuty")
+        elif in_page:
+            fail(f"{name} ({sev.get(name)}) reached PagerDuty: only critical alerts page")
+        else:
+            ok(f"{name} ({sev.get(name)}) did not page (route: critical only)")
+    link = f"{RUNBOOK_BASE}/McpSoakErrorBudgetBurn.md"
+    if f"Runbook: {link}" in slack and link in page:
+        ok(f"Slack and PagerDuty notifications carry the runbook link under the configured runbook_base ({link})")
+    else:
+        fail(f"the notifications do not carry the runbook link {link} (runbook_base external label, "
+             "alertmanager/templates/mcp-soak.tmpl)")
 
 
 LATENCY = ("McpSoakLatencyP95High", "McpSoakLatencyP95HighSustained")
@@ -410,6 +571,50 @@ def inhibition(prom, am, webhook_file, timeout):
         fail("the webhook did not receive McpSoakLatencyP95HighSustained{tool=_all}")
 
 
+def unreachable(prom, webhook_file, timeout):
+    """The mock is gone: McpSoakTargetUnreachable fires for the run and pages."""
+    deadline = time.monotonic() + timeout
+    fired = None
+    while time.monotonic() < deadline and not fired:
+        fired = next((x for x in (alerts(prom) or []) if x["labels"].get("alertname") == "McpSoakTargetUnreachable"
+                      and x.get("state") == "firing"), None)
+        time.sleep(1)
+    if fired:
+        ok(f"McpSoakTargetUnreachable fires once the mock is stopped: {fired['annotations'].get('description')!r}")
+    else:
+        fail(f"McpSoakTargetUnreachable did not fire within {timeout}s of stopping the mock")
+        return
+    deadline = time.monotonic() + 20
+    while "McpSoakTargetUnreachable" not in sink_text(webhook_file, "/pagerduty") and time.monotonic() < deadline:
+        time.sleep(1)
+    if "McpSoakTargetUnreachable" in sink_text(webhook_file, "/pagerduty"):
+        ok("McpSoakTargetUnreachable (critical) reached PagerDuty")
+    else:
+        fail("McpSoakTargetUnreachable did not reach PagerDuty")
+
+
+def clean_stop(prom, seconds):
+    """After a clean stop of the tester (SIGTERM, summary written): for SECONDS nothing new fires (no
+    crash alert), and the run's alerts resolve."""
+    start = time.monotonic()
+    firing = set()
+    while time.monotonic() - start < seconds:
+        for x in alerts(prom) or []:
+            if x.get("state") == "firing":
+                firing.add((x["labels"].get("alertname"), time.monotonic() - start))
+        time.sleep(2)
+    late = sorted({n for n, t in firing if t > 10})
+    crash = sorted({n for n, _ in firing if n == "McpSoakScrapeDown"})
+    if crash:
+        fail(f"McpSoakScrapeDown fired after a clean stop of the tester")
+    else:
+        ok(f"no crash alert in the {int(seconds)}s after a clean stop (the run said mcp_soak_running 0 first)")
+    if late:
+        fail(f"alerts still firing more than 10s after the run ended: {late}")
+    else:
+        ok("every alert of the ended run resolved within 10s")
+
+
 # ---- every PromQL expression ----------------------------------------------------------------------
 
 
@@ -448,12 +653,16 @@ def queries(prom, rules_dir):
         if not m:
             fail(f"{where}: cannot evaluate variable query {q!r}")
             continue
-        r = api(prom, f"/api/v1/label/{m.group(2)}/values", **{"match[]": m.group(1)})
+        sel = m.group(1)
+        for a, b in GRAFANA_SUBST:
+            sel = sel.replace(a, b)
+        r = api(prom, f"/api/v1/label/{m.group(2)}/values", **{"match[]": sel})
         values = r.get("data") or []
-        if r.get("status") == "success" and "echo" in values:
+        want = {"tool": "echo", "test": "compose-soak"}.get(m.group(2))
+        if r.get("status") == "success" and values and (want is None or want in values):
             ok(f"{where}: {q} → {values}")
         else:
-            fail(f"{where}: {q} did not list the tools (answer: {r})")
+            fail(f"{where}: {q} listed nothing (or not {want!r}) (answer: {r})")
     # Rules as loaded: healthy, evaluated, no error.
     r = api(prom, "/api/v1/rules")
     loaded = []
@@ -495,6 +704,13 @@ def summary(path):
         fail(f"summary {path} is missing or not JSON: {e}")
         return
     ok(f"the run wrote its summary {os.path.basename(path)} ({s.get('stop_reason', '?')})")
+    # The run's identity: the static labels of compose-soak.toml and a run id, as on every series.
+    with open(os.path.join(ROOT, "config/compose-soak.toml"), "rb") as f:
+        want = tomllib.load(f).get("run", {}).get("labels", {})
+    if s.get("labels") == want and s.get("run_id"):
+        ok(f"the summary carries the run identity: run_id {s['run_id']}, labels {want}")
+    else:
+        fail(f"the summary's identity is run_id {s.get('run_id')!r}, labels {s.get('labels')!r}; expected labels {want}")
     if s.get("slo_passed") is False:
         failed = [f"{v.get('op')}:{v.get('objective')}" for v in s.get("slos", []) if v.get("passed") is False]
         ok(f"the summary's SLO verdict is fail after the degradation ({failed})")
@@ -508,7 +724,15 @@ def main(argv):
         return 2
     cmd, args = argv[1], argv[2:]
     try:
-        if cmd == "gen-prometheus":
+        if cmd == "compose-args":
+            compose_args(*args)
+        elif cmd == "routed":
+            routed(args[0], float(args[1]))
+        elif cmd == "unreachable":
+            unreachable(args[0], args[1], float(args[2]))
+        elif cmd == "clean-stop":
+            clean_stop(args[0], float(args[1]))
+        elif cmd == "gen-prometheus":
             gen_prometheus(*args)
         elif cmd == "gen-alertmanager":
             gen_alertmanager(*args)

@@ -2,7 +2,9 @@
 """Alertmanager webhook receiver for scripts/test-ops-e2e.sh.
 
 Binds 127.0.0.1 on a port the OS picks, writes that port to PORT_FILE, and appends every POSTed body
-(one JSON document per line, re-serialized compactly) to OUT_FILE. Answers 200 to every POST.
+(one JSON document per line, re-serialized compactly, with the request path under `_path`) to OUT_FILE.
+One receiver stands in for several integrations (webhook, Slack, PagerDuty), told apart by the path.
+Answers 200 (PagerDuty's API answers 202 with a JSON body; Alertmanager accepts any 2xx).
 
     webhook.py PORT_FILE OUT_FILE
 """
@@ -21,9 +23,13 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(min(length, 10 * 1024 * 1024))
         try:
-            line = json.dumps(json.loads(body), separators=(",", ":"))
+            doc = json.loads(body)
         except ValueError:
-            line = json.dumps({"unparsable": body.decode("utf-8", "replace")})
+            doc = {"unparsable": body.decode("utf-8", "replace")}
+        if not isinstance(doc, dict):
+            doc = {"body": doc}
+        doc["_path"] = self.path
+        line = json.dumps(doc, separators=(",", ":"))
         with LOCK, open(OUT_FILE, "a", encoding="utf-8") as f:
             f.write(line + "\n")
         self.send_response(200)

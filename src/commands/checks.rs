@@ -50,7 +50,10 @@ pub struct Checked {
 /// Runs every startup check on `plan`. Sends nothing; creates nothing but a probe file it removes.
 pub fn startup(plan: &Plan) -> Result<Checked, CheckError> {
     let c = &plan.client;
-    target_url(&c.url).map_err(CheckError::Url)?;
+    // A stdio target has no URL (it names a command, checked when it starts).
+    if c.stdio.is_none() {
+        target_url(&c.url).map_err(CheckError::Url)?;
+    }
     if let Some(path) = &c.ca_file {
         ca_certificates(path).map_err(CheckError::Client)?;
     }

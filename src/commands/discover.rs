@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::{Exit, ExitError};
+use crate::mcp::stdio::{StdioTarget, split_command};
 use crate::mcp::{Auth, ClientConfig, McpClient, ProtocolChoice, Transport};
 use crate::secret::Secret;
 
@@ -14,11 +15,15 @@ use crate::secret::Secret;
 #[command(after_help = "Examples:
   mcp-soak discover --url http://127.0.0.1:8080/mcp > soak.toml
   mcp-soak discover --url http://127.0.0.1:3001/sse --transport legacy-sse
+  mcp-soak discover --stdio 'npx -y @modelcontextprotocol/server-everything' > soak.toml
   MCP_SOAK_TOKEN=... mcp-soak discover --url https://mcp.example.com/mcp --token-env MCP_SOAK_TOKEN")]
 pub struct Args {
     /// The server's MCP endpoint.
-    #[arg(long)]
-    pub url: String,
+    #[arg(long, required_unless_present = "stdio", conflicts_with = "stdio")]
+    pub url: Option<String>,
+    /// Start this stdio MCP server instead: `--stdio 'node server.js stdio'`.
+    #[arg(long, value_name = "'CMD ARGS'")]
+    pub stdio: Option<String>,
     /// Wire transport.
     #[arg(long, value_enum, default_value = "streamable-http")]
     pub transport: Transport,
@@ -46,8 +51,22 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         }
         None => Auth::None,
     };
+    let stdio = match &args.stdio {
+        Some(line) => Some(StdioTarget {
+            command: split_command(line)
+                .map_err(|e| ExitError::usage(anyhow::anyhow!("--stdio: {e}")))?,
+            processes: 1,
+            ..StdioTarget::default()
+        }),
+        None => None,
+    };
+    let url = match &stdio {
+        Some(t) => t.label(),
+        None => args.url.clone().unwrap_or_default(),
+    };
     let config = ClientConfig {
-        url: args.url.clone(),
+        url: url.clone(),
+        stdio,
         transport: args.transport,
         protocol: if args.protocol == "auto" {
             ProtocolChoice::Auto
@@ -72,6 +91,6 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         negotiated.server_version.as_deref().unwrap_or(""),
         tools.len()
     );
-    print!("{}", crate::config::starter_config(&args.url, &tools));
+    print!("{}", crate::config::starter_config(&url, &tools));
     Ok(Exit::Ok)
 }

@@ -29,7 +29,8 @@ fn ratio(s: &str) -> Result<f64, String> {
   mcp-soak mock                                        # 127.0.0.1:8080/mcp, no faults
   mcp-soak mock --latency-p50 5ms --latency-p95 40ms --tool-error-ratio 0.01
   mcp-soak mock --degrade-after 10m --degrade-for 5m --degrade-latency 400ms --degrade-tool-error-ratio 0.05
-  mcp-soak mock --listen 0.0.0.0:8080 --allowed-host mock   # in docker-compose")]
+  mcp-soak mock --listen 0.0.0.0:8080 --allowed-host mock   # in docker-compose
+  mcp-soak mock --stdio --latency 2ms                       # one client on stdin/stdout")]
 pub struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "MCP_SOAK_MOCK_LISTEN", default_value = "127.0.0.1:8080")]
@@ -46,6 +47,9 @@ pub struct Args {
     /// Accept this browser Origin (repeatable; with scheme, `:*` for any port).
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
+    /// Serve one client on stdin/stdout instead of HTTP (logs go to stderr); ends when stdin closes.
+    #[arg(long)]
+    pub stdio: bool,
     /// Serve every request without sessions.
     #[arg(long)]
     pub stateless: bool,
@@ -226,17 +230,26 @@ async fn shutdown_signal() {
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
     // A subscriber may already be installed by the caller; then keep it.
     let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .try_init();
     let cfg = args.to_config().map_err(ExitError::usage)?;
+    if args.stdio {
+        let stats = mock::serve_stdio(cfg).await.map_err(|e| match e {
+            mock::MockError::Config(_) => ExitError::usage(e),
+            _ => ExitError::cannot_start(e),
+        })?;
+        tracing::debug!(?stats, "mock MCP server on stdio: input closed");
+        return Ok(Exit::Ok);
+    }
     let handle = mock::spawn(cfg.clone(), args.listen)
         .await
         .map_err(|e| match e {
             mock::MockError::Config(_) => ExitError::usage(e),
-            mock::MockError::Bind(..) => ExitError::cannot_start(e),
+            mock::MockError::Bind(..) | mock::MockError::Stdio(_) => ExitError::cannot_start(e),
         })?;
     tracing::info!(
         url = %handle.url,

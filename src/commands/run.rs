@@ -11,9 +11,10 @@ use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
 use crate::mcp::{Auth, Negotiated, ProtocolChoice};
 use crate::plan::{Load, Plan};
 use crate::record::http::Readiness;
-use crate::record::{Recorder, RecorderSetup, RunInfo, strip_credentials};
+use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, strip_credentials};
 use crate::report::summary::{self, ProtocolInfo, RunMeta, Summary};
 use crate::report::{console, write};
+use crate::schedule::Pacer;
 
 /// Arguments of `mcp-soak run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -60,7 +61,7 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
                 .list_tools()
                 .await
                 .context("listing the server's tools")?;
-            plan.resolve_tools(&tools).map_err(ExitError::usage)?;
+            fit_mix(&mut plan, &tools)?;
             Ok(client)
         }
         FirstConnect::Down(reason) => {
@@ -147,6 +148,14 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
 }
 
 /// The protocol label of `mcp_soak_run_info` before anything was negotiated: `auto` or the revision.
+/// Fits the mix to the server's tools before any traffic: written arguments checked against each
+/// tool's `inputSchema`, unknown and destructive tools refused, `auto` arguments synthesized.
+/// A mismatch is a configuration error (exit 2). Shared by `run` and `validate --url`.
+pub(crate) fn fit_mix(plan: &mut Plan, tools: &[crate::mcp::ToolInfo]) -> Result<(), ExitError> {
+    crate::plan::args::check_mix(&plan.mix, tools).map_err(ExitError::usage)?;
+    plan.resolve_tools(tools).map_err(ExitError::usage)
+}
+
 fn requested_protocol(p: &ProtocolChoice) -> String {
     match p {
         ProtocolChoice::Auto => "auto".to_owned(),
@@ -202,19 +211,37 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
 fn recorder_setup(plan: &Plan, run_id: &str, protocol: &str) -> RecorderSetup {
     RecorderSetup {
         op_names: plan.mix.ops.iter().map(|o| o.name.clone()).collect(),
-        stage_rates: match &plan.load {
-            Load::Open { stages, .. } => stages.iter().map(|s| s.rate).collect(),
-            Load::Closed { .. } => vec![0.0],
-        },
+        stages: stage_plans(&plan.load),
         slos: plan.slos.clone(),
         raw: plan.output.raw.clone(),
         run_info: RunInfo {
             run_id: run_id.to_owned(),
             target: plan.client.url.clone(),
             protocol: protocol.to_owned(),
-            transport: plan.client.transport.as_str().to_owned(),
+            transport: plan.client.transport_name().to_owned(),
             labels: plan.identity.labels.clone(),
         },
+    }
+}
+
+/// The stages' windows as the pacer lays them out from `t0` (the closed model: one stage, no target).
+pub fn stage_plans(load: &Load) -> Vec<StagePlan> {
+    match load {
+        Load::Open { stages, max_calls } => {
+            let pacer = Pacer::new(stages, *max_calls);
+            stages
+                .iter()
+                .enumerate()
+                .map(|(i, s)| StagePlan {
+                    target_rate: s.rate,
+                    start: pacer.stage_start(i),
+                })
+                .collect()
+        }
+        Load::Closed { .. } => vec![StagePlan {
+            target_rate: 0.0,
+            start: Some(std::time::Duration::ZERO),
+        }],
     }
 }
 
@@ -261,7 +288,8 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
     json!({
         "target": {
             "url": strip_credentials(&c.url),
-            "transport": c.transport.as_str(),
+            "transport": c.transport_name(),
+            "processes": c.stdio.as_ref().map(|t| t.processes),
             "protocol": protocol,
             "auth": auth,
             "headers": c.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
@@ -280,6 +308,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
             "grace": dur(l.grace),
             "honor_retry_after": l.honor_retry_after,
             "abort_on_breach": l.abort_on_breach.map(dur),
+            "slo_window": dur(l.slo_window),
             "instance_share": l.instance_share.map(|(i, n)| format!("{i}/{n}")),
         },
         "seed": plan.seed,

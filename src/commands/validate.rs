@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::{Exit, ExitError};
 use crate::config::{self, RunArgs};
+use crate::mcp::McpClient;
 use crate::plan::{Load, Plan};
 use crate::schedule::Pacer;
 
@@ -12,7 +13,8 @@ use crate::schedule::Pacer;
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = "Examples:
   mcp-soak validate -c config/payments.toml
-  mcp-soak validate -c config/stepped-mock.toml --stages 10:1m,20:1m   # flags layer over the file")]
+  mcp-soak validate -c config/stepped-mock.toml --stages 10:1m,20:1m   # flags layer over the file
+  mcp-soak validate -c config/payments.toml --url http://127.0.0.1:8080/mcp   # also check arguments against the server")]
 pub struct Args {
     #[command(flatten)]
     pub run: Box<RunArgs>,
@@ -20,12 +22,33 @@ pub struct Args {
 
 /// Runs `mcp-soak validate`: exit 0 with a plan summary, or the error with exit 2.
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
-    let plan = config::load(&args.run).map_err(ExitError::usage)?;
+    let mut plan = config::load(&args.run).map_err(ExitError::usage)?;
     // The same checks as the start of a run; the socket they bind is released when this returns.
     let checked = super::checks::startup(&plan).map_err(ExitError::usage)?;
     print!("{}", describe(&plan));
     print!("{}", describe_checks(&plan, &checked));
+    drop(checked);
+    if args.run.url.is_some() {
+        check_against_server(&mut plan).await?;
+    }
     Ok(Exit::Ok)
+}
+
+/// `validate --url`: connects, lists the tools and fits the mix to them as `run` does before any
+/// traffic (arguments against each tool's schema, unknown and destructive tools).
+async fn check_against_server(plan: &mut Plan) -> Result<(), ExitError> {
+    let client = McpClient::connect(plan.client.clone())
+        .await
+        .map_err(ExitError::cannot_start)?;
+    let tools = client.list_tools().await;
+    client.shutdown().await;
+    let tools = tools.map_err(ExitError::cannot_start)?;
+    super::run::fit_mix(plan, &tools)?;
+    println!(
+        "server OK: {} tool(s); every entry's arguments fit its tool's schema",
+        tools.len()
+    );
+    Ok(())
 }
 
 /// What the startup checks found, one line.

@@ -14,6 +14,13 @@ pub struct RunArgs {
     /// MCP endpoint, e.g. `http://127.0.0.1:8080/mcp` (legacy SSE: the `/sse` URL).
     #[arg(long, value_name = "URL", help_heading = "Target")]
     pub url: Option<String>,
+    /// Start this stdio MCP server instead of using a URL: `--stdio "node server.js stdio"`
+    /// (split like a shell would, no expansion).
+    #[arg(long = "stdio", value_name = "'CMD ARGS'", help_heading = "Target")]
+    pub stdio: Option<String>,
+    /// How many stdio server processes to run (with --stdio); calls are spread over them. Default 1.
+    #[arg(long, value_name = "N", help_heading = "Target")]
+    pub processes: Option<i64>,
     /// Wire transport: `streamable-http` (default) or `legacy-sse`.
     #[arg(long, value_name = "KIND", help_heading = "Target")]
     pub transport: Option<String>,
@@ -155,6 +162,9 @@ pub struct RunArgs {
     /// Stop early when an SLO has failed for this long, e.g. `5m`.
     #[arg(long, value_name = "DURATION", help_heading = "Run control")]
     pub abort_on_breach: Option<String>,
+    /// Sliding window the live SLO state (abort-on-breach, progress) is judged over [default: 5m].
+    #[arg(long, value_name = "DURATION", help_heading = "Run control")]
+    pub slo_window: Option<String>,
     /// SLO, repeatable: `'create_payment:p95=150ms,tps=1000,errors=0.1%'` (no `NAME:` = whole run).
     #[arg(long = "slo", value_name = "SPEC", help_heading = "Run control")]
     pub slos: Vec<String>,

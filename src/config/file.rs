@@ -33,6 +33,14 @@ pub struct RunCfg {
 #[serde(deny_unknown_fields, default)]
 pub struct TargetCfg {
     pub url: Option<String>,
+    /// A stdio server to start instead of a URL: `"node server.js stdio"` or `["node", "server.js"]`.
+    pub command: Option<CommandCfg>,
+    /// Extra environment of the stdio server processes.
+    pub env: BTreeMap<String, String>,
+    /// Working directory of the stdio server processes.
+    pub cwd: Option<String>,
+    /// How many stdio server processes to run.
+    pub processes: Option<i64>,
     pub transport: Option<String>,
     pub protocol: Option<String>,
     pub timeout: Option<String>,
@@ -46,6 +54,14 @@ pub struct TargetCfg {
     /// Largest reply body read, in bytes; a longer one is cut and counted `protocol`.
     pub max_body_bytes: Option<i64>,
     pub auth: AuthCfg,
+}
+
+/// `target.command`: one shell-like line or the program and its arguments.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CommandCfg {
+    Line(String),
+    Words(Vec<String>),
 }
 
 /// `[target.auth]`.
@@ -100,6 +116,7 @@ pub struct LoadCfg {
     pub honor_retry_after: Option<bool>,
     pub require_target: Option<bool>,
     pub abort_on_breach: Option<String>,
+    pub slo_window: Option<String>,
     pub instance_share: Option<String>,
 }
 

@@ -22,7 +22,26 @@ impl Loader<'_> {
         a: &RunArgs,
     ) -> Result<(), ConfigError> {
         let t = &mut c.target;
+        // A flag that picks the kind of target clears the other kind from lower layers.
+        if a.url.is_some() && a.stdio.is_none() {
+            t.command = None;
+        }
+        if a.stdio.is_some() && a.url.is_none() {
+            t.url = None;
+        }
         self.set(&mut t.url, a.url.clone(), "target.url", "url");
+        self.set(
+            &mut t.command,
+            a.stdio.clone().map(super::file::CommandCfg::Line),
+            "target.command",
+            "stdio",
+        );
+        self.set(
+            &mut t.processes,
+            a.processes,
+            "target.processes",
+            "processes",
+        );
         self.set(
             &mut t.transport,
             a.transport.clone(),
@@ -166,6 +185,12 @@ impl Loader<'_> {
             a.abort_on_breach.clone(),
             "load.abort_on_breach",
             "abort-on-breach",
+        );
+        self.set(
+            &mut l.slo_window,
+            a.slo_window.clone(),
+            "load.slo_window",
+            "slo-window",
         );
         if a.honor_retry_after {
             self.set(

@@ -8,7 +8,7 @@ fn toml_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-/// A commented TOML config for `url` with every tool in the mix (`args = "auto"`); destructive tools
+/// A commented TOML config for `url` (or a stdio target's `stdio:COMMAND` label) with every tool in the mix (`args = "auto"`); destructive tools
 /// are commented out.
 pub fn starter_config(url: &str, tools: &[ToolInfo]) -> String {
     let mut s = String::new();
@@ -20,11 +20,20 @@ pub fn starter_config(url: &str, tools: &[ToolInfo]) -> String {
         s,
         "# Check it with `mcp-soak validate -c FILE`, run it with `mcp-soak run -c FILE`.\n"
     );
-    let _ = writeln!(
-        s,
-        "[target]\nurl = {}\ntimeout = \"30s\"\nsessions = 8\n",
-        toml_str(url)
-    );
+    match url.strip_prefix("stdio:") {
+        // A stdio target's label is `stdio:` and its shell-quoted command line.
+        Some(command) => writeln!(
+            s,
+            "[target]\ncommand = {}\ntimeout = \"30s\"\nprocesses = 1\n",
+            toml_str(command)
+        ),
+        None => writeln!(
+            s,
+            "[target]\nurl = {}\ntimeout = \"30s\"\nsessions = 8\n",
+            toml_str(url)
+        ),
+    }
+    .unwrap_or_default();
     let _ = writeln!(
         s,
         "[load]\n# 10 calls/s for 1 minute, then 50/s for 5 minutes after a 30 s ramp."

@@ -37,7 +37,12 @@ pub(super) fn live(
 }
 
 /// Sends `request` for operation `op` through `live`, scheduled at `intended` in `stage`, and
-/// records the outcome. If the hard stop fires first the call is cancelled and counted as a timeout.
+/// records the outcome.
+///
+/// The call timeout counts from `intended`: time spent waiting for a connection or behind the
+/// schedule is part of what the user waits. A call still running when the hard stop fires is
+/// cancelled and counted as a timeout, timed from `intended` to the cancel, with no send time (so
+/// neither service time nor schedule lag is made up for it).
 pub(super) async fn execute(
     shared: &Shared,
     live: &Live,
@@ -62,15 +67,24 @@ pub(super) async fn execute(
         "http.response.status_code" = tracing::field::Empty,
         "otel.status_code" = tracing::field::Empty,
     );
-    let outcome = tokio::select! {
-        out = live.client.call(&request, keep).instrument(span.clone()) => out,
+    let timeout = shared.plan.client.timeout;
+    let deadline = tokio::time::Instant::from_std(intended + timeout);
+    let unanswered = |detail: String| {
+        let now = Instant::now();
+        let outcome = CallOutcome {
+            detail: Some(detail),
+            ..CallOutcome::new(OutcomeKind::Timeout, now, now)
+        };
+        (outcome, false)
+    };
+    let (outcome, was_sent) = tokio::select! {
+        out = live.client.call(&request, keep).instrument(span.clone()) => (out, true),
+        _ = tokio::time::sleep_until(deadline) => {
+            unanswered(format!("no complete reply within {timeout:?} of the intended send"))
+        }
         _ = shared.hard_stop.cancelled() => {
             shared.cancelled.fetch_add(1, Ordering::Relaxed);
-            let now = Instant::now();
-            CallOutcome {
-                detail: Some("cancelled: still in flight when the grace period ended".into()),
-                ..CallOutcome::new(OutcomeKind::Timeout, now, now)
-            }
+            unanswered("cancelled: still in flight when the grace period ended".into())
         }
     };
     if !span.is_disabled() {
@@ -92,12 +106,15 @@ pub(super) async fn execute(
     if let Some(result) = &outcome.result {
         operation.capture(result, &shared.captures);
     }
-    shared.recorder.record(record(op, stage, intended, outcome));
+    shared
+        .recorder
+        .record(record(op, stage, intended, outcome, was_sent));
     shared.in_flight.fetch_sub(1, Ordering::Relaxed);
 }
 
-/// The Record of a completed call.
-fn record(op: usize, stage: usize, intended: Instant, o: CallOutcome) -> Record {
+/// The Record of a completed call; `was_sent` false when the engine gave up on it (timeout from
+/// the intended send, hard stop) and its send time is not known.
+fn record(op: usize, stage: usize, intended: Instant, o: CallOutcome, was_sent: bool) -> Record {
     Record {
         op,
         stage,
@@ -106,7 +123,7 @@ fn record(op: usize, stage: usize, intended: Instant, o: CallOutcome) -> Record 
         rpc_code: o.rpc_code,
         intended,
         // A call can only be sent after it was meant to be; never report negative lag.
-        sent: Some(o.sent.max(intended)),
+        sent: was_sent.then(|| o.sent.max(intended)),
         done: o.done.max(intended),
         bytes: o.bytes,
         detail: o.detail,
@@ -115,8 +132,6 @@ fn record(op: usize, stage: usize, intended: Instant, o: CallOutcome) -> Record 
     }
 }
 
-/// The Record of a slot skipped because its operation is paused for a `Retry-After`
-/// (`honor_retry_after`): counted as dropped, with its own message.
 /// The Record of a slot that was not started, and why (in-flight cap, operation ceiling, Retry-After).
 pub(super) fn dropped(op: usize, stage: usize, intended: Instant, why: &'static str) -> Record {
     Record {

@@ -194,6 +194,7 @@ async fn run_with(
         paused_until,
     });
     let tracker = TaskTracker::new();
+    shared.recorder.start(t0);
     shared.recorder.set_running(true);
     let ticker = progress::spawn(shared.clone(), t0, stop.soft.clone());
     // Stopped when the schedule ends (or at the soft stop), whichever comes first.
@@ -203,7 +204,15 @@ async fn run_with(
     let stop_reason = match shared.plan.load.clone() {
         Load::Open { stages, max_calls } => {
             let pacer = Pacer::new(&stages, max_calls);
-            run_open(&shared, &pacer, t0, &tracker, stop).await
+            let reason = run_open(&shared, &pacer, t0, &tracker, stop).await;
+            // A schedule that ran to its end ends where the pacer says (the last slot fires
+            // before that); a stopped one ends now.
+            let end = match (reason, pacer.total_duration()) {
+                (StopReason::Completed, Some(total)) => (t0 + total).max(Instant::now()),
+                _ => Instant::now(),
+            };
+            shared.recorder.end_schedule(end);
+            reason
         }
         Load::Closed {
             users,
@@ -245,6 +254,7 @@ async fn run_with(
                 },
             )
             .await;
+            shared.recorder.end_schedule(Instant::now());
             stop.reason(StopReason::Completed)
         }
     };

@@ -1,6 +1,7 @@
 //! Live progress and the engine-owned gauges: every tick the current stage, target rate, in-flight
-//! and session gauges are set; every progress interval a status line is shown (indicatif on a
-//! terminal, a structured log line otherwise), and `abort_on_breach` is checked.
+//! and session gauges are set; at every multiple of the progress interval after `t0` a status line
+//! is shown (indicatif on a terminal, a structured log line otherwise, numbers rounded), and the
+//! SLOs are judged over the sliding window: time in breach, worst window, `abort_on_breach`.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ use crate::mcp::OutcomeKind;
 use crate::plan::Load;
 use crate::record::Snapshot;
 use crate::record::snapshot::Hist;
+use crate::record::window::SloWindow;
+use crate::report::slo::{BreachTracker, evaluate_window};
 use crate::schedule::pacer::Pacer;
 
 use super::{Shared, StopReason};
@@ -55,17 +58,22 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
         bar
     });
     let every = shared.plan.output.progress_interval.max(TICK);
-    let mut last_report = Instant::now();
+    let mut last_report = t0;
     let mut previous: Option<Snapshot> = None;
-    let mut breach_since: Option<Instant> = None;
+    let mut window = SloWindow::new(shared.plan.limits.slo_window);
+    let mut breaches = BreachTracker::default();
     let mut current = (0, 0.0);
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Reports fall on t0 + n·every, whatever the gauge ticks do: a line every interval, none skipped.
+    let mut reports = tokio::time::interval_at((t0 + every).into(), every);
+    reports.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
+        let report = tokio::select! {
+            _ = reports.tick() => true,
+            _ = ticker.tick() => false,
             _ = stop.cancelled() => break,
-        }
+        };
         let elapsed = t0.elapsed();
         // Past the last stage the gauges keep their last values (the run is draining).
         let now_stage = pacer.as_ref().and_then(|p| p.stage_at(elapsed));
@@ -78,8 +86,11 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
         shared.recorder.set_in_flight(in_flight);
         if let Some(live) = shared.live.get() {
             shared.recorder.set_sessions(live.client.session_stats());
+            if let Some(pool) = live.client.stdio() {
+                shared.recorder.set_server_processes(&pool.sample());
+            }
         }
-        if last_report.elapsed() < every {
+        if !report {
             continue;
         }
         let dt = last_report.elapsed();
@@ -87,7 +98,7 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
         let snap = shared.recorder.snapshot();
         let iv = interval(&snap, previous.as_ref(), dt);
         shared.recorder.set_achieved_rate(iv.rate);
-        check_breach(&shared, &snap, &mut breach_since);
+        let slo = judge_window(&shared, &snap, &mut window, &mut breaches);
         previous = Some(snap);
         let error_pct = if iv.calls > 0 {
             100.0 * iv.errors as f64 / iv.calls as f64
@@ -96,7 +107,7 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
         };
         let total_s = total.map_or_else(|| "∞".to_string(), |t| format!("{}s", t.as_secs()));
         let line = format!(
-            "{:>4}s/{total_s} stage {} target {rate:.0}/s achieved {:.1}/s p95 {:.1} ms errors {error_pct:.2}% in-flight {in_flight} dropped {}",
+            "{:>4}s/{total_s} stage {} target {rate:.1}/s achieved {:.1}/s p95 {:.1} ms errors {error_pct:.2}% in-flight {in_flight} dropped {} slo {slo}",
             elapsed.as_secs(),
             stage + 1,
             iv.rate,
@@ -111,12 +122,13 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
                 target: "mcp_soak::progress",
                 elapsed_s = elapsed.as_secs(),
                 stage = stage + 1,
-                target_rate = rate,
-                achieved_rate = iv.rate,
-                p95_ms = iv.p95_ms,
-                error_ratio = error_pct / 100.0,
+                target_rate = round_to(rate, 1),
+                achieved_rate = round_to(iv.rate, 1),
+                p95_ms = round_to(iv.p95_ms, 1),
+                error_ratio = round_to(error_pct / 100.0, 4),
                 in_flight,
                 dropped = iv.dropped,
+                slo,
                 "progress"
             );
         }
@@ -126,7 +138,14 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
     }
 }
 
-/// The difference between two snapshots: calls, errors and p95 of the last interval.
+/// `v` rounded to `digits` decimals (so a log line shows `35.0`, not `35.023587649999996`).
+fn round_to(v: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (v * f).round() / f
+}
+
+/// The difference between two snapshots: calls, errors and p95 (of calls that got an answer) of
+/// the last interval.
 fn interval(now: &Snapshot, before: Option<&Snapshot>, dt: Duration) -> Interval {
     let totals = |s: &Snapshot| {
         let mut calls = 0;
@@ -174,21 +193,33 @@ fn interval(now: &Snapshot, before: Option<&Snapshot>, dt: Duration) -> Interval
     }
 }
 
-/// Stops the run when an SLO has failed continuously for `abort_on_breach`.
-fn check_breach(shared: &Shared, snap: &Snapshot, since: &mut Option<Instant>) {
-    let Some(window) = shared.plan.limits.abort_on_breach else {
-        return;
-    };
-    let failing = crate::report::slo::evaluate(&shared.plan.slos, snap)
-        .iter()
-        .any(|v| !v.passed);
-    match (failing, *since) {
-        (false, _) => *since = None,
-        (true, None) => *since = Some(Instant::now()),
-        (true, Some(t)) if t.elapsed() >= window => {
-            tracing::warn!(window = ?window, "an SLO has failed for the whole abort window: stopping early");
-            shared.stop.request(StopReason::SloBreach);
-        }
-        (true, Some(_)) => {}
+/// Judges the SLOs over the sliding window ending at `snap`: updates time in breach and the worst
+/// window (handed to the recorder for the summary), stops the run when an SLO has failed without a
+/// break for `abort_on_breach`, and says the state for the progress line.
+fn judge_window(
+    shared: &Shared,
+    snap: &Snapshot,
+    window: &mut SloWindow,
+    breaches: &mut BreachTracker,
+) -> &'static str {
+    if shared.plan.slos.is_empty() {
+        return "none";
+    }
+    let view = window.view(snap.elapsed, &snap.ops);
+    let verdicts = evaluate_window(&shared.plan.slos, &view);
+    breaches.update(snap.elapsed, view.full, &verdicts);
+    shared.recorder.set_slo_windows(breaches.results());
+    if let Some(limit) = shared.plan.limits.abort_on_breach
+        && breaches
+            .failing_for(snap.elapsed)
+            .is_some_and(|f| f >= limit)
+    {
+        tracing::warn!(abort_on_breach = ?limit, window = ?window.length(), "an SLO has failed over the sliding window for the whole abort time: stopping early");
+        shared.stop.request(StopReason::SloBreach);
+    }
+    if breaches.failing_now() {
+        "failing"
+    } else {
+        "ok"
     }
 }

@@ -63,6 +63,7 @@ enum Mode {
     Stateless(Stateless),
     Session(Pool),
     Legacy(super::legacy::Legacy),
+    Stdio(super::stdio::Stdio),
 }
 
 struct Inner {
@@ -80,7 +81,8 @@ pub struct McpClient {
     inner: Arc<Inner>,
 }
 
-fn stateless_meta(version: &str, config: &ClientConfig) -> Box<RawValue> {
+/// The stateless era's `_meta` of every request (also sent over stdio).
+pub(super) fn stateless_meta(version: &str, config: &ClientConfig) -> Box<RawValue> {
     let meta = serde_json::json!({
         "io.modelcontextprotocol/protocolVersion": version,
         "io.modelcontextprotocol/clientCapabilities": {},
@@ -88,6 +90,33 @@ fn stateless_meta(version: &str, config: &ClientConfig) -> Box<RawValue> {
     });
     serde_json::value::to_raw_value(&meta)
         .unwrap_or_else(|_| RawValue::from_string("{}".into()).unwrap_or_default())
+}
+
+/// What a `server/discover` result says (HTTP and stdio).
+pub(super) struct Discovered {
+    /// It lists the stateless revision among its supported versions.
+    pub modern: bool,
+    pub server_name: Option<String>,
+    pub server_version: Option<String>,
+}
+
+/// Reads a `server/discover` result.
+pub(super) fn read_discover(r: &Value) -> Discovered {
+    let modern = r
+        .get("supportedVersions")
+        .and_then(Value::as_array)
+        .is_some_and(|v| v.iter().any(|s| s.as_str() == Some(STATELESS_REVISION)));
+    let info = r
+        .pointer("/_meta/io.modelcontextprotocol~1serverInfo")
+        .or_else(|| r.get("serverInfo"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let field = |k: &str| info.get(k).and_then(Value::as_str).map(str::to_owned);
+    Discovered {
+        modern,
+        server_name: field("name"),
+        server_version: field("version"),
+    }
 }
 
 /// What `server/discover` told us, or why it failed.
@@ -139,25 +168,13 @@ async fn discover(
     }
     match x.kind {
         OutcomeKind::Ok => {
-            let r = x.result.unwrap_or(Value::Null);
-            let modern = r
-                .get("supportedVersions")
-                .and_then(Value::as_array)
-                .is_some_and(|v| v.iter().any(|s| s.as_str() == Some(STATELESS_REVISION)));
-            if !modern && !explicit {
+            let d = read_discover(&x.result.unwrap_or(Value::Null));
+            if !d.modern && !explicit {
                 return Ok(Discovery::Older);
             }
-            let info = r
-                .pointer("/_meta/io.modelcontextprotocol~1serverInfo")
-                .or_else(|| r.get("serverInfo"))
-                .cloned()
-                .unwrap_or(Value::Null);
             Ok(Discovery::Stateless {
-                server_name: info.get("name").and_then(Value::as_str).map(str::to_owned),
-                server_version: info
-                    .get("version")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                server_name: d.server_name,
+                server_version: d.server_version,
             })
         }
         OutcomeKind::Connect | OutcomeKind::Timeout => {
@@ -191,9 +208,18 @@ async fn discover(
 impl McpClient {
     /// Connects: negotiates the revision (auto: stateless first), opens the session pool.
     pub async fn connect(config: ClientConfig) -> Result<McpClient, ClientError> {
-        let url = config.url.clone();
-        let parsed = reqwest::Url::parse(&config.url)
-            .map_err(|e| ClientError::Failed(format!("invalid URL: {e}")))?;
+        // A stdio target's "URL" only labels it; its calls share Http's timeout, in-flight permits
+        // and secret scrubbing, and never reach the reqwest client.
+        let url = match &config.stdio {
+            Some(t) => t.label(),
+            None => config.url.clone(),
+        };
+        let parsed = reqwest::Url::parse(if config.stdio.is_some() {
+            "stdio:"
+        } else {
+            &config.url
+        })
+        .map_err(|e| ClientError::Failed(format!("invalid URL: {e}")))?;
         let client = transport::client_for(&config).map_err(ClientError::Failed)?;
         let extra_secrets = config.headers.iter().map(|(_, v)| v.clone()).collect();
         let auth = super::auth::AuthProvider::new(&config.auth, extra_secrets)
@@ -207,6 +233,21 @@ impl McpClient {
             slots: tokio::sync::Semaphore::new(config.max_connections.max(1)),
         };
         let tasks = TaskTracker::new();
+
+        if let Some(target) = &config.stdio {
+            let pool = super::stdio::Stdio::connect(&config, target).await?;
+            let inner = Inner {
+                http,
+                url,
+                negotiated: pool.negotiated.clone(),
+                mode: Mode::Stdio(pool),
+                strategy: config.session_strategy,
+                tasks,
+            };
+            return Ok(McpClient {
+                inner: Arc::new(inner),
+            });
+        }
 
         if config.transport == Transport::LegacySse {
             let legacy = super::legacy::Legacy::connect(&http, &config).await?;
@@ -355,6 +396,7 @@ impl McpClient {
                         .await
                 }
                 Mode::Legacy(l) => l.call(&inner.http, request, cursor, keep).await,
+                Mode::Stdio(p) => p.call(request, cursor, keep, &mut session_slot).await,
             }
         };
         let x = match tokio::time::timeout(inner.http.timeout, fut).await {
@@ -538,7 +580,16 @@ impl McpClient {
                 expired: p.expired.load(Ordering::Relaxed),
             },
             Mode::Legacy(l) => l.stats(),
+            Mode::Stdio(p) => p.session_stats(),
             Mode::Stateless(_) => SessionStats::default(),
+        }
+    }
+
+    /// The stdio process pool, when the target is a command.
+    pub fn stdio(&self) -> Option<&super::stdio::Stdio> {
+        match &self.inner.mode {
+            Mode::Stdio(p) => Some(p),
+            _ => None,
         }
     }
 
@@ -554,6 +605,7 @@ impl McpClient {
                 futures_util::future::join_all(deletes).await;
             }
             Mode::Legacy(l) => l.shutdown(),
+            Mode::Stdio(p) => p.shutdown().await,
             Mode::Stateless(_) => {}
         }
         inner.tasks.close();

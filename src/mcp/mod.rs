@@ -163,6 +163,19 @@ pub struct ClientConfig {
     /// `clientInfo.name` / `version`.
     pub client_name: String,
     pub client_version: String,
+    /// When set, the target is this command run as a pool of stdio servers, and `url` is ignored.
+    pub stdio: Option<stdio::StdioTarget>,
+}
+
+impl ClientConfig {
+    /// The transport's name for metrics and the summary: `stdio` for a command target.
+    pub fn transport_name(&self) -> &'static str {
+        if self.stdio.is_some() {
+            "stdio"
+        } else {
+            self.transport.as_str()
+        }
+    }
 }
 
 impl Default for ClientConfig {
@@ -183,6 +196,7 @@ impl Default for ClientConfig {
             session_strategy: SessionStrategy::Pooled,
             client_name: "mcp-soak".into(),
             client_version: env!("CARGO_PKG_VERSION").into(),
+            stdio: None,
         }
     }
 }
@@ -242,5 +256,6 @@ pub mod jsonrpc;
 pub mod legacy;
 pub mod session;
 pub mod sse;
+pub mod stdio;
 pub mod transport;
 pub use client::{ClientError, McpClient};

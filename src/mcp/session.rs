@@ -145,6 +145,9 @@ pub struct Pool {
     pub initialized: AtomicU64,
     pub expired: AtomicU64,
     active: AtomicI64,
+    /// Whether the server ever issued an `Mcp-Session-Id`: a session-era server that serves
+    /// statelessly issues none, and then no session is open however often it was initialized.
+    issued_ids: std::sync::atomic::AtomicBool,
 }
 
 impl Pool {
@@ -167,12 +170,22 @@ impl Pool {
             initialized: AtomicU64::new(0),
             expired: AtomicU64::new(0),
             active: AtomicI64::new(0),
+            issued_ids: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// Sessions open now.
+    /// Sessions open now (0 when the server never issued a session id: it keeps no sessions).
     pub fn active(&self) -> u64 {
+        if !self.issued_ids.load(Ordering::Relaxed) {
+            return 0;
+        }
         self.active.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    fn note_id(&self, s: &Session) {
+        if s.id.is_some() {
+            self.issued_ids.store(true, Ordering::Relaxed);
+        }
     }
 
     /// The next slot, round-robin.
@@ -203,6 +216,7 @@ impl Pool {
 
     /// Puts an already-open session into an empty slot (used for the negotiation session).
     pub fn adopt(&self, slot: usize, s: Arc<Session>) {
+        self.note_id(&s);
         if let Ok(mut g) = self.slots[slot].current.lock() {
             *g = Some(s);
         }
@@ -225,6 +239,7 @@ impl Pool {
             delete(http, &s, protocol_header(&info.protocol_version).as_ref()).await;
             return Err(Exchange::failed(OutcomeKind::Protocol, d));
         }
+        self.note_id(&s);
         self.opened();
         Ok(s)
     }

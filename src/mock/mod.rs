@@ -18,6 +18,7 @@ pub mod config;
 mod faults;
 mod server;
 mod stats;
+mod stdio;
 mod tools;
 
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use std::net::SocketAddr;
 pub use config::{Degradation, ErrorRatios, FaultConfig, Latency, MockConfig, Stall};
 pub use server::{MockHandle, spawn};
 pub use stats::{FaultCounts, MockStats};
+pub use stdio::serve_stdio;
 pub use tools::TOOL_NAMES;
 
 /// Why the mock could not start.
@@ -36,4 +38,7 @@ pub enum MockError {
     /// The listen address could not be bound.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, #[source] std::io::Error),
+    /// The stdio session could not start (`mock --stdio`).
+    #[error("cannot serve on stdio: {0}")]
+    Stdio(String),
 }

@@ -46,6 +46,18 @@ pub(crate) struct Shared {
     pub(crate) payments: PaymentStore,
 }
 
+impl Shared {
+    /// The state of one mock server, from a validated `cfg` (HTTP or stdio).
+    pub(crate) fn new(cfg: &MockConfig) -> Result<Arc<Shared>, MockError> {
+        cfg.validate()?;
+        Ok(Arc::new(Shared {
+            faults: Faults::new(cfg.faults.clone(), cfg.seed),
+            counters: Counters::default(),
+            payments: PaymentStore::new(cfg.payment_store_capacity, cfg.seed),
+        }))
+    }
+}
+
 /// The uniform draw the middleware made for a request, passed to the tool handler so one draw
 /// decides among all error kinds (exact ratios).
 #[derive(Debug, Clone, Copy)]
@@ -380,12 +392,7 @@ impl Drop for MockHandle {
 pub async fn spawn(cfg: MockConfig, listen: SocketAddr) -> Result<MockHandle, MockError> {
     use axum::serve::ListenerExt;
 
-    cfg.validate()?;
-    let shared = Arc::new(Shared {
-        faults: Faults::new(cfg.faults.clone(), cfg.seed),
-        counters: Counters::default(),
-        payments: PaymentStore::new(cfg.payment_store_capacity, cfg.seed),
-    });
+    let shared = Shared::new(&cfg)?;
     let mut inner = LocalSessionManager::default();
     inner.session_config.keep_alive = cfg.session_idle_timeout;
     let sessions = Arc::new(CountingSessions {

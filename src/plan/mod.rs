@@ -77,6 +77,9 @@ pub struct Limits {
     pub require_target: bool,
     /// Stop early when an SLO has failed for this long (None = never).
     pub abort_on_breach: Option<Duration>,
+    /// The sliding window the live SLO state is judged over (abort-on-breach, progress line);
+    /// the final verdict is over the whole run.
+    pub slo_window: Duration,
     /// Split of a shared load: this instance sends `1/n` of every rate (`i` in `0..n`).
     pub instance_share: Option<(u32, u32)>,
 }
@@ -90,6 +93,7 @@ impl Default for Limits {
             honor_retry_after: false,
             require_target: false,
             abort_on_breach: None,
+            slo_window: Duration::from_secs(300),
             instance_share: None,
         }
     }

@@ -17,10 +17,13 @@ pub mod http;
 pub mod names;
 pub mod raw;
 pub mod snapshot;
+mod stages;
 pub(crate) mod timeline;
+pub mod window;
 
 pub use http::{MetricsServer, Readiness, serve};
 pub use snapshot::Snapshot;
+pub use stages::StagePlan;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +39,8 @@ use metrics_exporter_prometheus::{
 use crate::mcp::{OutcomeKind, SessionStats};
 use crate::plan::Slo;
 
-use snapshot::{Hist, OpStats, OutcomeCounts, StageStats};
+use snapshot::{Hist, OpStats, answered};
+use stages::{Stages, load_counts};
 
 /// One finished (or dropped) call.
 #[derive(Debug, Clone)]
@@ -79,8 +83,8 @@ pub struct RunInfo {
 pub struct RecorderSetup {
     /// Operation names in plan order (`Record::op` indexes this).
     pub op_names: Vec<String>,
-    /// Target rate of every stage in plan order (`Record::stage` indexes this).
-    pub stage_rates: Vec<f64>,
+    /// Every stage in plan order (`Record::stage` indexes this): target rate and window start.
+    pub stages: Vec<StagePlan>,
     pub slos: Vec<Slo>,
     /// Raw JSON-lines stream path, if any.
     pub raw: Option<PathBuf>,
@@ -131,6 +135,10 @@ pub fn new_hist() -> Result<Hist, RecordError> {
 
 /// `url` without user-info, query and fragment (they may carry credentials).
 pub fn strip_credentials(url: &str) -> String {
+    // A stdio target's label is a command line, not a URL: `@` and `/` there are not userinfo.
+    if url.starts_with("stdio:") {
+        return url.to_owned();
+    }
     let url = url.split(['?', '#']).next().unwrap_or_default();
     let (scheme, rest) = match url.find("://") {
         Some(i) => (&url[..i + 3], &url[i + 3..]),
@@ -149,6 +157,7 @@ static META: Metadata<'static> =
 struct Hists {
     latency: Hist,
     service: Hist,
+    ok: Hist,
 }
 
 struct OpSlot {
@@ -158,14 +167,6 @@ struct OpSlot {
     latency: metrics::Histogram,
     service: metrics::Histogram,
     hists: Mutex<Hists>,
-}
-
-struct StageSlot {
-    target_rate: Mutex<f64>,
-    counts: [AtomicU64; OutcomeKind::ALL.len()],
-    hists: Mutex<Hists>,
-    /// Accumulated run time of finished visits, and the start of the current visit.
-    clock: Mutex<(Duration, Option<Instant>)>,
 }
 
 struct Gauges {
@@ -179,17 +180,28 @@ struct Gauges {
     running: Gauge,
     dropped: Counter,
     lag: metrics::Histogram,
+    server: ServerGauges,
+}
+
+/// The stdio server processes' gauges (zero for an HTTP target).
+struct ServerGauges {
+    processes: Gauge,
+    restarts: Counter,
+    resident: Gauge,
+    cpu: Gauge,
+    fds: Gauge,
 }
 
 struct Inner {
     prom: PrometheusRecorder,
     handle: PrometheusHandle,
-    start: Instant,
     start_wall: SystemTime,
     /// Set when the run stops sending (frozen elapsed), cleared when it runs again.
     ended: Mutex<Option<Instant>>,
     ops: Vec<OpSlot>,
-    stages: Vec<StageSlot>,
+    stages: Stages,
+    /// Latency of calls that got no answer but were attempted, per outcome kind (µs).
+    failed: Mutex<Vec<Hist>>,
     gauges: Gauges,
     lag: Mutex<Hist>,
     timeline: Mutex<timeline::Timeline>,
@@ -200,6 +212,8 @@ struct Inner {
     current_stage: AtomicU64,
     in_flight: AtomicU64,
     sessions: Mutex<SessionStats>,
+    /// Per SLO objective: seconds in breach over the sliding window and the worst full window.
+    slo_windows: Mutex<Vec<(f64, Option<f64>)>>,
     /// Records whose `op` index was out of range (a bug upstream; counted, never a panic).
     unknown_op: AtomicU64,
     _upkeep_stop: mpsc::Sender<()>,
@@ -322,22 +336,8 @@ impl Recorder {
                     hists: Mutex::new(Hists {
                         latency: new_hist()?,
                         service: new_hist()?,
+                        ok: new_hist()?,
                     }),
-                })
-            })
-            .collect::<Result<Vec<_>, RecordError>>()?;
-        let stages = setup
-            .stage_rates
-            .iter()
-            .map(|&rate| {
-                Ok(StageSlot {
-                    target_rate: Mutex::new(rate),
-                    counts: Default::default(),
-                    hists: Mutex::new(Hists {
-                        latency: new_hist()?,
-                        service: new_hist()?,
-                    }),
-                    clock: Mutex::new((Duration::ZERO, None)),
                 })
             })
             .collect::<Result<Vec<_>, RecordError>>()?;
@@ -354,6 +354,13 @@ impl Recorder {
             stage: g(names::STAGE),
             running: g(names::RUNNING),
             dropped: c(names::DROPPED_SLOTS_TOTAL),
+            server: ServerGauges {
+                processes: g(names::SERVER_PROCESSES),
+                restarts: c(names::SERVER_RESTARTS_TOTAL),
+                resident: g(names::SERVER_RESIDENT_BYTES),
+                cpu: g(names::SERVER_CPU_SECONDS),
+                fds: g(names::SERVER_OPEN_FDS),
+            },
             lag: prom.register_histogram(&key(names::SCHEDULE_LAG_SECONDS, vec![]), &META),
         };
         for gauge in [
@@ -366,8 +373,8 @@ impl Recorder {
         }
         gauges.stage.set(0.0);
         gauges.running.set(0.0);
-        if let Some(first) = setup.stage_rates.first() {
-            gauges.target_rate.set(*first);
+        if let Some(first) = setup.stages.first() {
+            gauges.target_rate.set(first.target_rate);
         }
         // The error-by-status/code counters are created on first use; declare the series names
         // by registering nothing here (their label values are bounded by `names::KNOWN_*`).
@@ -440,14 +447,18 @@ impl Recorder {
 
         let mut timeline_hist = Hist::new_with_bounds(1, MAX_TRACKED_US, 2)?;
         timeline_hist.auto(false);
+        let failed = OutcomeKind::ALL
+            .iter()
+            .map(|_| new_hist())
+            .collect::<Result<_, _>>()?;
         let inner = Inner {
             prom,
             handle,
-            start,
             start_wall,
             ended: Mutex::new(None),
             ops,
-            stages,
+            stages: Stages::new(setup.stages, start)?,
+            failed: Mutex::new(failed),
             gauges,
             lag: Mutex::new(new_hist()?),
             timeline: Mutex::new(timeline::Timeline::new(
@@ -462,6 +473,7 @@ impl Recorder {
             current_stage: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             sessions: Mutex::new(SessionStats::default()),
+            slo_windows: Mutex::new(Vec::new()),
             unknown_op: AtomicU64::new(0),
             _upkeep_stop: stop_tx,
         };
@@ -475,9 +487,22 @@ impl Recorder {
         self.inner.handle.clone()
     }
 
-    /// When the recorder was created (the run's time zero), monotonic and wall clock.
+    /// The run's time zero (the engine's `t0`, or when the recorder was created until the engine
+    /// sets it), monotonic and wall clock.
     pub fn started(&self) -> (Instant, SystemTime) {
-        (self.inner.start, self.inner.start_wall)
+        (self.inner.stages.t0(), self.inner.start_wall)
+    }
+
+    /// The schedule starts at `t0`: stage windows, the timeline and elapsed time count from here.
+    /// The engine calls it once, with the same `t0` the pacer uses.
+    pub fn start(&self, t0: Instant) {
+        self.inner.stages.start(t0);
+    }
+
+    /// The schedule stopped sending at `at` (it ran to its end, or was stopped): calls that end
+    /// later belong to the drain row, and the last stage's window ends here.
+    pub fn end_schedule(&self, at: Instant) {
+        self.inner.stages.end_schedule(at);
     }
 
     /// Records one call: the hot path (atomic counters, pre-registered metric handles, two short
@@ -489,40 +514,54 @@ impl Recorder {
             inner.unknown_op.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        let stage = inner.stages.get(r.stage).or_else(|| inner.stages.last());
         let k = r.kind.index();
         op.counts[k].fetch_add(1, Ordering::Relaxed);
         op.calls[k].increment(1);
-        if let Some(s) = stage {
-            s.counts[k].fetch_add(1, Ordering::Relaxed);
-        }
 
-        let mut latency_us = None;
-        let mut service_us = None;
+        // Latency from the intended send and service time from the request leaving; the
+        // percentiles are over calls that got an answer. A slot never sent is counted, never timed.
+        let lat = r.done.saturating_duration_since(r.intended);
+        let lat_us = lat.as_micros() as u64;
+        let svc = r.sent.map(|sent| r.done.saturating_duration_since(sent));
+        let svc_us = svc.map(|d| d.as_micros() as u64);
+        let never_sent =
+            r.kind == OutcomeKind::Dropped || (r.kind == OutcomeKind::Connect && r.sent.is_none());
+        let timed = answered(r.kind).then_some((lat_us, svc_us));
+        inner.stages.add(r.stage, r.kind, r.sent, r.done, timed);
+        let (latency_us, service_us) = if never_sent {
+            (None, None)
+        } else {
+            (Some(lat_us), svc_us)
+        };
         if r.kind == OutcomeKind::Dropped {
             inner.gauges.dropped.increment(1);
         } else {
-            let lat = r.done.saturating_duration_since(r.intended);
-            let svc = r.sent.map(|sent| r.done.saturating_duration_since(sent));
-            let lat_us = lat.as_micros() as u64;
-            let svc_us = svc.map(|d| d.as_micros() as u64);
-            latency_us = Some(lat_us);
-            service_us = svc_us;
-            op.latency.record(lat.as_secs_f64());
-            if let Some(d) = svc {
-                op.service.record(d.as_secs_f64());
-            }
-            record_hists(&op.hists, lat_us, svc_us);
-            if let Some(s) = stage {
-                record_hists(&s.hists, lat_us, svc_us);
+            if timed.is_some() {
+                op.latency.record(lat.as_secs_f64());
+                if let Some(d) = svc {
+                    op.service.record(d.as_secs_f64());
+                }
+                let mut h = lock(&op.hists);
+                h.latency.saturating_record(lat_us);
+                if let Some(s) = svc_us {
+                    h.service.saturating_record(s);
+                }
+                if r.kind.is_ok() {
+                    h.ok.saturating_record(lat_us);
+                }
+            } else if !never_sent && let Some(h) = lock(&inner.failed).get_mut(k) {
+                h.saturating_record(lat_us);
             }
             if let Some(sent) = r.sent {
                 let lag = sent.saturating_duration_since(r.intended);
                 inner.gauges.lag.record(lag.as_secs_f64());
                 lock(&inner.lag).saturating_record(lag.as_micros() as u64);
             }
-            let at_us = r.done.saturating_duration_since(inner.start).as_micros() as u64;
-            lock(&inner.timeline).add(at_us, lat_us, !r.kind.is_ok());
+            let at_us = r
+                .done
+                .saturating_duration_since(inner.stages.t0())
+                .as_micros() as u64;
+            lock(&inner.timeline).add(at_us, timed.map(|t| t.0), !r.kind.is_ok());
         }
 
         if !r.kind.is_ok() {
@@ -565,24 +604,12 @@ impl Recorder {
         }
     }
 
-    /// The engine entered stage `idx` with this target rate.
+    /// The schedule is in stage `idx` (0-based) and asks for `target_rate` now (a ramp changes it
+    /// within a stage). `mcp_soak_stage` shows the stage number as everywhere else: from 1.
     pub fn set_stage(&self, idx: usize, target_rate: f64) {
         let inner = &*self.inner;
-        let now = Instant::now();
-        let prev = inner.current_stage.swap(idx as u64, Ordering::Relaxed) as usize;
-        if prev != idx
-            && let Some(s) = inner.stages.get(prev)
-        {
-            stop_clock(s, now);
-        }
-        if let Some(s) = inner.stages.get(idx) {
-            *lock(&s.target_rate) = target_rate;
-            let mut c = lock(&s.clock);
-            if c.1.is_none() {
-                c.1 = Some(now);
-            }
-        }
-        inner.gauges.stage.set(idx as f64);
+        inner.current_stage.store(idx as u64, Ordering::Relaxed);
+        inner.gauges.stage.set((idx + 1) as f64);
         inner.gauges.target_rate.set(target_rate);
     }
 
@@ -603,20 +630,39 @@ impl Recorder {
         self.inner.gauges.sessions_expired.absolute(s.expired);
     }
 
-    /// The run sends traffic (true) or has stopped (false: elapsed time freezes, the stage clock stops).
+    /// The stdio server processes' resource use (sampled by the engine's ticker).
+    pub fn set_server_processes(&self, p: &crate::mcp::stdio::ProcessSample) {
+        let g = &self.inner.gauges.server;
+        g.processes.set(p.running as f64);
+        g.restarts.absolute(p.restarts);
+        g.resident.set(p.resident_bytes as f64);
+        g.cpu.set(p.cpu_seconds);
+        g.fds.set(p.open_fds as f64);
+    }
+
+    /// The run sends traffic (true) or has stopped (false: see [`Recorder::stop_at`], now).
     pub fn set_running(&self, running: bool) {
-        let inner = &*self.inner;
-        inner.gauges.running.set(if running { 1.0 } else { 0.0 });
-        let now = Instant::now();
         if running {
-            *lock(&inner.ended) = None;
+            self.inner.gauges.running.set(1.0);
+            *lock(&self.inner.ended) = None;
         } else {
-            lock(&inner.ended).get_or_insert(now);
-            let cur = inner.current_stage.load(Ordering::Relaxed) as usize;
-            if let Some(s) = inner.stages.get(cur) {
-                stop_clock(s, now);
-            }
+            self.stop_at(Instant::now());
         }
+    }
+
+    /// The run ended at `at`: elapsed time freezes there, and the schedule (if it had not ended
+    /// yet) ends there too.
+    pub fn stop_at(&self, at: Instant) {
+        let inner = &*self.inner;
+        inner.gauges.running.set(0.0);
+        lock(&inner.ended).get_or_insert(at);
+        inner.stages.end_schedule(at);
+    }
+
+    /// Per SLO objective (in verdict order): seconds in breach over the sliding window and the
+    /// worst full window, as tracked by the engine.
+    pub fn set_slo_windows(&self, tracked: Vec<(f64, Option<f64>)>) {
+        *lock(&self.inner.slo_windows) = tracked;
     }
 
     /// Calls/s completed over the last progress interval (computed by the engine).
@@ -652,27 +698,16 @@ impl Recorder {
                     counts: load_counts(&o.counts),
                     latency: h.latency.clone(),
                     service: h.service.clone(),
+                    ok_latency: h.ok.clone(),
                 }
             })
             .collect();
-        let stages = inner
-            .stages
+        let (stages, drain) = inner.stages.snapshot(end);
+        let failed_latency = lock(&inner.failed)
             .iter()
-            .enumerate()
-            .map(|(index, s)| {
-                let (acc, started) = *lock(&s.clock);
-                let elapsed =
-                    acc + started.map_or(Duration::ZERO, |t| end.saturating_duration_since(t));
-                let h = lock(&s.hists);
-                StageStats {
-                    index,
-                    target_rate: *lock(&s.target_rate),
-                    elapsed,
-                    counts: load_counts(&s.counts),
-                    latency: h.latency.clone(),
-                    service: h.service.clone(),
-                }
-            })
+            .zip(OutcomeKind::ALL)
+            .filter(|(h, _)| !h.is_empty())
+            .map(|(h, k)| (k, h.clone()))
             .collect();
         let (timeline, timeline_interval) = {
             let t = lock(&inner.timeline);
@@ -692,15 +727,18 @@ impl Recorder {
             })
             .collect();
         Snapshot {
-            elapsed: end.saturating_duration_since(inner.start),
+            elapsed: end.saturating_duration_since(inner.stages.t0()),
             ops,
             stages,
+            drain,
+            failed_latency,
             timeline,
             top_errors,
             schedule_lag: lock(&inner.lag).clone(),
             run_info: inner.run_info.clone(),
             slos: inner.slos.clone(),
             sessions: *lock(&inner.sessions),
+            slo_windows: lock(&inner.slo_windows).clone(),
             current_stage: inner.current_stage.load(Ordering::Relaxed) as usize,
             in_flight: inner.in_flight.load(Ordering::Relaxed),
             raw_written: inner.raw.as_ref().map_or(0, raw::RawSink::written),
@@ -708,25 +746,6 @@ impl Recorder {
             timeline_interval,
         }
     }
-}
-
-fn record_hists(h: &Mutex<Hists>, lat_us: u64, svc_us: Option<u64>) {
-    let mut h = lock(h);
-    h.latency.saturating_record(lat_us);
-    if let Some(s) = svc_us {
-        h.service.saturating_record(s);
-    }
-}
-
-fn stop_clock(s: &StageSlot, now: Instant) {
-    let mut c = lock(&s.clock);
-    if let Some(t) = c.1.take() {
-        c.0 += now.saturating_duration_since(t);
-    }
-}
-
-fn load_counts(c: &[AtomicU64; OutcomeKind::ALL.len()]) -> OutcomeCounts {
-    std::array::from_fn(|i| c[i].load(Ordering::Relaxed))
 }
 
 fn describe(prom: &PrometheusRecorder) {
@@ -807,7 +826,7 @@ fn describe(prom: &PrometheusRecorder) {
     d(
         names::STAGE,
         None,
-        "Index of the current stage (0-based).",
+        "Number of the current stage (from 1, as in the progress line and the reports).",
         1,
     );
     d(
@@ -831,4 +850,34 @@ fn describe(prom: &PrometheusRecorder) {
     d(names::BUILD_INFO, None, "Build information (value 1).", 1);
     d(names::RUN_INFO, None, "Run information (value 1).", 1);
     d(names::RUNNING, None, "1 while the run sends traffic.", 1);
+    d(
+        names::SERVER_PROCESSES,
+        None,
+        "Stdio server processes up now (0 for an HTTP target).",
+        1,
+    );
+    d(
+        names::SERVER_RESTARTS_TOTAL,
+        None,
+        "Stdio server process restarts after an exit or a closed stdout.",
+        0,
+    );
+    d(
+        names::SERVER_RESIDENT_BYTES,
+        Some(Unit::Bytes),
+        "Resident memory of the stdio server process groups.",
+        1,
+    );
+    d(
+        names::SERVER_CPU_SECONDS,
+        Some(Unit::Seconds),
+        "CPU time of the stdio server process groups, cumulative over restarts.",
+        1,
+    );
+    d(
+        names::SERVER_OPEN_FDS,
+        None,
+        "Open file descriptors of the stdio server process groups.",
+        1,
+    );
 }

@@ -41,12 +41,23 @@ pub const BUILD_INFO: &str = "mcp_soak_build_info";
 pub const RUN_INFO: &str = "mcp_soak_run_info";
 /// Gauge: 1 while the run sends traffic, 0 before and after.
 pub const RUNNING: &str = "mcp_soak_running";
+/// Gauge: stdio server processes up now (0 for an HTTP target).
+pub const SERVER_PROCESSES: &str = "mcp_soak_server_processes";
+/// Counter: stdio server process restarts (after an exit or a closed stdout).
+pub const SERVER_RESTARTS_TOTAL: &str = "mcp_soak_server_process_restarts_total";
+/// Gauge: resident memory of the stdio server processes (their whole process groups), bytes.
+pub const SERVER_RESIDENT_BYTES: &str = "mcp_soak_server_resident_bytes";
+/// Gauge: CPU time of the stdio server processes, seconds, cumulative over restarts (a gauge because
+/// the exporter's counters are integers; `rate()` over it is the CPU use).
+pub const SERVER_CPU_SECONDS: &str = "mcp_soak_server_cpu_seconds";
+/// Gauge: open file descriptors of the stdio server processes.
+pub const SERVER_OPEN_FDS: &str = "mcp_soak_server_open_fds";
 
 /// The `tool` label value for an SLO that covers every operation.
 pub const ALL_TOOLS: &str = "_all";
 
 /// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
-pub const ALL: [&str; 20] = [
+pub const ALL: [&str; 25] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,
     CALL_SERVICE_SECONDS,
@@ -67,6 +78,11 @@ pub const ALL: [&str; 20] = [
     BUILD_INFO,
     RUN_INFO,
     RUNNING,
+    SERVER_PROCESSES,
+    SERVER_RESTARTS_TOTAL,
+    SERVER_RESIDENT_BYTES,
+    SERVER_CPU_SECONDS,
+    SERVER_OPEN_FDS,
 ];
 
 /// Latency histogram bucket bounds (seconds), ~1 ms to 60 s; SLO p95 thresholds are added to these.

@@ -19,8 +19,13 @@ pub struct Snapshot {
     pub elapsed: Duration,
     /// Per operation, in plan order.
     pub ops: Vec<OpStats>,
-    /// Per stage, in plan order.
+    /// Per stage, in plan order: what happened in each stage's wall-clock window.
     pub stages: Vec<StageStats>,
+    /// What ended after the schedule stopped (in-flight calls draining).
+    pub drain: StageStats,
+    /// Latency from the intended send of calls that got no answer (timeout, connect after the
+    /// request left, a call cancelled at stop), per outcome kind, µs; never-sent slots are absent.
+    pub failed_latency: Vec<(OutcomeKind, Hist)>,
     /// Bounded timeline, oldest first.
     pub timeline: Vec<TimelinePoint>,
     /// Most frequent error messages (bounded), most frequent first.
@@ -33,6 +38,9 @@ pub struct Snapshot {
     pub slos: Vec<crate::plan::Slo>,
     /// Session counters as last set by the engine.
     pub sessions: crate::mcp::SessionStats,
+    /// Per SLO objective (in verdict order): seconds in breach over the sliding window and the
+    /// worst full window, as the engine tracked them.
+    pub slo_windows: Vec<(f64, Option<f64>)>,
     /// Index of the current (or last) stage.
     pub current_stage: usize,
     /// Calls in flight as last set by the engine.
@@ -59,25 +67,45 @@ pub fn errors(counts: &OutcomeCounts) -> u64 {
     completed(counts) - counts[OutcomeKind::Ok.index()]
 }
 
-/// One operation's (or one stage's) numbers.
+/// Whether a call of this kind got an answer from the server (an error reply is an answer; a
+/// timeout, a failed connection and a dropped slot are not). Latency percentiles are over these.
+pub fn answered(kind: OutcomeKind) -> bool {
+    !matches!(
+        kind,
+        OutcomeKind::Timeout | OutcomeKind::Connect | OutcomeKind::Dropped
+    )
+}
+
+/// One operation's numbers.
 #[derive(Debug, Clone)]
 pub struct OpStats {
     pub name: String,
     pub counts: OutcomeCounts,
-    /// From the intended send time, every completed (non-dropped) call, µs.
+    /// From the intended send time, every call that got an answer ([`answered`]), µs.
     pub latency: Hist,
-    /// From the actual send, every completed call, µs.
+    /// From the actual send to the reply, every call that got an answer, µs.
     pub service: Hist,
+    /// From the intended send time, successful (`ok`) calls only: the SLO's latency SLI, µs.
+    pub ok_latency: Hist,
 }
 
-/// One stage's numbers, with its operations folded together.
+/// One stage's numbers (or the drain's), with its operations folded together.
 #[derive(Debug, Clone)]
 pub struct StageStats {
+    /// 0-based position in the plan (the drain's is the number of stages).
     pub index: usize,
     pub target_rate: f64,
-    /// How long the stage actually ran.
+    /// Where the stage's window starts, from the run's `t0`.
+    pub start: Duration,
+    /// How long the window is (so far, while it runs).
     pub elapsed: Duration,
+    /// Slots the schedule meant for this stage, dropped ones included (0 for the drain).
+    pub scheduled: u64,
+    /// Requests that left inside the window.
+    pub sent: u64,
+    /// Calls that ended inside the window, by outcome.
     pub counts: OutcomeCounts,
+    /// Calls that ended inside the window and got an answer.
     pub latency: Hist,
     pub service: Hist,
 }

@@ -31,8 +31,9 @@ impl Timeline {
         }
     }
 
-    /// Adds one completed call that ended `at_us` after the run start.
-    pub(crate) fn add(&mut self, at_us: u64, latency_us: u64, is_error: bool) {
+    /// Adds one completed call that ended `at_us` after the run start; `latency_us` only for a call
+    /// that got an answer (the percentiles are over those).
+    pub(crate) fn add(&mut self, at_us: u64, latency_us: Option<u64>, is_error: bool) {
         let end = self.cur_start_us.saturating_add(self.interval_us);
         if at_us >= end {
             // Close the current interval (this may coarsen and widen the interval), then start the
@@ -41,7 +42,9 @@ impl Timeline {
             let steps = (at_us - end) / self.interval_us;
             self.cur_start_us = end + steps * self.interval_us;
         }
-        self.cur.saturating_record(latency_us);
+        if let Some(l) = latency_us {
+            self.cur.saturating_record(l);
+        }
         self.cur_calls += 1;
         if is_error {
             self.cur_errors += 1;
@@ -132,10 +135,10 @@ mod tests {
     #[test]
     fn intervals_and_counts() {
         let mut t = Timeline::new(Duration::from_secs(1), 100, hist());
-        t.add(100, 1_000, false);
-        t.add(900_000, 3_000, true);
-        t.add(1_500_000, 2_000, false);
-        t.add(5_200_000, 2_000, false);
+        t.add(100, Some(1_000), false);
+        t.add(900_000, Some(3_000), true);
+        t.add(1_500_000, Some(2_000), false);
+        t.add(5_200_000, None, false);
         let p = t.points();
         assert_eq!(p.len(), 3);
         assert_eq!((p[0].calls, p[0].errors), (2, 1));
@@ -147,7 +150,7 @@ mod tests {
     fn stays_bounded_over_100k_intervals() {
         let mut t = Timeline::new(Duration::from_secs(1), 1000, hist());
         for i in 0..100_000u64 {
-            t.add(i * 1_000_000 + 10, 1_000 + i % 50, i % 10 == 0);
+            t.add(i * 1_000_000 + 10, Some(1_000 + i % 50), i % 10 == 0);
         }
         let p = t.points();
         assert!(p.len() <= 1001, "{} points", p.len());

@@ -1,66 +1,15 @@
 //! The human report, written from the same [`Summary`] as the JSON file, so the two always agree.
 //!
 //! Unlike the scripts it replaces: success means an `ok` outcome (not HTTP 200), failures are broken
-//! down by kind, latency covers every completed call (errors included) from the intended send time
-//! and as service time, and rates count completed calls and successful calls separately.
+//! down by kind, latency covers every call that got an answer (error replies included) from the
+//! intended send time and as service time, and rates count completed calls and successful calls
+//! separately. Stages are numbered from 1, as in the progress line, the JSON and `mcp_soak_stage`.
 
 use std::io::{self, Write};
 
 use crate::mcp::OutcomeKind;
 
 use super::summary::{LatencyStats, Summary, Totals};
-
-/// Error ratio below which (with no drops and every SLO held) a run is "excellent".
-pub const EXCELLENT_ERROR_RATIO: f64 = 0.001;
-/// Error or dropped ratio at or above which a run is "poor".
-pub const POOR_RATIO: f64 = 0.01;
-
-/// The one-word band and its reason, derived from the summary's own numbers.
-pub fn assessment(s: &Summary) -> (&'static str, String) {
-    let t = &s.totals;
-    let failed: Vec<String> = s
-        .slos
-        .iter()
-        .filter(|v| !v.passed)
-        .map(|v| format!("{} {}", v.op, v.objective))
-        .collect();
-    if t.completed == 0 {
-        return ("POOR", "no call completed".into());
-    }
-    if !failed.is_empty() {
-        return ("POOR", format!("SLO failed: {}", failed.join(", ")));
-    }
-    if t.error_ratio >= POOR_RATIO || t.dropped_ratio >= POOR_RATIO {
-        return (
-            "POOR",
-            format!(
-                "error rate {} and dropped {} (poor at ≥ {})",
-                pct(t.error_ratio),
-                pct(t.dropped_ratio),
-                pct(POOR_RATIO)
-            ),
-        );
-    }
-    if t.error_ratio < EXCELLENT_ERROR_RATIO && t.counts.dropped == 0 {
-        let slo = if s.slos.is_empty() {
-            "no SLOs set"
-        } else {
-            "every SLO held"
-        };
-        return (
-            "EXCELLENT",
-            format!("error rate {}, nothing dropped, {slo}", pct(t.error_ratio)),
-        );
-    }
-    (
-        "GOOD",
-        format!(
-            "error rate {}, dropped {}",
-            pct(t.error_ratio),
-            pct(t.dropped_ratio)
-        ),
-    )
-}
 
 fn pct(r: f64) -> String {
     format!("{:.2} %", r * 100.0)
@@ -94,6 +43,30 @@ fn lat_row(w: &mut impl Write, label: &str, l: &LatencyStats) -> io::Result<()> 
     )
 }
 
+/// One row of the per-stage table (a stage, or the drain).
+#[allow(clippy::too_many_arguments)]
+fn stage_row(
+    w: &mut impl Write,
+    label: &str,
+    target: &str,
+    sent: &str,
+    scheduled: &str,
+    secs: f64,
+    t: &Totals,
+    l: &LatencyStats,
+) -> io::Result<()> {
+    writeln!(
+        w,
+        "  {label:<6} {target:>9} {:>10.2} {sent:>8} {secs:>10.1} {scheduled:>10} {:>10} {:>8} {:>9} {:>9} {:>9}",
+        t.calls_per_second,
+        t.calls,
+        success(t),
+        ms(l.p50_ms),
+        ms(l.p95_ms),
+        ms(l.p99_ms)
+    )
+}
+
 fn success(t: &Totals) -> String {
     if t.completed == 0 {
         "-".into()
@@ -105,7 +78,17 @@ fn success(t: &Totals) -> String {
 /// Writes the report.
 pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     let t = &s.totals;
-    writeln!(w, "mcp-soak {} report — run {}", s.tool.version, s.run_id)?;
+    let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let labels = if labels.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", labels.join(", "))
+    };
+    writeln!(
+        w,
+        "mcp-soak {} report — run {}{labels}",
+        s.tool.version, s.run_id
+    )?;
     let server = match (&s.protocol.server_name, &s.protocol.server_version) {
         (Some(n), Some(v)) => format!(", server {n} {v}"),
         (Some(n), None) => format!(", server {n}"),
@@ -172,7 +155,10 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         "Throughput", t.calls_per_second, t.ok_per_second
     )?;
 
-    writeln!(w, "\nLATENCY (ms, all completed calls, errors included)")?;
+    writeln!(
+        w,
+        "\nLATENCY (ms, calls that got an answer, error replies included)"
+    )?;
     writeln!(
         w,
         "  {:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
@@ -180,6 +166,9 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     )?;
     lat_row(w, "from intended send", &s.latency.corrected)?;
     lat_row(w, "service time", &s.latency.service)?;
+    for f in &s.failed_latency {
+        lat_row(w, &format!("no answer: {}", f.kind.as_str()), &f.latency)?;
+    }
 
     writeln!(w, "\nPER TOOL (latency from intended send, ms)")?;
     writeln!(
@@ -202,27 +191,49 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         )?;
     }
 
-    if s.stages.len() > 1 {
-        writeln!(w, "\nPER STAGE (latency from intended send, ms)")?;
+    if s.stages.len() > 1 || s.drain.totals.calls > 0 {
         writeln!(
             w,
-            "  {:<6} {:>9} {:>10} {:>10} {:>10} {:>8} {:>9} {:>9} {:>9}",
-            "stage", "target/s", "achieved/s", "seconds", "calls", "ok %", "p50", "p95", "p99"
+            "\nPER STAGE (calls that ended in the stage's window; latency from intended send, ms)"
+        )?;
+        writeln!(
+            w,
+            "  {:<6} {:>9} {:>10} {:>8} {:>10} {:>10} {:>10} {:>8} {:>9} {:>9} {:>9}",
+            "stage",
+            "target/s",
+            "achieved/s",
+            "sent/s",
+            "seconds",
+            "scheduled",
+            "ended",
+            "ok %",
+            "p50",
+            "p95",
+            "p99"
         )?;
         for st in &s.stages {
-            let l = &st.latency.corrected;
-            writeln!(
+            stage_row(
                 w,
-                "  {:<6} {:>9.1} {:>10.2} {:>10.1} {:>10} {:>8} {:>9} {:>9} {:>9}",
-                st.index,
-                st.target_rate,
-                st.totals.calls_per_second,
+                &st.stage.to_string(),
+                &format!("{:.1}", st.target_rate),
+                &format!("{:.2}", st.sent_per_second),
+                &st.scheduled.to_string(),
                 st.duration_s,
-                st.totals.calls,
-                success(&st.totals),
-                ms(l.p50_ms),
-                ms(l.p95_ms),
-                ms(l.p99_ms)
+                &st.totals,
+                &st.latency.corrected,
+            )?;
+        }
+        let d = &s.drain;
+        if d.totals.calls > 0 {
+            stage_row(
+                w,
+                "drain",
+                "-",
+                "-",
+                "-",
+                d.duration_s,
+                &d.totals,
+                &d.latency.corrected,
             )?;
         }
     }
@@ -232,7 +243,7 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         writeln!(w, "  none")?;
     } else {
         for k in &s.errors.by_kind {
-            writeln!(w, "  {:<22} {}", k.kind, k.count)?;
+            writeln!(w, "  {:<22} {}", k.kind.as_str(), k.count)?;
         }
         writeln!(w, "  top messages:")?;
         for m in s.errors.top_messages.iter().take(10) {
@@ -279,7 +290,11 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         )?;
     }
 
-    let (band, why) = assessment(s);
-    writeln!(w, "\nASSESSMENT: {band} — {why}")?;
+    writeln!(
+        w,
+        "\nASSESSMENT: {} — {}",
+        s.assessment.band.as_str(),
+        s.assessment.reason
+    )?;
     Ok(())
 }

@@ -5,8 +5,10 @@
 //! * [`slo::evaluate`] — SLO verdicts from a snapshot.
 //! * [`console::write`] — the human report, from the same `Summary` (so console and JSON agree).
 //! * [`write`] — atomic file writes and `{timestamp}` expansion.
+//! * [`assess::assess`] — the one-word assessment and the factors that drove it.
 //! * [`compare`] — deltas between two summaries, regressions beyond a tolerance.
 
+pub mod assess;
 pub mod compare;
 pub mod console;
 pub mod slo;

@@ -9,10 +9,16 @@ use crate::mcp::OutcomeKind;
 use crate::record::snapshot::{self, Hist, OutcomeCounts, TimelinePoint};
 use crate::record::{Snapshot, strip_credentials};
 
+use super::assess::{Assessment, Band, assess};
 use super::slo::{SloVerdict, evaluate};
 
 /// Bumped on any incompatible change of [`Summary`].
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: stage rows are wall-clock windows (`stage` numbered from 1, `start_s`, `scheduled`, `sent`,
+/// `sent_per_second`), the drain is its own row (`drain`), latency covers calls that got an
+/// answer (`failed_latency` keeps the others per outcome), SLO verdicts carry `breach_s` and
+/// `worst_window`.
+pub const SCHEMA_VERSION: u32 = 2;
 /// Top error messages kept per operation in the summary.
 pub const TOP_MESSAGES_PER_OP: usize = 10;
 
@@ -54,7 +60,7 @@ pub struct ProtocolInfo {
     pub server_version: Option<String>,
 }
 
-/// The JSON summary of one run (schema version 1).
+/// The JSON summary of one run (schema version 2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub schema_version: u32,
@@ -77,10 +83,16 @@ pub struct Summary {
     /// The effective configuration, secrets redacted.
     pub config: serde_json::Value,
     pub totals: Totals,
-    /// Latency over every completed call of every operation.
+    /// Latency over every call that got an answer (errors replied by the server included).
     pub latency: LatencyPair,
+    /// Latency from the intended send of calls that got no answer, per outcome kind (timeouts,
+    /// connections lost after sending, calls cancelled at stop); slots never sent are not timed.
+    pub failed_latency: Vec<FailedLatency>,
     pub ops: Vec<OpSummary>,
+    /// One row per stage: what happened in the stage's wall-clock window.
     pub stages: Vec<StageSummary>,
+    /// What ended after the schedule stopped: in-flight calls draining.
+    pub drain: DrainSummary,
     pub errors: ErrorBreakdown,
     pub schedule: ScheduleSummary,
     pub sessions: SessionSummary,
@@ -90,6 +102,8 @@ pub struct Summary {
     pub slos: Vec<SloVerdict>,
     /// True when every SLO objective passed (or none were set).
     pub slo_passed: bool,
+    /// The one-word assessment and what drove it (see the `assess` module).
+    pub assessment: Assessment,
     pub aborted: bool,
     pub stop_reason: Option<String>,
     /// Raw-stream lines written and lost (0 without `--raw`).
@@ -226,7 +240,7 @@ impl LatencyStats {
     }
 }
 
-/// Both latency views over all completed calls (errors included).
+/// Both latency views over the calls that got an answer (`ok` and error replies alike).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LatencyPair {
     /// From the intended send time: what a user of the schedule saw (coordinated-omission free).
@@ -245,16 +259,45 @@ pub struct OpSummary {
     pub top_messages: Vec<ErrorMessage>,
 }
 
-/// One stage.
+/// One stage: what happened inside its wall-clock window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StageSummary {
-    pub index: usize,
+    /// Stage number, from 1 (as in the progress line, the console report and `mcp_soak_stage`).
+    pub stage: usize,
+    /// Calls per second the stage asked for (0 for the closed model: no target rate).
     pub target_rate: f64,
-    /// Seconds the stage ran.
+    /// Seconds from the run's start to the stage's start.
+    pub start_s: f64,
+    /// Seconds the stage ran (its window; shorter when the run stopped early).
     pub duration_s: f64,
-    /// Rates here are per second of this stage.
+    /// Slots the schedule meant for this stage (by intended send time), dropped ones included.
+    pub scheduled: u64,
+    /// Requests that left inside the window.
+    pub sent: u64,
+    /// sent / duration_s.
+    pub sent_per_second: f64,
+    /// Calls that ended inside the window; rates are per second of the window (achieved).
     pub totals: Totals,
     pub latency: LatencyPair,
+}
+
+/// The drain: from the end of the schedule to the end of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DrainSummary {
+    /// Seconds from the run's start to the end of the schedule.
+    pub start_s: f64,
+    pub duration_s: f64,
+    /// Calls that ended during the drain.
+    pub totals: Totals,
+    pub latency: LatencyPair,
+}
+
+/// Latency of the calls of one outcome kind that got no answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FailedLatency {
+    pub kind: OutcomeKind,
+    /// From the intended send time to the failure (or the cancel).
+    pub latency: LatencyStats,
 }
 
 /// Errors of the whole run.
@@ -269,7 +312,7 @@ pub struct ErrorBreakdown {
 /// How many calls ended in one kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct KindCount {
-    pub kind: String,
+    pub kind: OutcomeKind,
     pub count: u64,
 }
 
@@ -277,7 +320,7 @@ pub struct KindCount {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorMessage {
     pub op: String,
-    pub kind: String,
+    pub kind: OutcomeKind,
     pub message: String,
     pub count: u64,
 }
@@ -330,7 +373,7 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
     }
     let msg = |e: &snapshot::ErrorCount| ErrorMessage {
         op: e.op.clone(),
-        kind: e.kind.as_str().to_owned(),
+        kind: e.kind,
         message: e.message.clone(),
         count: e.count,
     };
@@ -353,29 +396,56 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
     let stages = snap
         .stages
         .iter()
-        .map(|s| StageSummary {
-            index: s.index,
-            target_rate: s.target_rate,
-            duration_s: s.elapsed.as_secs_f64(),
-            totals: Totals::new(&s.counts, s.elapsed.as_secs_f64()),
-            latency: pair(Some(&s.latency), Some(&s.service)),
+        .map(|s| {
+            let secs = s.elapsed.as_secs_f64();
+            StageSummary {
+                stage: s.index + 1,
+                target_rate: s.target_rate,
+                start_s: s.start.as_secs_f64(),
+                duration_s: secs,
+                scheduled: s.scheduled,
+                sent: s.sent,
+                sent_per_second: if secs > 0.0 {
+                    s.sent as f64 / secs
+                } else {
+                    0.0
+                },
+                totals: Totals::new(&s.counts, secs),
+                latency: pair(Some(&s.latency), Some(&s.service)),
+            }
+        })
+        .collect();
+    let d = &snap.drain;
+    let drain = DrainSummary {
+        start_s: d.start.as_secs_f64(),
+        duration_s: d.elapsed.as_secs_f64(),
+        totals: Totals::new(&d.counts, d.elapsed.as_secs_f64()),
+        latency: pair(Some(&d.latency), Some(&d.service)),
+    };
+    let failed_latency = snap
+        .failed_latency
+        .iter()
+        .map(|(kind, h)| FailedLatency {
+            kind: *kind,
+            latency: LatencyStats::from_hist(h),
         })
         .collect();
     let mut by_kind: Vec<KindCount> = OutcomeKind::ALL
         .iter()
         .filter(|k| !k.is_ok() && all[k.index()] > 0)
         .map(|k| KindCount {
-            kind: k.as_str().to_owned(),
+            kind: *k,
             count: all[k.index()],
         })
         .collect();
     by_kind.sort_by_key(|k| std::cmp::Reverse(k.count));
-    let slos = evaluate(&snap.slos, snap);
+    let mut slos = evaluate(&snap.slos, snap);
+    super::slo::attach_windows(&mut slos, &snap.slo_windows);
     let protocol = meta.protocol.unwrap_or_else(|| ProtocolInfo {
         version: Some(snap.run_info.protocol.clone()).filter(|s| !s.is_empty()),
         ..ProtocolInfo::default()
     });
-    Summary {
+    let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         run_id: snap.run_info.run_id.clone(),
         labels: snap.run_info.labels.clone(),
@@ -395,8 +465,10 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
             merge_all(snap.ops.iter().map(|o| &o.latency)).as_ref(),
             merge_all(snap.ops.iter().map(|o| &o.service)).as_ref(),
         ),
+        failed_latency,
         ops,
         stages,
+        drain,
         errors: ErrorBreakdown {
             by_kind,
             top_messages: snap.top_errors.iter().take(20).map(msg).collect(),
@@ -418,7 +490,14 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
         stop_reason: meta.stop_reason,
         raw_lines_written: snap.raw_written,
         raw_lines_lost: snap.raw_lost,
-    }
+        assessment: Assessment {
+            band: Band::Excellent,
+            drivers: Vec::new(),
+            reason: String::new(),
+        },
+    };
+    summary.assessment = assess(&summary);
+    summary
 }
 
 /// The JSON Schema of [`Summary`], pretty-printed (what `mcp-soak schema` prints).

@@ -200,6 +200,12 @@ impl Pacer {
         None
     }
 
+    /// Offset from t0 at which stage `i` starts; None for a stage the schedule never reaches
+    /// (after a stage that runs forever).
+    pub fn stage_start(&self, i: usize) -> Option<Duration> {
+        self.segs.get(i).map(|s| s.start)
+    }
+
     /// Length of the schedule (sum of the stage durations); None when the last stage runs forever.
     /// A `max_calls` limit may end the run earlier: see [`Pacer::slot`].
     pub fn total_duration(&self) -> Option<Duration> {

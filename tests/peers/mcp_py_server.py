@@ -1,12 +1,14 @@
 """A tiny MCP server on the Python SDK (mcp==2.3.0) for the client tests.
 
 usage: mcp_py_server.py PORT [stateless]
+       mcp_py_server.py stdio
 """
 import sys
 
 from mcp.server.mcpserver import MCPServer
 
-port = int(sys.argv[1])
+stdio = sys.argv[1] == "stdio"
+port = 0 if stdio else int(sys.argv[1])
 stateless = len(sys.argv) > 2 and sys.argv[2] == "stateless"
 
 server = MCPServer("py-test-server", version="1.2.3")
@@ -23,6 +25,10 @@ def fail(message: str = "boom") -> str:
     """Always raises."""
     raise ValueError(message)
 
+
+if stdio:
+    server.run("stdio")
+    sys.exit(0)
 
 server.run(
     "streamable-http",

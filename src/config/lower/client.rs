@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::config::file::FileConfig;
+use crate::config::file::{CommandCfg, FileConfig};
 use crate::config::{ConfigError, Loader};
+use crate::mcp::stdio::{StdioTarget, split_command};
 use crate::mcp::{
     Auth, ClientConfig, ProtocolChoice, SUPPORTED_REVISIONS, SessionStrategy, Transport,
 };
@@ -120,7 +121,70 @@ impl Loader<'_> {
         cc.ca_file = t.ca_file.as_ref().map(PathBuf::from);
         cc.insecure = t.insecure.unwrap_or(false);
         cc.auth = self.lower_auth(c)?;
+        cc.stdio = self.lower_stdio(c, cc.transport)?;
+        if let Some(t) = &cc.stdio {
+            // Summaries, metrics and errors name the target by its URL: for stdio, the command.
+            cc.url = t.label();
+        }
         Ok(cc)
+    }
+
+    /// `target.command`, `env`, `cwd`, `processes`: the stdio target, when there is one.
+    fn lower_stdio(
+        &self,
+        c: &FileConfig,
+        transport: Transport,
+    ) -> Result<Option<StdioTarget>, ConfigError> {
+        let t = &c.target;
+        let Some(cmd) = &t.command else {
+            for (key, set) in [
+                ("target.env", !t.env.is_empty()),
+                ("target.cwd", t.cwd.is_some()),
+                ("target.processes", t.processes.is_some()),
+            ] {
+                if set {
+                    return Err(self.err(key, "only applies to a stdio target (target.command)"));
+                }
+            }
+            return Ok(None);
+        };
+        if t.url.is_some() {
+            return Err(self.err(
+                "target.command",
+                "target.url is set too: a target is a URL or a command, not both",
+            ));
+        }
+        if transport != Transport::default() {
+            return Err(self.err(
+                "target.transport",
+                "a stdio target (target.command) has no HTTP transport to choose",
+            ));
+        }
+        let command = match cmd {
+            CommandCfg::Line(line) => {
+                split_command(line).map_err(|e| self.err("target.command", e))?
+            }
+            CommandCfg::Words(w) if w.first().is_some_and(|p| !p.is_empty()) => w.clone(),
+            CommandCfg::Words(_) => {
+                return Err(self.err("target.command", "the command is empty"));
+            }
+        };
+        let processes = self
+            .pool_size("target.processes", t.processes, "processes")?
+            .unwrap_or(1) as u32;
+        if let Some(k) = t.env.keys().find(|k| k.is_empty() || k.contains('=')) {
+            return Err(self.err("target.env", format!("bad variable name {k:?}")));
+        }
+        Ok(Some(StdioTarget {
+            command,
+            env: t
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), Secret::new(v.clone())))
+                .collect(),
+            cwd: t.cwd.as_ref().map(PathBuf::from),
+            processes,
+        }))
     }
 
     fn token(&self, c: &FileConfig) -> Result<Option<Secret>, ConfigError> {

@@ -175,6 +175,12 @@ impl Loader<'_> {
         lim.honor_retry_after = l.honor_retry_after.unwrap_or(false);
         lim.require_target = l.require_target.unwrap_or(false);
         lim.abort_on_breach = self.duration("load.abort_on_breach", &l.abort_on_breach)?;
+        if let Some(w) = self.duration("load.slo_window", &l.slo_window)? {
+            if w.is_zero() {
+                return Err(self.err("load.slo_window", "expected a duration > 0"));
+            }
+            lim.slo_window = w;
+        }
         if let Some(s) = &l.instance_share {
             let parsed = s.split_once('/').and_then(|(i, n)| {
                 Some((i.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?))

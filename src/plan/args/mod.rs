@@ -19,6 +19,7 @@
 //! sources), [`schema`] (synthesis from a JSON Schema), [`capture`] (values taken from results).
 
 pub mod capture;
+pub mod check;
 
 pub mod generator;
 pub mod pattern;
@@ -26,6 +27,7 @@ pub mod schema;
 pub mod template;
 
 pub use capture::{CapturePool, CaptureSpec, DEFAULT_POOL_CAPACITY, EMPTY_CAPTURE_PREFIX};
+pub use check::{ArgCheckError, ArgProblem, check_mix};
 pub use generator::{Generator, StringFormat, TimeFormat};
 pub use template::ArgTemplate;
 

@@ -67,7 +67,7 @@ fn first_type(schema: &Map<String, Value>) -> Option<String> {
 }
 
 /// Merges `extra` into `base`: properties joined, `required` united, other keys added when absent.
-fn merge(base: &mut Map<String, Value>, extra: &Map<String, Value>) {
+pub(super) fn merge(base: &mut Map<String, Value>, extra: &Map<String, Value>) {
     for (k, v) in extra {
         match (k.as_str(), base.get_mut(k), v) {
             ("properties", Some(Value::Object(p)), Value::Object(more)) => {
@@ -96,9 +96,13 @@ fn is_null_branch(v: &Value) -> bool {
 }
 
 impl Synth<'_> {
-    /// The schema with its `$ref`s, `allOf` and first `anyOf`/`oneOf` branch folded in.
-    fn flatten(&self, schema: &Map<String, Value>) -> Map<String, Value> {
+    /// The schema with its `$ref`s, `allOf` and first `anyOf`/`oneOf` branch folded in, at most
+    /// [`MAX_REFS`] levels down (a `$ref: "#"` inside an `allOf` would otherwise never end).
+    fn flatten(&self, schema: &Map<String, Value>, level: usize) -> Map<String, Value> {
         let mut s = schema.clone();
+        if level > MAX_REFS {
+            return s;
+        }
         for _ in 0..MAX_REFS {
             let Some(Value::String(r)) = s.remove("$ref") else {
                 break;
@@ -113,7 +117,7 @@ impl Synth<'_> {
         }
         if let Some(Value::Array(all)) = s.remove("allOf") {
             for part in all.iter().take(MAX_ITEMS).filter_map(Value::as_object) {
-                let part = self.flatten(part);
+                let part = self.flatten(part, level + 1);
                 merge(&mut s, &part);
             }
         }
@@ -124,7 +128,7 @@ impl Synth<'_> {
                     .find(|a| !is_null_branch(a))
                     .and_then(Value::as_object)
             {
-                let branch = self.flatten(first);
+                let branch = self.flatten(first, level + 1);
                 // The branch's own keys win over the parent's (a narrower `type` for one).
                 let mut out = branch;
                 merge(&mut out, &s);
@@ -148,7 +152,7 @@ impl Synth<'_> {
             || raw.contains_key("anyOf")
             || raw.contains_key("oneOf")
         {
-            self.flatten(raw)
+            self.flatten(raw, 0)
         } else {
             raw.clone()
         };
@@ -267,9 +271,12 @@ fn num(s: &Map<String, Value>, k: &str) -> Option<f64> {
     s.get(k).and_then(Value::as_f64).filter(|x| x.is_finite())
 }
 
+/// A numeric bound and whether it is exclusive.
+type Bound = (f64, bool);
+
 /// Lower and upper bounds and whether each is exclusive, in both the draft-6+ form (numbers) and
 /// the draft-4 form (`exclusiveMinimum: true` next to `minimum`).
-fn limits(s: &Map<String, Value>) -> (Option<(f64, bool)>, Option<(f64, bool)>) {
+fn limits(s: &Map<String, Value>) -> (Option<Bound>, Option<Bound>) {
     let flag = |k: &str| s.get(k).and_then(Value::as_bool) == Some(true);
     let lo = match (num(s, "minimum"), num(s, "exclusiveMinimum")) {
         (Some(m), Some(x)) if x >= m => Some((x, true)),
@@ -301,7 +308,7 @@ fn range(lo: Option<f64>, hi: Option<f64>, cap: f64) -> (f64, f64) {
 
 /// Multiples of `of` inside the bounds: `k` from `ceil(lo/of)` to `floor(hi/of)`, exclusive bounds
 /// stepped over.
-fn multiples(of: f64, lo: Option<(f64, bool)>, hi: Option<(f64, bool)>, cap: f64) -> Generator {
+fn multiples(of: f64, lo: Option<Bound>, hi: Option<Bound>, cap: f64) -> Generator {
     let (l, h) = range(lo.map(|b| b.0), hi.map(|b| b.0), cap);
     let k_cap = (cap / of).min(MAX_INT);
     let mut k_lo = (l / of).ceil().clamp(-k_cap, k_cap);
