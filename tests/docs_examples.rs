@@ -10,7 +10,8 @@
 //! * `127.0.0.1:8080` and `localhost:8080` become an in-process mock on a free port, and so does every
 //!   config file's target (through `MCP_SOAK__TARGET__URL`); `/tmp/` becomes
 //!   the temporary directory; `mcp-soak mock` listens on a free loopback port instead of its own;
-//! * times are scaled: `run` and `demo` get `--max-calls 60` (open model), and all of them
+//! * times are scaled: `run` and `demo` get `--max-calls 60` (300 with a config file: its warm-up and
+//!   captures should not dominate) in the open model, and all of them
 //!   `--metrics-listen 127.0.0.1:0 --linger 0s`, so nothing waits or collides on a fixed port;
 //! * a server (`mcp-soak mock`, or a command ending in `&`) must still be running after 2 s, and is
 //!   then stopped;
@@ -199,7 +200,10 @@ fn rewrite(ex: &Example, mock: &str, tmp: &Path) -> String {
             .iter()
             .any(|f| c.contains(f));
             if !closed && !c.contains("--max-calls") {
-                c.push_str(" --max-calls 60");
+                // A config file's warm-up (captures filling, the first stage) gets more calls, so its
+                // error-ratio SLO judges the run as the page means it, not its first second.
+                let calls = if c.contains(" -c ") { 300 } else { 60 };
+                c.push_str(&format!(" --max-calls {calls}"));
             }
             c.push_str(" --metrics-listen 127.0.0.1:0 --linger 0s");
         }
