@@ -296,7 +296,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
             "timeout": dur(c.timeout),
             "sessions": c.sessions,
             "max_connections": c.max_connections,
-            "session_strategy": format!("{:?}", c.session_strategy),
+            "session_strategy": c.session_strategy.to_string(),
             "insecure": c.insecure,
         },
         "load": load,
