@@ -108,6 +108,29 @@ fn a_missing_or_invalid_ca_file_exits_2_before_any_traffic() {
 }
 
 #[test]
+fn a_missing_or_empty_token_file_exits_2_before_any_traffic() {
+    both_refuse(
+        &Untouched::new(),
+        &[
+            "--metrics-listen",
+            "none",
+            "--token-file",
+            "/nonexistent/token",
+        ],
+        &["--token-file", "/nonexistent/token"],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("token");
+    std::fs::write(&empty, "\n").expect("write");
+    let empty = empty.to_string_lossy().into_owned();
+    both_refuse(
+        &Untouched::new(),
+        &["--metrics-listen", "none", "--token-file", &empty],
+        &["is empty"],
+    );
+}
+
+#[test]
 fn an_unwritable_summary_or_raw_folder_exits_2_before_any_traffic() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A parent that is a file: no user (root included) can create a file under it.
