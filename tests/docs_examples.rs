@@ -26,11 +26,12 @@
 //! temporary directory before the page's commands run, so an example can use the file shown.
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod support;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The longest one example may take.
@@ -344,12 +345,7 @@ fn run_one(command: &str, expect: i32, dir: &Path, path: &str, mock: &str) -> Re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_example_in_the_docs_works() {
-    let mock = mcp_soak::mock::spawn(
-        mcp_soak::mock::MockConfig::default(),
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .expect("mock starts");
+    let mock = support::mock(mcp_soak::mock::MockConfig::default()).await;
     let mock_addr = mock
         .url
         .trim_start_matches("http://")

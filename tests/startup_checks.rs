@@ -84,50 +84,33 @@ fn a_busy_metrics_address_exits_2_before_any_traffic() {
     );
 }
 
-#[test]
-fn a_missing_or_invalid_ca_file_exits_2_before_any_traffic() {
+/// `flag` naming a missing file, then a file holding `bad`: both refused, naming `bad_message`.
+fn missing_and_bad_file_refused(flag: &str, bad: &str, bad_message: &str) {
+    let missing = "/nonexistent/file";
     both_refuse(
         &Untouched::new(),
-        &[
-            "--metrics-listen",
-            "none",
-            "--ca-file",
-            "/nonexistent/ca.pem",
-        ],
-        &["--ca-file", "/nonexistent/ca.pem"],
+        &["--metrics-listen", "none", flag, missing],
+        &[flag, missing],
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, "not a certificate\n").expect("write");
-    let ca = ca.to_string_lossy().into_owned();
+    let path = dir.path().join("file");
+    std::fs::write(&path, bad).expect("write");
+    let path = path.to_string_lossy().into_owned();
     both_refuse(
         &Untouched::new(),
-        &["--metrics-listen", "none", "--ca-file", &ca],
-        &["no PEM certificate"],
+        &["--metrics-listen", "none", flag, &path],
+        &[bad_message],
     );
 }
 
 #[test]
+fn a_missing_or_invalid_ca_file_exits_2_before_any_traffic() {
+    missing_and_bad_file_refused("--ca-file", "not a certificate\n", "no PEM certificate");
+}
+
+#[test]
 fn a_missing_or_empty_token_file_exits_2_before_any_traffic() {
-    both_refuse(
-        &Untouched::new(),
-        &[
-            "--metrics-listen",
-            "none",
-            "--token-file",
-            "/nonexistent/token",
-        ],
-        &["--token-file", "/nonexistent/token"],
-    );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let empty = dir.path().join("token");
-    std::fs::write(&empty, "\n").expect("write");
-    let empty = empty.to_string_lossy().into_owned();
-    both_refuse(
-        &Untouched::new(),
-        &["--metrics-listen", "none", "--token-file", &empty],
-        &["is empty"],
-    );
+    missing_and_bad_file_refused("--token-file", "\n", "is empty");
 }
 
 #[test]
