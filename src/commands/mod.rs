@@ -9,6 +9,7 @@ pub mod compare;
 pub mod conformance;
 pub mod demo;
 pub mod discover;
+pub mod merge;
 pub mod mock;
 pub mod no_success;
 pub mod run;

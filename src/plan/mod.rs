@@ -132,7 +132,7 @@ impl Default for Output {
 }
 
 /// A service-level objective for one operation (by name) or for the whole run (`op = None`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Slo {
     /// Operation name as in the mix (a tool name, or `tools/list`, ...); None = all operations.
     pub op: Option<String>,
