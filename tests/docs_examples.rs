@@ -4,15 +4,18 @@
 //!
 //! How an example is run:
 //! * one command per line (`\` continues it); full-line comments and blank lines are skipped;
-//! * in a temporary directory that links the repository's `config/`, `prometheus/`, `scripts/`,
-//!   `schema/`, `grafana/` and `alertmanager/`, with `mcp-soak` (this build) first on `PATH`, and
+//! * in one temporary directory for all pages, README.md first and then docs/ in name order (a later
+//!   page may use what an earlier one made, as a newcomer reading in order would), which links the
+//!   repository's `config/`, `deploy/`, `prometheus/`, `scripts/`, `schema/`, `grafana/` and
+//!   `alertmanager/`, with `mcp-soak` (this build) first on `PATH`, and
 //!   `cargo run --release -- ARGS` meaning `mcp-soak ARGS` (the same binary, without a second build);
 //! * `127.0.0.1:8080` and `localhost:8080` become an in-process mock on a free port, and so does every
 //!   config file's target (through `MCP_SOAK__TARGET__URL`); `/tmp/` becomes
 //!   the temporary directory; `mcp-soak mock` listens on a free loopback port instead of its own;
 //! * times are scaled: `run` and `demo` get `--max-calls 60` (300 with a config file: its warm-up and
 //!   captures should not dominate) in the open model, and all of them
-//!   `--metrics-listen 127.0.0.1:0 --linger 0s`, so nothing waits or collides on a fixed port;
+//!   `--metrics-listen 127.0.0.1:0 --linger 0s` in place of the page's, so nothing waits or collides
+//!   on a fixed port;
 //! * a server (`mcp-soak mock`, or a command ending in `&`) must still be running after 2 s, and is
 //!   then stopped;
 //! * the expected exit code is 0, or N when the line's comment says `exits N`;
@@ -206,31 +209,38 @@ fn rewrite(ex: &Example, mock: &str, tmp: &Path) -> String {
                 let calls = if c.contains(" -c ") { 300 } else { 60 };
                 c.push_str(&format!(" --max-calls {calls}"));
             }
+            for fixed in ["--metrics-listen", "--linger"] {
+                c = without_option(&c, fixed);
+            }
             c.push_str(" --metrics-listen 127.0.0.1:0 --linger 0s");
         }
         Some("mock") => {
             // Its own free loopback port, whatever the page binds.
-            let words: Vec<&str> = c.split_whitespace().collect();
-            let mut out = Vec::new();
-            let mut skip = false;
-            for w in words {
-                if skip {
-                    skip = false;
-                    continue;
-                }
-                if w == "--listen" {
-                    skip = true;
-                    continue;
-                }
-                out.push(w);
-            }
-            c = out.join(" ") + " --listen 127.0.0.1:0";
+            c = without_option(&c, "--listen") + " --listen 127.0.0.1:0";
             // A server: it never ends on its own.
             background = true;
         }
         _ => {}
     }
     if background { c + " &" } else { c }
+}
+
+/// `command` without `option` and its value (untouched when the option is absent; words are split
+/// on whitespace, so only for commands whose quoted values hold no spaces).
+fn without_option(command: &str, option: &str) -> String {
+    if !command.split_whitespace().any(|w| w == option) {
+        return command.to_owned();
+    }
+    let mut out = Vec::new();
+    let mut words = command.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == option {
+            words.next();
+        } else {
+            out.push(w);
+        }
+    }
+    out.join(" ")
 }
 
 /// What a subcommand's output must contain.
@@ -249,6 +259,7 @@ fn key_output(sub: &str) -> Option<&'static str> {
 fn sandbox(tmp: &Path) -> PathBuf {
     for d in [
         "config",
+        "deploy",
         "prometheus",
         "scripts",
         "schema",
@@ -354,6 +365,10 @@ async fn every_command_example_in_the_docs_works() {
         .expect("host:port")
         .to_owned();
 
+    // One directory for every page, read in order (README first): a newcomer follows the README,
+    // then the docs, and a later page may use what an earlier one made (the README's soak.toml).
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bin = sandbox(tmp.path());
     let mut report = Vec::new();
     let mut failures = Vec::new();
     let mut ran = 0;
@@ -363,9 +378,6 @@ async fn every_command_example_in_the_docs_works() {
         if page.examples.is_empty() {
             continue;
         }
-        // A fresh directory per page: one page's examples build on each other, pages do not.
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let bin = sandbox(tmp.path());
         for (name, body) in &page.files {
             std::fs::write(tmp.path().join(name), body).expect("write page file");
         }
