@@ -58,6 +58,7 @@ pub fn startup(plan: &Plan) -> Result<Checked, CheckError> {
         ca_certificates(path).map_err(CheckError::Client)?;
     }
     transport::client_for(c).map_err(CheckError::Client)?;
+    transport::extra_headers(&c.headers).map_err(CheckError::Client)?;
     if let Some(path) = &plan.output.summary {
         // The summary's missing folders are created when it is written: the nearest existing one
         // must take a file.
