@@ -161,16 +161,24 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     }
 
     writeln!(w, "\nPER TOOL (latency from intended send, ms)")?;
+    // The name column fits the longest tool name, so long names never push the numbers out of line.
+    let name_w = s
+        .ops
+        .iter()
+        .map(|o| o.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(24);
     writeln!(
         w,
-        "  {:<24} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "  {:<name_w$} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9}",
         "tool", "calls", "ok %", "calls/s", "p50", "p95", "p99"
     )?;
     for o in &s.ops {
         let l = &o.latency.corrected;
         writeln!(
             w,
-            "  {:<24} {:>10} {:>8} {:>9.2} {:>9} {:>9} {:>9}",
+            "  {:<name_w$} {:>10} {:>8} {:>9.2} {:>9} {:>9} {:>9}",
             o.name,
             o.totals.calls,
             success(&o.totals),
