@@ -188,6 +188,8 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
         config: config_echo(plan),
         aborted: finished.stop_reason != StopReason::Completed,
         stop_reason: Some(finished.stop_reason.as_str().to_owned()),
+        is_final: true,
+        checkpoint: None,
     };
     let summary: Summary = summary::build(&snapshot, meta);
     // The console report first: whatever happens to the file, the numbers are shown.
