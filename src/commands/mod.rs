@@ -3,6 +3,7 @@
 //! Exit codes (a contract): 0 all SLOs held (or none set), 1 an SLO failed, 2 usage or configuration
 //! error, 3 could not start (target unreachable when required).
 
+pub mod checkpoint;
 pub mod compare;
 pub mod conformance;
 pub mod demo;

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use anyhow::Context;
 use serde_json::json;
 
+use super::checkpoint::{self, Checkpointer};
 use super::{Exit, ExitError};
 use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
 use crate::mcp::{Auth, Negotiated, ProtocolChoice};
@@ -99,6 +100,10 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     );
     let started = SystemTime::now();
     let negotiated = client.as_ref().ok().map(|c| c.negotiated().clone());
+    // Checkpoints and the final summary share one file: expand `{timestamp}` once.
+    plan.output.summary =
+        (plan.output.summary.as_deref()).map(|p| write::expand_timestamp(p, started));
+    let checkpoints = start_checkpoints(&plan, &recorder, negotiated.as_ref(), started);
     let result = match client {
         Ok(client) => {
             readiness.set_ready(true);
@@ -130,6 +135,9 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
             }
         }
     };
+    if let Some(c) = checkpoints {
+        c.stop().await;
+    }
     let mix_error = finished.mix_error.take();
     // Joining the raw writer and the fsyncs block: off the async threads, so `/metrics` keeps
     // answering (the final scrape) while the files are written.
@@ -175,21 +183,10 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
     }
     let snapshot = recorder.snapshot();
     let meta = RunMeta {
-        started: finished.started,
         ended: finished.ended,
-        // Never connected: no protocol (not the requested one the run_info label carries).
-        protocol: Some(
-            finished
-                .negotiated
-                .as_ref()
-                .map(protocol_info)
-                .unwrap_or_default(),
-        ),
-        config: config_echo(plan),
         aborted: finished.stop_reason != StopReason::Completed,
         stop_reason: Some(finished.stop_reason.as_str().to_owned()),
-        is_final: true,
-        checkpoint: None,
+        ..run_meta(plan, finished.negotiated.as_ref(), finished.started)
     };
     let summary: Summary = summary::build(&snapshot, meta);
     // The console report first: whatever happens to the file, the numbers are shown.
@@ -206,6 +203,39 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
     } else {
         Exit::Ok
     })
+}
+
+/// The summary's meta of a run that started at `started` and has not ended (yet).
+fn run_meta(plan: &Plan, negotiated: Option<&Negotiated>, started: SystemTime) -> RunMeta {
+    RunMeta {
+        // Never connected: no protocol (not the requested one the run_info label carries).
+        protocol: Some(negotiated.map(protocol_info).unwrap_or_default()),
+        config: config_echo(plan),
+        ..RunMeta::new(started, started)
+    }
+}
+
+/// Starts rewriting the summary while the run goes on, when there is a summary file and the
+/// interval (`--checkpoint-every`, or the default for long runs) asks for it.
+fn start_checkpoints(
+    plan: &Plan,
+    recorder: &Recorder,
+    negotiated: Option<&Negotiated>,
+    started: SystemTime,
+) -> Option<Checkpointer> {
+    let every = plan
+        .output
+        .checkpoints
+        .interval(checkpoint::planned(&plan.load))?;
+    let path = plan.output.summary.clone()?;
+    tracing::info!(every = %humantime::format_duration(every), path = %path.display(), "checkpointing the summary");
+    let setup = checkpoint::Setup {
+        path,
+        every,
+        meta: run_meta(plan, negotiated, started),
+        load: plan.load.clone(),
+    };
+    Some(Checkpointer::start(setup, recorder.clone()))
 }
 
 /// What the recorder must know up front: the bounded label sets and the run's identity.
