@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn checkpoints_by_default_only_for_runs_past_an_hour() {
-        let h = |n| Some(Duration::from_secs(n * 3600));
+        let h = |n: u64| Some(Duration::from_secs(n * 3600));
         assert_eq!(Checkpoints::Auto.interval(h(1)), None);
         assert_eq!(Checkpoints::Auto.interval(h(2)), Some(Checkpoints::AUTO));
         assert_eq!(Checkpoints::Auto.interval(None), Some(Checkpoints::AUTO));
