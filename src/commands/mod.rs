@@ -10,6 +10,7 @@ pub mod demo;
 pub mod discover;
 pub mod merge;
 pub mod mock;
+pub mod reload;
 pub mod run;
 pub mod schema;
 pub mod validate;

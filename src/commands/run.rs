@@ -34,14 +34,23 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let plan = crate::config::load(&args.config).map_err(ExitError::usage)?;
     let stop = Stop::new();
     stop.listen_for_signals();
-    execute(plan, &stop).await
+    execute_with(plan, &stop, Some(*args.config)).await
 }
 
 /// Runs a loaded plan end to end; shared by `run` and `demo`.
 ///
 /// Once the run has started, the summary is written however it ends: completed, interrupted, or
 /// failed half-way.
-pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
+pub async fn execute(plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
+    execute_with(plan, stop, None).await
+}
+
+/// [`execute`], reloading the SLOs from `reload_from` (the run's config) on SIGHUP when given.
+async fn execute_with(
+    mut plan: Plan,
+    stop: &Stop,
+    reload_from: Option<crate::config::RunArgs>,
+) -> anyhow::Result<Exit> {
     let run_id = plan.identity.run_id.clone();
     // Could not connect or negotiate at all, and it matters: nothing was measured, exit 3.
     let first = engine::first_connect(&plan)
@@ -104,6 +113,9 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     plan.output.summary =
         (plan.output.summary.as_deref()).map(|p| write::expand_timestamp(p, started));
     let checkpoints = start_checkpoints(&plan, &recorder, negotiated.as_ref(), started);
+    #[cfg(unix)]
+    let reloads =
+        reload_from.map(|args| super::reload::on_sighup(args, plan.clone(), recorder.clone()));
     let result = match client {
         Ok(client) => {
             readiness.set_ready(true);
@@ -135,6 +147,10 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
             }
         }
     };
+    #[cfg(unix)]
+    if let Some(r) = reloads {
+        r.abort();
+    }
     if let Some(c) = checkpoints {
         c.stop().await;
     }

@@ -208,7 +208,8 @@ struct Inner {
     errors: Mutex<errors::ErrorTable>,
     raw: Option<raw::RawSink>,
     run_info: RunInfo,
-    slos: Vec<Slo>,
+    /// The SLOs judged now: replaced by a reload (SIGHUP).
+    slos: Mutex<Vec<Slo>>,
     current_stage: AtomicU64,
     in_flight: AtomicU64,
     sessions: Mutex<SessionStats>,
@@ -235,6 +236,29 @@ impl std::fmt::Debug for Recorder {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Exports the SLO thresholds as gauges (`tool` = the operation or `_all`).
+fn export_slos(prom: &PrometheusRecorder, slos: &[Slo]) {
+    for slo in slos {
+        let tool = slo
+            .op
+            .clone()
+            .unwrap_or_else(|| names::ALL_TOOLS.to_owned());
+        let set = |name: &'static str, v: f64| {
+            prom.register_gauge(&key(name, vec![Label::new("tool", tool.clone())]), &META)
+                .set(v);
+        };
+        if let Some(p95) = slo.p95 {
+            set(names::SLO_LATENCY_P95_SECONDS, p95.as_secs_f64());
+        }
+        if let Some(v) = slo.min_tps {
+            set(names::SLO_MIN_CALLS_PER_SECOND, v);
+        }
+        if let Some(v) = slo.max_error_ratio {
+            set(names::SLO_MAX_ERROR_RATIO, v);
+        }
+    }
 }
 
 fn key(name: &'static str, labels: Vec<Label>) -> Key {
@@ -400,26 +424,7 @@ impl Recorder {
             &META,
         )
         .set(1.0);
-        for slo in &setup.slos {
-            let tool = slo
-                .op
-                .clone()
-                .unwrap_or_else(|| names::ALL_TOOLS.to_owned());
-            let set = |name: &'static str, v: f64| {
-                prom.register_gauge(&key(name, vec![Label::new("tool", tool.clone())]), &META)
-                    .set(v);
-            };
-            if let Some(p95) = slo.p95 {
-                set(names::SLO_LATENCY_P95_SECONDS, p95.as_secs_f64());
-            }
-            if let Some(v) = slo.min_tps {
-                set(names::SLO_MIN_CALLS_PER_SECOND, v);
-            }
-            if let Some(v) = slo.max_error_ratio {
-                set(names::SLO_MAX_ERROR_RATIO, v);
-            }
-        }
-
+        export_slos(&prom, &setup.slos);
         let start = Instant::now();
         let start_wall = SystemTime::now();
         let raw = match &setup.raw {
@@ -469,7 +474,7 @@ impl Recorder {
             errors: Mutex::new(errors::ErrorTable::new(ERROR_TABLE_CAP)),
             raw,
             run_info,
-            slos: setup.slos,
+            slos: Mutex::new(setup.slos),
             current_stage: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             sessions: Mutex::new(SessionStats::default()),
@@ -661,6 +666,18 @@ impl Recorder {
 
     /// Per SLO objective (in verdict order): seconds in breach over the sliding window and the
     /// worst full window, as tracked by the engine.
+    /// The SLOs judged now (the plan's, or the last reload's).
+    pub fn slos(&self) -> Vec<Slo> {
+        lock(&self.inner.slos).clone()
+    }
+
+    /// Replaces the SLOs judged from now on (a reload): the final verdict and the exported
+    /// thresholds follow. The histogram buckets stay those of the start.
+    pub fn set_slos(&self, slos: Vec<Slo>) {
+        export_slos(&self.inner.prom, &slos);
+        *lock(&self.inner.slos) = slos;
+    }
+
     pub fn set_slo_windows(&self, tracked: Vec<(f64, Option<f64>)>) {
         *lock(&self.inner.slo_windows) = tracked;
     }
@@ -736,7 +753,7 @@ impl Recorder {
             top_errors,
             schedule_lag: lock(&inner.lag).clone(),
             run_info: inner.run_info.clone(),
-            slos: inner.slos.clone(),
+            slos: lock(&inner.slos).clone(),
             sessions: *lock(&inner.sessions),
             slo_windows: lock(&inner.slo_windows).clone(),
             current_stage: inner.current_stage.load(Ordering::Relaxed) as usize,
