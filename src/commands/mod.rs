@@ -11,6 +11,7 @@ pub mod discover;
 pub mod merge;
 pub mod mock;
 pub mod reload;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod validate;
