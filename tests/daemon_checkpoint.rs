@@ -1,6 +1,6 @@
 //! Checkpoints of a running soak, through the binary: a SIGKILLed run leaves its last checkpoint, a
-//! valid summary (`"final": false`, the pacer's position) that the schema, `compare` and `merge`
-//! accept; a run that ends replaces its checkpoints with the final summary in the same file.
+//! valid summary (`"final": false`, the pacer's position) that the schema, `compare`, `merge`
+//! and `report` accept; a run that ends replaces its checkpoints with the final summary in the same file.
 //!
 //! The target is the built-in mock, in this test process on port 0; the binary runs as a child.
 
@@ -34,7 +34,7 @@ fn checkpoint_elapsed(path: &std::path::Path) -> Option<f64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sigkilled_soak_leaves_a_valid_checkpoint_that_compare_and_merge_accept() {
+async fn a_sigkilled_soak_leaves_a_valid_checkpoint_that_compare_merge_and_report_accept() {
     let m = mock(fixed_latency(Duration::from_millis(5))).await;
     let (mut soak, summary) = start_run(
         &m.url,
