@@ -11,17 +11,11 @@ use std::time::Duration;
 
 use support::{bin, fixed_latency, mock, read_summary, start_run, wait_until};
 
-fn schema() -> serde_json::Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schema/summary.schema.json"
-    ))
-    .expect("schema file");
-    serde_json::from_str(&text).expect("schema is JSON")
-}
-
+/// Validates against the summary schema (the committed file is this one: `report_summary` checks).
 fn assert_valid(s: &serde_json::Value) {
-    let validator = jsonschema::validator_for(&schema()).expect("valid schema");
+    let schema: serde_json::Value =
+        serde_json::from_str(&mcp_soak::report::summary::schema_json()).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
     let errors: Vec<String> = validator.iter_errors(s).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:?}");
 }
