@@ -1,14 +1,14 @@
 //! Reload on SIGHUP: the config is re-read and validated the way `run` read it (same file, same
 //! flags), and what can change without touching the pacer applies at once: the SLO objectives.
-//! Everything else the new plan changes — target, transport, load, mix, the SLO window, labels — is
-//! refused with a message naming it, and the running plan is kept; so is an invalid file, with its
+//! Everything else the new plan changes — target, transport, load, mix, limits (the SLO window
+//! among them), output, labels — is refused with a message naming it, and the running plan is kept; so is an invalid file, with its
 //! error logged. Histograms, timeline, sessions and counters are never reset by a reload.
 //!
 //! Labels are global labels of the Prometheus exporter, fixed when it is built: they cannot change
 //! live. The SLO window sizes the engine's sliding window at the start: it cannot either.
 
 use crate::config::RunArgs;
-use crate::plan::Plan;
+use crate::plan::{Limits, Output, Plan};
 use crate::record::Recorder;
 
 /// Why a reload was not applied.
@@ -58,6 +58,21 @@ pub fn not_live(old: &Plan, new: &Plan) -> Vec<&'static str> {
     }
     if old.identity.labels != new.identity.labels {
         refused.push("run.labels");
+    }
+    let limits = Limits {
+        slo_window: old.limits.slo_window,
+        ..new.limits.clone()
+    };
+    if limits != old.limits {
+        refused.push("limits");
+    }
+    // The running plan's summary path has `{timestamp}` expanded already.
+    let output = Output {
+        summary: old.output.summary.clone(),
+        ..new.output.clone()
+    };
+    if output != old.output {
+        refused.push("output");
     }
     refused
 }
