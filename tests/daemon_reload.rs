@@ -1,6 +1,7 @@
 //! Reload on SIGHUP, through the binary: an invalid file and a change that cannot apply live are
 //! refused with the running plan kept; a new SLO applies at once (the exported threshold and the
-//! final verdict follow) while the counters go on from where they were.
+//! final verdict follow) while the counters go on from where they were; `GET /control/state` shows
+//! where the run is and the SLOs judged now.
 //!
 //! The target is the built-in mock, in this test process on port 0; the binary runs as a child.
 
@@ -9,7 +10,7 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{Soak, fixed_latency, get_text, mock, read_summary, wait_until};
+use support::{Soak, fixed_latency, get, get_text, mock, read_summary, wait_until};
 
 fn config(url: &str, rate: u32, p95: &str) -> String {
     format!(
@@ -30,6 +31,13 @@ async fn p95_threshold(metrics: &str) -> String {
         .and_then(|l| l.rsplit(' ').next())
         .unwrap_or_else(|| panic!("no p95 threshold:\n{page}"))
         .to_owned()
+}
+
+/// `GET /control/state` as JSON.
+async fn state(url: &str) -> serde_json::Value {
+    let (status, body) = get(url).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("state is JSON")
 }
 
 /// Waits for the `n`th stderr line containing `what`.
@@ -64,11 +72,17 @@ async fn sighup_applies_new_slos_and_refuses_bad_files_and_live_load_changes() {
         ],
         &[],
     );
-    let metrics = format!("http://{}/metrics", soak.metrics_addr().await);
+    let addr = soak.metrics_addr().await;
+    let metrics = format!("http://{addr}/metrics");
+    let control = format!("http://{addr}/control/state");
     wait_until(Duration::from_secs(30), "calls to reach the mock", || {
         m.stats().total_calls() >= 10
     })
     .await;
+    let before = state(&control).await;
+    assert_eq!(before["position"]["stage"], 1, "{before}");
+    assert!(before["position"]["elapsed_s"].as_f64().expect("elapsed") > 0.0);
+    assert!(before["calls"].as_u64().expect("calls") >= 1, "{before}");
 
     write(&cfg, "[load\nstages = ");
     soak.signal("HUP");
@@ -95,6 +109,16 @@ async fn sighup_applies_new_slos_and_refuses_bad_files_and_live_load_changes() {
         p95_threshold(&metrics).await,
         "10",
         "the new threshold is exported"
+    );
+    let after = state(&control).await;
+    assert_eq!(after["slos"].as_array().map(Vec::len), Some(1));
+    assert_ne!(
+        after["slos"], before["slos"],
+        "the state shows the reloaded SLO"
+    );
+    assert!(
+        after["calls"].as_u64() >= before["calls"].as_u64(),
+        "counters go on: {before} then {after}"
     );
 
     let st = soak.wait(Duration::from_secs(60)).await;

@@ -14,7 +14,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::plan::Load;
-use crate::record::Recorder;
+use crate::record::http::ControlState;
+use crate::record::{Recorder, Snapshot};
 use crate::report::summary::{self, Checkpoint, RunMeta};
 use crate::report::write;
 use crate::schedule::Pacer;
@@ -72,22 +73,46 @@ impl Checkpointer {
 /// Writes one checkpoint of the run so far.
 fn write_one(setup: &Setup, recorder: &Recorder) -> anyhow::Result<()> {
     let snap = recorder.snapshot();
-    let checkpoint = Checkpoint {
-        elapsed_s: snap.elapsed.as_secs_f64(),
-        stage: stage_at(&setup.load, snap.elapsed),
-        scheduled: snap.stages.iter().map(|s| s.scheduled).sum(),
-        every_s: setup.every.as_secs_f64(),
-    };
     let meta = RunMeta {
         ended: std::time::SystemTime::now(),
         is_final: false,
-        checkpoint: Some(checkpoint),
+        checkpoint: Some(position(&setup.load, &snap, setup.every)),
         ..setup.meta.clone()
     };
     let summary = summary::build(&snap, meta);
     write::write_summary(&setup.path, &summary)?;
     tracing::debug!(path = %setup.path.display(), "checkpoint written");
     Ok(())
+}
+
+/// Where the run is in its plan at `snap` (`every`: the checkpoint interval, 0 without).
+fn position(load: &Load, snap: &Snapshot, every: Duration) -> Checkpoint {
+    Checkpoint {
+        elapsed_s: snap.elapsed.as_secs_f64(),
+        stage: stage_at(load, snap.elapsed),
+        scheduled: snap.stages.iter().map(|s| s.scheduled).sum(),
+        every_s: every.as_secs_f64(),
+    }
+}
+
+/// What `GET /control/state` answers: the run's position in its plan, the calls so far and the
+/// SLOs judged now (a reload may have replaced them). Read only.
+pub fn control_state(load: Load, recorder: Recorder, every: Option<Duration>) -> ControlState {
+    std::sync::Arc::new(move || {
+        let snap = recorder.snapshot();
+        let calls: u64 = snap
+            .ops
+            .iter()
+            .map(|o| crate::record::snapshot::total(&o.counts))
+            .sum();
+        serde_json::json!({
+            "run_id": snap.run_info.run_id,
+            "position": position(&load, &snap, every.unwrap_or_default()),
+            "calls": calls,
+            "in_flight": snap.in_flight,
+            "slos": recorder.slos(),
+        })
+    })
 }
 
 /// The stage (from 1) the pacer is in `elapsed` after the start; the closed model has one.

@@ -91,14 +91,23 @@ async fn execute_with(
     let readiness = Readiness::new();
     let server = match plan.output.metrics_listen {
         Some(addr) => Some(
-            crate::record::http::serve(addr, recorder.prometheus(), readiness.clone())
-                .await
-                .map_err(ExitError::cannot_start)?,
+            crate::record::http::serve_with_state(
+                addr,
+                recorder.prometheus(),
+                readiness.clone(),
+                Some(checkpoint::control_state(
+                    plan.load.clone(),
+                    recorder.clone(),
+                    checkpoint_every(&plan),
+                )),
+            )
+            .await
+            .map_err(ExitError::cannot_start)?,
         ),
         None => None,
     };
     if let Some(server) = &server {
-        tracing::info!(addr = %server.addr(), "serving /metrics, /healthz, /readyz");
+        tracing::info!(addr = %server.addr(), "serving /metrics, /healthz, /readyz, /control/state");
     }
 
     // The seed makes the run reproducible: say it, since the default is random.
@@ -236,6 +245,14 @@ fn run_meta(plan: &Plan, negotiated: Option<&Negotiated>, started: SystemTime) -
     }
 }
 
+/// How often the summary is checkpointed (None: never; there must be a summary file).
+fn checkpoint_every(plan: &Plan) -> Option<std::time::Duration> {
+    plan.output.summary.as_ref()?;
+    plan.output
+        .checkpoints
+        .interval(checkpoint::planned(&plan.load))
+}
+
 /// Starts rewriting the summary while the run goes on, when there is a summary file and the
 /// interval (`--checkpoint-every`, or the default for long runs) asks for it.
 fn start_checkpoints(
@@ -244,10 +261,7 @@ fn start_checkpoints(
     negotiated: Option<&Negotiated>,
     started: SystemTime,
 ) -> Option<Checkpointer> {
-    let every = plan
-        .output
-        .checkpoints
-        .interval(checkpoint::planned(&plan.load))?;
+    let every = checkpoint_every(plan)?;
     let path = plan.output.summary.clone()?;
     tracing::info!(every = %humantime::format_duration(every), path = %path.display(), "checkpointing the summary");
     let setup = checkpoint::Setup {

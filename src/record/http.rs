@@ -1,6 +1,7 @@
 //! Our own small `/metrics` server: `GET /metrics` (Prometheus text), `GET /healthz` (200 while the
 //! process lives), `GET /readyz` (200 once the run is ready, 503 before). Any other path is 404,
-//! any other method 405. Sockets get `TCP_NODELAY`.
+//! any other method 405. Sockets get `TCP_NODELAY`. With a state source, `GET /control/state` answers
+//! where the run is as JSON (read only).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,10 +38,14 @@ impl Readiness {
     }
 }
 
+/// What `GET /control/state` answers, computed at each request.
+pub type ControlState = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
 #[derive(Clone)]
 struct AppState {
     handle: PrometheusHandle,
     ready: Readiness,
+    state: Option<ControlState>,
 }
 
 /// A running metrics server.
@@ -75,6 +80,16 @@ pub async fn serve(
     handle: PrometheusHandle,
     ready: Readiness,
 ) -> Result<MetricsServer, RecordError> {
+    serve_with_state(addr, handle, ready, None).await
+}
+
+/// [`serve`], plus `GET /control/state` answered by `state` when given.
+pub async fn serve_with_state(
+    addr: SocketAddr,
+    handle: PrometheusHandle,
+    ready: Readiness,
+    state: Option<ControlState>,
+) -> Result<MetricsServer, RecordError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|error| RecordError::Bind { addr, error })?;
@@ -85,8 +100,13 @@ pub async fn serve(
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .route("/control/state", get(control_state))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
-        .with_state(AppState { handle, ready });
+        .with_state(AppState {
+            handle,
+            ready,
+            state,
+        });
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -108,6 +128,13 @@ pub async fn serve(
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     // Rendering drains histogram samples (CPU-bound, short): fine on the runtime.
     ([(header::CONTENT_TYPE, TEXT_FORMAT)], s.handle.render())
+}
+
+async fn control_state(State(s): State<AppState>) -> axum::response::Response {
+    match &s.state {
+        Some(state) => axum::Json(state()).into_response(),
+        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+    }
 }
 
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
