@@ -51,11 +51,19 @@ pub fn describe(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "config OK");
     let c = &plan.client;
-    let _ = writeln!(
-        s,
-        "target: {} ({:?}, protocol {:?}, timeout {:?}, {} sessions {:?})",
-        c.url, c.transport, c.protocol, c.timeout, c.sessions, c.session_strategy
-    );
+    match &c.stdio {
+        Some(t) => writeln!(
+            s,
+            "target: {} (stdio, {} process(es), protocol {:?}, timeout {:?})",
+            c.url, t.processes, c.protocol, c.timeout
+        ),
+        None => writeln!(
+            s,
+            "target: {} ({:?}, protocol {:?}, timeout {:?}, {} sessions {:?})",
+            c.url, c.transport, c.protocol, c.timeout, c.sessions, c.session_strategy
+        ),
+    }
+    .unwrap_or_default();
     match &plan.load {
         Load::Open { stages, max_calls } => {
             let p = Pacer::new(stages, *max_calls);

@@ -414,14 +414,16 @@ impl McpClient {
                 Mode::Stdio(p) => p.call(request, cursor, keep, &mut session_slot).await,
             }
         };
-        let x = match tokio::time::timeout(inner.http.timeout, fut).await {
-            Ok(x) => x,
-            Err(_) => Exchange::failed(
+        let (x, handshakes) = handshake::timed(tokio::time::timeout(inner.http.timeout, fut)).await;
+        let x = x.unwrap_or_else(|_| {
+            Exchange::failed(
                 OutcomeKind::Timeout,
                 format!("no complete reply within {:?}", inner.http.timeout),
-            ),
-        };
+            )
+        });
         let done = Instant::now();
+        // Service time starts when the request left: after any handshake the call had to do first.
+        let sent = (sent + handshakes.total()).min(done);
         CallOutcome {
             kind: x.kind,
             status: x.status,
@@ -433,6 +435,7 @@ impl McpClient {
             result: x.result,
             retry_after: x.retry_after,
             session: session_slot,
+            handshakes,
         }
     }
 

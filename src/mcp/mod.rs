@@ -10,6 +10,7 @@
 //! * [`McpClient::call`] — one request → one classified [`CallOutcome`]; never panics, never retries.
 //! * [`McpClient::list_tools`], [`McpClient::negotiated`], [`McpClient::session_stats`], [`McpClient::shutdown`].
 
+pub mod handshake;
 pub mod outcome;
 pub mod request;
 
