@@ -14,7 +14,7 @@ use support::{Soak, fixed_latency, get, get_text, mock, read_summary, wait_until
 
 fn config(url: &str, rate: u32, p95: &str) -> String {
     format!(
-        "[target]\nurl = \"{url}\"\n\n[load]\nstages = [{{ rate = {rate}, duration = \"8s\" }}]\n\n\
+        "[target]\nurl = \"{url}\"\n\n[load]\nstages = [{{ rate = {rate}, duration = \"12s\" }}]\n\n\
          [[mix]]\ntool = \"list_clusters\"\nweight = 1\n\n[[slo]]\np95 = \"{p95}\"\n"
     )
 }
@@ -31,6 +31,27 @@ async fn p95_threshold(metrics: &str) -> String {
         .and_then(|l| l.rsplit(' ').next())
         .unwrap_or_else(|| panic!("no p95 threshold:\n{page}"))
         .to_owned()
+}
+
+/// Waits (10 s at most) for `mcp_soak_slo_failing` of the whole run's p95 to read `value`.
+async fn wait_until_failing(metrics: &str, value: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = get_text(metrics).await;
+        let now = page
+            .lines()
+            .find(|l| l.starts_with("mcp_soak_slo_failing{") && l.contains("p95_latency_ms"))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_owned);
+        if now.as_deref() == Some(value) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mcp_soak_slo_failing is {now:?}, not {value}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// `GET /control/state` as JSON.
@@ -84,6 +105,8 @@ async fn sighup_applies_new_slos_and_refuses_bad_files_and_live_load_changes() {
     assert!(before["position"]["elapsed_s"].as_f64().expect("elapsed") > 0.0);
     assert!(before["calls"].as_u64().expect("calls") >= 1, "{before}");
 
+    wait_until_failing(&metrics, "1").await;
+
     write(&cfg, "[load\nstages = ");
     soak.signal("HUP");
     logged(&soak, "reload refused: the config is invalid", 1).await;
@@ -110,6 +133,8 @@ async fn sighup_applies_new_slos_and_refuses_bad_files_and_live_load_changes() {
         "10",
         "the new threshold is exported"
     );
+    // The live judgment follows the reloaded SLO: 20 ms is well within 10 s.
+    wait_until_failing(&metrics, "0").await;
     let after = state(&control).await;
     assert_eq!(after["slos"].as_array().map(Vec::len), Some(1));
     assert_ne!(
@@ -131,7 +156,7 @@ async fn sighup_applies_new_slos_and_refuses_bad_files_and_live_load_changes() {
     let s = read_summary(&summary);
     assert_eq!(s["slo_passed"], true);
     assert_eq!(s["slos"][0]["target"], 10000.0, "{}", s["slos"]);
-    // Nothing was reset and the refused rate never applied: 20/s for 8 s.
-    assert_eq!(s["totals"]["calls"], 160, "{}", s["totals"]);
+    // Nothing was reset and the refused rate never applied: 20/s for 12 s.
+    assert_eq!(s["totals"]["calls"], 240, "{}", s["totals"]);
     assert_eq!(s["stages"].as_array().map(Vec::len), Some(1));
 }
