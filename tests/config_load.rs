@@ -625,3 +625,25 @@ fn run_identity_from_file_env_and_flags() {
     assert_ne!(a.identity.run_id, b.identity.run_id);
     assert!(!a.identity.run_id.is_empty());
 }
+
+#[test]
+fn checkpoint_every_from_file_env_and_flag() {
+    use mcp_soak::plan::Checkpoints;
+    let f = file(".toml", BASE);
+    let p = load(&f, &[], &[]).expect("default");
+    assert_eq!(p.output.checkpoints, Checkpoints::Auto);
+    let p = load(&f, &["--checkpoint-every", "30s"], &[]).expect("flag");
+    assert_eq!(
+        p.output.checkpoints,
+        Checkpoints::Every(Duration::from_secs(30))
+    );
+    let p = load(&f, &[], &[("MCP_SOAK__OUTPUT__CHECKPOINT_EVERY", "off")]).expect("env");
+    assert_eq!(p.output.checkpoints, Checkpoints::Off);
+    for bad in ["0s", "soon"] {
+        let e = load(&f, &["--checkpoint-every", bad], &[]).expect_err(bad);
+        assert!(
+            e.to_string().contains("output.checkpoint_every"),
+            "{bad}: {e}"
+        );
+    }
+}
