@@ -647,3 +647,24 @@ fn checkpoint_every_from_file_env_and_flag() {
         );
     }
 }
+
+#[test]
+fn a_reload_refuses_what_cannot_change_live_and_names_it() {
+    use mcp_soak::commands::reload::not_live;
+    let f = file(".toml", BASE);
+    let running = load(&f, &[], &[]).expect("running plan");
+    let cases: [(&[&str], &[&str]); 8] = [
+        (&["--slo", "p95=10s"], &[]),
+        (&["--url", "http://127.0.0.1:10/mcp"], &["target.url"]),
+        (&["--rate", "20"], &["load"]),
+        (&["--mix", "echo=1"], &["mix"]),
+        (&["--slo-window", "1m"], &["limits.slo_window"]),
+        (&["--label", "env=ci"], &["run.labels"]),
+        (&["--max-in-flight", "7"], &["limits"]),
+        (&["--progress-interval", "9s"], &["output"]),
+    ];
+    for (flags, refused) in cases {
+        let new = load(&f, flags, &[]).expect("valid change");
+        assert_eq!(not_live(&running, &new), refused, "{flags:?}");
+    }
+}
