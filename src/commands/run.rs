@@ -52,6 +52,8 @@ async fn execute_with(
     reload_from: Option<crate::config::RunArgs>,
 ) -> anyhow::Result<Exit> {
     let run_id = plan.identity.run_id.clone();
+    // Everything that can be wrong before a call is sent is a configuration error (exit 2), found now.
+    let checked = super::checks::startup(&plan).map_err(ExitError::usage)?;
     // Could not connect or negotiate at all, and it matters: nothing was measured, exit 3.
     let first = engine::first_connect(&plan)
         .await
@@ -89,10 +91,10 @@ async fn execute_with(
     let recorder = Recorder::new(recorder_setup(&plan, &run_id, &protocol))
         .context("setting up the recorder")?;
     let readiness = Readiness::new();
-    let server = match plan.output.metrics_listen {
-        Some(addr) => Some(
-            crate::record::http::serve_with_state(
-                addr,
+    let server = match checked.metrics_listener {
+        Some(listener) => Some(
+            crate::record::http::serve_bound(
+                listener,
                 recorder.prometheus(),
                 readiness.clone(),
                 Some(checkpoint::control_state(
@@ -101,7 +103,6 @@ async fn execute_with(
                     checkpoint_every(&plan),
                 )),
             )
-            .await
             .map_err(ExitError::cannot_start)?,
         ),
         None => None,
@@ -125,6 +126,7 @@ async fn execute_with(
     #[cfg(unix)]
     let reloads =
         reload_from.map(|args| super::reload::on_sighup(args, plan.clone(), recorder.clone()));
+    let watch = super::no_success::watch(recorder.clone(), plan.output.progress_interval);
     let result = match client {
         Ok(client) => {
             readiness.set_ready(true);
@@ -142,6 +144,7 @@ async fn execute_with(
             .await
         }
     };
+    watch.abort();
     let mut finished = match result {
         Ok(f) => f,
         Err(e) => {
@@ -227,6 +230,12 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
     let paths = super::report::report_paths(o.html.clone(), o.junit.clone(), o.markdown.clone());
     for written in write::write_reports(&summary, &paths).context("writing the reports")? {
         tracing::info!(path = %written.display(), "report written");
+    }
+    if let Some((exit, message)) =
+        super::no_success::verdict(&summary, finished.negotiated.is_some())
+    {
+        tracing::error!("{message}");
+        return Ok(exit);
     }
     Ok(if !summary.slo_passed && !plan.output.no_fail_on_slo {
         Exit::SloFailed
@@ -363,7 +372,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
             "timeout": dur(c.timeout),
             "sessions": c.sessions,
             "max_connections": c.max_connections,
-            "session_strategy": format!("{:?}", c.session_strategy),
+            "session_strategy": c.session_strategy.to_string(),
             "insecure": c.insecure,
         },
         "load": load,

@@ -220,13 +220,7 @@ impl McpClient {
             &config.url
         })
         .map_err(|e| ClientError::Failed(format!("invalid URL: {e}")))?;
-        let client = transport::build_client(
-            config.ca_file.as_deref(),
-            config.insecure,
-            config.connect_timeout,
-            config.max_connections,
-        )
-        .map_err(ClientError::Failed)?;
+        let client = transport::client_for(&config).map_err(ClientError::Failed)?;
         let extra_secrets = config.headers.iter().map(|(_, v)| v.clone()).collect();
         let auth =
             super::auth::AuthProvider::new(&config.auth, extra_secrets, config.ca_file.as_deref())

@@ -98,6 +98,27 @@ pub enum SessionStrategy {
     PerCall,
 }
 
+/// As written in configs and flags: `pooled`, `churn:K`, `per-call`.
+impl std::fmt::Display for SessionStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionStrategy::Pooled => f.write_str("pooled"),
+            SessionStrategy::Churn { calls_per_session } => write!(f, "churn:{calls_per_session}"),
+            SessionStrategy::PerCall => f.write_str("per-call"),
+        }
+    }
+}
+
+/// As written in configs and flags: `auto` or the revision.
+impl std::fmt::Display for ProtocolChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProtocolChoice::Auto => f.write_str("auto"),
+            ProtocolChoice::Revision(r) => f.write_str(r),
+        }
+    }
+}
+
 /// Credentials sent with every request.
 #[derive(Debug, Clone, Default)]
 pub enum Auth {

@@ -80,22 +80,39 @@ pub async fn serve(
     handle: PrometheusHandle,
     ready: Readiness,
 ) -> Result<MetricsServer, RecordError> {
-    serve_with_state(addr, handle, ready, None).await
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|error| RecordError::Bind { addr, error })?;
+    serve_on(listener, handle, ready, None)
 }
 
-/// [`serve`], plus `GET /control/state` answered by `state` when given.
-pub async fn serve_with_state(
-    addr: SocketAddr,
+/// Like [`serve`] on a socket bound earlier and set non-blocking (the startup checks bind it before
+/// any traffic, so nothing can take the port in between), plus `GET /control/state` answered by
+/// `state` when given.
+pub fn serve_bound(
+    listener: std::net::TcpListener,
     handle: PrometheusHandle,
     ready: Readiness,
     state: Option<ControlState>,
 ) -> Result<MetricsServer, RecordError> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|error| RecordError::Bind { addr, error })?;
-    let local = listener
-        .local_addr()
-        .map_err(|error| RecordError::Bind { addr, error })?;
+    let listener =
+        tokio::net::TcpListener::from_std(listener).map_err(|error| RecordError::Bind {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            error,
+        })?;
+    serve_on(listener, handle, ready, state)
+}
+
+fn serve_on(
+    listener: tokio::net::TcpListener,
+    handle: PrometheusHandle,
+    ready: Readiness,
+    state: Option<ControlState>,
+) -> Result<MetricsServer, RecordError> {
+    let local = listener.local_addr().map_err(|error| RecordError::Bind {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        error,
+    })?;
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
