@@ -634,3 +634,46 @@ fn run_identity_from_file_env_and_flags() {
     assert_ne!(a.identity.run_id, b.identity.run_id);
     assert!(!a.identity.run_id.is_empty());
 }
+
+#[test]
+fn checkpoint_every_from_file_env_and_flag() {
+    use mcp_soak::plan::Checkpoints;
+    let f = file(".toml", BASE);
+    let p = load(&f, &[], &[]).expect("default");
+    assert_eq!(p.output.checkpoints, Checkpoints::Auto);
+    let p = load(&f, &["--checkpoint-every", "30s"], &[]).expect("flag");
+    assert_eq!(
+        p.output.checkpoints,
+        Checkpoints::Every(Duration::from_secs(30))
+    );
+    let p = load(&f, &[], &[("MCP_SOAK__OUTPUT__CHECKPOINT_EVERY", "off")]).expect("env");
+    assert_eq!(p.output.checkpoints, Checkpoints::Off);
+    for bad in ["0s", "soon"] {
+        let e = load(&f, &["--checkpoint-every", bad], &[]).expect_err(bad);
+        assert!(
+            e.to_string().contains("output.checkpoint_every"),
+            "{bad}: {e}"
+        );
+    }
+}
+
+#[test]
+fn a_reload_refuses_what_cannot_change_live_and_names_it() {
+    use mcp_soak::commands::reload::not_live;
+    let f = file(".toml", BASE);
+    let running = load(&f, &[], &[]).expect("running plan");
+    let cases: [(&[&str], &[&str]); 8] = [
+        (&["--slo", "p95=10s"], &[]),
+        (&["--url", "http://127.0.0.1:10/mcp"], &["target.url"]),
+        (&["--rate", "20"], &["load"]),
+        (&["--mix", "echo=1"], &["mix"]),
+        (&["--slo-window", "1m"], &["limits.slo_window"]),
+        (&["--label", "env=ci"], &["run.labels"]),
+        (&["--max-in-flight", "7"], &["limits"]),
+        (&["--progress-interval", "9s"], &["output"]),
+    ];
+    for (flags, refused) in cases {
+        let new = load(&f, flags, &[]).expect("valid change");
+        assert_eq!(not_live(&running, &new), refused, "{flags:?}");
+    }
+}

@@ -305,3 +305,19 @@ async fn compare_flags_regressions_and_passes_identical() {
 fn summary_file(dir: &tempfile::TempDir, name: &str, s: &Summary) -> std::path::PathBuf {
     report::write::write_summary(&dir.path().join(name), s).expect("write summary")
 }
+
+#[test]
+fn summaries_are_final_unless_they_are_checkpoints() {
+    let s = run_summary(300);
+    assert!(s.is_final && s.checkpoint.is_none());
+    let mut json = serde_json::to_value(&s).expect("serialize");
+    assert_eq!(json["final"], true);
+    assert!(
+        json.get("checkpoint").is_none(),
+        "no checkpoint in a final summary"
+    );
+    // A summary written before checkpoints existed has no `final`: it was final.
+    json.as_object_mut().expect("object").remove("final");
+    let old: Summary = serde_json::from_value(json).expect("an old summary still reads");
+    assert!(old.is_final);
+}

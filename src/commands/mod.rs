@@ -4,6 +4,7 @@
 //! 2 usage or configuration error (every startup check runs before any traffic), 3 could not start
 //! (target unreachable when required, or never reached during the whole run).
 
+pub mod checkpoint;
 pub mod checks;
 pub mod compare;
 pub mod conformance;
@@ -12,6 +13,7 @@ pub mod discover;
 pub mod merge;
 pub mod mock;
 pub mod no_success;
+pub mod reload;
 pub mod report;
 pub mod run;
 pub mod schema;

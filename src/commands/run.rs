@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use anyhow::Context;
 use serde_json::json;
 
+use super::checkpoint::{self, Checkpointer};
 use super::{Exit, ExitError};
 use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
 use crate::mcp::{Auth, Negotiated, ProtocolChoice};
@@ -33,14 +34,23 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let plan = crate::config::load(&args.config).map_err(ExitError::usage)?;
     let stop = Stop::new();
     stop.listen_for_signals();
-    execute(plan, &stop).await
+    execute_with(plan, &stop, Some(*args.config)).await
 }
 
 /// Runs a loaded plan end to end; shared by `run` and `demo`.
 ///
 /// Once the run has started, the summary is written however it ends: completed, interrupted, or
 /// failed half-way.
-pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
+pub async fn execute(plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
+    execute_with(plan, stop, None).await
+}
+
+/// [`execute`], reloading the SLOs from `reload_from` (the run's config) on SIGHUP when given.
+async fn execute_with(
+    mut plan: Plan,
+    stop: &Stop,
+    reload_from: Option<crate::config::RunArgs>,
+) -> anyhow::Result<Exit> {
     let run_id = plan.identity.run_id.clone();
     // Everything that can be wrong before a call is sent is a configuration error (exit 2), found now.
     let checked = super::checks::startup(&plan).map_err(ExitError::usage)?;
@@ -83,13 +93,22 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     let readiness = Readiness::new();
     let server = match checked.metrics_listener {
         Some(listener) => Some(
-            crate::record::http::serve_bound(listener, recorder.prometheus(), readiness.clone())
-                .map_err(ExitError::cannot_start)?,
+            crate::record::http::serve_bound(
+                listener,
+                recorder.prometheus(),
+                readiness.clone(),
+                Some(checkpoint::control_state(
+                    plan.load.clone(),
+                    recorder.clone(),
+                    checkpoint_every(&plan),
+                )),
+            )
+            .map_err(ExitError::cannot_start)?,
         ),
         None => None,
     };
     if let Some(server) = &server {
-        tracing::info!(addr = %server.addr(), "serving /metrics, /healthz, /readyz");
+        tracing::info!(addr = %server.addr(), "serving /metrics, /healthz, /readyz, /control/state");
     }
 
     // The seed makes the run reproducible: say it, since the default is random.
@@ -100,6 +119,13 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     );
     let started = SystemTime::now();
     let negotiated = client.as_ref().ok().map(|c| c.negotiated().clone());
+    // Checkpoints and the final summary share one file: expand `{timestamp}` once.
+    plan.output.summary =
+        (plan.output.summary.as_deref()).map(|p| write::expand_timestamp(p, started));
+    let checkpoints = start_checkpoints(&plan, &recorder, negotiated.as_ref(), started);
+    #[cfg(unix)]
+    let reloads =
+        reload_from.map(|args| super::reload::on_sighup(args, plan.clone(), recorder.clone()));
     let watch = super::no_success::watch(recorder.clone(), plan.output.progress_interval);
     let result = match client {
         Ok(client) => {
@@ -133,6 +159,13 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
             }
         }
     };
+    #[cfg(unix)]
+    if let Some(r) = reloads {
+        r.abort();
+    }
+    if let Some(c) = checkpoints {
+        c.stop().await;
+    }
     let mix_error = finished.mix_error.take();
     // Joining the raw writer and the fsyncs block: off the async threads, so `/metrics` keeps
     // answering (the final scrape) while the files are written.
@@ -178,19 +211,10 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
     }
     let snapshot = recorder.snapshot();
     let meta = RunMeta {
-        started: finished.started,
         ended: finished.ended,
-        // Never connected: no protocol (not the requested one the run_info label carries).
-        protocol: Some(
-            finished
-                .negotiated
-                .as_ref()
-                .map(protocol_info)
-                .unwrap_or_default(),
-        ),
-        config: config_echo(plan),
         aborted: finished.stop_reason != StopReason::Completed,
         stop_reason: Some(finished.stop_reason.as_str().to_owned()),
+        ..run_meta(plan, finished.negotiated.as_ref(), finished.started)
     };
     let summary: Summary = summary::build(&snapshot, meta);
     // The console report first: whatever happens to the file, the numbers are shown.
@@ -218,6 +242,44 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
     } else {
         Exit::Ok
     })
+}
+
+/// The summary's meta of a run that started at `started` and has not ended (yet).
+fn run_meta(plan: &Plan, negotiated: Option<&Negotiated>, started: SystemTime) -> RunMeta {
+    RunMeta {
+        // Never connected: no protocol (not the requested one the run_info label carries).
+        protocol: Some(negotiated.map(protocol_info).unwrap_or_default()),
+        config: config_echo(plan),
+        ..RunMeta::new(started, started)
+    }
+}
+
+/// How often the summary is checkpointed (None: never; there must be a summary file).
+fn checkpoint_every(plan: &Plan) -> Option<std::time::Duration> {
+    plan.output.summary.as_ref()?;
+    plan.output
+        .checkpoints
+        .interval(checkpoint::planned(&plan.load))
+}
+
+/// Starts rewriting the summary while the run goes on, when there is a summary file and the
+/// interval (`--checkpoint-every`, or the default for long runs) asks for it.
+fn start_checkpoints(
+    plan: &Plan,
+    recorder: &Recorder,
+    negotiated: Option<&Negotiated>,
+    started: SystemTime,
+) -> Option<Checkpointer> {
+    let every = checkpoint_every(plan)?;
+    let path = plan.output.summary.clone()?;
+    tracing::info!(every = %humantime::format_duration(every), path = %path.display(), "checkpointing the summary");
+    let setup = checkpoint::Setup {
+        path,
+        every,
+        meta: run_meta(plan, negotiated, started),
+        load: plan.load.clone(),
+    };
+    Some(Checkpointer::start(setup, recorder.clone()))
 }
 
 /// What the recorder must know up front: the bounded label sets and the run's identity.

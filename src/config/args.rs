@@ -209,6 +209,10 @@ pub struct RunArgs {
     /// ephemeral (`:0`) or the run is interactive (stdin and stderr on a terminal).
     #[arg(long, value_name = "DURATION", help_heading = "Output")]
     pub linger: Option<String>,
+    /// Rewrite the summary (marked `"final": false`) this often while the run goes on, e.g. `5m`;
+    /// `off` never. Default: every 5m for runs planned longer than an hour (or without an end).
+    #[arg(long, value_name = "DURATION", help_heading = "Output")]
+    pub checkpoint_every: Option<String>,
     /// Progress line interval, e.g. `5s`.
     #[arg(long, value_name = "DURATION", help_heading = "Output")]
     pub progress_interval: Option<String>,

@@ -202,6 +202,7 @@ pub struct OutputCfg {
     pub metrics_listen: Option<String>,
     pub linger: Option<String>,
     pub progress_interval: Option<String>,
+    pub checkpoint_every: Option<String>,
     pub quiet: Option<bool>,
     pub no_fail_on_slo: Option<bool>,
 }

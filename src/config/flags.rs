@@ -288,6 +288,12 @@ impl Loader<'_> {
             "output.progress_interval",
             "progress-interval",
         );
+        self.set(
+            &mut o.checkpoint_every,
+            a.checkpoint_every.clone(),
+            "output.checkpoint_every",
+            "checkpoint-every",
+        );
         if a.quiet {
             self.set(&mut o.quiet, Some(true), "output.quiet", "quiet");
         }

@@ -202,11 +202,13 @@ fn judge_window(
     window: &mut SloWindow,
     breaches: &mut BreachTracker,
 ) -> &'static str {
-    if shared.plan.slos.is_empty() {
+    // The recorder's SLOs, not the plan's: a reload (SIGHUP) may have replaced them.
+    let slos = shared.recorder.slos();
+    if slos.is_empty() {
         return "none";
     }
     let view = window.view(snap.elapsed, &snap.ops);
-    let verdicts = evaluate_window(&shared.plan.slos, &view);
+    let verdicts = evaluate_window(&slos, &view);
     breaches.update(snap.elapsed, view.full, &verdicts);
     shared.recorder.set_slo_windows(breaches.results());
     shared.recorder.set_slo_failing(&breaches.failing());

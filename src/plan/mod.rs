@@ -116,6 +116,9 @@ pub struct Output {
     pub linger: Duration,
     /// Progress line / log interval.
     pub progress_interval: Duration,
+    /// How often the summary is rewritten while the run goes on: `Auto` = [`Checkpoints::AUTO`]
+    /// for runs planned longer than an hour.
+    pub checkpoints: Checkpoints,
     pub quiet: bool,
     /// Exit 0 even when an SLO failed.
     pub no_fail_on_slo: bool,
@@ -132,8 +135,38 @@ impl Default for Output {
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             linger: Duration::from_secs(15),
             progress_interval: Duration::from_secs(5),
+            checkpoints: Checkpoints::Auto,
             quiet: false,
             no_fail_on_slo: false,
+        }
+    }
+}
+
+/// When the summary is checkpointed while the run goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoints {
+    /// Every [`Checkpoints::AUTO`] when the run is planned to last longer than
+    /// [`Checkpoints::AUTO_PAST`] (or has no planned end); never for shorter runs.
+    Auto,
+    Every(Duration),
+    Off,
+}
+
+impl Checkpoints {
+    /// The default interval: a killed soak loses at most five minutes of its summary.
+    pub const AUTO: Duration = Duration::from_secs(300);
+    /// Runs planned longer than this are checkpointed by default.
+    pub const AUTO_PAST: Duration = Duration::from_secs(3600);
+
+    /// The interval for a run planned to last `planned` (None: no planned end); None = no checkpoints.
+    pub fn interval(self, planned: Option<Duration>) -> Option<Duration> {
+        match self {
+            Checkpoints::Every(d) => Some(d),
+            Checkpoints::Off => None,
+            Checkpoints::Auto => match planned {
+                Some(p) if p <= Self::AUTO_PAST => None,
+                _ => Some(Self::AUTO),
+            },
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Our own small `/metrics` server: `GET /metrics` (Prometheus text), `GET /healthz` (200 while the
 //! process lives), `GET /readyz` (200 once the run is ready, 503 before). Any other path is 404,
-//! any other method 405. Sockets get `TCP_NODELAY`.
+//! any other method 405. Sockets get `TCP_NODELAY`. With a state source, `GET /control/state` answers
+//! where the run is as JSON (read only).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,10 +38,14 @@ impl Readiness {
     }
 }
 
+/// What `GET /control/state` answers, computed at each request.
+pub type ControlState = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
 #[derive(Clone)]
 struct AppState {
     handle: PrometheusHandle,
     ready: Readiness,
+    state: Option<ControlState>,
 }
 
 /// A running metrics server.
@@ -78,28 +83,31 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|error| RecordError::Bind { addr, error })?;
-    serve_on(listener, handle, ready)
+    serve_on(listener, handle, ready, None)
 }
 
 /// Like [`serve`] on a socket bound earlier and set non-blocking (the startup checks bind it before
-/// any traffic, so nothing can take the port in between).
+/// any traffic, so nothing can take the port in between), plus `GET /control/state` answered by
+/// `state` when given.
 pub fn serve_bound(
     listener: std::net::TcpListener,
     handle: PrometheusHandle,
     ready: Readiness,
+    state: Option<ControlState>,
 ) -> Result<MetricsServer, RecordError> {
     let listener =
         tokio::net::TcpListener::from_std(listener).map_err(|error| RecordError::Bind {
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             error,
         })?;
-    serve_on(listener, handle, ready)
+    serve_on(listener, handle, ready, state)
 }
 
 fn serve_on(
     listener: tokio::net::TcpListener,
     handle: PrometheusHandle,
     ready: Readiness,
+    state: Option<ControlState>,
 ) -> Result<MetricsServer, RecordError> {
     let local = listener.local_addr().map_err(|error| RecordError::Bind {
         addr: SocketAddr::from(([0, 0, 0, 0], 0)),
@@ -109,8 +117,13 @@ fn serve_on(
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .route("/control/state", get(control_state))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
-        .with_state(AppState { handle, ready });
+        .with_state(AppState {
+            handle,
+            ready,
+            state,
+        });
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -132,6 +145,13 @@ fn serve_on(
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     // Rendering drains histogram samples (CPU-bound, short): fine on the runtime.
     ([(header::CONTENT_TYPE, TEXT_FORMAT)], s.handle.render())
+}
+
+async fn control_state(State(s): State<AppState>) -> axum::response::Response {
+    match &s.state {
+        Some(state) => axum::Json(state()).into_response(),
+        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+    }
 }
 
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {

@@ -224,14 +224,15 @@ struct Inner {
     errors: Mutex<errors::ErrorTable>,
     raw: Option<raw::RawSink>,
     run_info: RunInfo,
-    slos: Vec<Slo>,
+    /// The SLOs judged now: replaced by a reload (SIGHUP).
+    slos: Mutex<Vec<Slo>>,
     current_stage: AtomicU64,
     in_flight: AtomicU64,
     sessions: Mutex<SessionStats>,
     /// Per SLO objective: seconds in breach over the sliding window and the worst full window.
     slo_windows: Mutex<Vec<(f64, Option<f64>)>>,
     /// Per SLO objective: `mcp_soak_slo_failing` (1 while it fails over the window).
-    slo_failing: Vec<Gauge>,
+    slo_failing: Mutex<Vec<Gauge>>,
     /// Records whose `op` index was out of range (a bug upstream; counted, never a panic).
     unknown_op: AtomicU64,
     _upkeep_stop: mpsc::Sender<()>,
@@ -253,6 +254,43 @@ impl std::fmt::Debug for Recorder {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Exports the SLO thresholds as gauges (`tool` = the operation or `_all`) and registers, per
+/// objective in verdict order, whether it fails over the window now (returned, set to 0).
+fn export_slos(prom: &PrometheusRecorder, slos: &[Slo]) -> Vec<Gauge> {
+    let mut slo_failing = Vec::new();
+    for slo in slos {
+        let tool = slo
+            .op
+            .clone()
+            .unwrap_or_else(|| names::ALL_TOOLS.to_owned());
+        let mut set = |name: &'static str, objective: &'static str, v: f64| {
+            prom.register_gauge(&key(name, vec![Label::new("tool", tool.clone())]), &META)
+                .set(v);
+            let labels = vec![
+                Label::new("tool", tool.clone()),
+                Label::new("objective", objective),
+            ];
+            let failing = prom.register_gauge(&key(names::SLO_FAILING, labels), &META);
+            failing.set(0.0);
+            slo_failing.push(failing);
+        };
+        if let Some(p95) = slo.p95 {
+            set(
+                names::SLO_LATENCY_P95_SECONDS,
+                "p95_latency_ms",
+                p95.as_secs_f64(),
+            );
+        }
+        if let Some(v) = slo.min_tps {
+            set(names::SLO_MIN_CALLS_PER_SECOND, "min_calls_per_second", v);
+        }
+        if let Some(v) = slo.max_error_ratio {
+            set(names::SLO_MAX_ERROR_RATIO, "max_error_ratio", v);
+        }
+    }
+    slo_failing
 }
 
 fn key(name: &'static str, labels: Vec<Label>) -> Key {
@@ -430,39 +468,7 @@ impl Recorder {
             &META,
         )
         .set(1.0);
-        // Per objective, in verdict order: its target, and whether it fails over the window now.
-        let mut slo_failing = Vec::new();
-        for slo in &setup.slos {
-            let tool = slo
-                .op
-                .clone()
-                .unwrap_or_else(|| names::ALL_TOOLS.to_owned());
-            let mut set = |name: &'static str, objective: &'static str, v: f64| {
-                prom.register_gauge(&key(name, vec![Label::new("tool", tool.clone())]), &META)
-                    .set(v);
-                let labels = vec![
-                    Label::new("tool", tool.clone()),
-                    Label::new("objective", objective),
-                ];
-                let failing = prom.register_gauge(&key(names::SLO_FAILING, labels), &META);
-                failing.set(0.0);
-                slo_failing.push(failing);
-            };
-            if let Some(p95) = slo.p95 {
-                set(
-                    names::SLO_LATENCY_P95_SECONDS,
-                    "p95_latency_ms",
-                    p95.as_secs_f64(),
-                );
-            }
-            if let Some(v) = slo.min_tps {
-                set(names::SLO_MIN_CALLS_PER_SECOND, "min_calls_per_second", v);
-            }
-            if let Some(v) = slo.max_error_ratio {
-                set(names::SLO_MAX_ERROR_RATIO, "max_error_ratio", v);
-            }
-        }
-
+        let slo_failing = export_slos(&prom, &setup.slos);
         let start = Instant::now();
         let start_wall = SystemTime::now();
         let raw = match &setup.raw {
@@ -511,12 +517,12 @@ impl Recorder {
             errors: Mutex::new(errors::ErrorTable::new(ERROR_TABLE_CAP)),
             raw,
             run_info,
-            slos: setup.slos,
+            slos: Mutex::new(setup.slos),
             current_stage: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             sessions: Mutex::new(SessionStats::default()),
             slo_windows: Mutex::new(Vec::new()),
-            slo_failing,
+            slo_failing: Mutex::new(slo_failing),
             unknown_op: AtomicU64::new(0),
             _upkeep_stop: stop_tx,
         };
@@ -728,13 +734,30 @@ impl Recorder {
 
     /// Per SLO objective (in verdict order): seconds in breach over the sliding window and the
     /// worst full window, as tracked by the engine.
+    /// The SLOs judged now (the plan's, or the last reload's).
+    pub fn slos(&self) -> Vec<Slo> {
+        lock(&self.inner.slos).clone()
+    }
+
+    /// Replaces the SLOs judged from now on (a reload): the final verdict and the exported
+    /// thresholds follow. The histogram buckets stay those of the start.
+    pub fn set_slos(&self, slos: Vec<Slo>) {
+        let mut failing = lock(&self.inner.slo_failing);
+        // An objective the reload dropped is not failing any more.
+        for g in failing.iter() {
+            g.set(0.0);
+        }
+        *failing = export_slos(&self.inner.prom, &slos);
+        *lock(&self.inner.slos) = slos;
+    }
+
     pub fn set_slo_windows(&self, tracked: Vec<(f64, Option<f64>)>) {
         *lock(&self.inner.slo_windows) = tracked;
     }
 
     /// Per SLO objective (in verdict order): whether it fails over the sliding window now.
     pub fn set_slo_failing(&self, failing: &[bool]) {
-        for (g, f) in self.inner.slo_failing.iter().zip(failing) {
+        for (g, f) in lock(&self.inner.slo_failing).iter().zip(failing) {
             g.set(if *f { 1.0 } else { 0.0 });
         }
     }
@@ -811,7 +834,7 @@ impl Recorder {
             top_errors,
             schedule_lag: lock(&inner.lag).clone(),
             run_info: inner.run_info.clone(),
-            slos: inner.slos.clone(),
+            slos: lock(&inner.slos).clone(),
             sessions: *lock(&inner.sessions),
             slo_windows: lock(&inner.slo_windows).clone(),
             handshakes: HandshakeKind::ALL

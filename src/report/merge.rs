@@ -494,6 +494,8 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
         config: merged_config(shards),
         aborted: shards.iter().any(|s| s.summary.aborted),
         stop_reason: (!stop_reasons.is_empty()).then(|| stop_reasons.join("; ")),
+        // A merge of checkpoints is itself a checkpoint: the load was still going on.
+        is_final: shards.iter().all(|s| s.summary.is_final),
         ..RunMeta::new(started, ended)
     };
     Ok(Merged {

@@ -36,6 +36,10 @@ pub struct RunMeta {
     /// True when the run stopped before its plan ended (signal, abort-on-breach, error).
     pub aborted: bool,
     pub stop_reason: Option<String>,
+    /// False for a checkpoint written while the run goes on (or a merge of one).
+    pub is_final: bool,
+    /// Where the pacer was when a checkpoint was taken (None in a final summary).
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl RunMeta {
@@ -48,8 +52,24 @@ impl RunMeta {
             config: serde_json::Value::Null,
             aborted: false,
             stop_reason: None,
+            is_final: true,
+            checkpoint: None,
         }
     }
+}
+
+/// Where a running soak was when a checkpoint of its summary was written: with it, a killed soak's
+/// last checkpoint says exactly how far the plan had got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Checkpoint {
+    /// Seconds from the run's start to the checkpoint.
+    pub elapsed_s: f64,
+    /// The stage the pacer was in, from 1 (none past the last stage).
+    pub stage: Option<usize>,
+    /// Slots the schedule had laid out until then, dropped ones included.
+    pub scheduled: u64,
+    /// Seconds between checkpoints: a killed run lost at most this much of its summary.
+    pub every_s: f64,
 }
 
 /// The negotiated protocol and the server's self-description.
@@ -112,6 +132,13 @@ pub struct Summary {
     pub assessment: Assessment,
     pub aborted: bool,
     pub stop_reason: Option<String>,
+    /// False in a checkpoint rewritten while the run goes on; true once the run has ended (and in
+    /// summaries written before checkpoints existed).
+    #[serde(rename = "final", default = "yes")]
+    pub is_final: bool,
+    /// The pacer's position when this checkpoint was written; absent from a final summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpoint>,
     /// Raw-stream lines written and lost (0 without `--raw`).
     pub raw_lines_written: u64,
     pub raw_lines_lost: u64,
@@ -363,6 +390,10 @@ pub struct SessionSummary {
     pub expired: u64,
 }
 
+fn yes() -> bool {
+    true
+}
+
 fn merge_all<'a>(hists: impl Iterator<Item = &'a Hist>) -> Option<Hist> {
     let mut out: Option<Hist> = None;
     for h in hists {
@@ -518,6 +549,8 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
         slos,
         aborted: meta.aborted,
         stop_reason: meta.stop_reason,
+        is_final: meta.is_final,
+        checkpoint: meta.checkpoint,
         raw_lines_written: snap.raw_written,
         raw_lines_lost: snap.raw_lost,
         histograms: Histograms::of(snap)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::file::FileConfig;
 use crate::config::{ConfigError, Loader};
-use crate::plan::Output;
+use crate::plan::{Checkpoints, Output};
 
 /// How long `/metrics` stays up after a run when nobody said: 15 s for a final scrape by a
 /// Prometheus that knows the address, none when nothing could scrape it (an ephemeral port) or a
@@ -55,6 +55,19 @@ impl Loader<'_> {
             }
             out.progress_interval = d;
         }
+        out.checkpoints = match o.checkpoint_every.as_deref() {
+            None => Checkpoints::Auto,
+            Some("off") => Checkpoints::Off,
+            Some(_) => match self.duration("output.checkpoint_every", &o.checkpoint_every)? {
+                Some(d) if !d.is_zero() => Checkpoints::Every(d),
+                _ => {
+                    return Err(self.err(
+                        "output.checkpoint_every",
+                        "expected a duration > 0 (e.g. 5m) or off",
+                    ));
+                }
+            },
+        };
         out.quiet = o.quiet.unwrap_or(false);
         out.no_fail_on_slo = o.no_fail_on_slo.unwrap_or(false);
         Ok(out)
@@ -73,5 +86,16 @@ mod tests {
         assert_eq!(default_linger(fixed, true), Duration::ZERO);
         assert_eq!(default_linger(ephemeral, false), Duration::ZERO);
         assert_eq!(default_linger(None, false), Duration::ZERO);
+    }
+
+    #[test]
+    fn checkpoints_by_default_only_for_runs_past_an_hour() {
+        let h = |n: u64| Some(Duration::from_secs(n * 3600));
+        assert_eq!(Checkpoints::Auto.interval(h(1)), None);
+        assert_eq!(Checkpoints::Auto.interval(h(2)), Some(Checkpoints::AUTO));
+        assert_eq!(Checkpoints::Auto.interval(None), Some(Checkpoints::AUTO));
+        let every = Checkpoints::Every(Duration::from_secs(1));
+        assert_eq!(every.interval(h(0)), Some(Duration::from_secs(1)));
+        assert_eq!(Checkpoints::Off.interval(None), None);
     }
 }
