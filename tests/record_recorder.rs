@@ -341,6 +341,8 @@ fn docs_table_matches_exported_names() {
     for r in records(300) {
         rec.record(r);
     }
+    // The target's resource gauges exist once a sampler runs (`target.metrics_url` / `target.pid`).
+    let _target = mcp_soak::record::resources::Handles::new(&rec, &["a_series".to_owned()]);
     let text = rec.prometheus().render();
     let exported: BTreeSet<String> = text
         .lines()

@@ -52,6 +52,14 @@ pub struct TargetCfg {
     pub ca_file: Option<String>,
     pub insecure: Option<bool>,
     pub auth: AuthCfg,
+    /// The server's own Prometheus endpoint, scraped for its memory, fds and CPU.
+    pub metrics_url: Option<String>,
+    /// Series to scrape from `metrics_url` besides the `process_*` defaults.
+    pub metrics_series: Vec<String>,
+    /// Time between samples of the server's resources (default 5s).
+    pub metrics_interval: Option<String>,
+    /// A local server process to sample from `/proc` (instead of `metrics_url`).
+    pub pid: Option<i64>,
 }
 
 /// `target.command`: one shell-like line or the program and its arguments.

@@ -33,6 +33,37 @@ pub struct Plan {
     pub seed: u64,
     /// Who the run is, on every exported series and in the summary.
     pub identity: Identity,
+    /// Where the target server's own resources are sampled from, if anywhere.
+    pub resources: Resources,
+}
+
+/// Where the target's memory, fds and CPU are read from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResourceSource {
+    /// The server's Prometheus endpoint (`target.metrics_url`).
+    Metrics(String),
+    /// A local process (`target.pid`), read from `/proc`.
+    Pid(u32),
+}
+
+/// Sampling of the target server's own resources (`target.metrics_url` / `target.pid`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resources {
+    pub source: Option<ResourceSource>,
+    /// Series to scrape besides the `process_*` defaults (`target.metrics_series`).
+    pub series: Vec<String>,
+    /// Time between samples (`target.metrics_interval`, default 5 s).
+    pub interval: Duration,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources {
+            source: None,
+            series: Vec::new(),
+            interval: Duration::from_secs(5),
+        }
+    }
 }
 
 /// The run's identity: the shards of one load (`--instance-share`) share it and their series sum;
@@ -222,6 +253,7 @@ impl Plan {
                 run_id: uuid::Uuid::new_v4().to_string(),
                 labels: Default::default(),
             },
+            resources: Resources::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod errors;
 pub mod http;
 pub mod names;
 pub mod raw;
+pub mod resources;
 pub mod snapshot;
 mod stages;
 pub(crate) mod timeline;
@@ -630,6 +631,17 @@ impl Recorder {
         self.inner.gauges.sessions_expired.absolute(s.expired);
     }
 
+    /// A gauge on this run's exporter (with the run identity labels), for the target's resource
+    /// sampler ([`resources::sample`]).
+    pub fn gauge(&self, name: &'static str, labels: Vec<Label>) -> Gauge {
+        self.inner.prom.register_gauge(&key(name, labels), &META)
+    }
+
+    /// A counter on this run's exporter, like [`Recorder::gauge`].
+    pub fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
+        self.inner.prom.register_counter(&key(name, labels), &META)
+    }
+
     /// The stdio server processes' resource use (sampled by the engine's ticker).
     pub fn set_server_processes(&self, p: &crate::mcp::stdio::ProcessSample) {
         let g = &self.inner.gauges.server;
@@ -880,4 +892,44 @@ fn describe(prom: &PrometheusRecorder) {
         "Open file descriptors of the stdio server process groups.",
         1,
     );
+    for (name, unit, help, kind) in [
+        (
+            names::TARGET_RESIDENT_BYTES,
+            Some(Unit::Bytes),
+            "Resident memory of the target server (metrics_url or pid).",
+            1,
+        ),
+        (
+            names::TARGET_OPEN_FDS,
+            None,
+            "Open file descriptors of the target server.",
+            1,
+        ),
+        (
+            names::TARGET_CPU_SECONDS,
+            Some(Unit::Seconds),
+            "CPU time of the target server, cumulative.",
+            1,
+        ),
+        (
+            names::TARGET_THREADS,
+            None,
+            "Threads of the target server.",
+            1,
+        ),
+        (
+            names::TARGET_SERIES,
+            None,
+            "A series named in target.metrics_series, as the server reported it.",
+            1,
+        ),
+        (
+            names::TARGET_SAMPLE_FAILURES_TOTAL,
+            None,
+            "Failed samples of the target's resources, by reason.",
+            0,
+        ),
+    ] {
+        d(name, unit, help, kind);
+    }
 }

@@ -52,12 +52,25 @@ pub const SERVER_RESIDENT_BYTES: &str = "mcp_soak_server_resident_bytes";
 pub const SERVER_CPU_SECONDS: &str = "mcp_soak_server_cpu_seconds";
 /// Gauge: open file descriptors of the stdio server processes.
 pub const SERVER_OPEN_FDS: &str = "mcp_soak_server_open_fds";
+/// Gauge: resident memory of the target server (`target.metrics_url` or `target.pid`), bytes.
+pub const TARGET_RESIDENT_BYTES: &str = "mcp_soak_target_resident_bytes";
+/// Gauge: open file descriptors of the target server.
+pub const TARGET_OPEN_FDS: &str = "mcp_soak_target_open_fds";
+/// Gauge: CPU time of the target server, seconds, cumulative (`rate()` over it is the CPU use).
+pub const TARGET_CPU_SECONDS: &str = "mcp_soak_target_cpu_seconds";
+/// Gauge: threads of the target server (`target.pid` only).
+pub const TARGET_THREADS: &str = "mcp_soak_target_threads";
+/// Gauge `{series}`: a series the user named in `target.metrics_series`, as the server reported it.
+pub const TARGET_SERIES: &str = "mcp_soak_target_series";
+/// Counter `{reason}`: samples of the target's resources that failed (unreachable, http_status,
+/// not_prometheus, series_absent, process_gone).
+pub const TARGET_SAMPLE_FAILURES_TOTAL: &str = "mcp_soak_target_sample_failures_total";
 
 /// The `tool` label value for an SLO that covers every operation.
 pub const ALL_TOOLS: &str = "_all";
 
 /// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
-pub const ALL: [&str; 25] = [
+pub const ALL: [&str; 31] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,
     CALL_SERVICE_SECONDS,
@@ -83,6 +96,12 @@ pub const ALL: [&str; 25] = [
     SERVER_RESIDENT_BYTES,
     SERVER_CPU_SECONDS,
     SERVER_OPEN_FDS,
+    TARGET_RESIDENT_BYTES,
+    TARGET_OPEN_FDS,
+    TARGET_CPU_SECONDS,
+    TARGET_THREADS,
+    TARGET_SERIES,
+    TARGET_SAMPLE_FAILURES_TOTAL,
 ];
 
 /// Latency histogram bucket bounds (seconds), ~1 ms to 60 s; SLO p95 thresholds are added to these.

@@ -7,12 +7,14 @@
 //! * [`write`] — atomic file writes and `{timestamp}` expansion.
 //! * [`assess::assess`] — the one-word assessment and the factors that drove it.
 //! * [`compare`] — deltas between two summaries, regressions beyond a tolerance.
+//! * [`verdicts`] — leak (robust memory slope) and drift (last window against the first steady one).
 
 pub mod assess;
 pub mod compare;
 pub mod console;
 pub mod slo;
 pub mod summary;
+pub mod verdicts;
 pub mod write;
 
 pub use slo::{SloVerdict, evaluate};

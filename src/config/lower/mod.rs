@@ -4,6 +4,7 @@ mod client;
 mod load;
 mod mix;
 mod output;
+mod resources;
 mod run;
 
 use std::time::Duration;
@@ -37,6 +38,7 @@ impl Loader<'_> {
         let output = self.lower_output(&c)?;
         let seed = c.load.seed.unwrap_or_else(rand::random);
         let identity = self.lower_identity(&c)?;
+        let resources = self.lower_resources(&c)?;
         let _ = a;
         Ok(Plan {
             client,
@@ -47,6 +49,7 @@ impl Loader<'_> {
             output,
             seed,
             identity,
+            resources,
         })
     }
 }
