@@ -97,6 +97,13 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
         operations = plan.mix.ops.len(),
         "starting the schedule"
     );
+    // The server's own memory, fds and CPU, sampled beside the load (nothing without a source).
+    let sampling = tokio_util::sync::CancellationToken::new();
+    let sampler = tokio::spawn(crate::record::resources::sample(
+        plan.resources.clone(),
+        recorder.clone(),
+        sampling.clone(),
+    ));
     let started = SystemTime::now();
     let negotiated = client.as_ref().ok().map(|c| c.negotiated().clone());
     let result = match client {
@@ -130,7 +137,9 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
             }
         }
     };
-    let exit = report(&plan, &recorder, &finished)?;
+    sampling.cancel();
+    let observed = sampler.await.unwrap_or_default();
+    let exit = report(&plan, &recorder, &finished, &observed)?;
     readiness.set_ready(false);
     if let Some(server) = server {
         engine::linger(plan.output.linger, stop).await;
@@ -161,7 +170,12 @@ fn requested_protocol(p: &ProtocolChoice) -> String {
 }
 
 /// Builds the summary, writes the JSON file and the console report, and returns the exit code.
-fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Result<Exit> {
+fn report(
+    plan: &Plan,
+    recorder: &Recorder,
+    finished: &Finished,
+    observed: &crate::record::resources::Observed,
+) -> anyhow::Result<Exit> {
     if let Err(e) = recorder.finish() {
         tracing::warn!("raw stream: {e}");
     }
@@ -181,7 +195,16 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
         aborted: finished.stop_reason != StopReason::Completed,
         stop_reason: Some(finished.stop_reason.as_str().to_owned()),
     };
-    let summary: Summary = summary::build(&snapshot, meta);
+    let mut summary: Summary = summary::build(&snapshot, meta);
+    let (soak, soak_slos) = crate::report::verdicts::soak_summary(
+        observed,
+        &summary.timeline,
+        summary.duration_s,
+        &plan.soak,
+    );
+    summary.soak = soak;
+    summary.slo_passed &= soak_slos.iter().all(|v| v.passed);
+    summary.slos.extend(soak_slos);
     // The console report first: whatever happens to the file, the numbers are shown.
     let mut out = std::io::stdout().lock();
     console::write(&summary, &mut out).context("writing the report")?;

@@ -16,6 +16,19 @@ pub struct FileConfig {
     pub slo: Vec<SloCfg>,
     pub output: OutputCfg,
     pub run: RunCfg,
+    pub soak: SoakCfg,
+}
+
+/// `[soak]`: the leak and drift verdicts' limits and windows.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SoakCfg {
+    /// e.g. `"50MB/h"`.
+    pub max_memory_growth: Option<String>,
+    /// e.g. `"20%"` or `0.2`.
+    pub max_p95_drift: Option<String>,
+    pub warmup: Option<String>,
+    pub window: Option<String>,
 }
 
 /// `[run]`: the run's identity on every exported series and in the summary.

@@ -35,6 +35,21 @@ pub struct Plan {
     pub identity: Identity,
     /// Where the target server's own resources are sampled from, if anywhere.
     pub resources: Resources,
+    /// The soak verdicts' limits and windows (`[soak]`).
+    pub soak: SoakLimits,
+}
+
+/// `[soak]`: limits on the leak and drift verdicts (each an SLO when set) and their windows.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SoakLimits {
+    /// Memory growth above this many bytes per hour fails (`max_memory_growth = "50MB/h"`).
+    pub max_memory_growth: Option<f64>,
+    /// p95 of the last window above the first steady one by more than this fails (0.2 = 20 %).
+    pub max_p95_drift: Option<f64>,
+    /// Excluded at the start (default 30 s, at most a fifth of the run).
+    pub warmup: Option<Duration>,
+    /// Width of the drift windows (default a tenth of the steady part, 30 s to 1 h).
+    pub window: Option<Duration>,
 }
 
 /// Where the target's memory, fds and CPU are read from.
@@ -254,6 +269,7 @@ impl Plan {
                 labels: Default::default(),
             },
             resources: Resources::default(),
+            soak: SoakLimits::default(),
         }
     }
 }

@@ -109,6 +109,9 @@ pub struct Summary {
     /// Raw-stream lines written and lost (0 without `--raw`).
     pub raw_lines_written: u64,
     pub raw_lines_lost: u64,
+    /// The server's own resources and the leak and drift verdicts (see `report::verdicts`).
+    #[serde(default)]
+    pub soak: crate::report::verdicts::SoakSummary,
 }
 
 /// Name and version of the tool that wrote the summary.
@@ -490,6 +493,7 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
         stop_reason: meta.stop_reason,
         raw_lines_written: snap.raw_written,
         raw_lines_lost: snap.raw_lost,
+        soak: Default::default(),
         assessment: Assessment {
             band: Band::Excellent,
             drivers: Vec::new(),

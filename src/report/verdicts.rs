@@ -9,7 +9,12 @@
 //! then stays flat is not leaking. A verdict that lacks data says "not measured" with the reason;
 //! it never reads as "passed".
 
+use std::collections::BTreeMap;
+
+use crate::plan::SoakLimits;
+use crate::record::resources::{self, Observed, Sample};
 use crate::record::snapshot::TimelinePoint;
+use crate::report::SloVerdict;
 
 /// One sample of a growing quantity: seconds since the run start and the value (bytes, fds…).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,7 +24,7 @@ pub struct Point {
 }
 
 /// A verdict computed from data, or why it could not be.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Measured<T> {
     Measured(T),
@@ -43,7 +48,7 @@ impl<T> Measured<T> {
 }
 
 /// Growth of one quantity over the steady part of the run.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Growth {
     /// Theil–Sen slope, units per hour.
     pub per_hour: f64,
@@ -123,7 +128,7 @@ pub fn leak_breached(g: &Measured<Growth>, max_per_hour: f64) -> Option<bool> {
 }
 
 /// The last window against the first steady one.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Drift {
     /// Calls-weighted mean of the per-interval p95 in each window, milliseconds.
     pub first_p95_ms: f64,
@@ -244,6 +249,168 @@ pub fn describe_drift(d: &Measured<Drift>) -> String {
         ),
         Measured::NotMeasured { reason } => format!("drift not measured: {reason}"),
     }
+}
+
+/// The soak part of the summary: the server's sampled resources and both verdicts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct SoakSummary {
+    /// Where the server's resources were read (`target.metrics_url` without credentials, or
+    /// `pid N`); None when neither was set.
+    pub source: Option<String>,
+    /// The sampled timeline (bounded: thinned evenly past a few hundred samples).
+    pub samples: Vec<Sample>,
+    /// Failed samples by reason (`unreachable`, `not_prometheus`, `process_gone`, …).
+    pub sample_failures: BTreeMap<String, u64>,
+    pub last_failure: Option<String>,
+    /// Seconds at the start excluded from both verdicts.
+    pub warmup_s: f64,
+    /// Resident memory growth, bytes per hour.
+    pub memory: Measured<Growth>,
+    /// Open file descriptor growth, per hour.
+    pub open_fds: Measured<Growth>,
+    /// p95 and error ratio, last window against the first steady one (every tool together).
+    pub drift: Measured<Drift>,
+}
+
+const NO_SOURCE: &str = "no target.metrics_url or target.pid set";
+
+impl Default for SoakSummary {
+    fn default() -> Self {
+        SoakSummary {
+            source: None,
+            samples: Vec::new(),
+            sample_failures: BTreeMap::new(),
+            last_failure: None,
+            warmup_s: 0.0,
+            memory: Measured::not(NO_SOURCE),
+            open_fds: Measured::not(NO_SOURCE),
+            drift: Measured::not("no calls completed"),
+        }
+    }
+}
+
+/// Builds the soak summary from what the sampler saw and the call timeline, and the SLO verdicts
+/// for the limits that are set (`not measured` fails: a soak that could not see its server's memory
+/// has not shown it does not leak).
+pub fn soak_summary(
+    seen: &Observed,
+    timeline: &[TimelinePoint],
+    run_s: f64,
+    limits: &SoakLimits,
+) -> (SoakSummary, Vec<SloVerdict>) {
+    let warmup_s = limits
+        .warmup
+        .map_or_else(|| default_warmup_s(run_s), |d| d.as_secs_f64());
+    let window_s = limits
+        .window
+        .map_or_else(|| default_window_s(run_s, warmup_s), |d| d.as_secs_f64());
+    let sampled = |key: &str| {
+        if seen.source.is_empty() {
+            return Measured::not(NO_SOURCE);
+        }
+        match growth(&seen.timeline.series(key), warmup_s) {
+            Measured::NotMeasured { reason } => Measured::not(match &seen.last_failure {
+                Some(f) => format!("{reason} (last failure: {f})"),
+                None => reason,
+            }),
+            m => m,
+        }
+    };
+    let s = SoakSummary {
+        source: (!seen.source.is_empty()).then(|| seen.source.clone()),
+        samples: seen.timeline.samples().to_vec(),
+        sample_failures: seen
+            .failures
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect(),
+        last_failure: seen.last_failure.clone(),
+        warmup_s,
+        memory: sampled(resources::RESIDENT_BYTES),
+        open_fds: sampled(resources::OPEN_FDS),
+        drift: drift(timeline, warmup_s, window_s),
+    };
+    let mut slos = Vec::new();
+    let verdict = |objective: &str,
+                   target: f64,
+                   measured: Option<f64>,
+                   breached: Option<bool>,
+                   why: Option<String>| SloVerdict {
+        op: crate::record::names::ALL_TOOLS.to_owned(),
+        objective: objective.to_owned(),
+        target,
+        measured,
+        passed: breached == Some(false),
+        reason: if breached.is_none() { why } else { None },
+        breach_s: 0.0,
+        worst_window: None,
+    };
+    if let Some(max) = limits.max_memory_growth {
+        slos.push(verdict(
+            "max_memory_growth_bytes_per_hour",
+            max,
+            s.memory.value().map(|g| g.per_hour),
+            leak_breached(&s.memory, max),
+            not_measured(&s.memory),
+        ));
+    }
+    if let Some(max) = limits.max_p95_drift {
+        slos.push(verdict(
+            "max_p95_drift",
+            max,
+            s.drift.value().and_then(|d| d.p95_change),
+            drift_breached(&s.drift, max),
+            not_measured(&s.drift).or_else(|| Some("the first window's p95 is 0".to_owned())),
+        ));
+    }
+    (s, slos)
+}
+
+fn not_measured<T>(m: &Measured<T>) -> Option<String> {
+    match m {
+        Measured::NotMeasured { reason } => Some(format!("not measured: {reason}")),
+        Measured::Measured(_) => None,
+    }
+}
+
+/// The console section for the soak verdicts.
+pub fn write_console(s: &SoakSummary, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    writeln!(w, "\nSOAK")?;
+    writeln!(
+        w,
+        "  {:<22} {}",
+        "Server resources",
+        s.source
+            .as_deref()
+            .unwrap_or("not sampled (set target.metrics_url or target.pid)")
+    )?;
+    if !s.sample_failures.is_empty() {
+        let f: Vec<String> = s
+            .sample_failures
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        writeln!(
+            w,
+            "  {:<22} {} — last: {}",
+            "Failed samples",
+            f.join(", "),
+            s.last_failure.as_deref().unwrap_or("-")
+        )?;
+    }
+    writeln!(
+        w,
+        "  {:<22} {}",
+        "Leak",
+        describe_growth("memory", &s.memory, 1e6, "MB")
+    )?;
+    writeln!(
+        w,
+        "  {:<22} {}",
+        "",
+        describe_growth("open fds", &s.open_fds, 1.0, "fds")
+    )?;
+    writeln!(w, "  {:<22} {}", "Drift", describe_drift(&s.drift))
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ impl Loader<'_> {
         let seed = c.load.seed.unwrap_or_else(rand::random);
         let identity = self.lower_identity(&c)?;
         let resources = self.lower_resources(&c)?;
+        let soak = self.lower_soak(&c)?;
         let _ = a;
         Ok(Plan {
             client,
@@ -50,6 +51,7 @@ impl Loader<'_> {
             seed,
             identity,
             resources,
+            soak,
         })
     }
 }

@@ -89,7 +89,7 @@ pub const REASONS: [&str; 5] = [
 
 /// One sample: seconds since the sampler started, and values by key ([`RESIDENT_BYTES`]…, or the
 /// series name for the series the user named).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Sample {
     pub at_s: f64,
     pub values: BTreeMap<String, f64>,

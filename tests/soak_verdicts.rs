@@ -1,0 +1,178 @@
+//! The leak verdict end to end: a run against the mock with a fake server `/metrics` beside it,
+//! leaking (resident memory +1 MB a scrape), healthy (flat), or broken (not Prometheus text). The
+//! memory SLO sets the exit code; a source that cannot be read is "not measured", never a pass.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mcp_soak::commands::Exit;
+use mcp_soak::commands::run::execute;
+use mcp_soak::config::{RunArgs, load_with_env};
+use mcp_soak::engine::Stop;
+use mcp_soak::mock::{MockConfig, spawn};
+use serde_json::Value;
+
+#[derive(Clone, Copy)]
+enum Body {
+    Leaking,
+    Flat,
+    Html,
+}
+
+/// A server's `/metrics` on port 0; returns its URL.
+async fn fake_metrics(body: Body) -> String {
+    let scrapes = Arc::new(AtomicU64::new(0));
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let n = scrapes.fetch_add(1, Ordering::Relaxed);
+            async move {
+                match body {
+                    Body::Leaking | Body::Flat => {
+                        let grow = if matches!(body, Body::Leaking) { n } else { 0 };
+                        format!(
+                            "# TYPE process_resident_memory_bytes gauge\n\
+                             process_resident_memory_bytes {}\n\
+                             process_open_fds 12\n\
+                             process_cpu_seconds_total {}\n\
+                             app_sessions{{pool=\"a\"}} {n}\n",
+                            100_000_000 + grow * 1_000_000,
+                            n as f64 * 0.01
+                        )
+                    }
+                    Body::Html => "<html>sign in</html>".to_owned(),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/metrics")
+}
+
+async fn soak(dir: &Path, target_extra: &str) -> (Exit, Value) {
+    let mock = spawn(MockConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("mock starts");
+    let cfg = dir.join("soak.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[target]\nmetrics_interval = \"100ms\"\n{target_extra}\n\
+             [soak]\nwarmup = \"0s\"\nmax_memory_growth = \"50MB/h\"\n"
+        ),
+    )
+    .expect("config written");
+    let args = RunArgs {
+        config: Some(cfg),
+        url: Some(mock.url.clone()),
+        metrics_listen: Some("none".into()),
+        quiet: true,
+        rate: Some(20.0),
+        duration: Some("2s".into()),
+        mix: Some("echo=1".into()),
+        summary: Some(dir.join("summary.json")),
+        ..RunArgs::default()
+    };
+    let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
+    let exit = execute(plan, &Stop::new()).await.expect("run completes");
+    mock.shutdown().await;
+    let s = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))
+        .expect("JSON");
+    (exit, s)
+}
+
+fn memory_slo(s: &Value) -> &Value {
+    s["slos"]
+        .as_array()
+        .expect("slos")
+        .iter()
+        .find(|v| v["objective"] == "max_memory_growth_bytes_per_hour")
+        .expect("memory SLO verdict")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaking_server_fails_its_memory_slo_with_the_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake_metrics(Body::Leaking).await;
+    let extra = format!("metrics_url = \"{url}\"\nmetrics_series = [\"app_sessions\"]");
+    let (exit, s) = soak(dir.path(), &extra).await;
+    assert_eq!(exit, Exit::SloFailed);
+    let mem = &s["soak"]["memory"];
+    assert_eq!(mem["status"], "measured", "{mem}");
+    // +1 MB every ~100 ms scrape: ~36 GB/h, far above 50 MB/h, whatever the machine's jitter.
+    let per_hour = mem["per_hour"].as_f64().expect("rate");
+    assert!(per_hour > 5e9, "{per_hour}");
+    assert!(mem["samples"].as_u64().expect("samples") >= 5);
+    assert_eq!(s["soak"]["open_fds"]["per_hour"], 0.0);
+    let slo = memory_slo(&s);
+    assert_eq!(slo["passed"], false);
+    assert_eq!(slo["measured"].as_f64(), Some(per_hour));
+    // The named series is kept beside the defaults.
+    let samples = s["soak"]["samples"].as_array().expect("samples");
+    assert!(
+        samples[0]["values"]["app_sessions"].is_number(),
+        "{}",
+        samples[0]
+    );
+    assert!(samples[0]["values"]["resident_bytes"].is_number());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flat_server_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake_metrics(Body::Flat).await;
+    let (exit, s) = soak(dir.path(), &format!("metrics_url = \"{url}\"")).await;
+    assert_eq!(exit, Exit::Ok, "{}", s["slos"]);
+    assert_eq!(s["soak"]["memory"]["per_hour"], 0.0);
+    assert_eq!(memory_slo(&s)["passed"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_source_is_not_measured_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake_metrics(Body::Html).await;
+    let (exit, s) = soak(dir.path(), &format!("metrics_url = \"{url}\"")).await;
+    assert_eq!(exit, Exit::SloFailed);
+    let mem = &s["soak"]["memory"];
+    assert_eq!(mem["status"], "not_measured");
+    assert!(
+        mem["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("not a Prometheus text exposition"),
+        "{mem}"
+    );
+    assert!(s["soak"]["sample_failures"]["not_prometheus"].as_u64() >= Some(5));
+    let slo = memory_slo(&s);
+    assert_eq!(slo["passed"], false);
+    assert!(
+        slo["reason"]
+            .as_str()
+            .expect("reason")
+            .starts_with("not measured")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_pid_is_sampled_from_proc() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = soak(dir.path(), &format!("pid = {}", std::process::id())).await;
+    assert_eq!(s["soak"]["source"], format!("pid {}", std::process::id()));
+    assert_eq!(
+        s["soak"]["memory"]["status"], "measured",
+        "{}",
+        s["soak"]["memory"]
+    );
+    let first = &s["soak"]["samples"][0]["values"];
+    assert!(first["threads"].as_f64() >= Some(1.0) && first["open_fds"].as_f64() > Some(0.0));
+}
