@@ -132,6 +132,10 @@ async fn a_flat_server_passes() {
     assert_eq!(exit, Exit::Ok, "{}", s["slos"]);
     assert_eq!(s["soak"]["memory"]["per_hour"], 0.0);
     assert_eq!(memory_slo(&s)["passed"], true);
+    // Drift is reported even without a limit: first second against the last.
+    let drift = &s["soak"]["drift"];
+    assert_eq!(drift["status"], "measured", "{drift}");
+    assert!(drift["first_p95_ms"].as_f64() > Some(0.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -142,7 +142,8 @@ pub struct Drift {
     pub last_window_s: (f64, f64),
 }
 
-/// Drift of the timeline: the first `window_s` after `warmup_s` against the last `window_s`. Not
+/// Drift of the timeline: the first `window_s` after `warmup_s` against the last `window_s` (each
+/// the timeline intervals whose middle falls inside). Not
 /// measured when the two windows would overlap or either holds no calls.
 pub fn drift(points: &[TimelinePoint], warmup_s: f64, window_s: f64) -> Measured<Drift> {
     let Some(end) = points
@@ -165,10 +166,12 @@ pub fn drift(points: &[TimelinePoint], warmup_s: f64, window_s: f64) -> Measured
         let mut errors = 0u64;
         let mut p95_weighted = 0.0;
         let mut answered = 0u64;
-        for p in points
-            .iter()
-            .filter(|p| p.start_s >= from - 1e-9 && p.start_s + p.duration_s <= to + 1e-9)
-        {
+        // An interval belongs to the window its middle falls in (timeline intervals need not line
+        // up with the run's end).
+        for p in points.iter().filter(|p| {
+            let mid = p.start_s + p.duration_s / 2.0;
+            mid >= from && mid < to
+        }) {
             calls += p.calls;
             errors += p.errors;
             if p.p95_ms > 0.0 {
