@@ -11,7 +11,7 @@ use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
 use crate::mcp::{Auth, Negotiated, ProtocolChoice};
 use crate::plan::{Load, Plan};
 use crate::record::http::Readiness;
-use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, strip_credentials};
+use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, names, strip_credentials};
 use crate::report::summary::{self, ProtocolInfo, RunMeta, Summary};
 use crate::report::{console, write};
 use crate::schedule::Pacer;
@@ -97,6 +97,15 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
         operations = plan.mix.ops.len(),
         "starting the schedule"
     );
+    // The soak limits as gauges, so alert rules compare against them instead of fixed numbers.
+    for (name, limit) in [
+        (names::SLO_MAX_MEMORY_GROWTH, plan.soak.max_memory_growth),
+        (names::SLO_MAX_P95_DRIFT, plan.soak.max_p95_drift),
+    ] {
+        if let Some(v) = limit {
+            recorder.gauge(name, vec![]).set(v);
+        }
+    }
     // The server's own memory, fds and CPU, sampled beside the load (nothing without a source).
     let sampling = tokio_util::sync::CancellationToken::new();
     let sampler = tokio::spawn(crate::record::resources::sample(

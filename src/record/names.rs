@@ -35,6 +35,10 @@ pub const SLO_LATENCY_P95_SECONDS: &str = "mcp_soak_slo_latency_p95_seconds";
 pub const SLO_MIN_CALLS_PER_SECOND: &str = "mcp_soak_slo_min_calls_per_second";
 /// Gauge `{tool}`: SLO maximum error ratio.
 pub const SLO_MAX_ERROR_RATIO: &str = "mcp_soak_slo_max_error_ratio";
+/// Gauge: SLO maximum growth of the target's resident memory, bytes per hour (`[soak]`).
+pub const SLO_MAX_MEMORY_GROWTH: &str = "mcp_soak_slo_max_memory_growth_bytes_per_hour";
+/// Gauge: SLO maximum p95 drift, last window against the first steady one (0.2 = +20 %).
+pub const SLO_MAX_P95_DRIFT: &str = "mcp_soak_slo_max_p95_drift_ratio";
 /// Gauge `{version}` = 1.
 pub const BUILD_INFO: &str = "mcp_soak_build_info";
 /// Gauge `{run_id, target, protocol, transport}` = 1.
@@ -70,7 +74,7 @@ pub const TARGET_SAMPLE_FAILURES_TOTAL: &str = "mcp_soak_target_sample_failures_
 pub const ALL_TOOLS: &str = "_all";
 
 /// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
-pub const ALL: [&str; 31] = [
+pub const ALL: [&str; 33] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,
     CALL_SERVICE_SECONDS,
@@ -88,6 +92,8 @@ pub const ALL: [&str; 31] = [
     SLO_LATENCY_P95_SECONDS,
     SLO_MIN_CALLS_PER_SECOND,
     SLO_MAX_ERROR_RATIO,
+    SLO_MAX_MEMORY_GROWTH,
+    SLO_MAX_P95_DRIFT,
     BUILD_INFO,
     RUN_INFO,
     RUNNING,
