@@ -57,9 +57,20 @@ async fn fake_metrics(body: Body) -> String {
 }
 
 async fn soak(dir: &Path, target_extra: &str) -> (Exit, Value) {
-    let mock = spawn(MockConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
+    soak_with(dir, MockConfig::default(), |_| target_extra.to_owned()).await
+}
+
+/// A 2 s run at 20 calls/s against a mock built from `mock_cfg`; `target_extra` gets the mock's
+/// MCP URL and returns the `[target]` lines to add.
+async fn soak_with(
+    dir: &Path,
+    mock_cfg: MockConfig,
+    target_extra: impl FnOnce(&str) -> String,
+) -> (Exit, Value) {
+    let mock = spawn(mock_cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("mock starts");
+    let target_extra = target_extra(&mock.url);
     let cfg = dir.join("soak.toml");
     std::fs::write(
         &cfg,
@@ -179,4 +190,38 @@ async fn a_local_pid_is_sampled_from_proc() {
     );
     let first = &s["soak"]["samples"][0]["values"];
     assert!(first["threads"].as_f64() >= Some(1.0) && first["open_fds"].as_f64() > Some(0.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_leaking_per_call_is_caught_from_its_own_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = MockConfig {
+        leak: mcp_soak::mock::LeakConfig {
+            per_call: 1_000_000,
+            ..Default::default()
+        },
+        ..MockConfig::default()
+    };
+    let (exit, s) = soak_with(dir.path(), cfg, |mcp_url| {
+        format!(
+            "metrics_url = \"{}\"\nmetrics_series = [\"mcp_mock_leaked_bytes\"]",
+            mcp_url.replace("/mcp", "/metrics")
+        )
+    })
+    .await;
+    assert_eq!(exit, Exit::SloFailed, "{}", s["soak"]);
+    // 20 calls/s × 1 MB: ~72 GB/h of real resident memory (the mock shares this process).
+    let per_hour = s["soak"]["memory"]["per_hour"].as_f64().expect("measured");
+    assert!(per_hour > 1e10, "{per_hour}");
+    let last = s["soak"]["samples"]
+        .as_array()
+        .expect("samples")
+        .last()
+        .cloned()
+        .expect("one");
+    assert!(
+        last["values"]["mcp_mock_leaked_bytes"].as_f64() >= Some(30e6),
+        "{last}"
+    );
+    assert_eq!(memory_slo(&s)["passed"], false);
 }
