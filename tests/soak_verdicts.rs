@@ -67,6 +67,15 @@ async fn soak_with(
     mock_cfg: MockConfig,
     target_extra: impl FnOnce(&str) -> String,
 ) -> (Exit, Value) {
+    soak_sessions(dir, mock_cfg, None, target_extra).await
+}
+
+async fn soak_sessions(
+    dir: &Path,
+    mock_cfg: MockConfig,
+    strategy: Option<&str>,
+    target_extra: impl FnOnce(&str) -> String,
+) -> (Exit, Value) {
     let mock = spawn(mock_cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("mock starts");
@@ -89,6 +98,9 @@ async fn soak_with(
         duration: Some("2s".into()),
         mix: Some("echo=1".into()),
         summary: Some(dir.join("summary.json")),
+        // Session profiles need the session era (the mock negotiates the stateless one by default).
+        protocol: strategy.map(|_| "2025-11-25".to_owned()),
+        session_strategy: strategy.map(str::to_owned),
         ..RunArgs::default()
     };
     let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
@@ -224,4 +236,42 @@ async fn the_mock_leaking_per_call_is_caught_from_its_own_metrics() {
         "{last}"
     );
     assert_eq!(memory_slo(&s)["passed"], false);
+}
+
+/// `abandon` opens a session per call and never DELETEs it: a server that keeps memory per session
+/// grows with every call; `pooled` holds a fixed few.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_sessions_grow_the_server_and_pooled_ones_do_not() {
+    let leaky = || MockConfig {
+        leak: mcp_soak::mock::LeakConfig {
+            per_session: 1_000_000,
+            ..Default::default()
+        },
+        ..MockConfig::default()
+    };
+    let metrics = |mcp_url: &str| {
+        format!(
+            "metrics_url = \"{}\"\nmetrics_series = [\"mcp_mock_leaky_sessions\"]",
+            mcp_url.replace("/mcp", "/metrics")
+        )
+    };
+    let last_sessions = |s: &Value| {
+        let samples = s["soak"]["samples"].as_array().expect("samples");
+        samples.last().expect("sampled")["values"]["mcp_mock_leaky_sessions"]
+            .as_f64()
+            .expect("series")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (exit, abandoned) = soak_sessions(dir.path(), leaky(), Some("abandon"), metrics).await;
+    assert_eq!(exit, Exit::SloFailed, "{}", abandoned["soak"]);
+    assert!(
+        last_sessions(&abandoned) >= 30.0,
+        "{}",
+        last_sessions(&abandoned)
+    );
+    assert!(abandoned["soak"]["memory"]["per_hour"].as_f64() > Some(5e9));
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_, pooled) = soak_sessions(dir.path(), leaky(), Some("pooled"), metrics).await;
+    assert!(last_sessions(&pooled) <= 16.0, "{}", last_sessions(&pooled));
 }

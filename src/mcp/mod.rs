@@ -95,6 +95,16 @@ pub enum SessionStrategy {
     Churn { calls_per_session: u64 },
     /// A new session for every call (initialize, call, DELETE).
     PerCall,
+    /// A new session for every call, never DELETEd: what a careless client does to a server, and
+    /// the leak many servers suffer (each abandoned session stays until the server expires it).
+    Abandon,
+}
+
+impl SessionStrategy {
+    /// One session per call (`per-call` or `abandon`): no pool.
+    pub fn session_per_call(self) -> bool {
+        matches!(self, SessionStrategy::PerCall | SessionStrategy::Abandon)
+    }
 }
 
 /// Credentials sent with every request.
