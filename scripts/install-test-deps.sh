@@ -52,4 +52,16 @@ if [ ! -x "$PEERS/pyenv/bin/python" ] || ! "$PEERS/pyenv/bin/python" -c 'import 
 fi
 "$PEERS/pyenv/bin/python" -c 'import mcp' || die "python mcp does not import"
 
+# Kubernetes manifests, offline (scripts/test-k8s.sh): Helm v4's engine as a Python library (PyPI
+# helm-python-sdk ships it as a shared library: no helm binary to download), the Kubernetes JSON schemas
+# of pinned versions (kubernetes-validate), and the Prometheus operator's CRD schemas (npm).
+if [ ! -x "$PEERS/k8senv/bin/python" ] || ! "$PEERS/k8senv/bin/python" -c 'import helm_python, kubernetes_validate, yaml' 2>/dev/null; then
+  say "pip install helm-python-sdk kubernetes-validate"
+  python3 -m venv "$PEERS/k8senv" || die "python3 -m venv k8senv"
+  "$PEERS/k8senv/bin/pip" install -q 'helm-python-sdk==0.2.2' 'kubernetes-validate==1.37.0' 'PyYAML>=6' >/dev/null \
+    || die "pip install helm-python-sdk kubernetes-validate"
+fi
+"$PEERS/k8senv/bin/python" -c 'import helm_python, kubernetes_validate, yaml' || die "k8senv does not import"
+npm_peer k8s-models @kubernetes-models/prometheus-operator@6.0.0 node_modules/@kubernetes-models/prometheus-operator/package.json
+
 say "all peers present in $PEERS"

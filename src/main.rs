@@ -33,6 +33,8 @@ enum Command {
     Validate(commands::validate::Args),
     /// Compare two JSON summaries and flag regressions.
     Compare(commands::compare::Args),
+    /// Merge the JSON summaries of a load's shards (`--instance-share`) into one, exactly.
+    Merge(commands::merge::Args),
     /// Print the JSON Schema of the summary file.
     Schema(commands::schema::Args),
     /// Entry point for the MCP conformance suite's client mode.
@@ -53,23 +55,26 @@ fn main() {
             std::process::exit(Exit::CannotStart as i32);
         }
     };
-    let result = runtime.block_on(async move {
-        // Inside the runtime: the OTLP batch exporter may need it. Dropped (flushed) when the command ends.
-        let _telemetry = match telemetry::init(cli.log_format) {
-            Ok(t) => t,
-            Err(e) => return Err(ExitError::usage(e).into()),
-        };
-        match cli.command {
-            Command::Run(a) => commands::run::run(a).await,
-            Command::Mock(a) => commands::mock::run(a).await,
-            Command::Demo(a) => commands::demo::run(a).await,
-            Command::Discover(a) => commands::discover::run(a).await,
-            Command::Validate(a) => commands::validate::run(a).await,
-            Command::Compare(a) => commands::compare::run(a).await,
-            Command::Schema(a) => commands::schema::run(a).await,
-            Command::ConformanceClient(a) => commands::conformance::run(a).await,
-        }
-    });
+    // Built inside the runtime (the OTLP batch exporter may need it), flushed after the command
+    // ended, outside it: its shutdown blocks, and no async thread may wait on it.
+    let telemetry = runtime.block_on(async { telemetry::init(cli.log_format) });
+    let result = match &telemetry {
+        Err(e) => Err(ExitError::usage(anyhow::anyhow!("{e:#}")).into()),
+        Ok(_) => runtime.block_on(async move {
+            match cli.command {
+                Command::Run(a) => commands::run::run(a).await,
+                Command::Mock(a) => commands::mock::run(a).await,
+                Command::Demo(a) => commands::demo::run(a).await,
+                Command::Discover(a) => commands::discover::run(a).await,
+                Command::Validate(a) => commands::validate::run(a).await,
+                Command::Compare(a) => commands::compare::run(a).await,
+                Command::Merge(a) => commands::merge::run(a).await,
+                Command::Schema(a) => commands::schema::run(a).await,
+                Command::ConformanceClient(a) => commands::conformance::run(a).await,
+            }
+        }),
+    };
+    drop(telemetry);
     let code = match result {
         Ok(exit) => exit as i32,
         Err(err) => {

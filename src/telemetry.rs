@@ -45,6 +45,12 @@ impl Drop for Telemetry {
     }
 }
 
+/// Whether log lines get colour: only on a terminal, and never when `NO_COLOR` is set to anything
+/// but the empty string (no-color.org). Docker logs, pipes and files get plain text.
+pub fn colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 /// Installs the global subscriber: logs to stderr, spans to OTLP when configured.
 pub fn init(format: LogFormat) -> anyhow::Result<Telemetry> {
     let filter = EnvFilter::try_from_default_env()
@@ -52,6 +58,10 @@ pub fn init(format: LogFormat) -> anyhow::Result<Telemetry> {
         .add_directive(format!("{CALL_TARGET}=off").parse().context("log filter")?);
     let fmt = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(colour(
+                std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
             .with_writer(std::io::stderr)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
@@ -153,4 +163,19 @@ pub fn traceparent() -> Option<http::HeaderValue> {
         sc.trace_flags().to_u8()
     );
     http::HeaderValue::from_str(&value).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))));
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None));
+        assert!(!colour(false, Some(OsStr::new("1"))));
+    }
 }

@@ -5,8 +5,6 @@
 
 mod mcp_common;
 
-use std::net::SocketAddr;
-
 use mcp_common::*;
 use mcp_soak::mcp::{McpClient, McpRequest, OutcomeKind, ProtocolChoice, ToolInfo};
 use mcp_soak::plan::{ArgTemplate, CapturePool};
@@ -91,12 +89,7 @@ fn corpus_of_real_world_schemas() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mock_tools_accept_their_synthesized_arguments() {
-    let mock = mcp_soak::mock::spawn(
-        mcp_soak::mock::MockConfig::default(),
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .expect("mock starts");
+    let mock = mock().await;
     let client = McpClient::connect(config(mock.url.clone(), ProtocolChoice::Auto))
         .await
         .expect("connect");
@@ -126,13 +119,7 @@ async fn mock_tools_accept_their_synthesized_arguments() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_everything_schemas() {
-    let (_server, port) = everything("streamableHttp");
-    let client = McpClient::connect(config(
-        format!("http://127.0.0.1:{port}/mcp"),
-        ProtocolChoice::Auto,
-    ))
-    .await
-    .expect("connect");
+    let (_server, client) = everything_client("streamableHttp").await;
     let tools = client.list_tools().await.expect("tools/list");
     client.shutdown().await;
     assert!(tools.len() >= 5, "{tools:?}");

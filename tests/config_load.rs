@@ -408,7 +408,7 @@ fn errors_name_source_and_key() {
             vec!["--auth", "bearer"],
             vec![],
             "flag --auth",
-            "target.auth.kind",
+            "target.auth.token",
         ),
         (
             BASE.replace("len = 5", "len = -5"),

@@ -185,7 +185,7 @@ proptest! {
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
     ) {
         let mut budget = bytes.len() + 16;
-        let mut whole = SseParser::new();
+        let mut whole = SseParser::new(1 << 20);
         whole.push(&bytes);
         let mut a = Vec::new();
         let whole_ok = drain(&mut whole, &mut a, &mut budget);
@@ -194,7 +194,7 @@ proptest! {
         points.push(0);
         points.push(bytes.len());
         points.sort_unstable();
-        let mut split = SseParser::new();
+        let mut split = SseParser::new(1 << 20);
         let mut b = Vec::new();
         let mut budget = bytes.len() + 16 + points.len();
         let mut split_ok = true;
@@ -208,6 +208,26 @@ proptest! {
         if whole_ok && split_ok {
             prop_assert_eq!(a, b);
         }
+    }
+
+    #[test]
+    fn sse_memory_stays_under_the_cap(
+        chunks in prop::collection::vec(sse_bytes(), 1..20),
+    ) {
+        // Whatever arrives, the unparsed bytes and the event being assembled stay bounded by
+        // the cap plus one chunk; past the cap the parser reports an error instead of growing.
+        const CAP: usize = 64;
+        let mut p = SseParser::new(CAP);
+        let mut out = Vec::new();
+        let mut budget = chunks.iter().map(Vec::len).sum::<usize>() + 16 + chunks.len();
+        for c in &chunks {
+            p.push(c);
+            if !drain(&mut p, &mut out, &mut budget) {
+                break;
+            }
+            prop_assert!(p.pending() <= CAP + c.len(), "pending {}", p.pending());
+        }
+        prop_assert!(out.iter().all(|e| e.data.len() <= CAP));
     }
 
     #[test]

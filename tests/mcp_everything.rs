@@ -43,13 +43,7 @@ async fn concurrent_ok(client: &McpClient, n: usize, name: &str, arguments: serd
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everything_streamable_http_auto() {
-    let (_server, port) = everything("streamableHttp");
-    let client = McpClient::connect(config(
-        format!("http://127.0.0.1:{port}/mcp"),
-        ProtocolChoice::Auto,
-    ))
-    .await
-    .expect("connect");
+    let (_server, client) = everything_client("streamableHttp").await;
     let n = client.negotiated();
     assert_eq!(n.era, Era::Session, "{n:?}");
     assert!(n.server_name.is_some(), "{n:?}");

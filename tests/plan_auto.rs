@@ -1,8 +1,10 @@
 //! `auto` arguments built from real-looking tool schemas validate against those schemas, and
 //! `resolve_tools` checks the mix against `tools/list`.
 
-use mcp_soak::mcp::ToolInfo;
-use mcp_soak::plan::{ArgTemplate, CapturePool, Load, Mix, Operation, Plan, PlanError, Stage};
+use mcp_soak::mcp::{DestructiveReason, ToolInfo};
+use mcp_soak::plan::{
+    ArgTemplate, CapturePool, Load, Mix, Operation, Plan, PlanError, RefusedTool, Stage,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
@@ -123,14 +125,51 @@ fn resolve_tools_fills_auto_and_names_unknown_tools() {
 
 #[test]
 fn destructive_tools_need_explicit_allow() {
-    let tools = [tool("wipe", true)];
-    let mut plan = plan_with(vec![Operation::tool("wipe", 1)]);
+    let unannotated = ToolInfo::from_listing(&json!({"name": "create_cluster"})).expect("named");
+    let read_only = ToolInfo::from_listing(
+        &json!({"name": "list_clusters", "annotations": {"readOnlyHint": true}}),
+    )
+    .expect("named");
+    let wipe = ToolInfo::from_listing(
+        &json!({"name": "wipe", "annotations": {"readOnlyHint": false, "destructiveHint": true}}),
+    )
+    .expect("named");
+    let tools = [wipe, unannotated, read_only];
+    let mut plan = plan_with(vec![
+        Operation::tool("wipe", 1),
+        Operation::tool("create_cluster", 1),
+        Operation::tool("list_clusters", 1),
+        Operation::tool("wipe", 1),
+    ]);
+    let err = plan.resolve_tools(&tools).expect_err("refused");
     assert_eq!(
-        plan.resolve_tools(&tools),
-        Err(PlanError::Destructive {
-            tool: "wipe".into()
-        })
+        err,
+        PlanError::Destructive {
+            tools: vec![
+                RefusedTool {
+                    name: "wipe".into(),
+                    reason: DestructiveReason::Declared
+                },
+                RefusedTool {
+                    name: "create_cluster".into(),
+                    reason: DestructiveReason::NoAnnotations
+                },
+            ]
+        }
     );
+    let msg = err.to_string();
+    for needle in [
+        "`wipe` (annotations.destructiveHint: true)",
+        "`create_cluster` (no annotations",
+        "allow_destructive = true",
+        "--allow-destructive wipe,create_cluster",
+    ] {
+        assert!(msg.contains(needle), "{needle:?} not in {msg}");
+    }
+    // Allowing one entry of a tool is not enough while another entry still calls it unasked.
     plan.mix.ops[0].allow_destructive = true;
+    plan.mix.ops[1].allow_destructive = true;
+    assert!(plan.resolve_tools(&tools).is_err());
+    plan.mix.ops[3].allow_destructive = true;
     assert_eq!(plan.resolve_tools(&tools), Ok(()));
 }

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod conformance;
 pub mod demo;
 pub mod discover;
+pub mod merge;
 pub mod mock;
 pub mod run;
 pub mod schema;

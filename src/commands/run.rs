@@ -22,7 +22,7 @@ use crate::schedule::Pacer;
   mcp-soak run --url http://127.0.0.1:8080/mcp --rate 50 --duration 10m
   mcp-soak run --url http://127.0.0.1:8080/mcp --stages 50:5m,100:5m,200:5m --summary results/{timestamp}.json
   mcp-soak run -c config/payments.toml --slo 'create_payment:p95=150ms,tps=1000,errors=0.1%'
-  mcp-soak run --url http://127.0.0.1:8080/mcp --scenario moderate --mixed")]
+  mcp-soak run --url http://127.0.0.1:8080/mcp --scenario moderate --mixed --allow-destructive create_payment")]
 pub struct Args {
     #[command(flatten)]
     pub config: Box<crate::config::RunArgs>,
@@ -132,7 +132,7 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
             .await
         }
     };
-    let finished = match result {
+    let mut finished = match result {
         Ok(f) => f,
         Err(e) => {
             tracing::error!("run failed: {e:#}");
@@ -148,7 +148,15 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     };
     sampling.cancel();
     let observed = sampler.await.unwrap_or_default();
-    let exit = report(&plan, &recorder, &finished, &observed)?;
+    let mix_error = finished.mix_error.take();
+    // Joining the raw writer and the fsyncs block: off the async threads, so `/metrics` keeps
+    // answering (the final scrape) while the files are written.
+    let exit = {
+        let (plan, recorder) = (plan.clone(), recorder.clone());
+        tokio::task::spawn_blocking(move || report(&plan, &recorder, &finished, &observed))
+            .await
+            .context("the report task failed")??
+    };
     readiness.set_ready(false);
     if let Some(server) = server {
         engine::linger(plan.output.linger, stop).await;
@@ -156,7 +164,7 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     }
     // The target came up late with tools that do not fit the mix: a configuration error (exit 2),
     // reported after the summary of what was measured until then.
-    if let Some(e) = finished.mix_error {
+    if let Some(e) = mix_error {
         return Err(ExitError::usage(e).into());
     }
     Ok(exit)
@@ -284,6 +292,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
     let auth = match &c.auth {
         Auth::None => "none",
         Auth::Bearer(_) => "bearer",
+        Auth::OfflineTokenHeader(_) => "offline-token-header",
         Auth::OfflineToken { .. } => "offline-token",
     };
     let protocol = requested_protocol(&c.protocol);

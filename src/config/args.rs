@@ -52,7 +52,9 @@ pub struct RunArgs {
     pub insecure: bool,
 
     // ---- auth ----
-    /// `none`, `bearer` or `offline-token` (refresh-token grant at `--token-url`).
+    /// `none`, `bearer`, `offline-token` (refresh-token grant at `--token-url`) or
+    /// `offline-token-header` (the token as an `OCM-Offline-Token` header, like the
+    /// assisted-service script's `--auth-type offline-token`).
     #[arg(long, value_name = "KIND", help_heading = "Auth")]
     pub auth: Option<String>,
     /// The token itself (prefer --token-env or --token-file: flags show in `ps`).
@@ -70,6 +72,18 @@ pub struct RunArgs {
     /// OAuth2 client id for `offline-token`, e.g. `cloud-services`.
     #[arg(long, value_name = "ID", help_heading = "Auth")]
     pub client_id: Option<String>,
+
+    // ---- safety ----
+    /// Call these tools although they may be destructive (the MCP spec's hints: a tool without
+    /// `readOnlyHint: true` or `destructiveHint: false`), comma-separated or repeated,
+    /// e.g. `--allow-destructive create_payment`.
+    #[arg(
+        long = "allow-destructive",
+        value_name = "TOOLS",
+        value_delimiter = ',',
+        help_heading = "Safety"
+    )]
+    pub allow_destructive: Vec<String>,
 
     // ---- open model ----
     /// Steady rate in calls/s, e.g. `--rate 50` (with --duration).
@@ -122,7 +136,9 @@ pub struct RunArgs {
         help_heading = "Load (closed model, like the old scripts)"
     )]
     pub delay: Option<String>,
-    /// Preset users×requests: light 5×3, moderate 20×5, heavy 50×10, stress 100×20.
+    /// Preset users×requests, delay: light 5×3 0.1s, moderate 20×5 0.1s, heavy 50×10 0.05s,
+    /// stress 100×20 0.02s; without a mix it calls the assisted-service tools (list_clusters 40,
+    /// list_versions 30, list_operator_bundles 20, tools/list 10).
     #[arg(
         long,
         value_name = "NAME",
@@ -146,7 +162,8 @@ pub struct RunArgs {
         help_heading = "Load (closed model, like the old scripts)"
     )]
     pub concurrent: Option<i64>,
-    /// The payments script's mixed mode: create_payment / verify_payment / get_wallet_balance.
+    /// The payments script's mixed mode: create_payment / verify_payment / get_wallet_balance
+    /// (create_payment needs `--allow-destructive create_payment`).
     #[arg(long, help_heading = "Load (closed model, like the old scripts)")]
     pub mixed: bool,
 
@@ -187,7 +204,8 @@ pub struct RunArgs {
     /// `/metrics` listen address, e.g. `0.0.0.0:9464`; `none` disables it.
     #[arg(long, value_name = "ADDR", help_heading = "Output")]
     pub metrics_listen: Option<String>,
-    /// Keep `/metrics` up this long after the run, e.g. `30s`.
+    /// Keep `/metrics` up this long after the run, e.g. `30s`. Default 15s, or 0s when the port is
+    /// ephemeral (`:0`) or the run is interactive (stdin and stderr on a terminal).
     #[arg(long, value_name = "DURATION", help_heading = "Output")]
     pub linger: Option<String>,
     /// Progress line interval, e.g. `5s`.

@@ -221,7 +221,7 @@ impl Loader<'_> {
         }
 
         if a.mixed {
-            c.mix = mixed_payments_mix();
+            c.mix = super::presets::mixed_payments_mix();
             self.origins.insert("mix".into(), "flag --mixed".into());
         }
         if let Some(spec) = &a.mix {
@@ -385,40 +385,4 @@ fn parse_slo_flag(s: &str) -> Result<SloCfg, String> {
         }
     }
     Ok(slo)
-}
-
-/// The payments script's `--mixed` mode as a mix.
-fn mixed_payments_mix() -> Vec<MixCfg> {
-    let create_args = serde_json::json!({
-        "amount": {"gen": "decimal", "min": 1.0, "max": 500.0, "precision": 2},
-        "currency": {"gen": "choice", "values": ["USD", "EUR", "GBP"]},
-        "customer_id": {"gen": "string", "len": 12, "prefix": "cus_"}
-    });
-    let verify_args =
-        serde_json::json!({"payment_id": {"capture": "payment_ids", "fallback": {"gen": "uuid"}}});
-    let wallet_args =
-        serde_json::json!({"customer_id": {"gen": "string", "len": 12, "prefix": "cus_"}});
-    vec![
-        MixCfg {
-            tool: Some("create_payment".into()),
-            weight: Some(40),
-            args: Some(create_args),
-            capture: [("payment_ids".to_string(), "/payment_id".to_string())]
-                .into_iter()
-                .collect(),
-            ..MixCfg::default()
-        },
-        MixCfg {
-            tool: Some("verify_payment".into()),
-            weight: Some(30),
-            args: Some(verify_args),
-            ..MixCfg::default()
-        },
-        MixCfg {
-            tool: Some("get_wallet_balance".into()),
-            weight: Some(30),
-            args: Some(wallet_args),
-            ..MixCfg::default()
-        },
-    ]
 }

@@ -15,10 +15,12 @@ pub mod file;
 mod flags;
 mod layers;
 mod lower;
+pub mod presets;
 mod starter;
 
 pub use args::RunArgs;
-pub use starter::starter_config;
+pub use presets::{SCENARIOS, Scenario};
+pub use starter::{starter_config, starter_config_with};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -49,14 +51,6 @@ pub const LEGACY_ENV: [(&str, &str); 4] = [
     ("LOAD_TEST_TIMEOUT", "target.timeout"),
 ];
 
-/// Closed-model presets of `--scenario`: (name, users, requests per user).
-pub const SCENARIOS: [(&str, u32, u64); 4] = [
-    ("light", 5, 3),
-    ("moderate", 20, 5),
-    ("heavy", 50, 10),
-    ("stress", 100, 20),
-];
-
 /// Loads the plan from defaults, `args.config`, the process environment and `args`.
 pub fn load(args: &RunArgs) -> Result<Plan, ConfigError> {
     let env: HashMap<String, String> = std::env::vars().collect();
@@ -73,6 +67,21 @@ pub fn load_with_env(args: &RunArgs, env: &HashMap<String, String>) -> Result<Pl
     let mut cfg = l.read_layers()?;
     l.apply_flags(&mut cfg, args)?;
     l.lower(cfg, args)
+}
+
+/// Only the target (URL, transport, protocol, headers, TLS, auth) of `args`, from the same layers
+/// as [`load`] (defaults < `-c` file < environment < flags): what `discover` needs, with no mix or
+/// load required.
+pub fn load_client(args: &RunArgs) -> Result<crate::mcp::ClientConfig, ConfigError> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let mut l = Loader {
+        env: &env,
+        file: args.config.clone(),
+        origins: BTreeMap::new(),
+    };
+    let mut cfg = l.read_layers()?;
+    l.apply_flags(&mut cfg, args)?;
+    l.lower_client(&cfg)
 }
 
 /// Parses `500ms`, `30s`, `10m`, `1h 30m` (humantime). A bare number is refused: `150` could mean

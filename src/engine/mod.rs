@@ -235,7 +235,7 @@ async fn run_with(
                         let now = Instant::now();
                         let started = {
                             let mut rng = rng.lock().unwrap_or_else(|p| p.into_inner());
-                            let op = shared.plan.mix.pick(&mut *rng);
+                            let op = shared.plan.mix.pick_ready(&mut *rng, &shared.captures);
                             call::live(&shared, op, 0, now).map(|live| {
                                 let request =
                                     live.mix.ops[op].build_request(&mut *rng, &shared.captures);
@@ -325,7 +325,7 @@ async fn run_open(
         ceiling.as_deref(),
         &stop.soft,
         |_k, slot, intended| {
-            let op = shared.plan.mix.pick(&mut rng);
+            let op = shared.plan.mix.pick_ready(&mut rng, &shared.captures);
             let Some(live) = call::live(shared, op, slot.stage, intended) else {
                 return;
             };

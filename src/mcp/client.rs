@@ -221,7 +221,6 @@ impl McpClient {
         })
         .map_err(|e| ClientError::Failed(format!("invalid URL: {e}")))?;
         let client = transport::build_client(
-            &config.headers,
             config.ca_file.as_deref(),
             config.insecure,
             config.connect_timeout,
@@ -229,17 +228,26 @@ impl McpClient {
         )
         .map_err(ClientError::Failed)?;
         let extra_secrets = config.headers.iter().map(|(_, v)| v.clone()).collect();
-        let auth = super::auth::AuthProvider::new(&config.auth, extra_secrets)
-            .map_err(|e| ClientError::Failed(e.to_string()))?;
+        let auth =
+            super::auth::AuthProvider::new(&config.auth, extra_secrets, config.ca_file.as_deref())
+                .map_err(|e| ClientError::Failed(e.to_string()))?;
+        let headers = transport::extra_headers(&config.headers).map_err(ClientError::Failed)?;
         let http = Http {
             client,
             url: parsed,
             auth,
+            headers,
             max_body: config.max_body_bytes,
             timeout: config.timeout,
             slots: tokio::sync::Semaphore::new(config.max_connections.max(1)),
         };
         let tasks = TaskTracker::new();
+        // A credential that cannot be had is reported as itself (token URL, status, OAuth error),
+        // not as a failed handshake with the MCP server; a fetched token is cached for the calls.
+        http.auth
+            .header()
+            .await
+            .map_err(|e| ClientError::Failed(e.to_string()))?;
 
         if let Some(target) = &config.stdio {
             let pool = super::stdio::Stdio::connect(&config, target).await?;
@@ -519,6 +527,7 @@ impl McpClient {
     /// Every tool the server lists (all pages).
     pub async fn list_tools(&self) -> Result<Vec<ToolInfo>, ClientError> {
         const MAX_PAGES: usize = 1000;
+        const MAX_TOOLS: usize = 10_000;
         let mut tools = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -549,25 +558,12 @@ impl McpClient {
                     "tools/list result has no tools array".into(),
                 ));
             };
-            for t in list {
-                let Some(name) = t.get("name").and_then(Value::as_str) else {
-                    continue;
-                };
-                let annotations = t.get("annotations").filter(|a| a.is_object()).cloned();
-                tools.push(ToolInfo {
-                    name: name.to_owned(),
-                    description: t
-                        .get("description")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    input_schema: t.get("inputSchema").cloned().unwrap_or(Value::Null),
-                    destructive: annotations
-                        .as_ref()
-                        .and_then(|a| a.get("destructiveHint"))
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
-                    annotations,
-                });
+            tools.extend(list.iter().filter_map(ToolInfo::from_listing));
+            // Each page is capped by the body cap; the pages together by this.
+            if tools.len() > MAX_TOOLS {
+                return Err(ClientError::Failed(format!(
+                    "tools/list: the server lists more than {MAX_TOOLS} tools"
+                )));
             }
             match result.get("nextCursor").and_then(Value::as_str) {
                 Some(c) if !c.is_empty() && cursor.as_deref() != Some(c) => {

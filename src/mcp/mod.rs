@@ -114,6 +114,9 @@ pub enum Auth {
     None,
     /// `Authorization: Bearer <token>`.
     Bearer(Secret),
+    /// The offline token as it is, in an `OCM-Offline-Token` header on every MCP request (the
+    /// assisted-service script's `--auth-type offline-token`).
+    OfflineTokenHeader(Secret),
     /// Exchange an offline/refresh token for access tokens (OAuth2 `refresh_token` grant), refreshed
     /// before expiry.
     OfflineToken {
@@ -131,7 +134,8 @@ pub struct ClientConfig {
     pub transport: Transport,
     pub protocol: ProtocolChoice,
     pub auth: Auth,
-    /// Extra headers on every request (values may be secrets: never logged).
+    /// Extra headers on every MCP request, never on the token endpoint's (values may be secrets:
+    /// never logged).
     pub headers: Vec<(String, Secret)>,
     /// Extra CA certificate (PEM) to trust.
     pub ca_file: Option<PathBuf>,
@@ -225,7 +229,8 @@ pub struct ToolInfo {
     pub name: String,
     pub description: Option<String>,
     pub input_schema: serde_json::Value,
-    /// `annotations.destructiveHint == true`.
+    /// The tool may be destructive by the MCP spec's defaults (see [`hints`]): true unless
+    /// `annotations` say `readOnlyHint: true` or `destructiveHint: false`.
     pub destructive: bool,
     /// The whole `annotations` object, when present.
     pub annotations: Option<serde_json::Value>,
@@ -241,6 +246,7 @@ pub struct SessionStats {
 
 pub mod auth;
 pub mod client;
+pub mod hints;
 pub mod jsonrpc;
 pub mod legacy;
 pub mod session;
@@ -248,3 +254,4 @@ pub mod sse;
 pub mod stdio;
 pub mod transport;
 pub use client::{ClientError, McpClient};
+pub use hints::{DestructiveReason, ToolHints};

@@ -1,5 +1,10 @@
 //! An incremental Server-Sent Events parser: bytes in, events out, nothing kept beyond the
 //! event being assembled. Used for Streamable HTTP SSE replies and the legacy HTTP+SSE stream.
+//!
+//! Memory is capped by the parser itself, not by its callers: a line still waiting for its end and
+//! the data of the event being assembled may each hold at most `limit` bytes, so a long-lived
+//! stream (legacy SSE) cannot grow a buffer without bound by never sending a newline or a blank
+//! line.
 
 /// One dispatched SSE event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,11 +22,15 @@ pub struct SseEvent {
 pub enum SseError {
     #[error("SSE line is not UTF-8")]
     NotUtf8,
+    #[error("SSE event exceeds the {limit} byte cap")]
+    TooLarge { limit: usize },
 }
 
 /// Incremental parser: [`SseParser::push`] bytes, then drain [`SseParser::next_event`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseParser {
+    /// Most bytes an unfinished line, or one event's data, may hold.
+    limit: usize,
     buf: Vec<u8>,
     pos: usize,
     event: Option<String>,
@@ -33,9 +42,18 @@ pub struct SseParser {
 }
 
 impl SseParser {
-    /// A fresh parser.
-    pub fn new() -> Self {
-        Self::default()
+    /// A fresh parser whose lines and event data are capped at `limit` bytes each.
+    pub fn new(limit: usize) -> Self {
+        SseParser {
+            limit,
+            buf: Vec::new(),
+            pos: 0,
+            event: None,
+            data: String::new(),
+            has_data: false,
+            id: None,
+            dirty: false,
+        }
     }
 
     /// Appends received bytes.
@@ -60,12 +78,18 @@ impl SseParser {
         loop {
             let rest = &self.buf[self.pos..];
             let Some(nl) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                if rest.len() > self.limit {
+                    return Err(SseError::TooLarge { limit: self.limit });
+                }
                 return Ok(None);
             };
             // A lone '\r' at the very end may be the first half of "\r\n": wait for more.
             let mut skip = 1;
             if rest[nl] == b'\r' {
                 if nl + 1 == rest.len() {
+                    if nl > self.limit {
+                        return Err(SseError::TooLarge { limit: self.limit });
+                    }
                     return Ok(None);
                 }
                 if rest[nl + 1] == b'\n' {
@@ -94,6 +118,9 @@ impl SseParser {
             };
             match field {
                 "data" => {
+                    if self.data.len() + value.len() + 1 > self.limit {
+                        return Err(SseError::TooLarge { limit: self.limit });
+                    }
                     if self.has_data {
                         self.data.push('\n');
                     }
@@ -140,7 +167,7 @@ mod tests {
 
     #[test]
     fn parses_priming_message_and_split_chunks() {
-        let mut p = SseParser::new();
+        let mut p = SseParser::new(1 << 20);
         p.push(b"id: 1\ndata:\n\nevent: message\r\ndata: {\"a\"");
         let first = all(&mut p);
         assert_eq!(first.len(), 1);
@@ -157,14 +184,40 @@ mod tests {
 
     #[test]
     fn multi_line_data_joined() {
-        let mut p = SseParser::new();
+        let mut p = SseParser::new(1 << 20);
         p.push(b"data: a\ndata: b\n\n");
         assert_eq!(all(&mut p)[0].data, "a\nb");
     }
 
     #[test]
+    fn lines_and_events_are_capped() {
+        // A line that never ends.
+        let mut p = SseParser::new(1024);
+        for _ in 0..10 {
+            p.push(&[b'x'; 200]);
+        }
+        assert_eq!(p.next_event(), Err(SseError::TooLarge { limit: 1024 }));
+        // Many short data lines and never a blank line: the event's data is capped.
+        let mut p = SseParser::new(1024);
+        let mut result = Ok(None);
+        for _ in 0..1000 {
+            p.push(b"data: 0123456789\n");
+            result = p.next_event();
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(SseError::TooLarge { limit: 1024 }));
+        assert!(p.pending() < 2048, "{}", p.pending());
+        // Events under the cap pass.
+        let mut p = SseParser::new(16);
+        p.push(b"data: 0123456789\n\n");
+        assert_eq!(all(&mut p)[0].data, "0123456789");
+    }
+
+    #[test]
     fn invalid_utf8_is_an_error() {
-        let mut p = SseParser::new();
+        let mut p = SseParser::new(1 << 20);
         p.push(b"data: \xff\xfe\n\n");
         assert_eq!(p.next_event(), Err(SseError::NotUtf8));
     }

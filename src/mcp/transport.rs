@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
-};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
 use super::OutcomeKind;
 use super::auth::{AuthError, AuthProvider};
@@ -98,6 +96,8 @@ pub struct Http {
     pub client: reqwest::Client,
     pub url: reqwest::Url,
     pub auth: AuthProvider,
+    /// The extra `--header`s: sent on MCP requests only (never default headers of the client).
+    pub headers: HeaderMap,
     pub max_body: usize,
     pub timeout: Duration,
     /// One permit per call on the wire (`max_connections`): bounds the connections the pool opens.
@@ -109,15 +109,8 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Builds the one reqwest client every call shares.
-pub fn build_client(
-    extra: &[(String, crate::secret::Secret)],
-    ca_file: Option<&std::path::Path>,
-    insecure: bool,
-    connect_timeout: Duration,
-    max_connections: usize,
-) -> Result<reqwest::Client, String> {
-    install_crypto_provider();
+/// The extra headers as a map of sensitive values (never logged).
+pub fn extra_headers(extra: &[(String, crate::secret::Secret)]) -> Result<HeaderMap, String> {
     let mut headers = HeaderMap::new();
     for (k, v) in extra {
         let name = HeaderName::from_bytes(k.as_bytes())
@@ -127,8 +120,18 @@ pub fn build_client(
         value.set_sensitive(true);
         headers.insert(name, value);
     }
+    Ok(headers)
+}
+
+/// Builds the one reqwest client every MCP call shares (no default headers: see [`Http::headers`]).
+pub fn build_client(
+    ca_file: Option<&std::path::Path>,
+    insecure: bool,
+    connect_timeout: Duration,
+    max_connections: usize,
+) -> Result<reqwest::Client, String> {
+    install_crypto_provider();
     let mut b = reqwest::Client::builder()
-        .default_headers(headers)
         .tcp_nodelay(true)
         .pool_max_idle_per_host(max_connections)
         .pool_idle_timeout(Duration::from_secs(90))
@@ -186,10 +189,12 @@ pub fn map_reqwest(e: reqwest::Error, reading_body: bool) -> (OutcomeKind, Strin
 fn auth_failure(e: AuthError) -> Exchange {
     let kind = match e {
         AuthError::Status { .. } => OutcomeKind::HttpError,
-        AuthError::Unreachable(_) => OutcomeKind::Connect,
-        AuthError::BadReply(_) | AuthError::BadHeader => OutcomeKind::Protocol,
+        AuthError::Unreachable { .. } => OutcomeKind::Connect,
+        AuthError::BadReply { .. } | AuthError::BadHeader | AuthError::Client(_) => {
+            OutcomeKind::Protocol
+        }
     };
-    let status = if let AuthError::Status { status } = e {
+    let status = if let AuthError::Status { status, .. } = e {
         Some(status)
     } else {
         None
@@ -235,16 +240,18 @@ impl Http {
         h: &PostHeaders<'_>,
         accept: HeaderValue,
     ) -> Result<reqwest::Response, Exchange> {
-        let auth = self.auth.header(&self.client).await.map_err(auth_failure)?;
+        let auth = self.auth.header().await.map_err(auth_failure)?;
+        let mut headers = self.headers.clone();
+        if let Some((name, value)) = auth {
+            headers.insert(name, value);
+        }
         let mut req = self
             .client
             .request(method, url.clone())
+            .headers(headers)
             .header(ACCEPT, accept);
         if let Some(b) = body {
             req = req.header(CONTENT_TYPE, JSON).body(b);
-        }
-        if let Some(a) = auth {
-            req = req.header(AUTHORIZATION, a);
         }
         if let Some(s) = h.session {
             req = req.header(&SESSION_ID, s.clone());
@@ -447,7 +454,7 @@ impl Http {
         is_tool_call: bool,
         keep: bool,
     ) -> Exchange {
-        let mut parser = SseParser::new();
+        let mut parser = SseParser::new(self.max_body);
         let mut bytes = 0u64;
         loop {
             let chunk = match resp.chunk().await {

@@ -1,5 +1,7 @@
 //! The mock's tools: assisted-service style lists, payments (with a bounded store of created ids)
-//! and `echo`. Pure functions from arguments to a `CallToolResult`; faults are applied by the caller.
+//! and `echo`. Every tool is annotated except `install_cluster`, which, like every tool of the real
+//! assisted-service server, declares no annotations (so clients must treat it as destructive).
+//! Pure functions from arguments to a `CallToolResult`; faults are applied by the caller.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,10 +20,11 @@ pub(crate) enum ToolId {
     VerifyPayment,
     GetWalletBalance,
     Echo,
+    InstallCluster,
 }
 
 impl ToolId {
-    pub(crate) const COUNT: usize = 7;
+    pub(crate) const COUNT: usize = 8;
     pub(crate) const ALL: [ToolId; Self::COUNT] = [
         ToolId::ListClusters,
         ToolId::ListVersions,
@@ -30,6 +33,7 @@ impl ToolId {
         ToolId::VerifyPayment,
         ToolId::GetWalletBalance,
         ToolId::Echo,
+        ToolId::InstallCluster,
     ];
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -40,6 +44,7 @@ impl ToolId {
             ToolId::VerifyPayment => "verify_payment",
             ToolId::GetWalletBalance => "get_wallet_balance",
             ToolId::Echo => "echo",
+            ToolId::InstallCluster => "install_cluster",
         }
     }
     pub(crate) fn from_name(name: &str) -> Option<ToolId> {
@@ -59,6 +64,7 @@ pub const TOOL_NAMES: [&str; ToolId::COUNT] = [
     "verify_payment",
     "get_wallet_balance",
     "echo",
+    "install_cluster",
 ];
 
 fn schema(v: Value) -> Arc<JsonObject> {
@@ -137,6 +143,16 @@ pub(crate) fn tool_list() -> &'static [Tool] {
                     "type": "object",
                     "properties": {"message": {"type": "string"}},
                     "required": ["message"]
+                })),
+            ),
+            // No annotations, on purpose (see the module doc).
+            Tool::new(
+                "install_cluster",
+                "Start the installation of a cluster.",
+                schema(json!({
+                    "type": "object",
+                    "properties": {"cluster_id": {"type": "string", "minLength": 1}},
+                    "required": ["cluster_id"]
                 })),
             ),
         ];
@@ -332,6 +348,9 @@ pub(crate) fn run(id: ToolId, args: &JsonObject, payments: &PaymentStore) -> Cal
             str_arg(args, "message").map(|m| CallToolResult::success(vec![ContentBlock::text(m)]))
         }
         ToolId::CreatePayment => create_payment(args, payments),
+        ToolId::InstallCluster => non_empty(args, "cluster_id").map(|id| {
+            structured(json!({"cluster_id": id, "status": "preparing-for-installation"}))
+        }),
         ToolId::VerifyPayment => {
             str_arg(args, "payment_id").map(|pid| match parse_payment_id(pid) {
                 Some(n) if payments.contains(n) => {

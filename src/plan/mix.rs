@@ -118,19 +118,45 @@ impl Mix {
     /// Picks an operation index with probability weight / total weight. The config guarantees a
     /// non-empty mix with a positive total; an empty or all-zero mix gives 0.
     pub fn pick<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
-        let total = self.total_weight();
+        self.pick_among(rng, |_| true).unwrap_or(0)
+    }
+
+    /// Like [`Mix::pick`], among the operations whose arguments are ready: an operation that
+    /// reads a capture pool without a `fallback` waits until the pool has a value (a
+    /// `verify_payment` before the first `create_payment` answered would only fail). With every
+    /// operation ready it draws exactly as `pick` does; with none, it falls back to `pick`.
+    pub fn pick_ready<R: Rng + ?Sized>(&self, rng: &mut R, pool: &CapturePool) -> usize {
+        match self.pick_among(rng, |op| op.args.ready(pool)) {
+            Some(i) => i,
+            None => self.pick(rng),
+        }
+    }
+
+    fn pick_among<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        eligible: impl Fn(&Operation) -> bool,
+    ) -> Option<usize> {
+        let weight = |op: &Operation| {
+            if eligible(op) {
+                u64::from(op.weight)
+            } else {
+                0
+            }
+        };
+        let total: u64 = self.ops.iter().map(weight).sum();
         if total == 0 {
-            return 0;
+            return None;
         }
         let mut x = rng.random_range(0..total);
         for (i, op) in self.ops.iter().enumerate() {
-            let w = u64::from(op.weight);
+            let w = weight(op);
             if x < w {
-                return i;
+                return Some(i);
             }
             x -= w;
         }
-        self.ops.len().saturating_sub(1)
+        Some(self.ops.len().saturating_sub(1))
     }
 
     /// Index of the operation called `name`.
@@ -145,6 +171,48 @@ mod tests {
     use rand::SeedableRng;
     use rand::rngs::StdRng;
     use serde_json::json;
+
+    /// `create_payment` capturing `/payment_id` into `ids`, `verify_payment` reading it.
+    fn create_and_verify() -> (Operation, Operation) {
+        let mut create = Operation::tool("create_payment", 1);
+        create.captures = vec![CaptureSpec {
+            pool: "ids".into(),
+            pointer: "/payment_id".into(),
+        }];
+        let mut verify = Operation::tool("verify_payment", 1);
+        verify.args =
+            ArgTemplate::parse(&json!({"payment_id": {"capture": "ids"}})).expect("parses");
+        (create, verify)
+    }
+
+    #[test]
+    fn pick_ready_waits_for_captures() {
+        let (create, mut verify) = create_and_verify();
+        verify.weight = 3;
+        let mut with_fallback = Operation::tool("lookup", 1);
+        with_fallback.args =
+            ArgTemplate::parse(&json!({"id": {"capture": "ids", "fallback": "x"}}))
+                .expect("parses");
+        let mix = Mix {
+            ops: vec![create, verify, with_fallback],
+        };
+        let pool = CapturePool::default();
+        let mut rng = StdRng::seed_from_u64(3);
+        for _ in 0..200 {
+            assert_ne!(mix.pick_ready(&mut rng, &pool), 1, "verify waits for an id");
+        }
+        mix.ops[0].capture(&json!({"structuredContent": {"payment_id": "p1"}}), &pool);
+        let picks: Vec<usize> = (0..400).map(|_| mix.pick_ready(&mut rng, &pool)).collect();
+        assert!(
+            picks.iter().filter(|&&i| i == 1).count() > 200,
+            "then gets its weight"
+        );
+        // Every operation ready: the same draws as `pick`.
+        let (mut a, mut b) = (StdRng::seed_from_u64(9), StdRng::seed_from_u64(9));
+        for _ in 0..100 {
+            assert_eq!(mix.pick_ready(&mut a, &pool), mix.pick(&mut b));
+        }
+    }
 
     #[test]
     fn pick_follows_weights() {
@@ -163,6 +231,38 @@ mod tests {
         assert_eq!(counts[1], 0);
         assert!((38_500..41_500).contains(&counts[0]), "{counts:?}");
         assert!((58_500..61_500).contains(&counts[2]), "{counts:?}");
+    }
+
+    #[test]
+    fn operations_waiting_on_an_empty_capture_give_way() {
+        let pool = CapturePool::default();
+        let mut create = Operation::tool("create", 1);
+        create.captures.push(CaptureSpec {
+            pool: "ids".into(),
+            pointer: "/id".into(),
+        });
+        let mut verify = Operation::tool("verify", 3);
+        verify.args = ArgTemplate::parse(&json!({"id": {"capture": "ids"}})).expect("template");
+        let mut lenient = Operation::tool("lenient", 0);
+        lenient.args = ArgTemplate::parse(&json!({"id": {"capture": "ids", "fallback": "x"}}))
+            .expect("template");
+        let mix = Mix {
+            ops: vec![create, verify, lenient],
+        };
+        let mut rng = StdRng::seed_from_u64(3);
+        assert!((0..1_000).all(|_| mix.pick_ready(&mut rng, &pool) == 0));
+        pool.push("ids", json!("a"));
+        let mut counts = [0u32; 3];
+        for _ in 0..40_000 {
+            counts[mix.pick_ready(&mut rng, &pool)] += 1;
+        }
+        assert_eq!(counts[2], 0);
+        assert!((29_000..31_000).contains(&counts[1]), "{counts:?}");
+        // Nothing can go: the first pick stands (the request then shows the empty capture).
+        let only = Mix {
+            ops: vec![mix.ops[1].clone()],
+        };
+        assert_eq!(only.pick_ready(&mut rng, &CapturePool::default()), 0);
     }
 
     #[test]
@@ -191,14 +291,7 @@ mod tests {
 
     #[test]
     fn capture_then_build() {
-        let mut create = Operation::tool("create_payment", 1);
-        create.captures = vec![CaptureSpec {
-            pool: "ids".into(),
-            pointer: "/payment_id".into(),
-        }];
-        let mut verify = Operation::tool("verify_payment", 1);
-        verify.args =
-            ArgTemplate::parse(&json!({"payment_id": {"capture": "ids"}})).expect("parses");
+        let (create, verify) = create_and_verify();
         let pool = CapturePool::default();
         create.capture(
             &json!({"structuredContent": {"payment_id": "pay_1"}}),

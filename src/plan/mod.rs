@@ -178,7 +178,7 @@ impl Default for Output {
 }
 
 /// A service-level objective for one operation (by name) or for the whole run (`op = None`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Slo {
     /// Operation name as in the mix (a tool name, or `tools/list`, ...); None = all operations.
     pub op: Option<String>,
@@ -198,16 +198,35 @@ pub enum PlanError {
         unknown: Vec<String>,
         available: Vec<String>,
     },
-    #[error(
-        "tool `{tool}` is marked destructive by the server (annotations.destructiveHint); list it with `allow_destructive = true` in its [[mix]] entry to call it anyway"
-    )]
-    Destructive { tool: String },
+    #[error("{}", refusal(tools))]
+    Destructive { tools: Vec<RefusedTool> },
+}
+
+/// A tool the mix would call although it may be destructive, and why it may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedTool {
+    pub name: String,
+    pub reason: crate::mcp::DestructiveReason,
+}
+
+fn refusal(tools: &[RefusedTool]) -> String {
+    let each: Vec<String> = tools
+        .iter()
+        .map(|t| format!("`{}` ({})", t.name, t.reason.describe()))
+        .collect();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    format!(
+        "refusing to call tools that may be destructive: {}. Allow each by name: \
+         `allow_destructive = true` in its [[mix]] entry, or `--allow-destructive {}`",
+        each.join(", "),
+        names.join(",")
+    )
 }
 
 impl Plan {
     /// Checks the mix against the server's `tools/list`: every `tools/call` names a tool the server
-    /// has, destructive tools are refused unless allowed, and `auto` arguments are built from each
-    /// tool's `inputSchema`.
+    /// has, tools that may be destructive (the MCP spec's hints, defaults applied) are refused
+    /// unless allowed by name, and `auto` arguments are built from each tool's `inputSchema`.
     pub fn resolve_tools(&mut self, tools: &[crate::mcp::ToolInfo]) -> Result<(), PlanError> {
         let mut unknown = Vec::new();
         for op in &self.mix.ops {
@@ -224,17 +243,35 @@ impl Plan {
                 available: tools.iter().map(|t| t.name.clone()).collect(),
             });
         }
+        let mut refused: Vec<RefusedTool> = Vec::new();
+        for op in &self.mix.ops {
+            let Method::ToolsCall { tool } = &op.method else {
+                continue;
+            };
+            let reason = tools
+                .iter()
+                .find(|t| &t.name == tool)
+                .and_then(|t| t.destructive_reason());
+            if let Some(reason) = reason
+                && !op.allow_destructive
+                && !refused.iter().any(|r| &r.name == tool)
+            {
+                refused.push(RefusedTool {
+                    name: tool.clone(),
+                    reason,
+                });
+            }
+        }
+        if !refused.is_empty() {
+            return Err(PlanError::Destructive { tools: refused });
+        }
         for op in &mut self.mix.ops {
             let Method::ToolsCall { tool } = &op.method else {
                 continue;
             };
-            let Some(info) = tools.iter().find(|t| &t.name == tool) else {
-                continue;
-            };
-            if info.destructive && !op.allow_destructive {
-                return Err(PlanError::Destructive { tool: tool.clone() });
-            }
-            if op.args.is_auto() {
+            if let Some(info) = tools.iter().find(|t| &t.name == tool)
+                && op.args.is_auto()
+            {
                 op.args = ArgTemplate::from_schema(&info.input_schema);
             }
         }

@@ -106,7 +106,8 @@ impl Timeline {
     }
 }
 
-fn merge(a: &TimelinePoint, b: &TimelinePoint) -> TimelinePoint {
+/// Two points as one (also how `mcp-soak merge` joins shards' points of one interval).
+pub(crate) fn merge(a: &TimelinePoint, b: &TimelinePoint) -> TimelinePoint {
     let calls = a.calls + b.calls;
     let weighted = if calls == 0 {
         0.0

@@ -8,10 +8,13 @@
 //! * [`assess::assess`] — the one-word assessment and the factors that drove it.
 //! * [`compare`] — deltas between two summaries, regressions beyond a tolerance.
 //! * [`verdicts`] — leak (robust memory slope) and drift (last window against the first steady one).
+//! * [`merge`] — the summaries of a load's shards as the summary of the whole (exact percentiles).
 
 pub mod assess;
 pub mod compare;
 pub mod console;
+pub mod hdr;
+pub mod merge;
 pub mod slo;
 pub mod summary;
 pub mod verdicts;

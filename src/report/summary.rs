@@ -10,6 +10,7 @@ use crate::record::snapshot::{self, Hist, OutcomeCounts, TimelinePoint};
 use crate::record::{Snapshot, strip_credentials};
 
 use super::assess::{Assessment, Band, assess};
+use super::hdr::Histograms;
 use super::slo::{SloVerdict, evaluate};
 
 /// Bumped on any incompatible change of [`Summary`].
@@ -112,6 +113,10 @@ pub struct Summary {
     /// The server's own resources and the leak and drift verdicts (see `report::verdicts`).
     #[serde(default)]
     pub soak: crate::report::verdicts::SoakSummary,
+    /// The HDR histograms behind every latency above, so shards' summaries merge exactly
+    /// (`mcp-soak merge`); absent in summaries written before they existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<Histograms>,
 }
 
 /// Name and version of the tool that wrote the summary.
@@ -494,6 +499,9 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
         raw_lines_written: snap.raw_written,
         raw_lines_lost: snap.raw_lost,
         soak: Default::default(),
+        histograms: Histograms::of(snap)
+            .map_err(|e| tracing::warn!("the summary goes without histograms: {e}"))
+            .ok(),
         assessment: Assessment {
             band: Band::Excellent,
             drivers: Vec::new(),

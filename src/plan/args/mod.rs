@@ -12,7 +12,8 @@
 //!          payment_id = { capture = "payment_ids", fallback = { gen = "uuid" } } }
 //! ```
 //!
-//! A `capture` whose pool is still empty and has no `fallback` sends the string
+//! An operation with a `capture` whose pool is still empty and has no `fallback` is not picked while
+//! another operation can be ([`crate::plan::Mix::pick_ready`]); when none can, it sends the string
 //! [`EMPTY_CAPTURE_PREFIX`]`<pool>` so the server's answer shows the cause.
 //!
 //! One file per job: [`template`] (the tree and its parsing and rendering), [`generator`] (value

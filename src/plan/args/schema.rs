@@ -407,3 +407,70 @@ fn string(s: &Map<String, Value>) -> ArgTemplate {
         prefix: prefix.into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::args::CapturePool;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use serde_json::json;
+
+    fn render(schema: Value) -> Value {
+        let mut rng = StdRng::seed_from_u64(8);
+        ArgTemplate::from_schema(&schema).render(&mut rng, &CapturePool::default())
+    }
+
+    #[test]
+    fn what_a_schema_asks_beyond_the_caps_is_capped() {
+        // Issue: `minLength` inside `uniqueItems` string arrays padded without a cap.
+        let v = render(
+            json!({"type": "array", "uniqueItems": true, "minItems": 1_000_000_000u64,
+            "items": {"type": "string", "minLength": 1_000_000_000u64}}),
+        );
+        let items = v.as_array().cloned().unwrap_or_default();
+        assert_eq!(items.len(), MAX_ITEMS);
+        assert!(
+            items
+                .iter()
+                .all(|s| s.as_str().map(str::len) == Some(MAX_STRING))
+        );
+
+        // Issue: a huge numeric range made the decimal generator panic.
+        let v = render(json!({"type": "number", "minimum": -1e308, "maximum": 1e308}));
+        assert!(v.as_f64().is_some_and(|x| x.abs() <= MAX_DECIMAL), "{v}");
+        let v = render(json!({"type": "integer", "minimum": 1e300}));
+        assert!(v.as_i64().is_some_and(|x| x as f64 <= MAX_INT), "{v}");
+
+        // A self-referencing schema stops at MAX_DEPTH.
+        let v = render(
+            json!({"$ref": "#/$defs/n", "$defs": {"n": {"type": "object",
+            "properties": {"next": {"$ref": "#/$defs/n"}}, "required": ["next"]}}}),
+        );
+        let depth = std::iter::successors(Some(&v), |n| n.get("next")).count();
+        assert!(depth <= MAX_DEPTH + 2, "{depth}");
+
+        // Wide and deep arrays stop at MAX_NODES nodes.
+        let v = render(
+            json!({"type": "array", "minItems": 64, "items": {"type": "array", "minItems": 64,
+            "items": {"type": "array", "minItems": 64, "items": {"type": "integer"}}}}),
+        );
+        let leaves = v.to_string().matches(',').count();
+        assert!(leaves <= MAX_NODES, "{leaves}");
+    }
+
+    #[test]
+    fn multiples_and_exclusive_bounds() {
+        for _ in 0..50 {
+            let v = render(
+                json!({"type": "number", "multipleOf": 0.25, "exclusiveMinimum": 1, "maximum": 2}),
+            );
+            let x = v.as_f64().unwrap_or(0.0);
+            assert!(x > 1.0 && x <= 2.0 && (x * 4.0).fract() == 0.0, "{x}");
+            let v = render(
+                json!({"type": "integer", "multipleOf": 7, "minimum": 10, "exclusiveMaximum": 28}),
+            );
+            assert!(matches!(v.as_i64(), Some(14 | 21)), "{v}");
+        }
+    }
+}

@@ -125,6 +125,25 @@ impl ArgTemplate {
         }
     }
 
+    /// True when every capture this template reads without a `fallback` has a value in `pool`
+    /// (otherwise a rendering would send the empty-capture placeholder).
+    pub fn ready(&self, pool: &CapturePool) -> bool {
+        match self {
+            ArgTemplate::Capture {
+                pool: name,
+                fallback: None,
+            } => pool.len(name) > 0,
+            ArgTemplate::Capture {
+                pool: name,
+                fallback: Some(f),
+            } => pool.len(name) > 0 || f.ready(pool),
+            ArgTemplate::Object(m) => m.iter().all(|(_, t)| t.ready(pool)),
+            ArgTemplate::Array(a) => a.iter().all(|t| t.ready(pool)),
+            ArgTemplate::Unique { item, .. } => item.ready(pool),
+            _ => true,
+        }
+    }
+
     /// Produces one value: generators drawn from `rng`, captures from `pool`. `Auto` gives `{}`.
     pub fn render<R: Rng + ?Sized>(&self, rng: &mut R, pool: &CapturePool) -> Value {
         match self {
