@@ -9,11 +9,21 @@ mkdir -p "$PEERS"
 say() { printf '[install] %s\n' "$*"; }
 die() { printf '[install] FAILED: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages: Prometheus + promtool, Alertmanager, docker-compose (config check only), wrk (benchmarks).
+# Debian packages: Prometheus + promtool, Alertmanager, docker-compose (config check only), wrk (benchmarks),
+# Chromium (headless check of the HTML report) and python3-lxml (JUnit XSD validation).
 need_apt=()
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || [ -x /usr/bin/prometheus-alertmanager ] || need_apt+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null || need_apt+=(docker-compose)
+/usr/bin/python3 -c 'import lxml.etree' 2>/dev/null || need_apt+=(python3-lxml)
+if ! command -v chromium >/dev/null; then
+  # Skipped (scripts/test-reports.sh says so loudly) only when this system has no chromium package.
+  if apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]' || { apt-get update -qq && apt-cache policy chromium | grep -q 'Candidate: [0-9]'; }; then
+    need_apt+=(chromium)
+  else
+    say "no chromium package for this system: the headless HTML check will be skipped"
+  fi
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -33,6 +33,8 @@ enum Command {
     Validate(commands::validate::Args),
     /// Compare two JSON summaries and flag regressions.
     Compare(commands::compare::Args),
+    /// Write HTML, JUnit or Markdown reports from a saved summary.
+    Report(commands::report::Args),
     /// Merge the JSON summaries of a load's shards (`--instance-share`) into one, exactly.
     Merge(commands::merge::Args),
     /// Print the JSON Schema of the summary file.
@@ -68,6 +70,7 @@ fn main() {
                 Command::Discover(a) => commands::discover::run(a).await,
                 Command::Validate(a) => commands::validate::run(a).await,
                 Command::Compare(a) => commands::compare::run(a).await,
+                Command::Report(a) => commands::report::run(a).await,
                 Command::Merge(a) => commands::merge::run(a).await,
                 Command::Schema(a) => commands::schema::run(a).await,
                 Command::ConformanceClient(a) => commands::conformance::run(a).await,

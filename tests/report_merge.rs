@@ -159,12 +159,24 @@ fn comparable(s: &Summary) -> Value {
     let obj = v.as_object_mut().expect("object");
     obj.remove("config");
     obj.remove("timeline");
+    // Timelines merge counts exactly but percentiles only approximately: compared apart.
+    for op in obj
+        .get_mut("ops")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(op) = op.as_object_mut() {
+            op.remove("timeline");
+        }
+    }
     v
 }
 
 fn timeline_counts(s: &Summary) -> (u64, u64) {
     s.timeline
         .iter()
+        .chain(s.ops.iter().flat_map(|o| &o.timeline))
         .fold((0, 0), |(c, e), p| (c + p.calls, e + p.errors))
 }
 

@@ -235,6 +235,8 @@ async fn compare_flags_regressions_and_passes_identical() {
         base: base_path.clone(),
         new: new.to_owned(),
         tolerance: "10%".into(),
+        html: None,
+        markdown: None,
     };
     assert_eq!(
         commands::compare::run(args(&base_path))

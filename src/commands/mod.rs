@@ -9,6 +9,7 @@ pub mod demo;
 pub mod discover;
 pub mod merge;
 pub mod mock;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod validate;

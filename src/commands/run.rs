@@ -231,6 +231,11 @@ fn report(
             .with_context(|| format!("writing the summary to {}", path.display()))?;
         tracing::info!(path = %written.display(), "summary written");
     }
+    let o = &plan.output;
+    let paths = super::report::report_paths(o.html.clone(), o.junit.clone(), o.markdown.clone());
+    for written in write::write_reports(&summary, &paths).context("writing the reports")? {
+        tracing::info!(path = %written.display(), "report written");
+    }
     Ok(if !summary.slo_passed && !plan.output.no_fail_on_slo {
         Exit::SloFailed
     } else {

@@ -198,6 +198,8 @@ pub struct RunArgs {
     /// JSON summary path; `{timestamp}` is expanded, e.g. `results/{timestamp}.json`.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub summary: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
     /// Raw JSON-lines stream, one line per call.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub raw: Option<PathBuf>,
@@ -214,4 +216,18 @@ pub struct RunArgs {
     /// No progress lines.
     #[arg(long, help_heading = "Output")]
     pub quiet: bool,
+}
+
+/// The report-file flags, shared by `run`/`demo` (written with the summary) and `mcp-soak report`.
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
+pub struct ReportArgs {
+    /// Self-contained HTML report with charts (no JavaScript, nothing fetched); `{timestamp}` is expanded.
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub html: Option<PathBuf>,
+    /// JUnit XML: one test case per SLO objective, for CI test reporters.
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub junit: Option<PathBuf>,
+    /// Markdown report (also appended to `$GITHUB_STEP_SUMMARY` when that is set).
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub markdown: Option<PathBuf>,
 }

@@ -175,6 +175,9 @@ pub struct SloCfg {
 #[serde(deny_unknown_fields, default)]
 pub struct OutputCfg {
     pub summary: Option<String>,
+    pub html: Option<String>,
+    pub junit: Option<String>,
+    pub markdown: Option<String>,
     pub raw: Option<String>,
     pub metrics_listen: Option<String>,
     pub linger: Option<String>,

@@ -263,6 +263,23 @@ impl Loader<'_> {
             "output.summary",
             "summary",
         );
+        for (slot, flag, key, name) in [
+            (&mut o.html, &a.reports.html, "output.html", "html"),
+            (&mut o.junit, &a.reports.junit, "output.junit", "junit"),
+            (
+                &mut o.markdown,
+                &a.reports.markdown,
+                "output.markdown",
+                "markdown",
+            ),
+        ] {
+            self.set(
+                slot,
+                flag.as_ref().map(|p| p.display().to_string()),
+                key,
+                name,
+            );
+        }
         self.set(
             &mut o.raw,
             a.raw.as_ref().map(|p| p.display().to_string()),

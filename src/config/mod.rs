@@ -18,7 +18,7 @@ mod lower;
 pub mod presets;
 mod starter;
 
-pub use args::RunArgs;
+pub use args::{ReportArgs, RunArgs};
 pub use presets::{SCENARIOS, Scenario};
 pub use starter::{starter_config, starter_config_with};
 

@@ -150,6 +150,10 @@ impl Default for Limits {
 pub struct Output {
     /// JSON summary path (`{timestamp}` expanded), if any.
     pub summary: Option<PathBuf>,
+    /// Report files written with the summary (`{timestamp}` expanded), if any.
+    pub html: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
     /// Raw JSON-lines stream, one line per call, if any.
     pub raw: Option<PathBuf>,
     /// `/metrics`, `/healthz`, `/readyz` listen address (None = no metrics server).
@@ -167,6 +171,9 @@ impl Default for Output {
     fn default() -> Self {
         Output {
             summary: None,
+            html: None,
+            junit: None,
+            markdown: None,
             raw: None,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             linger: Duration::from_secs(15),

@@ -122,6 +122,8 @@ pub const MAX_TRACKED_US: u64 = 3_600_000_000;
 pub const ERROR_TABLE_CAP: usize = 100;
 /// Timeline points kept before adjacent points are merged.
 pub const TIMELINE_MAX_POINTS: usize = 1000;
+/// Points kept per operation's own timeline (coarser than the run's: one per tool adds up).
+pub const OP_TIMELINE_MAX_POINTS: usize = 120;
 /// First timeline interval.
 pub const TIMELINE_INTERVAL: Duration = Duration::from_secs(1);
 /// How often the exporter's upkeep runs (drains histogram samples into buckets).
@@ -130,6 +132,13 @@ pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// A latency histogram in µs, 3 significant digits, 1 µs to one hour, no auto-resize.
 pub fn new_hist() -> Result<Hist, RecordError> {
     let mut h = Hist::new_with_bounds(1, MAX_TRACKED_US, 3)?;
+    h.auto(false);
+    Ok(h)
+}
+
+/// A timeline interval's histogram: 2 significant digits are plenty for a chart point.
+fn timeline_hist() -> Result<Hist, RecordError> {
+    let mut h = Hist::new_with_bounds(1, MAX_TRACKED_US, 2)?;
     h.auto(false);
     Ok(h)
 }
@@ -168,6 +177,8 @@ struct OpSlot {
     latency: metrics::Histogram,
     service: metrics::Histogram,
     hists: Mutex<Hists>,
+    /// This operation's latency over time (for per-tool charts).
+    timeline: Mutex<timeline::Timeline>,
 }
 
 struct Gauges {
@@ -339,6 +350,11 @@ impl Recorder {
                         service: new_hist()?,
                         ok: new_hist()?,
                     }),
+                    timeline: Mutex::new(timeline::Timeline::new(
+                        TIMELINE_INTERVAL,
+                        OP_TIMELINE_MAX_POINTS,
+                        timeline_hist()?,
+                    )),
                 })
             })
             .collect::<Result<Vec<_>, RecordError>>()?;
@@ -446,8 +462,6 @@ impl Recorder {
                 }
             });
 
-        let mut timeline_hist = Hist::new_with_bounds(1, MAX_TRACKED_US, 2)?;
-        timeline_hist.auto(false);
         let failed = OutcomeKind::ALL
             .iter()
             .map(|_| new_hist())
@@ -465,7 +479,7 @@ impl Recorder {
             timeline: Mutex::new(timeline::Timeline::new(
                 TIMELINE_INTERVAL,
                 TIMELINE_MAX_POINTS,
-                timeline_hist,
+                timeline_hist()?,
             )),
             errors: Mutex::new(errors::ErrorTable::new(ERROR_TABLE_CAP)),
             raw,
@@ -558,12 +572,22 @@ impl Recorder {
                 inner.gauges.lag.record(lag.as_secs_f64());
                 lock(&inner.lag).saturating_record(lag.as_micros() as u64);
             }
-            let at_us = r
+        }
+        let sample = timeline::Sample {
+            at_us: r
                 .done
                 .saturating_duration_since(inner.stages.t0())
-                .as_micros() as u64;
-            lock(&inner.timeline).add(at_us, timed.map(|t| t.0), !r.kind.is_ok());
-        }
+                .as_micros() as u64,
+            kind: r.kind,
+            // Percentiles over calls that got an answer, as everywhere else.
+            latency_us: timed.map(|t| t.0),
+            lag_us: r
+                .sent
+                .map(|sent| sent.saturating_duration_since(r.intended).as_micros() as u64),
+            in_flight: inner.in_flight.load(Ordering::Relaxed),
+        };
+        lock(&inner.timeline).add(sample);
+        lock(&op.timeline).add(sample);
 
         if !r.kind.is_ok() {
             lock(&inner.errors).add(r.op, r.kind, &error_message(&r));
@@ -711,6 +735,7 @@ impl Recorder {
                     latency: h.latency.clone(),
                     service: h.service.clone(),
                     ok_latency: h.ok.clone(),
+                    timeline: lock(&o.timeline).points(),
                 }
             })
             .collect();

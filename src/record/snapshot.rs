@@ -87,6 +87,8 @@ pub struct OpStats {
     pub service: Hist,
     /// From the intended send time, successful (`ok`) calls only: the SLO's latency SLI, µs.
     pub ok_latency: Hist,
+    /// This operation's own timeline (at most `OP_TIMELINE_MAX_POINTS` points), oldest first.
+    pub timeline: Vec<TimelinePoint>,
 }
 
 /// One stage's numbers (or the drain's), with its operations folded together.
@@ -124,6 +126,15 @@ pub struct TimelinePoint {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
+    /// Calls by outcome (kinds seen only), dropped slots included (by when they were dropped).
+    #[serde(default)]
+    pub outcomes: std::collections::BTreeMap<OutcomeKind, u64>,
+    /// The most calls in flight seen in the interval (sampled about once a second).
+    #[serde(default)]
+    pub max_in_flight: u64,
+    /// The worst schedule lag (actual send − intended send) of a call sent in the interval.
+    #[serde(default)]
+    pub max_lag_ms: f64,
 }
 
 /// How often one error message was seen.

@@ -136,6 +136,7 @@ mod tests {
             latency: h.clone(),
             service: h.clone(),
             ok_latency: h,
+            timeline: Vec::new(),
         }
     }
 

@@ -165,7 +165,8 @@ pub fn compare(base: &Summary, new: &Summary, tolerance: f64) -> Comparison {
     Comparison { tolerance, rows }
 }
 
-fn change(d: &Delta) -> String {
+/// The relative change as text: `+12.3%`, `=` (both 0) or `new` (the base was 0).
+pub fn change(d: &Delta) -> String {
     if d.base == 0.0 {
         if d.new == 0.0 {
             "=".into()
@@ -221,4 +222,20 @@ pub fn write(c: &Comparison, w: &mut impl Write) -> io::Result<()> {
     } else {
         writeln!(w, "\n{n} operation(s) regressed beyond tolerance.")
     }
+}
+
+/// Per-stage deltas: stage N of the base against stage N of the new run, labelled `stage N`
+/// (None when the new run has no such stage). Shown in reports; not counted in the exit code.
+pub fn stages(base: &Summary, new: &Summary, tolerance: f64) -> Vec<OpDelta> {
+    base.stages
+        .iter()
+        .map(|b| OpDelta {
+            op: format!("stage {}", super::format::stage_number(b)),
+            deltas: new
+                .stages
+                .iter()
+                .find(|n| super::format::stage_number(n) == super::format::stage_number(b))
+                .map(|n| deltas(&b.totals, &b.latency, &n.totals, &n.latency, tolerance)),
+        })
+        .collect()
 }

@@ -9,21 +9,8 @@ use std::io::{self, Write};
 
 use crate::mcp::OutcomeKind;
 
+use super::format::{ms, pct};
 use super::summary::{LatencyStats, Summary, Totals};
-
-fn pct(r: f64) -> String {
-    format!("{:.2} %", r * 100.0)
-}
-
-fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
 
 fn lat_row(w: &mut impl Write, label: &str, l: &LatencyStats) -> io::Result<()> {
     if l.count == 0 {

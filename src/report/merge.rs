@@ -238,9 +238,31 @@ fn empty_hist() -> Hist {
     crate::record::new_hist().unwrap_or_else(|_| Hist::new(3).expect("3 significant digits"))
 }
 
+/// Adds a shard's timeline points into `into`, aligned on the merged run's intervals (`offset`:
+/// the shard's start after the earliest shard's, seconds).
+fn add_timeline(
+    into: &mut BTreeMap<u64, TimelinePoint>,
+    points: &[TimelinePoint],
+    offset: f64,
+    interval: f64,
+) {
+    for p in points {
+        let k = ((p.start_s + offset) / interval + 1e-9).floor().max(0.0) as u64;
+        let aligned = TimelinePoint {
+            start_s: k as f64 * interval,
+            duration_s: interval,
+            ..p.clone()
+        };
+        into.entry(k)
+            .and_modify(|q| *q = timeline::merge(q, &aligned))
+            .or_insert(aligned);
+    }
+}
+
 #[derive(Default)]
 struct OpAcc {
     counts: OutcomeCounts,
+    timeline: BTreeMap<u64, TimelinePoint>,
     hists: (Option<Hist>, Option<Hist>),
     ok: Option<Hist>,
 }
@@ -312,12 +334,28 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
         .map(|s| s.summary.timeline_interval_s)
         .fold(0.0, f64::max);
     let interval = if interval > 0.0 { interval } else { 1.0 };
+    // Each operation's own timeline is coarser (fewer points): merge it on its widest interval.
+    let mut op_interval: BTreeMap<&str, f64> = BTreeMap::new();
+    for op in shards.iter().flat_map(|s| &s.summary.ops) {
+        let widest = op
+            .timeline
+            .iter()
+            .map(|p| p.duration_s)
+            .fold(interval, f64::max);
+        let e = op_interval.entry(op.name.as_str()).or_insert(widest);
+        *e = e.max(widest);
+    }
     let mut sessions = SessionStats::default();
     let (mut elapsed, mut raw_written, mut raw_lost) = (0.0f64, 0, 0);
     let mut stop_reasons: Vec<String> = Vec::new();
 
     for d in &decoded {
         let s = &d.shard.summary;
+        let offset = d
+            .started
+            .duration_since(started)
+            .unwrap_or_default()
+            .as_secs_f64();
         let Some(h) = &s.histograms else {
             return Err(MergeError::NoHistograms { file: d.file() });
         };
@@ -343,6 +381,11 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
             let what = format!("operation {:?}", op.name);
             d.add_pair(what.clone(), &mut acc.hists, &hists.hists)?;
             d.add_one(what, &mut acc.ok, &hists.ok)?;
+            let width = op_interval
+                .get(op.name.as_str())
+                .copied()
+                .unwrap_or(interval);
+            add_timeline(&mut acc.timeline, &op.timeline, offset, width);
         }
         if h.stages.len() != s.stages.len() {
             return Err(shape(format!(
@@ -378,23 +421,7 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
             error,
         })?;
         merge_errors(&mut errors, s);
-        let offset = d
-            .started
-            .duration_since(started)
-            .unwrap_or_default()
-            .as_secs_f64();
-        for p in &s.timeline {
-            let k = ((p.start_s + offset) / interval + 1e-9).floor().max(0.0) as u64;
-            let aligned = TimelinePoint {
-                start_s: k as f64 * interval,
-                duration_s: interval,
-                ..p.clone()
-            };
-            timeline
-                .entry(k)
-                .and_modify(|q| *q = timeline::merge(q, &aligned))
-                .or_insert(aligned);
-        }
+        add_timeline(&mut timeline, &s.timeline, offset, interval);
         sessions.active += s.sessions.active;
         sessions.initialized += s.sessions.initialized;
         sessions.expired += s.sessions.expired;
@@ -426,6 +453,7 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
                 latency: hist(a.hists.0),
                 service: hist(a.hists.1),
                 ok_latency: hist(a.ok),
+                timeline: a.timeline.into_values().collect(),
             })
             .collect(),
         drain: drain.stats(n_stages, &hist),

@@ -8,12 +8,19 @@
 //! * [`assess::assess`] — the one-word assessment and the factors that drove it.
 //! * [`compare`] — deltas between two summaries, regressions beyond a tolerance.
 //! * [`verdicts`] — leak (robust memory slope) and drift (last window against the first steady one).
+//! * [`html`], [`markdown`], [`junit`] — report files from a `Summary` (or a comparison); [`chart`]
+//!   draws the HTML's SVG charts, [`format`] keeps numbers alike across them.
 //! * [`merge`] — the summaries of a load's shards as the summary of the whole (exact percentiles).
 
 pub mod assess;
+pub mod chart;
 pub mod compare;
 pub mod console;
+pub mod format;
 pub mod hdr;
+pub mod html;
+pub mod junit;
+pub mod markdown;
 pub mod merge;
 pub mod slo;
 pub mod summary;

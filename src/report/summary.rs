@@ -263,6 +263,10 @@ pub struct OpSummary {
     pub name: String,
     pub totals: Totals,
     pub latency: LatencyPair,
+    /// This operation's own timeline, coarser than the run's (at most 120 points; absent in
+    /// summaries written before it existed).
+    #[serde(default)]
+    pub timeline: Vec<TimelinePoint>,
     /// The most frequent error messages of this operation (bounded).
     pub top_messages: Vec<ErrorMessage>,
 }
@@ -392,6 +396,7 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
             name: o.name.clone(),
             totals: Totals::new(&o.counts, secs),
             latency: pair(Some(&o.latency), Some(&o.service)),
+            timeline: o.timeline.clone(),
             top_messages: snap
                 .top_errors
                 .iter()

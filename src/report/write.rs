@@ -1,4 +1,5 @@
-//! Atomic file writes (temp file in the same directory, fsync, rename) and `{timestamp}` expansion.
+//! Atomic file writes (temp file in the same directory, fsync, rename) and `{timestamp}` expansion,
+//! for the JSON summary and the report files written beside it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,54 @@ pub fn write_summary(path: &Path, summary: &Summary) -> Result<PathBuf, WriteErr
     json.push(b'\n');
     write_atomic(&path, &json)?;
     Ok(path)
+}
+
+/// Report files to write from a summary (all optional).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportPaths {
+    pub html: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+    /// Appended to, not replaced (GitHub's `$GITHUB_STEP_SUMMARY` collects every step's Markdown).
+    pub step_summary: Option<PathBuf>,
+}
+
+/// Writes every asked-for report of `summary` (`{timestamp}` expanded as for the summary) and
+/// returns the paths written. Stops at the first failure.
+pub fn write_reports(summary: &Summary, paths: &ReportPaths) -> Result<Vec<PathBuf>, WriteError> {
+    let at = humantime::parse_rfc3339_weak(&summary.started).unwrap_or_else(|_| SystemTime::now());
+    let mut written = Vec::new();
+    let files = [
+        (&paths.html, super::html::render as fn(&Summary) -> String),
+        (&paths.junit, super::junit::render),
+        (&paths.markdown, super::markdown::render),
+    ];
+    for (path, render) in files {
+        if let Some(p) = path {
+            let p = expand_timestamp(p, at);
+            write_atomic(&p, render(summary).as_bytes())?;
+            written.push(p);
+        }
+    }
+    if let Some(p) = &paths.step_summary {
+        append(p, super::markdown::render(summary).as_bytes())?;
+        written.push(p.clone());
+    }
+    Ok(written)
+}
+
+/// Appends `bytes` to `path` (created if missing).
+pub fn append(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let io = |error| WriteError::Io {
+        path: path.to_owned(),
+        error,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    f.write_all(bytes).map_err(io)
 }
 
 #[cfg(test)]

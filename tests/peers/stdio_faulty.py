@@ -36,7 +36,7 @@ for line in sys.stdin:
             "serverInfo": {"name": "faulty-" + mode, "version": "0"}}})
     elif method == "tools/list":
         send({"jsonrpc": "2.0", "id": rid, "result": {"tools": [
-            {"name": "echo", "inputSchema": {"type": "object"}}]}})
+            {"name": "echo", "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}}]}})
     elif method == "tools/call":
         calls += 1
         if mode == "stall":

@@ -23,6 +23,9 @@ impl Loader<'_> {
         let o = &c.output;
         let mut out = Output {
             summary: o.summary.as_ref().map(PathBuf::from),
+            html: o.html.as_ref().map(PathBuf::from),
+            junit: o.junit.as_ref().map(PathBuf::from),
+            markdown: o.markdown.as_ref().map(PathBuf::from),
             raw: o.raw.as_ref().map(PathBuf::from),
             ..Output::default()
         };
