@@ -222,6 +222,8 @@ fn report(
     summary.soak = soak;
     summary.slo_passed &= soak_slos.iter().all(|v| v.passed);
     summary.slos.extend(soak_slos);
+    // The assessment weighs every SLO verdict, the soak ones included.
+    summary.assessment = crate::report::assess::assess(&summary);
     // The console report first: whatever happens to the file, the numbers are shown.
     let mut out = std::io::stdout().lock();
     console::write(&summary, &mut out).context("writing the report")?;
