@@ -528,6 +528,9 @@ mod tests {
             p50_ms: p95_ms / 2.0,
             p95_ms,
             p99_ms: p95_ms,
+            outcomes: Default::default(),
+            max_in_flight: 0,
+            max_lag_ms: 0.0,
         }
     }
 

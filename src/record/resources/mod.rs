@@ -119,7 +119,7 @@ impl Timeline {
     pub fn push(&mut self, s: Sample) {
         let n = self.offered;
         self.offered += 1;
-        if n % self.stride != 0 {
+        if !n.is_multiple_of(self.stride) {
             return;
         }
         self.samples.push(s);
