@@ -532,6 +532,7 @@ def overview():
          target("sum by (run_id) (rate(mcp_soak_sessions_expired_total[$__rate_interval]))", "expired")], minimum=0), 12, 7))
 
     P.append(L.row("Server resources"))
+    memory_runbook = [{"title": "Runbook: memory growth", "url": f"{RUNBOOK}/McpSoakTargetMemoryGrowth.md"}]
     P.append(L.place(timeseries(
         "Server memory",
         "Resident memory of the server under test (mcp_soak_target_resident_bytes, from target.metrics_url "
@@ -539,7 +540,7 @@ def overview():
         "p95 creeps is the soak's finding.",
         "bytes",
         [target("max by (run_id) (mcp_soak_target_resident_bytes)", "resident")], minimum=0,
-        links=[{"title": "Runbook: memory growth", "url": f"{RUNBOOK}/McpSoakTargetMemoryGrowth.md"}]), 8, 7))
+        links=memory_runbook), 8, 7))
     P.append(L.place(timeseries(
         "Server memory growth per hour vs SLO",
         "deriv() of the server's resident memory over 30m, per hour (recorded series), and the run's "
@@ -548,7 +549,7 @@ def overview():
         [target("run:mcp_soak_target_resident_bytes:deriv30m_per_hour", "growth/h"),
          target("max by (run_id) (mcp_soak_slo_max_memory_growth_bytes_per_hour)", "SLO", ref="B")],
         overrides=[dashed("SLO.*")],
-        links=[{"title": "Runbook: memory growth", "url": f"{RUNBOOK}/McpSoakTargetMemoryGrowth.md"}]), 8, 7))
+        links=memory_runbook), 8, 7))
     P.append(L.place(timeseries(
         "Server fds / CPU",
         "Open file descriptors and CPU use (rate of cumulative CPU seconds) of the server under test; "

@@ -184,27 +184,18 @@ pub async fn read(
         }
         ResourceSource::Metrics(url) => {
             let shown = super::strip_credentials(url);
-            let resp = http
-                .get(url)
-                .send()
-                .await
-                .map_err(|source| SampleError::Unreachable {
-                    url: shown.clone(),
-                    source,
-                })?;
+            let unreachable = |source| SampleError::Unreachable {
+                url: shown.clone(),
+                source,
+            };
+            let resp = http.get(url).send().await.map_err(unreachable)?;
             if !resp.status().is_success() {
                 return Err(SampleError::Status {
                     url: shown,
                     status: resp.status().as_u16(),
                 });
             }
-            let body = resp
-                .text()
-                .await
-                .map_err(|source| SampleError::Unreachable {
-                    url: shown.clone(),
-                    source,
-                })?;
+            let body = resp.text().await.map_err(unreachable)?;
             let wanted: Vec<String> = DEFAULT_SERIES
                 .iter()
                 .map(|(n, _)| n.to_string())
