@@ -275,3 +275,43 @@ async fn abandoned_sessions_grow_the_server_and_pooled_ones_do_not() {
     let (_, pooled) = soak_sessions(dir.path(), leaky(), Some("pooled"), metrics).await;
     assert!(last_sessions(&pooled) <= 16.0, "{}", last_sessions(&pooled));
 }
+
+/// A stdio target: the server processes mcp-soak started are sampled by default (no metrics_url or
+/// pid), and a mock leaking per call in its own process is caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_server_is_sampled_from_the_processes_mcp_soak_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock_cfg = dir.path().join("mock.toml");
+    std::fs::write(&mock_cfg, "[leak]\nper_call = 1000000\n").expect("mock config");
+    let cfg = dir.path().join("soak.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[target]\ncommand = [{:?}, \"mock\", \"--stdio\", \"--config\", {:?}]\n\
+             metrics_interval = \"100ms\"\n[soak]\nwarmup = \"0s\"\nmax_memory_growth = \"50MB/h\"\n",
+            env!("CARGO_BIN_EXE_mcp-soak"),
+            mock_cfg.display().to_string()
+        ),
+    )
+    .expect("config written");
+    let args = RunArgs {
+        config: Some(cfg),
+        metrics_listen: Some("none".into()),
+        quiet: true,
+        rate: Some(20.0),
+        duration: Some("2s".into()),
+        mix: Some("echo=1".into()),
+        progress_interval: Some("100ms".into()),
+        summary: Some(dir.path().join("summary.json")),
+        ..RunArgs::default()
+    };
+    let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
+    let exit = execute(plan, &Stop::new()).await.expect("run completes");
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("summary"))
+            .expect("JSON");
+    assert_eq!(s["soak"]["source"], "stdio server processes");
+    assert_eq!(s["soak"]["memory"]["status"], "measured", "{}", s["soak"]);
+    assert!(s["soak"]["memory"]["per_hour"].as_f64() > Some(5e9));
+    assert_eq!(exit, Exit::SloFailed);
+}

@@ -59,6 +59,8 @@ pub enum ResourceSource {
     Metrics(String),
     /// A local process (`target.pid`), read from `/proc`.
     Pid(u32),
+    /// The stdio server processes mcp-soak started (`target.command`), summed over the pool.
+    StdioPool,
 }
 
 /// Sampling of the target server's own resources (`target.metrics_url` / `target.pid`).

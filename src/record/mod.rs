@@ -228,6 +228,8 @@ struct Inner {
     slo_windows: Mutex<Vec<(f64, Option<f64>)>>,
     /// Records whose `op` index was out of range (a bug upstream; counted, never a panic).
     unknown_op: AtomicU64,
+    /// The stdio pool's latest resource sample (the soak sampler reads it for a stdio target).
+    server_sample: Mutex<Option<crate::mcp::stdio::ProcessSample>>,
     _upkeep_stop: mpsc::Sender<()>,
 }
 
@@ -490,6 +492,7 @@ impl Recorder {
             sessions: Mutex::new(SessionStats::default()),
             slo_windows: Mutex::new(Vec::new()),
             unknown_op: AtomicU64::new(0),
+            server_sample: Mutex::new(None),
             _upkeep_stop: stop_tx,
         };
         Ok(Recorder {
@@ -674,6 +677,12 @@ impl Recorder {
         g.resident.set(p.resident_bytes as f64);
         g.cpu.set(p.cpu_seconds);
         g.fds.set(p.open_fds as f64);
+        *lock(&self.inner.server_sample) = Some(*p);
+    }
+
+    /// The stdio pool's latest resource sample, if the target is a stdio pool that was sampled.
+    pub fn server_processes(&self) -> Option<crate::mcp::stdio::ProcessSample> {
+        *lock(&self.inner.server_sample)
     }
 
     /// The run sends traffic (true) or has stopped (false: see [`Recorder::stop_at`], now).

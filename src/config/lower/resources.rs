@@ -36,6 +36,8 @@ impl Loader<'_> {
                     ));
                 }
             },
+            // A stdio target: the processes mcp-soak itself started, unless told otherwise.
+            (None, None) if t.command.is_some() => Some(ResourceSource::StdioPool),
             (None, None) => None,
         };
         if !t.metrics_series.is_empty() && !matches!(source, Some(ResourceSource::Metrics(_))) {

@@ -63,6 +63,8 @@ pub enum SampleError {
     SeriesAbsent { url: String, names: String },
     #[error("process {pid} is gone (or /proc is not readable)")]
     ProcessGone { pid: u32 },
+    #[error("no stdio server process is up")]
+    NoServerProcess,
 }
 
 impl SampleError {
@@ -73,7 +75,7 @@ impl SampleError {
             SampleError::Status { .. } => "http_status",
             SampleError::NotPrometheus { .. } => "not_prometheus",
             SampleError::SeriesAbsent { .. } => "series_absent",
-            SampleError::ProcessGone { .. } => "process_gone",
+            SampleError::ProcessGone { .. } | SampleError::NoServerProcess => "process_gone",
         }
     }
 }
@@ -165,13 +167,30 @@ pub struct Observed {
     pub last_failure: Option<String>,
 }
 
-/// Takes one reading from `source`.
+/// The values of the stdio pool's latest sample (summed over its process groups).
+pub fn pool_values(
+    p: Option<crate::mcp::stdio::ProcessSample>,
+) -> Result<BTreeMap<String, f64>, SampleError> {
+    let p = p
+        .filter(|p| p.running > 0)
+        .ok_or(SampleError::NoServerProcess)?;
+    Ok(BTreeMap::from([
+        (RESIDENT_BYTES.to_owned(), p.resident_bytes as f64),
+        (OPEN_FDS.to_owned(), p.open_fds as f64),
+        (CPU_SECONDS.to_owned(), p.cpu_seconds),
+    ]))
+}
+
+/// Takes one reading from `source`; `pool` is the stdio pool's latest sample (for
+/// [`ResourceSource::StdioPool`]).
 pub async fn read(
     source: &ResourceSource,
     series: &[String],
     http: &reqwest::Client,
+    pool: Option<crate::mcp::stdio::ProcessSample>,
 ) -> Result<BTreeMap<String, f64>, SampleError> {
     match source {
+        ResourceSource::StdioPool => pool_values(pool),
         ResourceSource::Pid(pid) => {
             let u = crate::mcp::stdio::process_usage(*pid)
                 .ok_or(SampleError::ProcessGone { pid: *pid })?;
@@ -320,6 +339,7 @@ pub async fn sample(plan: Resources, rec: Recorder, stop: CancellationToken) -> 
         source: match &source {
             ResourceSource::Metrics(u) => super::strip_credentials(u),
             ResourceSource::Pid(p) => format!("pid {p}"),
+            ResourceSource::StdioPool => "stdio server processes".to_owned(),
         },
         timeline: Timeline::new(MAX_SAMPLES),
         ..Observed::default()
@@ -333,7 +353,7 @@ pub async fn sample(plan: Resources, rec: Recorder, stop: CancellationToken) -> 
             _ = tick.tick() => {}
         }
         let at_s = start.elapsed().as_secs_f64();
-        match read(&source, &plan.series, &http).await {
+        match read(&source, &plan.series, &http, rec.server_processes()).await {
             Ok(values) => {
                 handles.set(&values);
                 seen.timeline.push(Sample { at_s, values });
@@ -385,16 +405,37 @@ mod tests {
     #[tokio::test]
     async fn reads_this_process_and_fails_clearly_for_a_gone_one() {
         let http = http_client(Duration::from_secs(1));
-        let me = read(&ResourceSource::Pid(std::process::id()), &[], &http).await;
+        let me = read(&ResourceSource::Pid(std::process::id()), &[], &http, None).await;
         if cfg!(target_os = "linux") {
             let me = me.expect("own process");
             assert!(me[RESIDENT_BYTES] > 0.0 && me[THREADS] >= 1.0);
         }
-        let gone = read(&ResourceSource::Pid(u32::MAX), &[], &http)
+        let gone = read(&ResourceSource::Pid(u32::MAX), &[], &http, None)
             .await
             .expect_err("no such pid");
         assert_eq!(gone.reason(), "process_gone");
         assert!(gone.to_string().contains("4294967295"));
+    }
+
+    #[test]
+    fn the_stdio_pool_counts_only_when_a_process_is_up() {
+        use crate::mcp::stdio::ProcessSample;
+        let up = ProcessSample {
+            running: 2,
+            resident_bytes: 5_000,
+            open_fds: 9,
+            cpu_seconds: 1.5,
+            ..ProcessSample::default()
+        };
+        let v = pool_values(Some(up)).expect("sampled");
+        assert_eq!(
+            (v[RESIDENT_BYTES], v[OPEN_FDS], v[CPU_SECONDS]),
+            (5000.0, 9.0, 1.5)
+        );
+        for none in [None, Some(ProcessSample::default())] {
+            let e = pool_values(none).expect_err("nothing up");
+            assert_eq!(e.reason(), "process_gone");
+        }
     }
 
     #[tokio::test]
@@ -409,6 +450,7 @@ mod tests {
             &ResourceSource::Metrics(format!("http://127.0.0.1:{port}/metrics")),
             &[],
             &http,
+            None,
         )
         .await
         .expect_err("refused");
