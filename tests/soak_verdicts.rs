@@ -315,3 +315,57 @@ async fn a_stdio_server_is_sampled_from_the_processes_mcp_soak_started() {
     assert!(s["soak"]["memory"]["per_hour"].as_f64() > Some(5e9));
     assert_eq!(exit, Exit::SloFailed);
 }
+
+/// Drift as an SLO: the mock slows down by 50 ms half-way; the last window's p95 against the first
+/// one breaks `max_p95_drift = "20%"`, and without a resource source the memory verdict says why it
+/// was not measured (and sets no SLO: none was asked for).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_slows_down_fails_its_drift_slo() {
+    use mcp_soak::mock::{Degradation, ErrorRatios, Latency};
+    let dir = tempfile::tempdir().unwrap();
+    let mut mock_cfg = MockConfig::default();
+    mock_cfg.faults.degradation = Some(Degradation {
+        after: std::time::Duration::from_millis(1500),
+        duration: None,
+        latency: Some(Latency::Fixed {
+            delay: std::time::Duration::from_millis(50),
+        }),
+        errors: ErrorRatios::default(),
+    });
+    let mock = spawn(mock_cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("mock starts");
+    let cfg = dir.path().join("soak.toml");
+    std::fs::write(
+        &cfg,
+        "[soak]\nwarmup = \"0s\"\nwindow = \"1s\"\nmax_p95_drift = \"20%\"\n",
+    )
+    .expect("config written");
+    let args = RunArgs {
+        config: Some(cfg),
+        url: Some(mock.url.clone()),
+        metrics_listen: Some("none".into()),
+        quiet: true,
+        rate: Some(20.0),
+        duration: Some("3s".into()),
+        mix: Some("echo=1".into()),
+        summary: Some(dir.path().join("summary.json")),
+        ..RunArgs::default()
+    };
+    let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
+    let exit = execute(plan, &Stop::new()).await.expect("run completes");
+    mock.shutdown().await;
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("summary"))
+            .expect("JSON");
+    let drift = &s["soak"]["drift"];
+    assert_eq!(drift["status"], "measured", "{drift}");
+    assert!(drift["last_p95_ms"].as_f64() > Some(45.0), "{drift}");
+    assert!(drift["p95_change"].as_f64() > Some(0.2), "{drift}");
+    assert_eq!(exit, Exit::SloFailed);
+    let slos = s["slos"].as_array().expect("slos");
+    assert_eq!(slos.len(), 1, "only the drift SLO was asked for: {slos:?}");
+    assert_eq!(slos[0]["objective"], "max_p95_drift");
+    assert_eq!(slos[0]["passed"], false);
+    assert_eq!(s["soak"]["memory"]["status"], "not_measured");
+}
