@@ -254,6 +254,15 @@ pub fn describe_drift(d: &Measured<Drift>) -> String {
     }
 }
 
+/// The SLO objectives the soak verdicts add (beside the per-tool ones of `[[slo]]`).
+pub const MEMORY_OBJECTIVE: &str = "max_memory_growth_bytes_per_hour";
+pub const DRIFT_OBJECTIVE: &str = "max_p95_drift";
+
+/// Is this SLO verdict one of the soak verdicts'?
+pub fn is_soak_objective(objective: &str) -> bool {
+    objective == MEMORY_OBJECTIVE || objective == DRIFT_OBJECTIVE
+}
+
 /// The soak part of the summary: the server's sampled resources and both verdicts.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct SoakSummary {
@@ -350,7 +359,7 @@ pub fn soak_summary(
     };
     if let Some(max) = limits.max_memory_growth {
         slos.push(verdict(
-            "max_memory_growth_bytes_per_hour",
+            MEMORY_OBJECTIVE,
             max,
             s.memory.value().map(|g| g.per_hour),
             leak_breached(&s.memory, max),
@@ -359,7 +368,7 @@ pub fn soak_summary(
     }
     if let Some(max) = limits.max_p95_drift {
         slos.push(verdict(
-            "max_p95_drift",
+            DRIFT_OBJECTIVE,
             max,
             s.drift.value().and_then(|d| d.p95_change),
             drift_breached(&s.drift, max),
