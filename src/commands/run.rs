@@ -55,6 +55,7 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
                 version = negotiated.server_version.as_deref().unwrap_or("?"),
                 "connected"
             );
+            warn_sessionless(&plan, &negotiated);
             let tools = client
                 .list_tools()
                 .await
@@ -177,6 +178,21 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
 pub(crate) fn fit_mix(plan: &mut Plan, tools: &[crate::mcp::ToolInfo]) -> Result<(), ExitError> {
     crate::plan::args::check_mix(&plan.mix, tools).map_err(ExitError::usage)?;
     plan.resolve_tools(tools).map_err(ExitError::usage)
+}
+
+/// A session profile against a server that negotiated the stateless era does nothing (no session to
+/// pool, churn or abandon): say so, since `--protocol auto` picks that era by itself.
+fn warn_sessionless(plan: &Plan, negotiated: &Negotiated) {
+    let strategy = plan.client.session_strategy;
+    if negotiated.era == crate::mcp::Era::Stateless
+        && strategy != crate::mcp::SessionStrategy::Pooled
+    {
+        tracing::warn!(
+            protocol = %negotiated.protocol_version,
+            "session strategy {strategy:?} does nothing: the server negotiated the stateless era; \
+             pass --protocol 2025-11-25 for session profiles"
+        );
+    }
 }
 
 fn requested_protocol(p: &ProtocolChoice) -> String {
