@@ -7,6 +7,62 @@
 
 use std::time::Instant;
 
+/// Where time comes from: the monotonic clock and the precise [`Timer`] in production; in tests a
+/// virtual clock that jumps to every deadline it is asked to sleep until, so a schedule runs in
+/// virtual time, deterministically and at once.
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    /// `Instant::now` and the timerfd [`Timer`].
+    #[default]
+    Precise,
+    /// Virtual time: starts at the instant it was made and moves only when slept on.
+    Virtual(std::sync::Arc<VirtualTime>),
+}
+
+/// The state of a [`Clock::Virtual`].
+#[derive(Debug)]
+pub struct VirtualTime {
+    base: Instant,
+    offset_ns: std::sync::atomic::AtomicU64,
+}
+
+impl Clock {
+    /// A virtual clock starting now.
+    pub fn virtual_time() -> Clock {
+        Clock::Virtual(std::sync::Arc::new(VirtualTime {
+            base: Instant::now(),
+            offset_ns: std::sync::atomic::AtomicU64::new(0),
+        }))
+    }
+
+    /// Now.
+    pub fn now(&self) -> Instant {
+        match self {
+            Clock::Precise => Instant::now(),
+            Clock::Virtual(v) => {
+                v.base
+                    + std::time::Duration::from_nanos(
+                        v.offset_ns.load(std::sync::atomic::Ordering::Relaxed),
+                    )
+            }
+        }
+    }
+
+    /// Waits until `deadline` on this clock (`timer` is used by [`Clock::Precise`]); a virtual
+    /// clock jumps there and yields once.
+    pub async fn sleep_until(&self, timer: &Timer, deadline: Instant) {
+        match self {
+            Clock::Precise => timer.sleep_until(deadline).await,
+            Clock::Virtual(v) => {
+                let ns = deadline.saturating_duration_since(v.base).as_nanos() as u64;
+                v.offset_ns
+                    .fetch_max(ns, std::sync::atomic::Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+}
+
 /// A one-shot timer for one task at a time.
 pub struct Timer {
     #[cfg(target_os = "linux")]

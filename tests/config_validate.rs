@@ -10,7 +10,7 @@ fn bin() -> Command {
 fn validate_exit_codes() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/config/stepped-mock.toml");
     let out = bin()
-        .args(["validate", "-c", cfg])
+        .args(["validate", "-c", cfg, "--metrics-listen", "127.0.0.1:0"])
         .env_remove("MCP_SOAK__LOAD__RATE")
         .output()
         .expect("runs");

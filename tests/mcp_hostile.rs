@@ -453,7 +453,10 @@ async fn bearer_and_offline_token_never_leak() {
         .expect("connect offline");
     assert_eq!(client.call(&tool(), false).await.kind, OutcomeKind::Ok);
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert_eq!(client.call(&tool(), false).await.kind, OutcomeKind::Ok);
+    let refreshed = client.call(&tool(), false).await;
+    assert_eq!(refreshed.kind, OutcomeKind::Ok);
+    // The refresh happened inside that call: timed apart, not part of its service time.
+    assert!(refreshed.handshakes.spent[1].is_some(), "{refreshed:?}");
     let auths = seen.auth.lock().unwrap().clone();
     assert!(
         auths.contains(&"Bearer ACCESS-SECRET-1".to_owned()),

@@ -201,3 +201,50 @@ async fn a_session_era_server_that_issues_no_session_id_has_no_active_sessions()
         mock.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_initialize_inside_a_call_is_timed_apart_from_its_service_time() {
+    use mcp_soak::mcp::SessionStrategy;
+    use std::time::Instant;
+    let mock = mock().await;
+    let cfg = |strategy| ClientConfig {
+        session_strategy: strategy,
+        ..config(&mock.url, ProtocolChoice::Revision("2025-11-25".into()))
+    };
+    // Per call: every call opens its own session first.
+    let client = McpClient::connect(cfg(SessionStrategy::PerCall))
+        .await
+        .expect("connects");
+    for i in 0..3 {
+        let before = Instant::now();
+        let out = client.call(&echo(&format!("p{i}")), false).await;
+        assert_eq!(out.kind, OutcomeKind::Ok, "{:?}", out.detail);
+        let init = out.handshakes.spent[0].expect("an initialize was timed");
+        assert!(
+            out.sent >= before + init,
+            "service time starts after the handshake"
+        );
+    }
+    client.shutdown().await;
+    // Pooled: the pool is opened at connect, so calls do no handshake — until the server forgets
+    // the sessions: the call that finds its session expired fails, and the next call on that slot
+    // re-initializes inside its own time.
+    let client = McpClient::connect(cfg(SessionStrategy::Pooled))
+        .await
+        .expect("connects");
+    let mut initialized = 0;
+    for i in 0..8 {
+        if i == 4 {
+            assert!(mock.expire_sessions().await >= 2);
+        }
+        let out = client.call(&echo(&format!("q{i}")), false).await;
+        initialized += usize::from(out.handshakes.spent[0].is_some());
+        assert_eq!(out.handshakes.spent[1], None, "no token to refresh");
+        if i < 4 {
+            assert_eq!(out.handshakes.spent[0], None, "pool opened at connect");
+        }
+    }
+    assert_eq!(initialized, 2, "each slot re-initialized once");
+    client.shutdown().await;
+    mock.shutdown().await;
+}

@@ -51,9 +51,12 @@ fn echo(message: &str) -> McpRequest {
     }
 }
 
-/// True while a process with this pid exists (zombies count: nobody reaped it).
+/// True while a process with this pid runs (a zombie has ended: only its exit status is left).
 fn alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next())
+        .is_some_and(|state| state != "Z")
 }
 
 /// Waits (bounded) until none of `pids` exists.
@@ -245,6 +248,36 @@ async fn a_stalled_server_times_out_and_does_not_leak_waiters() {
 }
 
 #[tokio::test]
+async fn a_server_that_stops_reading_stdin_costs_a_bounded_queue() {
+    let mut cfg = stdio_config(faulty("no-read", "0"), ProtocolChoice::Auto);
+    cfg.timeout = Duration::from_secs(3);
+    cfg.max_connections = 5000;
+    let client = McpClient::connect(cfg).await.expect("connect");
+    // ~100 bytes a call: the pipe (64 KiB) and the queue (1,024) fill well before 3,000.
+    let outs = futures_util::future::join_all((0..3000).map(|i| {
+        let c = client.clone();
+        async move { c.call(&echo(&i.to_string()), false).await }
+    }))
+    .await;
+    let refused = outs
+        .iter()
+        .filter(|o| {
+            o.kind == OutcomeKind::Connect
+                && o.detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("not reading its stdin"))
+        })
+        .count();
+    let timeouts = outs
+        .iter()
+        .filter(|o| o.kind == OutcomeKind::Timeout)
+        .count();
+    assert!(refused >= 1000, "refused {refused}, timeouts {timeouts}");
+    assert_eq!(refused + timeouts, 3000);
+    client.shutdown().await;
+}
+
+#[tokio::test]
 async fn logs_on_stdout_are_a_protocol_error_naming_the_line() {
     let client = faulty_client("stdout-log", "0").await;
     let o = client.call(&echo("x"), false).await;
@@ -280,6 +313,8 @@ async fn a_command_that_cannot_start_is_unreachable() {
     .expect("fails");
     assert!(e.is_unreachable(), "{e}");
     assert!(e.to_string().contains("stdio:/nonexistent/server"), "{e}");
+    // A server that exits during the handshake fails it at once (not after the 20 s timeout).
+    let t0 = Instant::now();
     let e = McpClient::connect(stdio_config(
         target(
             &[
@@ -295,7 +330,9 @@ async fn a_command_that_cannot_start_is_unreachable() {
     .err()
     .expect("fails");
     assert!(
-        e.is_unreachable() && e.to_string().contains("no config"),
+        e.is_unreachable()
+            && e.to_string().contains("no config")
+            && t0.elapsed() < Duration::from_secs(5),
         "{e}"
     );
 }
@@ -323,4 +360,60 @@ fn discover_over_stdio_prints_a_config_that_validates() {
         .output()
         .expect("run validate");
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}
+
+#[tokio::test]
+async fn dropping_the_client_without_shutdown_still_stops_the_servers() {
+    let client = McpClient::connect(stdio_config(target(&mock_cmd(), 2), ProtocolChoice::Auto))
+        .await
+        .expect("connect");
+    let pids = client.stdio().expect("pool").pids();
+    drop(client);
+    assert!(gone(&pids).await, "{pids:?}");
+}
+
+/// The pids whose parent is `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(child) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().nth(1))
+            .and_then(|s| s.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_dropped_runtime_kills_the_whole_server_group() {
+    // A shell that forks a server which ignores end of input and SIGTERM: killing only the shell
+    // (what `kill_on_drop` does) would orphan it; the drop path kills the group.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/stdio_faulty.py");
+    let line = format!("python3 {script} ignore-eof; true");
+    let t = target(&["sh", "-c", &line], 1);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (client, mut pids) = rt.block_on(async {
+        let c = McpClient::connect(stdio_config(t, ProtocolChoice::Auto))
+            .await
+            .expect("connect");
+        let pids = c.stdio().expect("pool").pids();
+        (c, pids)
+    });
+    let grandchildren = children(pids[0]);
+    assert_eq!(grandchildren.len(), 1, "the shell forked the server");
+    pids.extend(grandchildren);
+    drop(rt);
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|p| alive(*p)) {
+        assert!(Instant::now() < deadline, "still alive: {pids:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -119,6 +119,24 @@ impl Server {
     }
 }
 
+/// Every slot of `stages` through `server`, all answered `ok`, recorded.
+fn serve_all(rec: &Recorder, t0: Instant, stages: &[Stage], mut server: Server) {
+    let pacer = Pacer::new(stages, None);
+    let mut k = 0;
+    while let Some(slot) = pacer.slot(k) {
+        let (sent, done) = server.call(slot.at);
+        let r = record(
+            slot.stage,
+            OutcomeKind::Ok,
+            t0 + slot.at,
+            Some(t0 + sent),
+            t0 + done,
+        );
+        rec.record(r);
+        k += 1;
+    }
+}
+
 /// Stepped 20 → 100 → 10 calls/s, 10 s each, against a server that takes ~50 calls/s (5
 /// connections, 100 ms a call): what a user stepping to find capacity runs.
 fn capacity_limited_stepped_run() -> Summary {
@@ -128,20 +146,7 @@ fn capacity_limited_stepped_run() -> Summary {
         Stage::steady(10.0, Some(secs(10))),
     ];
     let (rec, t0) = recorder(&stages, Vec::new(), secs(60));
-    let pacer = Pacer::new(&stages, None);
-    let mut server = Server::new(5, ms(100));
-    let mut k = 0;
-    while let Some(slot) = pacer.slot(k) {
-        let (sent, done) = server.call(slot.at);
-        rec.record(record(
-            slot.stage,
-            OutcomeKind::Ok,
-            t0 + slot.at,
-            Some(t0 + sent),
-            t0 + done,
-        ));
-        k += 1;
-    }
+    serve_all(&rec, t0, &stages, Server::new(5, ms(100)));
     finish(&rec, t0, secs(40))
 }
 
@@ -224,20 +229,7 @@ fn a_healthy_stepped_run_is_excellent_and_says_why() {
         Stage::steady(40.0, Some(secs(5))),
     ];
     let (rec, t0) = recorder(&stages, Vec::new(), secs(30));
-    let pacer = Pacer::new(&stages, None);
-    let mut server = Server::new(5, ms(20));
-    let mut k = 0;
-    while let Some(slot) = pacer.slot(k) {
-        let (sent, done) = server.call(slot.at);
-        rec.record(record(
-            slot.stage,
-            OutcomeKind::Ok,
-            t0 + slot.at,
-            Some(t0 + sent),
-            t0 + done,
-        ));
-        k += 1;
-    }
+    serve_all(&rec, t0, &stages, Server::new(5, ms(20)));
     let s = finish(&rec, t0, ms(10_100));
     assert_eq!(s.assessment.band, Band::Excellent, "{:?}", s.assessment);
     assert!(s.assessment.drivers.is_empty());

@@ -218,6 +218,8 @@ fn metrics_text_agrees_with_counts_and_slos() {
         expired: 2,
     });
     rec.set_in_flight(11);
+    // Objectives in verdict order: echo p95; _all p95, min rate, max error ratio.
+    rec.set_slo_failing(&[false, true, false, false]);
     let text = rec.prometheus().render();
     let s = samples(&text);
 
@@ -290,6 +292,16 @@ fn metrics_text_agrees_with_counts_and_slos() {
         value(&s, names::SLO_MAX_ERROR_RATIO, &[("tool", "_all")]),
         Some(0.01)
     );
+    let failing = |tool, objective| {
+        value(
+            &s,
+            names::SLO_FAILING,
+            &[("tool", tool), ("objective", objective)],
+        )
+    };
+    assert_eq!(failing("echo", "p95_latency_ms"), Some(0.0));
+    assert_eq!(failing("_all", "p95_latency_ms"), Some(1.0));
+    assert_eq!(failing("_all", "max_error_ratio"), Some(0.0));
     assert_eq!(value(&s, names::SESSIONS_INITIALIZED_TOTAL, &[]), Some(7.0));
     assert_eq!(value(&s, names::IN_FLIGHT, &[]), Some(11.0));
     assert!(

@@ -208,3 +208,31 @@ async fn a_crashing_server_mid_run_is_counted_and_restarted() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_command_that_cannot_start_exits_3_with_require_target() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = [
+        "run",
+        "--stdio",
+        "/nonexistent/mcp-server --stdio",
+        "--mix",
+        "echo=1",
+        "--rate",
+        "5",
+        "--duration",
+        "2s",
+        "--metrics-listen",
+        "none",
+        "--quiet",
+        "--require-target",
+    ];
+    let mut soak = Soak::start(dir.path(), &args, &[]);
+    let st = soak.wait(Duration::from_secs(30)).await;
+    assert_eq!(st.code(), Some(3), "{}", soak.stderr());
+    let err = soak.stderr_plain();
+    assert!(
+        err.contains("stdio:/nonexistent/mcp-server --stdio") && err.contains("No such file"),
+        "{err}"
+    );
+}

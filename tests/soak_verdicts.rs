@@ -79,7 +79,18 @@ async fn soak_sessions(
     let mock = spawn(mock_cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("mock starts");
-    let target_extra = target_extra(&mock.url);
+    let out = soak_url(dir, &mock.url, strategy, target_extra(&mock.url)).await;
+    mock.shutdown().await;
+    out
+}
+
+/// A 2 s run at 20 calls/s against the MCP server at `url`.
+async fn soak_url(
+    dir: &Path,
+    url: &str,
+    strategy: Option<&str>,
+    target_extra: String,
+) -> (Exit, Value) {
     let cfg = dir.join("soak.toml");
     std::fs::write(
         &cfg,
@@ -91,7 +102,7 @@ async fn soak_sessions(
     .expect("config written");
     let args = RunArgs {
         config: Some(cfg),
-        url: Some(mock.url.clone()),
+        url: Some(url.to_owned()),
         metrics_listen: Some("none".into()),
         quiet: true,
         rate: Some(20.0),
@@ -105,10 +116,62 @@ async fn soak_sessions(
     };
     let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
     let exit = execute(plan, &Stop::new()).await.expect("run completes");
-    mock.shutdown().await;
     let s = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))
         .expect("JSON");
     (exit, s)
+}
+
+/// `mcp-soak mock --config <cfg>` in its own process on a free port (its resident memory is its own,
+/// not shared with the tests running beside it); returns the child (killed on drop) and its MCP URL,
+/// read from its "listening" log line.
+struct MockProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for MockProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mock_process(dir: &Path, config: &str) -> MockProcess {
+    use std::io::BufRead;
+    let cfg = dir.join("mock.toml");
+    std::fs::write(&cfg, config).expect("mock config");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-soak"))
+        .args(["mock", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mock starts");
+    let out = child.stdout.take().expect("stdout");
+    let err = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    for pipe in [
+        Box::new(out) as Box<dyn std::io::Read + Send>,
+        Box::new(err) as Box<dyn std::io::Read + Send>,
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("url=") {
+                    let url: String = line[at + 4..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace())
+                        .collect();
+                    let _ = tx.send(url);
+                }
+            }
+        });
+    }
+    let url = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the mock logs its URL");
+    MockProcess { child, url }
 }
 
 fn memory_slo(s: &Value) -> &Value {
@@ -207,22 +270,14 @@ async fn a_local_pid_is_sampled_from_proc() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mock_leaking_per_call_is_caught_from_its_own_metrics() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = MockConfig {
-        leak: mcp_soak::mock::LeakConfig {
-            per_call: 1_000_000,
-            ..Default::default()
-        },
-        ..MockConfig::default()
-    };
-    let (exit, s) = soak_with(dir.path(), cfg, |mcp_url| {
-        format!(
-            "metrics_url = \"{}\"\nmetrics_series = [\"mcp_mock_leaked_bytes\"]",
-            mcp_url.replace("/mcp", "/metrics")
-        )
-    })
-    .await;
+    let mock = mock_process(dir.path(), "[leak]\nper_call = 1000000\n");
+    let extra = format!(
+        "metrics_url = \"{}\"\nmetrics_series = [\"mcp_mock_leaked_bytes\"]",
+        mock.url.replace("/mcp", "/metrics")
+    );
+    let (exit, s) = soak_url(dir.path(), &mock.url, None, extra).await;
     assert_eq!(exit, Exit::SloFailed, "{}", s["soak"]);
-    // 20 calls/s × 1 MB: ~72 GB/h of real resident memory (the mock shares this process).
+    // 20 calls/s × 1 MB of the mock's own resident memory: ~72 GB/h.
     let per_hour = s["soak"]["memory"]["per_hour"].as_f64().expect("measured");
     assert!(per_hour > 1e10, "{per_hour}");
     let last = s["soak"]["samples"]
@@ -242,13 +297,7 @@ async fn the_mock_leaking_per_call_is_caught_from_its_own_metrics() {
 /// grows with every call; `pooled` holds a fixed few.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abandoned_sessions_grow_the_server_and_pooled_ones_do_not() {
-    let leaky = || MockConfig {
-        leak: mcp_soak::mock::LeakConfig {
-            per_session: 1_000_000,
-            ..Default::default()
-        },
-        ..MockConfig::default()
-    };
+    let leaky = "[leak]\nper_session = 1000000\n";
     let metrics = |mcp_url: &str| {
         format!(
             "metrics_url = \"{}\"\nmetrics_series = [\"mcp_mock_leaky_sessions\"]",
@@ -262,7 +311,10 @@ async fn abandoned_sessions_grow_the_server_and_pooled_ones_do_not() {
             .expect("series")
     };
     let dir = tempfile::tempdir().unwrap();
-    let (exit, abandoned) = soak_sessions(dir.path(), leaky(), Some("abandon"), metrics).await;
+    let mock = mock_process(dir.path(), leaky);
+    let (exit, abandoned) =
+        soak_url(dir.path(), &mock.url, Some("abandon"), metrics(&mock.url)).await;
+    drop(mock);
     assert_eq!(exit, Exit::SloFailed, "{}", abandoned["soak"]);
     assert!(
         last_sessions(&abandoned) >= 30.0,
@@ -272,8 +324,12 @@ async fn abandoned_sessions_grow_the_server_and_pooled_ones_do_not() {
     assert!(abandoned["soak"]["memory"]["per_hour"].as_f64() > Some(5e9));
 
     let dir = tempfile::tempdir().unwrap();
-    let (_, pooled) = soak_sessions(dir.path(), leaky(), Some("pooled"), metrics).await;
+    let mock = mock_process(dir.path(), leaky);
+    let (exit, pooled) = soak_url(dir.path(), &mock.url, Some("pooled"), metrics(&mock.url)).await;
+    drop(mock);
     assert!(last_sessions(&pooled) <= 16.0, "{}", last_sessions(&pooled));
+    // The pool's few sessions were opened before the first sample: nothing grows after.
+    assert_eq!(exit, Exit::Ok, "{}", pooled["soak"]);
 }
 
 /// A stdio target: the server processes mcp-soak started are sampled by default (no metrics_url or

@@ -1,4 +1,5 @@
-//! `mcp-soak compare BASE.json NEW.json [--tolerance 10%]`: exit 1 on a regression beyond tolerance.
+//! `mcp-soak compare BASE.json NEW.json [--tolerance 10%]`: exit 1 on a regression beyond tolerance
+//! and noise (see `report::compare`).
 
 use std::path::PathBuf;
 
@@ -12,7 +13,11 @@ use crate::report::{compare, html, markdown, write};
 #[command(after_help = "Examples:
   mcp-soak compare results/baseline.json results/new.json
   mcp-soak compare base.json new.json --tolerance 5%   # exit 1 on a regression beyond 5 %
-  mcp-soak compare base.json new.json --html compare.html --markdown compare.md")]
+  mcp-soak compare base.json new.json --html compare.html --markdown compare.md
+
+A change is a regression only beyond the tolerance and beyond the run-to-run noise estimated from
+both summaries' timelines (the `noise ±` column). Runs with different seeds draw different mixes:
+compare says so; `--seed N` on both runs compares like with like.")]
 pub struct Args {
     /// The baseline summary (JSON written by `mcp-soak run --summary`).
     pub base: PathBuf,

@@ -1,14 +1,17 @@
 //! One file per subcommand: each turns parsed arguments into work and an exit code.
 //!
-//! Exit codes (a contract): 0 all SLOs held (or none set), 1 an SLO failed, 2 usage or configuration
-//! error, 3 could not start (target unreachable when required).
+//! Exit codes (a contract): 0 all SLOs held (or none set), 1 an SLO failed or no call succeeded,
+//! 2 usage or configuration error (every startup check runs before any traffic), 3 could not start
+//! (target unreachable when required, or never reached during the whole run).
 
+pub mod checks;
 pub mod compare;
 pub mod conformance;
 pub mod demo;
 pub mod discover;
 pub mod merge;
 pub mod mock;
+pub mod no_success;
 pub mod report;
 pub mod run;
 pub mod schema;

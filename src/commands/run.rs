@@ -42,6 +42,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// failed half-way.
 pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     let run_id = plan.identity.run_id.clone();
+    // Everything that can be wrong before a call is sent is a configuration error (exit 2), found now.
+    let checked = super::checks::startup(&plan).map_err(ExitError::usage)?;
     // Could not connect or negotiate at all, and it matters: nothing was measured, exit 3.
     let first = engine::first_connect(&plan)
         .await
@@ -80,10 +82,9 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     let recorder = Recorder::new(recorder_setup(&plan, &run_id, &protocol))
         .context("setting up the recorder")?;
     let readiness = Readiness::new();
-    let server = match plan.output.metrics_listen {
-        Some(addr) => Some(
-            crate::record::http::serve(addr, recorder.prometheus(), readiness.clone())
-                .await
+    let server = match checked.metrics_listener {
+        Some(listener) => Some(
+            crate::record::http::serve_bound(listener, recorder.prometheus(), readiness.clone())
                 .map_err(ExitError::cannot_start)?,
         ),
         None => None,
@@ -116,6 +117,7 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
     ));
     let started = SystemTime::now();
     let negotiated = client.as_ref().ok().map(|c| c.negotiated().clone());
+    let watch = super::no_success::watch(recorder.clone(), plan.output.progress_interval);
     let result = match client {
         Ok(client) => {
             readiness.set_ready(true);
@@ -133,6 +135,7 @@ pub async fn execute(mut plan: Plan, stop: &Stop) -> anyhow::Result<Exit> {
             .await
         }
     };
+    watch.abort();
     let mut finished = match result {
         Ok(f) => f,
         Err(e) => {
@@ -189,7 +192,7 @@ fn warn_sessionless(plan: &Plan, negotiated: &Negotiated) {
     {
         tracing::warn!(
             protocol = %negotiated.protocol_version,
-            "session strategy {strategy:?} does nothing: the server negotiated the stateless era; \
+            "session strategy {strategy} does nothing: the server negotiated the stateless era; \
              pass --protocol 2025-11-25 for session profiles"
         );
     }
@@ -253,6 +256,12 @@ fn report(
     let paths = super::report::report_paths(o.html.clone(), o.junit.clone(), o.markdown.clone());
     for written in write::write_reports(&summary, &paths).context("writing the reports")? {
         tracing::info!(path = %written.display(), "report written");
+    }
+    if let Some((exit, message)) =
+        super::no_success::verdict(&summary, finished.negotiated.is_some())
+    {
+        tracing::error!("{message}");
+        return Ok(exit);
     }
     Ok(if !summary.slo_passed && !plan.output.no_fail_on_slo {
         Exit::SloFailed
@@ -351,7 +360,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
             "timeout": dur(c.timeout),
             "sessions": c.sessions,
             "max_connections": c.max_connections,
-            "session_strategy": format!("{:?}", c.session_strategy),
+            "session_strategy": c.session_strategy.to_string(),
             "insecure": c.insecure,
         },
         "load": load,

@@ -1,4 +1,5 @@
-//! `mcp-soak validate`: loads and checks a config without sending traffic, prints the plan.
+//! `mcp-soak validate`: loads a config and runs the same startup checks as `run` (listen address,
+//! TLS material, output folders) without sending traffic, then prints the plan as a reader writes it.
 
 use std::fmt::Write as _;
 
@@ -22,7 +23,11 @@ pub struct Args {
 /// Runs `mcp-soak validate`: exit 0 with a plan summary, or the error with exit 2.
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let mut plan = config::load(&args.run).map_err(ExitError::usage)?;
+    // The same checks as the start of a run; the socket they bind is released when this returns.
+    let checked = super::checks::startup(&plan).map_err(ExitError::usage)?;
     print!("{}", describe(&plan));
+    print!("{}", describe_checks(&plan, &checked));
+    drop(checked);
     if args.run.url.is_some() {
         check_against_server(&mut plan).await?;
     }
@@ -46,16 +51,61 @@ async fn check_against_server(plan: &mut Plan) -> Result<(), ExitError> {
     Ok(())
 }
 
+/// What the startup checks found, one line.
+fn describe_checks(plan: &Plan, checked: &super::checks::Checked) -> String {
+    let mut done = Vec::new();
+    if let Some(addr) = checked
+        .metrics_listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+    {
+        done.push(format!("metrics address {addr} free"));
+    }
+    if plan.client.ca_file.is_some() {
+        done.push("CA file read".into());
+    }
+    if plan.output.summary.is_some() {
+        done.push("summary folder writable".into());
+    }
+    if plan.output.raw.is_some() {
+        done.push("raw folder writable".into());
+    }
+    if done.is_empty() {
+        done.push("nothing to check".into());
+    }
+    format!("startup checks: {}\n", done.join(", "))
+}
+
+fn dur(d: std::time::Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
 /// A human-readable summary of a plan (no secrets).
 pub fn describe(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "config OK");
     let c = &plan.client;
-    let _ = writeln!(
-        s,
-        "target: {} ({:?}, protocol {:?}, timeout {:?}, {} sessions {:?})",
-        c.url, c.transport, c.protocol, c.timeout, c.sessions, c.session_strategy
-    );
+    match &c.stdio {
+        Some(t) => writeln!(
+            s,
+            "target: {} (stdio, {} process(es), protocol {}, timeout {})",
+            c.url,
+            t.processes,
+            c.protocol,
+            dur(c.timeout)
+        ),
+        None => writeln!(
+            s,
+            "target: {} ({}, protocol {}, timeout {}, {} sessions {})",
+            crate::record::strip_credentials(&c.url),
+            c.transport.as_str(),
+            c.protocol,
+            dur(c.timeout),
+            c.sessions,
+            c.session_strategy
+        ),
+    }
+    .unwrap_or_default();
     match &plan.load {
         Load::Open { stages, max_calls } => {
             let p = Pacer::new(stages, *max_calls);
@@ -67,10 +117,15 @@ pub fn describe(plan: &Plan) -> String {
                 let calls = p
                     .calls_in_stage(i)
                     .map_or("unbounded".into(), |n| n.to_string());
+                let ramp = if st.ramp.is_zero() {
+                    String::new()
+                } else {
+                    format!(", ramp {}", self::dur(st.ramp))
+                };
                 let _ = writeln!(
                     s,
-                    "  stage {i}: {} calls/s for {dur} (ramp {:?}) = {calls} calls",
-                    st.rate, st.ramp
+                    "  stage {i}: {} calls/s for {dur}{ramp} = {calls} calls",
+                    st.rate
                 );
             }
             let total = p
@@ -85,8 +140,9 @@ pub fn describe(plan: &Plan) -> String {
         } => {
             let _ = writeln!(
                 s,
-                "load: closed model, {users} users x {requests_per_user} requests (= {} calls), delay {delay:?}",
-                u64::from(*users) * requests_per_user
+                "load: closed model, {users} users x {requests_per_user} requests (= {} calls), delay {}",
+                u64::from(*users) * requests_per_user,
+                dur(*delay)
             );
         }
     }

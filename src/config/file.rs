@@ -64,6 +64,8 @@ pub struct TargetCfg {
     pub headers: BTreeMap<String, String>,
     pub ca_file: Option<String>,
     pub insecure: Option<bool>,
+    /// Largest reply body read, in bytes; a longer one is cut and counted `protocol`.
+    pub max_body_bytes: Option<i64>,
     pub auth: AuthCfg,
     /// The server's own Prometheus endpoint, scraped for its memory, fds and CPU.
     pub metrics_url: Option<String>,
@@ -137,6 +139,45 @@ pub struct LoadCfg {
     pub abort_on_breach: Option<String>,
     pub slo_window: Option<String>,
     pub instance_share: Option<String>,
+}
+
+/// Which load keys a higher layer (the environment, or the flags) set: a layer that picks one load
+/// model clears the other model's keys from the layers below it, so `MCP_SOAK__LOAD__RATE=50` over a
+/// stages-based file works like `--rate 50`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadPick {
+    /// `rate` or `duration` (a steady open-model stage).
+    pub steady: bool,
+    /// `stages`.
+    pub stages: bool,
+    /// Any closed-model key (`users`, `requests`, `scenario`, `total`, `concurrent`).
+    pub closed: bool,
+}
+
+impl LoadCfg {
+    /// Clears what the layers below set for the model(s) `pick` did not choose. Keys the picking
+    /// layer set itself are kept, so a layer that sets both models still gets the conflict error.
+    pub fn switch_model(&mut self, pick: LoadPick) {
+        let open = pick.steady || pick.stages;
+        if open && !pick.closed {
+            (
+                self.users,
+                self.requests,
+                self.scenario,
+                self.total,
+                self.concurrent,
+            ) = (None, None, None, None, None);
+        }
+        if pick.closed && !open {
+            (self.rate, self.duration, self.stages) = (None, None, None);
+        }
+        if pick.stages && !pick.steady {
+            (self.rate, self.duration) = (None, None);
+        }
+        if pick.steady && !pick.stages {
+            self.stages = None;
+        }
+    }
 }
 
 /// One `[[mix]]` entry: `tool = "..."` or `method = "tools/list"` (or `resources/read` + `uri`,

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::file::{FileConfig, MixCfg, SloCfg, StagesCfg};
+use super::file::{FileConfig, LoadPick, MixCfg, SloCfg, StagesCfg};
 use super::lower::mix_label;
 use super::{ConfigError, Loader, RunArgs};
 use crate::plan::Method;
@@ -120,27 +120,16 @@ impl Loader<'_> {
 
         let l = &mut c.load;
         // A flag that picks one load model clears the other model's keys from lower layers.
-        let open_flag = a.rate.is_some() || a.duration.is_some() || a.stages.is_some();
-        let closed_flag = a.users.is_some()
-            || a.requests.is_some()
-            || a.scenario.is_some()
-            || a.quick
-            || a.total.is_some()
-            || a.concurrent.is_some();
-        if open_flag && !closed_flag {
-            (l.users, l.requests, l.scenario, l.total, l.concurrent) =
-                (None, None, None, None, None);
-        }
-        if closed_flag && !open_flag {
-            (l.rate, l.duration, l.stages) = (None, None, None);
-        }
-        if a.stages.is_some() {
-            l.rate = None;
-            l.duration = None;
-        }
-        if a.rate.is_some() || a.duration.is_some() {
-            l.stages = None;
-        }
+        l.switch_model(LoadPick {
+            steady: a.rate.is_some() || a.duration.is_some(),
+            stages: a.stages.is_some(),
+            closed: a.users.is_some()
+                || a.requests.is_some()
+                || a.scenario.is_some()
+                || a.quick
+                || a.total.is_some()
+                || a.concurrent.is_some(),
+        });
         self.set(&mut l.rate, a.rate, "load.rate", "rate");
         self.set(
             &mut l.duration,

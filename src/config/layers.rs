@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use super::file::FileConfig;
+use super::file::{FileConfig, LoadPick};
 use super::{ConfigError, ENV_PREFIX, LEGACY_ENV};
 
 pub(super) struct Loader<'a> {
@@ -97,6 +97,19 @@ impl Loader<'_> {
                 env.insert(k.clone(), v.clone());
             }
         }
+        // The environment switches the load model as flags do (legacy variables included).
+        let set = |keys: &[&str]| keys.iter().any(|k| env.contains_key(&env_name(k)));
+        let pick = LoadPick {
+            steady: set(&["load.rate", "load.duration"]),
+            stages: set(&["load.stages"]),
+            closed: set(&[
+                "load.users",
+                "load.requests",
+                "load.scenario",
+                "load.total",
+                "load.concurrent",
+            ]),
+        };
         let env: config::Map<String, String> = env.into_iter().collect();
         b = b.add_source(
             config::Environment::with_prefix(ENV_PREFIX)
@@ -105,9 +118,11 @@ impl Loader<'_> {
                 .source(Some(env)),
         );
         let built = b.build().map_err(|e| self.layer_err(e))?;
-        built
+        let mut cfg = built
             .try_deserialize::<FileConfig>()
-            .map_err(|e| self.layer_err(e))
+            .map_err(|e| self.layer_err(e))?;
+        cfg.load.switch_model(pick);
+        Ok(cfg)
     }
 
     fn layer_err(&self, e: config::ConfigError) -> ConfigError {
@@ -158,5 +173,104 @@ impl Loader<'_> {
             key,
             message: msg,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use crate::config::{RunArgs, load_with_env};
+    use crate::plan::{Load, Stage};
+
+    const STAGED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/stepped-mock.toml");
+
+    fn load(env: &[(&str, &str)], args: RunArgs) -> Result<Load, String> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let args = RunArgs {
+            config: Some(STAGED.into()),
+            ..args
+        };
+        load_with_env(&args, &env)
+            .map(|p| p.load)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_environment_switches_the_load_model_as_flags_do() {
+        let flag = load(
+            &[],
+            RunArgs {
+                rate: Some(50.0),
+                ..RunArgs::default()
+            },
+        )
+        .expect("--rate over stages");
+        let env = load(&[("MCP_SOAK__LOAD__RATE", "50")], RunArgs::default())
+            .expect("MCP_SOAK__LOAD__RATE over stages");
+        assert_eq!(env, flag);
+        let Load::Open { stages, .. } = &env else {
+            panic!("open model: {env:?}")
+        };
+        assert_eq!(
+            stages.as_slice(),
+            &[Stage::steady(
+                50.0,
+                Some(std::time::Duration::from_secs(60))
+            )]
+        );
+
+        // Stages from the environment replace the file's; the closed model replaces the open one.
+        let env = load(&[("MCP_SOAK__LOAD__STAGES", "7:10s")], RunArgs::default()).expect("stages");
+        let Load::Open { stages, .. } = &env else {
+            panic!("open model: {env:?}")
+        };
+        assert_eq!(stages.len(), 1);
+        assert_eq!(stages[0].rate, 7.0);
+        let env = load(&[("MCP_SOAK__LOAD__USERS", "3")], RunArgs::default()).expect("closed");
+        assert!(matches!(env, Load::Closed { users: 3, .. }), "{env:?}");
+
+        // One layer that sets both models is still a conflict, and it is named.
+        let e = load(
+            &[
+                ("MCP_SOAK__LOAD__USERS", "3"),
+                ("MCP_SOAK__LOAD__RATE", "5"),
+            ],
+            RunArgs::default(),
+        )
+        .expect_err("both models from the environment");
+        assert!(e.contains("env MCP_SOAK__LOAD__"), "{e}");
+        // Flags still win over the environment.
+        let both = load(
+            &[("MCP_SOAK__LOAD__RATE", "50")],
+            RunArgs {
+                stages: Some("9:5s".into()),
+                ..RunArgs::default()
+            },
+        )
+        .expect("--stages over env rate");
+        let Load::Open { stages, .. } = &both else {
+            panic!("open model: {both:?}")
+        };
+        assert_eq!(stages[0].rate, 9.0);
+    }
+
+    #[test]
+    fn max_body_bytes_is_a_setting() {
+        let env = |v: &str| -> HashMap<String, String> {
+            [("MCP_SOAK__TARGET__MAX_BODY_BYTES".to_owned(), v.to_owned())].into()
+        };
+        let args = RunArgs {
+            mix: Some("echo=1".into()),
+            ..RunArgs::default()
+        };
+        let plan = load_with_env(&args, &env("65536")).expect("a size");
+        assert_eq!(plan.client.max_body_bytes, 65536);
+        let e = load_with_env(&args, &env("10")).expect_err("too small");
+        assert_eq!(e.key, "target.max_body_bytes");
+        assert!(e.origin.contains("MCP_SOAK__TARGET__MAX_BODY_BYTES"), "{e}");
     }
 }

@@ -20,14 +20,10 @@ pub(super) fn live(
     stage: usize,
     intended: Instant,
 ) -> Option<Arc<Live>> {
-    if let Some(live) = shared.live.get() {
+    if let Some(live) = shared.conn.live() {
         return Some(live.clone());
     }
-    let detail = shared
-        .down
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .to_string();
+    let detail = shared.conn.down_detail();
     shared.recorder.record(Record {
         kind: OutcomeKind::Connect,
         detail: Some(detail),
@@ -100,8 +96,9 @@ pub(super) async fn execute(
             span.record("http.response.status_code", s);
         }
     }
+    shared.recorder.record_handshakes(&outcome.handshakes);
     if let Some(secs) = outcome.retry_after {
-        shared.pause(op, outcome.done, secs);
+        shared.admission.pause(op, outcome.done, secs);
     }
     if let Some(result) = &outcome.result {
         operation.capture(result, &shared.captures);

@@ -2,12 +2,14 @@
 //!
 //! It retries [`McpClient::connect`] with jittered exponential backoff (0.5 s doubling to 15 s)
 //! until it succeeds or the run stops. Once connected it lists the tools, resolves the mix against
-//! them, publishes the client and the resolved mix in [`Shared::live`] (read lock-free by every
-//! call), marks the run ready and logs "connected". A mix that does not fit the server stops the run
-//! with [`StopReason::MixMismatch`].
+//! them, publishes the client and the resolved mix in the run's [`Connection`] (read lock-free by
+//! every call), marks the run ready and logs "connected". A mix that does not fit the server stops
+//! the run with [`StopReason::MixMismatch`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use rand::RngExt;
 use tokio_util::sync::CancellationToken;
@@ -23,8 +25,59 @@ const FIRST_DELAY: Duration = Duration::from_millis(500);
 const MAX_DELAY: Duration = Duration::from_secs(15);
 
 /// The Record detail of a slot due while not connected.
-pub(super) fn not_connected(reason: &str) -> Arc<str> {
+fn not_connected(reason: &str) -> Arc<str> {
     format!("not connected: {reason}").into()
+}
+
+/// The run's connection state: the live connection once there is one, and while there is none,
+/// why, and a signal after every attempt. Owned by the connector (the only writer).
+pub(super) struct Connection {
+    /// The live connection; empty while the target is down (read lock-free on every call).
+    live: OnceLock<Arc<Live>>,
+    /// The Record detail of a slot due while not connected: "not connected: <last connect error>".
+    down: Mutex<Arc<str>>,
+    /// Woken after every connect attempt (closed-model users wait on it while not connected).
+    attempted: Notify,
+    /// Set when the late target's tools did not fit the mix.
+    mix_error: OnceLock<PlanError>,
+}
+
+impl Connection {
+    /// Connected from the start (`Ok`), or down for `reason`.
+    pub(super) fn new(start: Result<Live, &str>) -> Connection {
+        let live = OnceLock::new();
+        let reason = match start {
+            Ok(l) => {
+                let _ = live.set(Arc::new(l));
+                ""
+            }
+            Err(reason) => reason,
+        };
+        Connection {
+            live,
+            down: Mutex::new(not_connected(reason)),
+            attempted: Notify::new(),
+            mix_error: OnceLock::new(),
+        }
+    }
+
+    /// The live connection, if the target has been reached.
+    pub(super) fn live(&self) -> Option<&Arc<Live>> {
+        self.live.get()
+    }
+
+    /// Why there is no connection yet ("not connected: <last connect error>").
+    pub(super) fn down_detail(&self) -> String {
+        self.down
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .to_string()
+    }
+
+    /// The late target's tools did not fit the mix.
+    pub(super) fn mix_error(&self) -> Option<PlanError> {
+        self.mix_error.get().cloned()
+    }
 }
 
 /// Starts the connector; it ends once connected, on a mix mismatch, or when `halt` is cancelled.
@@ -36,16 +89,16 @@ pub(super) fn spawn(
     tokio::spawn(async move {
         connect_loop(&shared, &readiness, &halt).await;
         // Nobody waits for an attempt that will not come.
-        shared.attempted.notify_waiters();
+        shared.conn.attempted.notify_waiters();
     })
 }
 
 /// Waits until the connector's next attempt ends, the run is connected, or the run stops.
 pub(super) async fn wait_for_attempt(shared: &Shared) {
-    let attempted = shared.attempted.notified();
+    let attempted = shared.conn.attempted.notified();
     tokio::pin!(attempted);
     attempted.as_mut().enable();
-    if shared.live.get().is_some() {
+    if shared.conn.live().is_some() {
         return;
     }
     tokio::select! {
@@ -88,20 +141,20 @@ async fn connect_loop(shared: &Shared, readiness: &Readiness, halt: &Cancellatio
                     live.client.shutdown().await;
                     return;
                 }
-                let _ = shared.live.set(Arc::new(live));
+                let _ = shared.conn.live.set(Arc::new(live));
                 readiness.set_ready(true);
                 return;
             }
             Err(Failed::Mix(e)) => {
                 tracing::error!("the target came up but does not fit the mix: {e}");
-                let _ = shared.mix_error.set(e);
+                let _ = shared.conn.mix_error.set(e);
                 shared.stop.request(StopReason::MixMismatch);
                 return;
             }
             Err(Failed::Retry(reason)) => {
                 delay = (delay * 2).min(MAX_DELAY);
                 let detail = not_connected(&reason);
-                let mut down = shared.down.lock().unwrap_or_else(|p| p.into_inner());
+                let mut down = shared.conn.down.lock().unwrap_or_else(|p| p.into_inner());
                 // Warn when the reason changes; the same failure again is only debug.
                 if *down != detail {
                     tracing::warn!(retry_within = ?delay, "still not connected: {reason}");
@@ -111,7 +164,7 @@ async fn connect_loop(shared: &Shared, readiness: &Readiness, halt: &Cancellatio
                 *down = detail;
             }
         }
-        shared.attempted.notify_waiters();
+        shared.conn.attempted.notify_waiters();
     }
 }
 

@@ -8,13 +8,12 @@ mod connector;
 mod progress;
 pub mod shutdown;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -22,8 +21,11 @@ use crate::mcp::{McpClient, Negotiated};
 use crate::plan::{CapturePool, Load, Mix, Plan, PlanError};
 use crate::record::Recorder;
 use crate::record::http::Readiness;
+use crate::schedule::admission::{Admission, Admit};
 use crate::schedule::{closed, open, pacer::Pacer};
+use crate::timer::Clock;
 
+use connector::Connection;
 pub use shutdown::Stop;
 
 /// Why sending stopped.
@@ -75,14 +77,8 @@ struct Live {
 
 /// Shared state of one running soak, handed to every call task.
 struct Shared {
-    /// The live connection; empty while the target is down (read lock-free on every call).
-    live: OnceLock<Arc<Live>>,
-    /// The Record detail of a slot due while not connected: "not connected: <last connect error>".
-    down: Mutex<Arc<str>>,
-    /// Woken after every connect attempt (closed-model users wait on it while not connected).
-    attempted: Notify,
-    /// Set when the late target's tools did not fit the mix.
-    mix_error: OnceLock<PlanError>,
+    /// The live connection, or why there is none yet (the connector's).
+    conn: Connection,
     recorder: Recorder,
     plan: Plan,
     captures: CapturePool,
@@ -94,35 +90,8 @@ struct Shared {
     in_flight: AtomicU64,
     /// The run's stop handle (progress may ask for a stop on an SLO breach).
     stop: Stop,
-    /// When the run's clock started (monotonic).
-    t0: Instant,
-    /// Per operation: µs after `t0` until which its slots are paused for a `Retry-After`
-    /// (only with `honor_retry_after`).
-    paused_until: Vec<AtomicU64>,
-}
-
-impl Shared {
-    /// Whether operation `op` is paused for a `Retry-After` at `now`.
-    fn paused(&self, op: usize, now: Instant) -> bool {
-        let until = self
-            .paused_until
-            .get(op)
-            .map_or(0, |p| p.load(Ordering::Relaxed));
-        until > 0 && (now.saturating_duration_since(self.t0).as_micros() as u64) < until
-    }
-
-    /// Pauses operation `op` for `secs` from `now` (with `honor_retry_after`); the longest pause wins.
-    fn pause(&self, op: usize, now: Instant, secs: f64) {
-        if !self.plan.limits.honor_retry_after || !secs.is_finite() || secs <= 0.0 {
-            return;
-        }
-        // Bounded: a hostile Retry-After cannot park an operation for more than an hour.
-        let secs = secs.min(3600.0);
-        let until = now.saturating_duration_since(self.t0) + Duration::from_secs_f64(secs);
-        if let Some(p) = self.paused_until.get(op) {
-            p.fetch_max(until.as_micros() as u64, Ordering::Relaxed);
-        }
-    }
+    /// Whether a due slot may start (in-flight cap, operation ceilings, Retry-After pauses).
+    admission: Admission,
 }
 
 /// Runs the plan against a connected client until it completes or `stop` fires, then drains.
@@ -169,20 +138,19 @@ async fn run_with(
     let started = SystemTime::now();
     let grace = plan.limits.grace;
     let t0 = Instant::now();
-    let paused_until = plan.mix.ops.iter().map(|_| AtomicU64::new(0)).collect();
-    let live = OnceLock::new();
-    let (down, readiness) = match start {
-        Ok(l) => {
-            let _ = live.set(Arc::new(l));
-            (String::new(), None)
-        }
-        Err((reason, readiness)) => (reason, Some(readiness)),
+    let op_max_rates: Vec<_> = plan.mix.ops.iter().map(|o| o.max_rate).collect();
+    let admission = Admission::new(
+        t0,
+        &op_max_rates,
+        plan.limits.max_in_flight,
+        plan.limits.honor_retry_after,
+    );
+    let (conn, readiness) = match start {
+        Ok(l) => (Connection::new(Ok(l)), None),
+        Err((reason, readiness)) => (Connection::new(Err(&reason)), Some(readiness)),
     };
     let shared = Arc::new(Shared {
-        live,
-        down: Mutex::new(connector::not_connected(&down)),
-        attempted: Notify::new(),
-        mix_error: OnceLock::new(),
+        conn,
         recorder,
         plan,
         captures: CapturePool::default(),
@@ -190,8 +158,7 @@ async fn run_with(
         cancelled: AtomicU64::new(0),
         in_flight: AtomicU64::new(0),
         stop: stop.clone(),
-        t0,
-        paused_until,
+        admission,
     });
     let tracker = TaskTracker::new();
     shared.recorder.start(t0);
@@ -274,7 +241,7 @@ async fn run_with(
     ticker.abort();
     shared.recorder.set_running(false);
     shared.recorder.set_in_flight(0);
-    let negotiated = match shared.live.get() {
+    let negotiated = match shared.conn.live() {
         Some(live) => {
             live.client.shutdown().await;
             shared.recorder.set_sessions(live.client.session_stats());
@@ -288,7 +255,7 @@ async fn run_with(
         negotiated,
         stop_reason,
         cancelled_in_flight,
-        mix_error: shared.mix_error.get().cloned(),
+        mix_error: shared.conn.mix_error(),
     })
 }
 
@@ -300,26 +267,15 @@ async fn run_open(
     tracker: &TaskTracker,
     stop: &Stop,
 ) -> StopReason {
-    let limits = &shared.plan.limits;
     // The global ceiling is waited on (slots are delayed, never lost): a 10 ms burst holds the rate.
-    let ceiling = limits
+    let ceiling = shared
+        .plan
+        .limits
         .max_rate
         .and_then(|r| open::ceiling(r, Duration::from_millis(10)));
-    // Per-operation ceilings: a slot over its operation's `max_rate` is not sent (counted dropped);
-    // a 100 ms burst absorbs the randomness of the weighted pick.
-    let op_ceilings: Vec<_> = shared
-        .plan
-        .mix
-        .ops
-        .iter()
-        .map(|o| {
-            o.max_rate
-                .and_then(|r| open::ceiling(r, Duration::from_millis(100)))
-        })
-        .collect();
-    let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
     let mut rng = StdRng::seed_from_u64(shared.plan.seed);
     let end = open::run(
+        &Clock::Precise,
         pacer,
         t0,
         ceiling.as_deref(),
@@ -329,23 +285,14 @@ async fn run_open(
             let Some(live) = call::live(shared, op, slot.stage, intended) else {
                 return;
             };
-            let skip = if shared.paused(op, Instant::now()) {
-                Some("paused: honoring Retry-After")
-            } else if op_ceilings[op].as_ref().is_some_and(|l| l.check().is_err()) {
-                Some("operation ceiling reached (mix max_rate)")
-            } else {
-                None
-            };
-            let permit = match skip {
-                None => in_flight.clone().try_acquire_owned().ok(),
-                Some(_) => None,
-            };
-            let Some(permit) = permit else {
-                let why = skip.unwrap_or("in-flight cap reached");
-                shared
-                    .recorder
-                    .record(call::dropped(op, slot.stage, intended, why));
-                return;
+            let permit = match shared.admission.admit(op, Instant::now()) {
+                Admit::Go(permit) => permit,
+                Admit::Drop(why) => {
+                    shared
+                        .recorder
+                        .record(call::dropped(op, slot.stage, intended, why.message()));
+                    return;
+                }
             };
             let request = live.mix.ops[op].build_request(&mut rng, &shared.captures);
             let shared = shared.clone();

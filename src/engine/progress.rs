@@ -84,7 +84,7 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
         let (stage, rate) = current;
         let in_flight = shared.in_flight.load(Ordering::Relaxed);
         shared.recorder.set_in_flight(in_flight);
-        if let Some(live) = shared.live.get() {
+        if let Some(live) = shared.conn.live() {
             shared.recorder.set_sessions(live.client.session_stats());
             if let Some(pool) = live.client.stdio() {
                 shared.recorder.set_server_processes(&pool.sample());
@@ -209,6 +209,7 @@ fn judge_window(
     let verdicts = evaluate_window(&shared.plan.slos, &view);
     breaches.update(snap.elapsed, view.full, &verdicts);
     shared.recorder.set_slo_windows(breaches.results());
+    shared.recorder.set_slo_failing(&breaches.failing());
     if let Some(limit) = shared.plan.limits.abort_on_breach
         && breaches
             .failing_for(snap.elapsed)
@@ -221,5 +222,17 @@ fn judge_window(
         "failing"
     } else {
         "ok"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_to;
+
+    #[test]
+    fn progress_numbers_are_rounded_for_the_log_line() {
+        assert_eq!(round_to(35.023587649999996, 1).to_string(), "35");
+        assert_eq!(round_to(64.349, 1).to_string(), "64.3");
+        assert_eq!(round_to(0.012345, 4).to_string(), "0.0123");
     }
 }

@@ -164,8 +164,13 @@ impl AuthProvider {
                 if let Some(h) = fresh(cached) {
                     return Ok(Some((AUTHORIZATION, h)));
                 }
-                let (token, expires_in) =
-                    exchange(client, token_url, client_id, refresh_token).await?;
+                let started = Instant::now();
+                let exchanged = exchange(client, token_url, client_id, refresh_token).await;
+                super::handshake::add(
+                    super::handshake::HandshakeKind::TokenRefresh,
+                    started.elapsed(),
+                );
+                let (token, expires_in) = exchanged?;
                 let header = bearer(token.expose())?;
                 let life = Duration::from_secs(expires_in.unwrap_or(300));
                 let refresh_at = Instant::now() + life.saturating_sub(REFRESH_MARGIN).max(life / 2);

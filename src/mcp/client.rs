@@ -220,13 +220,7 @@ impl McpClient {
             &config.url
         })
         .map_err(|e| ClientError::Failed(format!("invalid URL: {e}")))?;
-        let client = transport::build_client(
-            config.ca_file.as_deref(),
-            config.insecure,
-            config.connect_timeout,
-            config.max_connections,
-        )
-        .map_err(ClientError::Failed)?;
+        let client = transport::client_for(&config).map_err(ClientError::Failed)?;
         let extra_secrets = config.headers.iter().map(|(_, v)| v.clone()).collect();
         let auth =
             super::auth::AuthProvider::new(&config.auth, extra_secrets, config.ca_file.as_deref())
@@ -415,14 +409,16 @@ impl McpClient {
                 Mode::Stdio(p) => p.call(request, cursor, keep, &mut session_slot).await,
             }
         };
-        let x = match tokio::time::timeout(inner.http.timeout, fut).await {
-            Ok(x) => x,
-            Err(_) => Exchange::failed(
+        let (x, handshakes) = handshake::timed(tokio::time::timeout(inner.http.timeout, fut)).await;
+        let x = x.unwrap_or_else(|_| {
+            Exchange::failed(
                 OutcomeKind::Timeout,
                 format!("no complete reply within {:?}", inner.http.timeout),
-            ),
-        };
+            )
+        });
         let done = Instant::now();
+        // Service time starts when the request left: after any handshake the call had to do first.
+        let sent = (sent + handshakes.total()).min(done);
         CallOutcome {
             kind: x.kind,
             status: x.status,
@@ -434,6 +430,7 @@ impl McpClient {
             result: x.result,
             retry_after: x.retry_after,
             session: session_slot,
+            handshakes,
         }
     }
 

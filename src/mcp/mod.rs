@@ -10,6 +10,7 @@
 //! * [`McpClient::call`] — one request → one classified [`CallOutcome`]; never panics, never retries.
 //! * [`McpClient::list_tools`], [`McpClient::negotiated`], [`McpClient::session_stats`], [`McpClient::shutdown`].
 
+pub mod handshake;
 pub mod outcome;
 pub mod request;
 
@@ -104,6 +105,28 @@ impl SessionStrategy {
     /// One session per call (`per-call` or `abandon`): no pool.
     pub fn session_per_call(self) -> bool {
         matches!(self, SessionStrategy::PerCall | SessionStrategy::Abandon)
+    }
+}
+
+/// As written in configs and flags: `pooled`, `churn:K`, `per-call`, `abandon`.
+impl std::fmt::Display for SessionStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionStrategy::Pooled => f.write_str("pooled"),
+            SessionStrategy::Churn { calls_per_session } => write!(f, "churn:{calls_per_session}"),
+            SessionStrategy::PerCall => f.write_str("per-call"),
+            SessionStrategy::Abandon => f.write_str("abandon"),
+        }
+    }
+}
+
+/// As written in configs and flags: `auto` or the revision.
+impl std::fmt::Display for ProtocolChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProtocolChoice::Auto => f.write_str("auto"),
+            ProtocolChoice::Revision(r) => f.write_str(r),
+        }
     }
 }
 

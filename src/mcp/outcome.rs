@@ -107,6 +107,8 @@ pub struct CallOutcome {
     pub retry_after: Option<f64>,
     /// Which pooled session carried the call (session era), for the raw stream and spans.
     pub session: Option<u32>,
+    /// Handshakes done inside the call (session initialize, token refresh): not service time.
+    pub handshakes: super::handshake::Handshakes,
 }
 
 impl CallOutcome {
@@ -123,6 +125,7 @@ impl CallOutcome {
             result: None,
             retry_after: None,
             session: None,
+            handshakes: Default::default(),
         }
     }
 }

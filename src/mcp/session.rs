@@ -228,6 +228,16 @@ impl Pool {
 
     /// Opens a session outside any slot (counted).
     pub async fn open(&self, http: &Http) -> Result<Arc<Session>, Exchange> {
+        let started = std::time::Instant::now();
+        let result = self.open_untimed(http).await;
+        super::handshake::add(
+            super::handshake::HandshakeKind::Initialize,
+            started.elapsed(),
+        );
+        result
+    }
+
+    async fn open_untimed(&self, http: &Http) -> Result<Arc<Session>, Exchange> {
         let _permit = self.gate.acquire().await;
         let (s, info) =
             initialize(http, &self.version, &self.client_name, &self.client_version).await?;
@@ -249,8 +259,14 @@ impl Pool {
         if let Some(s) = self.current(slot) {
             return Ok(s);
         }
+        let waited = std::time::Instant::now();
         let _one_opener = self.slots[slot].opening.lock().await;
         if let Some(s) = self.current(slot) {
+            // Another call opened it while this one waited: that wait was a handshake too.
+            super::handshake::add(
+                super::handshake::HandshakeKind::Initialize,
+                waited.elapsed(),
+            );
             return Ok(s);
         }
         let s = self.open(http).await?;

@@ -123,6 +123,16 @@ pub fn extra_headers(extra: &[(String, crate::secret::Secret)]) -> Result<Header
     Ok(headers)
 }
 
+/// The HTTP client of a client configuration (TLS, connection pool; headers go with each request).
+pub fn client_for(config: &super::ClientConfig) -> Result<reqwest::Client, String> {
+    build_client(
+        config.ca_file.as_deref(),
+        config.insecure,
+        config.connect_timeout,
+        config.max_connections,
+    )
+}
+
 /// Builds the one reqwest client every MCP call shares (no default headers: see [`Http::headers`]).
 pub fn build_client(
     ca_file: Option<&std::path::Path>,

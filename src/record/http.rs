@@ -78,9 +78,33 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|error| RecordError::Bind { addr, error })?;
-    let local = listener
-        .local_addr()
-        .map_err(|error| RecordError::Bind { addr, error })?;
+    serve_on(listener, handle, ready)
+}
+
+/// Like [`serve`] on a socket bound earlier and set non-blocking (the startup checks bind it before
+/// any traffic, so nothing can take the port in between).
+pub fn serve_bound(
+    listener: std::net::TcpListener,
+    handle: PrometheusHandle,
+    ready: Readiness,
+) -> Result<MetricsServer, RecordError> {
+    let listener =
+        tokio::net::TcpListener::from_std(listener).map_err(|error| RecordError::Bind {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            error,
+        })?;
+    serve_on(listener, handle, ready)
+}
+
+fn serve_on(
+    listener: tokio::net::TcpListener,
+    handle: PrometheusHandle,
+    ready: Readiness,
+) -> Result<MetricsServer, RecordError> {
+    let local = listener.local_addr().map_err(|error| RecordError::Bind {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        error,
+    })?;
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))

@@ -2,11 +2,11 @@
 //! HDR histograms per operation and stage (→ summary), the timeline, bounded error tables and the
 //! optional raw JSON-lines stream. Memory never grows with run length.
 //!
-//! CONTRACT (used by the engine and the report):
-//! * [`Record`] — what the engine hands over for every call, dropped slots included.
-//! * `Recorder::new(RecorderSetup)`, `Recorder::record(Record)`, `Recorder::snapshot() -> Snapshot`,
-//!   plus gauges set by the engine (stage, target rate, in-flight, sessions).
-//! * [`names`] — every exported metric name (the table in docs/metrics.md is written against it).
+//! How it is used: the engine hands over one [`Record`] per call (dropped slots included) with
+//! `Recorder::record`, sets the run's `t0` and the schedule's end (`start`, `end_schedule`) and the
+//! live gauges; reports read `Recorder::snapshot`. Per-stage rows are wall-clock windows
+//! ([`stages`]); the live SLO window is [`window`]; every exported metric is described in one
+//! table in [`names`] (docs/metrics.md is written against it).
 //!
 //! The metric handles come from a private `PrometheusRecorder` (no global recorder), so many
 //! recorders can live in one process; [`Recorder::prometheus`] gives the handle `/metrics` renders.
@@ -37,6 +37,7 @@ use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 
+use crate::mcp::handshake::{HandshakeKind, Handshakes};
 use crate::mcp::{OutcomeKind, SessionStats};
 use crate::plan::Slo;
 
@@ -192,6 +193,8 @@ struct Gauges {
     running: Gauge,
     dropped: Counter,
     lag: metrics::Histogram,
+    /// Per [`HandshakeKind::ALL`].
+    handshakes: Vec<metrics::Histogram>,
     server: ServerGauges,
 }
 
@@ -216,6 +219,8 @@ struct Inner {
     failed: Mutex<Vec<Hist>>,
     gauges: Gauges,
     lag: Mutex<Hist>,
+    /// Handshake times per [`HandshakeKind::ALL`] (µs).
+    handshakes: Mutex<Vec<Hist>>,
     timeline: Mutex<timeline::Timeline>,
     errors: Mutex<errors::ErrorTable>,
     raw: Option<raw::RawSink>,
@@ -226,6 +231,8 @@ struct Inner {
     sessions: Mutex<SessionStats>,
     /// Per SLO objective: seconds in breach over the sliding window and the worst full window.
     slo_windows: Mutex<Vec<(f64, Option<f64>)>>,
+    /// Per SLO objective: `mcp_soak_slo_failing` (1 while it fails over the window).
+    slo_failing: Vec<Gauge>,
     /// Records whose `op` index was out of range (a bug upstream; counted, never a panic).
     unknown_op: AtomicU64,
     /// The stdio pool's latest resource sample (the soak sampler reads it for a stdio target).
@@ -381,6 +388,13 @@ impl Recorder {
                 fds: g(names::SERVER_OPEN_FDS),
             },
             lag: prom.register_histogram(&key(names::SCHEDULE_LAG_SECONDS, vec![]), &META),
+            handshakes: HandshakeKind::ALL
+                .iter()
+                .map(|k| {
+                    let labels = vec![Label::new("kind", k.as_str())];
+                    prom.register_histogram(&key(names::HANDSHAKE_SECONDS, labels), &META)
+                })
+                .collect(),
         };
         for gauge in [
             &gauges.target_rate,
@@ -419,23 +433,36 @@ impl Recorder {
             &META,
         )
         .set(1.0);
+        // Per objective, in verdict order: its target, and whether it fails over the window now.
+        let mut slo_failing = Vec::new();
         for slo in &setup.slos {
             let tool = slo
                 .op
                 .clone()
                 .unwrap_or_else(|| names::ALL_TOOLS.to_owned());
-            let set = |name: &'static str, v: f64| {
+            let mut set = |name: &'static str, objective: &'static str, v: f64| {
                 prom.register_gauge(&key(name, vec![Label::new("tool", tool.clone())]), &META)
                     .set(v);
+                let labels = vec![
+                    Label::new("tool", tool.clone()),
+                    Label::new("objective", objective),
+                ];
+                let failing = prom.register_gauge(&key(names::SLO_FAILING, labels), &META);
+                failing.set(0.0);
+                slo_failing.push(failing);
             };
             if let Some(p95) = slo.p95 {
-                set(names::SLO_LATENCY_P95_SECONDS, p95.as_secs_f64());
+                set(
+                    names::SLO_LATENCY_P95_SECONDS,
+                    "p95_latency_ms",
+                    p95.as_secs_f64(),
+                );
             }
             if let Some(v) = slo.min_tps {
-                set(names::SLO_MIN_CALLS_PER_SECOND, v);
+                set(names::SLO_MIN_CALLS_PER_SECOND, "min_calls_per_second", v);
             }
             if let Some(v) = slo.max_error_ratio {
-                set(names::SLO_MAX_ERROR_RATIO, v);
+                set(names::SLO_MAX_ERROR_RATIO, "max_error_ratio", v);
             }
         }
 
@@ -478,6 +505,7 @@ impl Recorder {
             failed: Mutex::new(failed),
             gauges,
             lag: Mutex::new(new_hist()?),
+            handshakes: Mutex::new(vec![new_hist()?, new_hist()?]),
             timeline: Mutex::new(timeline::Timeline::new(
                 TIMELINE_INTERVAL,
                 TIMELINE_MAX_POINTS,
@@ -491,6 +519,7 @@ impl Recorder {
             in_flight: AtomicU64::new(0),
             sessions: Mutex::new(SessionStats::default()),
             slo_windows: Mutex::new(Vec::new()),
+            slo_failing,
             unknown_op: AtomicU64::new(0),
             server_sample: Mutex::new(None),
             _upkeep_stop: stop_tx,
@@ -632,6 +661,20 @@ impl Recorder {
         }
     }
 
+    /// Handshakes one call did (session initialize, token refresh), timed apart from its service time.
+    pub fn record_handshakes(&self, h: &Handshakes) {
+        let inner = &*self.inner;
+        for (i, d) in h.spent.iter().enumerate() {
+            let Some(d) = d else { continue };
+            if let Some(m) = inner.gauges.handshakes.get(i) {
+                m.record(d.as_secs_f64());
+            }
+            if let Some(hist) = lock(&inner.handshakes).get_mut(i) {
+                hist.saturating_record(d.as_micros() as u64);
+            }
+        }
+    }
+
     /// The schedule is in stage `idx` (0-based) and asks for `target_rate` now (a ramp changes it
     /// within a stage). `mcp_soak_stage` shows the stage number as everywhere else: from 1.
     pub fn set_stage(&self, idx: usize, target_rate: f64) {
@@ -710,6 +753,13 @@ impl Recorder {
         *lock(&self.inner.slo_windows) = tracked;
     }
 
+    /// Per SLO objective (in verdict order): whether it fails over the sliding window now.
+    pub fn set_slo_failing(&self, failing: &[bool]) {
+        for (g, f) in self.inner.slo_failing.iter().zip(failing) {
+            g.set(if *f { 1.0 } else { 0.0 });
+        }
+    }
+
     /// Calls/s completed over the last progress interval (computed by the engine).
     pub fn set_achieved_rate(&self, rate: f64) {
         self.inner.gauges.achieved_rate.set(rate);
@@ -785,6 +835,12 @@ impl Recorder {
             slos: inner.slos.clone(),
             sessions: *lock(&inner.sessions),
             slo_windows: lock(&inner.slo_windows).clone(),
+            handshakes: HandshakeKind::ALL
+                .into_iter()
+                .zip(lock(&inner.handshakes).iter())
+                .filter(|(_, h)| !h.is_empty())
+                .map(|(k, h)| (k, h.clone()))
+                .collect(),
             current_stage: inner.current_stage.load(Ordering::Relaxed) as usize,
             in_flight: inner.in_flight.load(Ordering::Relaxed),
             raw_written: inner.raw.as_ref().map_or(0, raw::RawSink::written),
@@ -795,175 +851,12 @@ impl Recorder {
 }
 
 fn describe(prom: &PrometheusRecorder) {
-    use metrics::Unit;
-    let d = |name: &'static str, unit: Option<Unit>, help: &'static str, kind: u8| match kind {
-        0 => prom.describe_counter(name.into(), unit, help.into()),
-        1 => prom.describe_gauge(name.into(), unit, help.into()),
-        _ => prom.describe_histogram(name.into(), unit, help.into()),
-    };
-    d(
-        names::CALLS_TOTAL,
-        None,
-        "Calls by tool and outcome (dropped slots included).",
-        0,
-    );
-    d(
-        names::CALL_LATENCY_SECONDS,
-        Some(Unit::Seconds),
-        "Latency from the intended send time.",
-        2,
-    );
-    d(
-        names::CALL_SERVICE_SECONDS,
-        Some(Unit::Seconds),
-        "Service time from the actual send.",
-        2,
-    );
-    d(
-        names::HTTP_ERRORS_TOTAL,
-        None,
-        "HTTP error replies by tool and status.",
-        0,
-    );
-    d(
-        names::RPC_ERRORS_TOTAL,
-        None,
-        "JSON-RPC errors by tool and code.",
-        0,
-    );
-    d(
-        names::DROPPED_SLOTS_TOTAL,
-        None,
-        "Slots the scheduler could not start (in-flight cap, or paused for Retry-After).",
-        0,
-    );
-    d(
-        names::SCHEDULE_LAG_SECONDS,
-        Some(Unit::Seconds),
-        "Actual send time minus intended send time.",
-        2,
-    );
-    d(
-        names::TARGET_RATE,
-        None,
-        "Calls per second the schedule asks for now.",
-        1,
-    );
-    d(
-        names::ACHIEVED_RATE,
-        None,
-        "Calls per second completed over the last progress interval.",
-        1,
-    );
-    d(names::IN_FLIGHT, None, "Calls in flight.", 1);
-    d(names::SESSIONS_ACTIVE, None, "MCP sessions open now.", 1);
-    d(
-        names::SESSIONS_INITIALIZED_TOTAL,
-        None,
-        "MCP sessions initialized.",
-        0,
-    );
-    d(
-        names::SESSIONS_EXPIRED_TOTAL,
-        None,
-        "MCP sessions the server expired.",
-        0,
-    );
-    d(
-        names::STAGE,
-        None,
-        "Number of the current stage (from 1, as in the progress line and the reports).",
-        1,
-    );
-    d(
-        names::SLO_LATENCY_P95_SECONDS,
-        Some(Unit::Seconds),
-        "SLO: p95 latency threshold.",
-        1,
-    );
-    d(
-        names::SLO_MIN_CALLS_PER_SECOND,
-        None,
-        "SLO: minimum successful calls per second.",
-        1,
-    );
-    d(
-        names::SLO_MAX_ERROR_RATIO,
-        None,
-        "SLO: maximum error ratio.",
-        1,
-    );
-    d(names::BUILD_INFO, None, "Build information (value 1).", 1);
-    d(names::RUN_INFO, None, "Run information (value 1).", 1);
-    d(names::RUNNING, None, "1 while the run sends traffic.", 1);
-    d(
-        names::SERVER_PROCESSES,
-        None,
-        "Stdio server processes up now (0 for an HTTP target).",
-        1,
-    );
-    d(
-        names::SERVER_RESTARTS_TOTAL,
-        None,
-        "Stdio server process restarts after an exit or a closed stdout.",
-        0,
-    );
-    d(
-        names::SERVER_RESIDENT_BYTES,
-        Some(Unit::Bytes),
-        "Resident memory of the stdio server process groups.",
-        1,
-    );
-    d(
-        names::SERVER_CPU_SECONDS,
-        Some(Unit::Seconds),
-        "CPU time of the stdio server process groups, cumulative over restarts.",
-        1,
-    );
-    d(
-        names::SERVER_OPEN_FDS,
-        None,
-        "Open file descriptors of the stdio server process groups.",
-        1,
-    );
-    for (name, unit, help, kind) in [
-        (
-            names::TARGET_RESIDENT_BYTES,
-            Some(Unit::Bytes),
-            "Resident memory of the target server (metrics_url or pid).",
-            1,
-        ),
-        (
-            names::TARGET_OPEN_FDS,
-            None,
-            "Open file descriptors of the target server.",
-            1,
-        ),
-        (
-            names::TARGET_CPU_SECONDS,
-            Some(Unit::Seconds),
-            "CPU time of the target server, cumulative.",
-            1,
-        ),
-        (
-            names::TARGET_THREADS,
-            None,
-            "Threads of the target server.",
-            1,
-        ),
-        (
-            names::TARGET_SERIES,
-            None,
-            "A series named in target.metrics_series, as the server reported it.",
-            1,
-        ),
-        (
-            names::TARGET_SAMPLE_FAILURES_TOTAL,
-            None,
-            "Failed samples of the target's resources, by reason.",
-            0,
-        ),
-    ] {
-        d(name, unit, help, kind);
+    for m in &names::METRICS {
+        let (name, help) = (m.name.into(), m.help.into());
+        match m.kind {
+            names::MetricKind::Counter => prom.describe_counter(name, m.unit, help),
+            names::MetricKind::Gauge => prom.describe_gauge(name, m.unit, help),
+            names::MetricKind::Histogram => prom.describe_histogram(name, m.unit, help),
+        }
     }
 }

@@ -15,6 +15,9 @@ pub const RPC_ERRORS_TOTAL: &str = "mcp_soak_rpc_errors_total";
 pub const DROPPED_SLOTS_TOTAL: &str = "mcp_soak_dropped_slots_total";
 /// Histogram: how late calls started against their intended time, seconds.
 pub const SCHEDULE_LAG_SECONDS: &str = "mcp_soak_schedule_lag_seconds";
+/// Histogram `{kind}`: time calls spent on handshakes (`initialize`, `token_refresh`), kept out of
+/// service time.
+pub const HANDSHAKE_SECONDS: &str = "mcp_soak_handshake_seconds";
 /// Gauge: calls/s the schedule asks for now.
 pub const TARGET_RATE: &str = "mcp_soak_target_calls_per_second";
 /// Gauge: calls/s completed over the last progress interval.
@@ -39,6 +42,8 @@ pub const SLO_MAX_ERROR_RATIO: &str = "mcp_soak_slo_max_error_ratio";
 pub const SLO_MAX_MEMORY_GROWTH: &str = "mcp_soak_slo_max_memory_growth_bytes_per_hour";
 /// Gauge: SLO maximum p95 drift, last window against the first steady one (0.2 = +20 %).
 pub const SLO_MAX_P95_DRIFT: &str = "mcp_soak_slo_max_p95_drift_ratio";
+/// Gauge `{tool, objective}`: 1 while the objective fails over the sliding SLO window, else 0.
+pub const SLO_FAILING: &str = "mcp_soak_slo_failing";
 /// Gauge `{version}` = 1.
 pub const BUILD_INFO: &str = "mcp_soak_build_info";
 /// Gauge `{run_id, target, protocol, transport}` = 1.
@@ -70,11 +75,242 @@ pub const TARGET_SERIES: &str = "mcp_soak_target_series";
 /// not_prometheus, series_absent, process_gone).
 pub const TARGET_SAMPLE_FAILURES_TOTAL: &str = "mcp_soak_target_sample_failures_total";
 
+/// What a metric is, for its `# TYPE` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// One exported metric: name, kind, unit and help text (its `# HELP` line).
+#[derive(Debug, Clone, Copy)]
+pub struct Metric {
+    pub name: &'static str,
+    pub kind: MetricKind,
+    pub unit: Option<metrics::Unit>,
+    pub help: &'static str,
+}
+
+/// Every metric the recorder describes, in one table (the exporter's `# HELP`/`# TYPE` lines).
+pub const METRICS: [Metric; 35] = [
+    Metric {
+        name: CALLS_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "Calls by tool and outcome (dropped slots included).",
+    },
+    Metric {
+        name: CALL_LATENCY_SECONDS,
+        kind: MetricKind::Histogram,
+        unit: Some(metrics::Unit::Seconds),
+        help: "Latency from the intended send time.",
+    },
+    Metric {
+        name: CALL_SERVICE_SECONDS,
+        kind: MetricKind::Histogram,
+        unit: Some(metrics::Unit::Seconds),
+        help: "Service time from the actual send.",
+    },
+    Metric {
+        name: HTTP_ERRORS_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "HTTP error replies by tool and status.",
+    },
+    Metric {
+        name: RPC_ERRORS_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "JSON-RPC errors by tool and code.",
+    },
+    Metric {
+        name: DROPPED_SLOTS_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "Slots the scheduler could not start (in-flight cap, or paused for Retry-After).",
+    },
+    Metric {
+        name: SCHEDULE_LAG_SECONDS,
+        kind: MetricKind::Histogram,
+        unit: Some(metrics::Unit::Seconds),
+        help: "Actual send time minus intended send time.",
+    },
+    Metric {
+        name: HANDSHAKE_SECONDS,
+        kind: MetricKind::Histogram,
+        unit: Some(metrics::Unit::Seconds),
+        help: "Time calls spent on handshakes (initialize, token refresh), kept out of service time.",
+    },
+    Metric {
+        name: TARGET_RATE,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Calls per second the schedule asks for now.",
+    },
+    Metric {
+        name: ACHIEVED_RATE,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Calls per second completed over the last progress interval.",
+    },
+    Metric {
+        name: IN_FLIGHT,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Calls in flight.",
+    },
+    Metric {
+        name: SESSIONS_ACTIVE,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "MCP sessions open now.",
+    },
+    Metric {
+        name: SESSIONS_INITIALIZED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP sessions initialized.",
+    },
+    Metric {
+        name: SESSIONS_EXPIRED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP sessions the server expired.",
+    },
+    Metric {
+        name: STAGE,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Number of the current stage (from 1, as in the progress line and the reports).",
+    },
+    Metric {
+        name: SLO_LATENCY_P95_SECONDS,
+        kind: MetricKind::Gauge,
+        unit: Some(metrics::Unit::Seconds),
+        help: "SLO: p95 latency threshold.",
+    },
+    Metric {
+        name: SLO_MIN_CALLS_PER_SECOND,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "SLO: minimum successful calls per second.",
+    },
+    Metric {
+        name: SLO_MAX_ERROR_RATIO,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "SLO: maximum error ratio.",
+    },
+    Metric {
+        name: SLO_FAILING,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "SLO: 1 while the objective fails over the sliding window (--slo-window), else 0.",
+    },
+    Metric {
+        name: BUILD_INFO,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Build information (value 1).",
+    },
+    Metric {
+        name: RUN_INFO,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Run information (value 1).",
+    },
+    Metric {
+        name: RUNNING,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "1 while the run sends traffic.",
+    },
+    Metric {
+        name: SERVER_PROCESSES,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Stdio server processes up now (0 for an HTTP target).",
+    },
+    Metric {
+        name: SERVER_RESTARTS_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "Stdio server process restarts after an exit or a closed stdout.",
+    },
+    Metric {
+        name: SERVER_RESIDENT_BYTES,
+        kind: MetricKind::Gauge,
+        unit: Some(metrics::Unit::Bytes),
+        help: "Resident memory of the stdio server process groups.",
+    },
+    Metric {
+        name: SERVER_CPU_SECONDS,
+        kind: MetricKind::Gauge,
+        unit: Some(metrics::Unit::Seconds),
+        help: "CPU time of the stdio server process groups, cumulative over restarts.",
+    },
+    Metric {
+        name: SERVER_OPEN_FDS,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Open file descriptors of the stdio server process groups.",
+    },
+    Metric {
+        name: TARGET_RESIDENT_BYTES,
+        kind: MetricKind::Gauge,
+        unit: Some(metrics::Unit::Bytes),
+        help: "Resident memory of the target server (metrics_url, pid or the stdio pool).",
+    },
+    Metric {
+        name: TARGET_OPEN_FDS,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Open file descriptors of the target server.",
+    },
+    Metric {
+        name: TARGET_CPU_SECONDS,
+        kind: MetricKind::Gauge,
+        unit: Some(metrics::Unit::Seconds),
+        help: "CPU time of the target server, cumulative.",
+    },
+    Metric {
+        name: TARGET_THREADS,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Threads of the target server.",
+    },
+    Metric {
+        name: TARGET_SERIES,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "A series named in target.metrics_series, as the server reported it.",
+    },
+    Metric {
+        name: TARGET_SAMPLE_FAILURES_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "Failed samples of the target's resources, by reason.",
+    },
+    Metric {
+        name: SLO_MAX_MEMORY_GROWTH,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "SLO: maximum growth of the target's resident memory, bytes per hour.",
+    },
+    Metric {
+        name: SLO_MAX_P95_DRIFT,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "SLO: maximum p95 drift, last window against the first steady one.",
+    },
+];
+
 /// The `tool` label value for an SLO that covers every operation.
 pub const ALL_TOOLS: &str = "_all";
 
 /// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
-pub const ALL: [&str; 33] = [
+pub const ALL: [&str; 35] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,
     CALL_SERVICE_SECONDS,
@@ -82,6 +318,7 @@ pub const ALL: [&str; 33] = [
     RPC_ERRORS_TOTAL,
     DROPPED_SLOTS_TOTAL,
     SCHEDULE_LAG_SECONDS,
+    HANDSHAKE_SECONDS,
     TARGET_RATE,
     ACHIEVED_RATE,
     IN_FLIGHT,
@@ -94,6 +331,7 @@ pub const ALL: [&str; 33] = [
     SLO_MAX_ERROR_RATIO,
     SLO_MAX_MEMORY_GROWTH,
     SLO_MAX_P95_DRIFT,
+    SLO_FAILING,
     BUILD_INFO,
     RUN_INFO,
     RUNNING,
@@ -133,3 +371,20 @@ pub const KNOWN_RPC_CODES: [i64; 12] = [
 
 /// The label value for statuses and codes outside the known sets.
 pub const OTHER: &str = "other";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_described_once() {
+        let described: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+        let mut sorted = described.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), described.len(), "a metric described twice");
+        let mut all = ALL.to_vec();
+        all.sort_unstable();
+        assert_eq!(sorted, all);
+    }
+}

@@ -41,6 +41,8 @@ pub struct Snapshot {
     /// Per SLO objective (in verdict order): seconds in breach over the sliding window and the
     /// worst full window, as the engine tracked them.
     pub slo_windows: Vec<(f64, Option<f64>)>,
+    /// Handshakes calls did, per kind seen (µs): not part of any service time.
+    pub handshakes: Vec<(crate::mcp::handshake::HandshakeKind, Hist)>,
     /// Index of the current (or last) stage.
     pub current_stage: usize,
     /// Calls in flight as last set by the engine.

@@ -219,12 +219,18 @@ mod tests {
         Duration::from_millis(n)
     }
 
-    #[test]
-    fn calls_land_in_the_window_they_ended_in_and_the_drain_is_its_own_row() {
+    /// 10/s then 20/s, a second each, started now.
+    fn two_steps() -> (Stages, Instant) {
         let t0 = Instant::now();
         let s = Stages::new(StagePlan::steps(&[(10.0, ms(1000)), (20.0, ms(1000))]), t0)
             .expect("stages");
         s.start(t0);
+        (s, t0)
+    }
+
+    #[test]
+    fn calls_land_in_the_window_they_ended_in_and_the_drain_is_its_own_row() {
+        let (s, t0) = two_steps();
         // Scheduled in stage 0, ended in stage 1.
         s.add(
             0,
@@ -267,10 +273,7 @@ mod tests {
 
     #[test]
     fn a_stop_in_the_first_stage_leaves_later_stages_empty_and_zero_long() {
-        let t0 = Instant::now();
-        let s = Stages::new(StagePlan::steps(&[(10.0, ms(1000)), (20.0, ms(1000))]), t0)
-            .expect("stages");
-        s.start(t0);
+        let (s, t0) = two_steps();
         s.end_schedule(t0 + ms(400));
         let (rows, drain) = s.snapshot(t0 + ms(450));
         assert_eq!(rows[0].elapsed, ms(400));
@@ -280,10 +283,7 @@ mod tests {
 
     #[test]
     fn a_running_stage_is_as_long_as_it_has_run() {
-        let t0 = Instant::now();
-        let s = Stages::new(StagePlan::steps(&[(10.0, ms(1000)), (20.0, ms(1000))]), t0)
-            .expect("stages");
-        s.start(t0);
+        let (s, t0) = two_steps();
         let (rows, drain) = s.snapshot(t0 + ms(1250));
         assert_eq!(rows[0].elapsed, ms(1000));
         assert_eq!(rows[1].elapsed, ms(250));

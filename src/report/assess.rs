@@ -82,6 +82,17 @@ pub struct Assessment {
     pub reason: String,
 }
 
+/// POOR at or above `poor`, GOOD at or above `good`, EXCELLENT below (higher is worse).
+fn grade(v: f64, poor: f64, good: f64) -> Band {
+    if v >= poor {
+        Band::Poor
+    } else if v >= good {
+        Band::Good
+    } else {
+        Band::Excellent
+    }
+}
+
 fn pct(r: f64) -> String {
     format!("{:.2} %", r * 100.0)
 }
@@ -110,27 +121,13 @@ pub fn assess(s: &Summary) -> Assessment {
             format!("SLO failed: {}", failed.join(", ")),
         ));
     }
-    let errors = if t.error_ratio >= POOR_RATIO {
-        Band::Poor
-    } else if t.error_ratio >= EXCELLENT_ERROR_RATIO {
-        Band::Good
-    } else {
-        Band::Excellent
-    };
     grades.push((
-        errors,
+        grade(t.error_ratio, POOR_RATIO, EXCELLENT_ERROR_RATIO),
         Factor::Errors,
         format!("error rate {}", pct(t.error_ratio)),
     ));
-    let drops = if t.dropped_ratio >= POOR_RATIO {
-        Band::Poor
-    } else if t.counts.dropped > 0 {
-        Band::Good
-    } else {
-        Band::Excellent
-    };
     grades.push((
-        drops,
+        grade(t.dropped_ratio, POOR_RATIO, f64::MIN_POSITIVE),
         Factor::Drops,
         format!("dropped {}", pct(t.dropped_ratio)),
     ));
@@ -145,15 +142,9 @@ pub fn assess(s: &Summary) -> Assessment {
         .min_by(|a, b| (a.1 / a.2).total_cmp(&(b.1 / b.2)))
     {
         let ratio = achieved / asked;
-        let band = if ratio < POOR_ACHIEVED {
-            Band::Poor
-        } else if ratio < GOOD_ACHIEVED {
-            Band::Good
-        } else {
-            Band::Excellent
-        };
+        // Lower is worse: grade the shortfall.
         grades.push((
-            band,
+            grade(1.0 - ratio, 1.0 - POOR_ACHIEVED, 1.0 - GOOD_ACHIEVED),
             Factor::Rate,
             format!(
                 "stage {stage} achieved {achieved:.1}/s of {asked:.1}/s asked ({:.0} %)",
@@ -162,14 +153,11 @@ pub fn assess(s: &Summary) -> Assessment {
         ));
     }
     let lag = s.schedule.lag.p99_ms;
-    let band = if lag >= POOR_LAG_MS {
-        Band::Poor
-    } else if lag >= GOOD_LAG_MS {
-        Band::Good
-    } else {
-        Band::Excellent
-    };
-    grades.push((band, Factor::Lag, format!("schedule lag p99 {lag:.1} ms")));
+    grades.push((
+        grade(lag, POOR_LAG_MS, GOOD_LAG_MS),
+        Factor::Lag,
+        format!("schedule lag p99 {lag:.1} ms"),
+    ));
     let latency_slo = s.slos.iter().any(|v| v.objective == "p95_latency_ms");
     if !latency_slo
         && let Some(first) = s.stages.first().map(|st| st.latency.corrected.p95_ms)
@@ -183,15 +171,8 @@ pub fn assess(s: &Summary) -> Assessment {
             .max_by(|a, b| a.1.total_cmp(&b.1))
     {
         let slowdown = p95 / first;
-        let band = if slowdown >= POOR_SLOWDOWN {
-            Band::Poor
-        } else if slowdown >= GOOD_SLOWDOWN {
-            Band::Good
-        } else {
-            Band::Excellent
-        };
         grades.push((
-            band,
+            grade(slowdown, POOR_SLOWDOWN, GOOD_SLOWDOWN),
             Factor::Latency,
             format!("stage {stage} p95 {p95:.1} ms vs {first:.1} ms in stage 1 ({slowdown:.1}×)"),
         ));

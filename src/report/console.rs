@@ -156,6 +156,9 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     for f in &s.failed_latency {
         lat_row(w, &format!("no answer: {}", f.kind.as_str()), &f.latency)?;
     }
+    for h in &s.handshakes {
+        lat_row(w, &format!("handshake: {}", h.kind.as_str()), &h.latency)?;
+    }
 
     writeln!(w, "\nPER TOOL (latency from intended send, ms)")?;
     writeln!(

@@ -469,6 +469,8 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
         // Time in breach and the worst window are live, per-process views of one share; the merged
         // verdicts leave them out (0 and none): Prometheus has the run's live view.
         slo_windows: Vec::new(),
+        // Handshake times are not in the raw streams: the merged summary leaves them out.
+        handshakes: Vec::new(),
         timeline: timeline.into_values().collect(),
         top_errors: errors,
         schedule_lag: hist(lag),

@@ -71,30 +71,25 @@ fn scope(op: Option<&str>, all: &[ScopeOp<'_>]) -> Option<(OutcomeCounts, Hist)>
 /// Evaluates every objective of every SLO over the whole run. An SLO on an operation with no calls
 /// fails with a reason.
 pub fn evaluate(slos: &[Slo], snap: &Snapshot) -> Vec<SloVerdict> {
-    let ops: Vec<_> = snap
-        .ops
-        .iter()
-        .map(|o| ScopeOp {
-            name: &o.name,
-            counts: &o.counts,
-            ok_latency: &o.ok_latency,
-        })
-        .collect();
-    evaluate_over(slos, &ops, snap.elapsed.as_secs_f64())
+    let ops = snap.ops.iter().map(|o| (&o.name, &o.counts, &o.ok_latency));
+    evaluate_over(slos, &scope_ops(ops), snap.elapsed.as_secs_f64())
 }
 
 /// Evaluates every objective over a sliding-window view (the live SLO state).
 pub fn evaluate_window(slos: &[Slo], view: &WindowView) -> Vec<SloVerdict> {
-    let ops: Vec<_> = view
-        .ops
-        .iter()
-        .map(|o| ScopeOp {
-            name: &o.name,
-            counts: &o.counts,
-            ok_latency: &o.ok_latency,
-        })
-        .collect();
-    evaluate_over(slos, &ops, view.secs)
+    let ops = view.ops.iter().map(|o| (&o.name, &o.counts, &o.ok_latency));
+    evaluate_over(slos, &scope_ops(ops), view.secs)
+}
+
+fn scope_ops<'a>(
+    ops: impl Iterator<Item = (&'a String, &'a OutcomeCounts, &'a Hist)>,
+) -> Vec<ScopeOp<'a>> {
+    ops.map(|(name, counts, ok_latency)| ScopeOp {
+        name,
+        counts,
+        ok_latency,
+    })
+    .collect()
 }
 
 /// Evaluates every objective over `ops`, which cover `secs` seconds.
@@ -234,6 +229,14 @@ impl BreachTracker {
             .filter_map(|t| t.failing_since)
             .map(|since| at.saturating_sub(since))
             .max()
+    }
+
+    /// Per objective (in [`evaluate`] order): whether it fails now.
+    pub fn failing(&self) -> Vec<bool> {
+        self.tracks
+            .iter()
+            .map(|t| t.failing_since.is_some())
+            .collect()
     }
 
     /// Whether any objective fails now.

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::mcp::OutcomeKind;
+use crate::mcp::handshake::HandshakeKind;
 use crate::record::snapshot::{self, Hist, OutcomeCounts, TimelinePoint};
 use crate::record::{Snapshot, strip_credentials};
 
@@ -17,8 +18,8 @@ use super::slo::{SloVerdict, evaluate};
 ///
 /// 2: stage rows are wall-clock windows (`stage` numbered from 1, `start_s`, `scheduled`, `sent`,
 /// `sent_per_second`), the drain is its own row (`drain`), latency covers calls that got an
-/// answer (`failed_latency` keeps the others per outcome), SLO verdicts carry `breach_s` and
-/// `worst_window`.
+/// answer (`failed_latency` keeps the others per outcome), handshakes are timed apart
+/// (`handshakes`), SLO verdicts carry `breach_s` and `worst_window`.
 pub const SCHEMA_VERSION: u32 = 2;
 /// Top error messages kept per operation in the summary.
 pub const TOP_MESSAGES_PER_OP: usize = 10;
@@ -89,6 +90,10 @@ pub struct Summary {
     /// Latency from the intended send of calls that got no answer, per outcome kind (timeouts,
     /// connections lost after sending, calls cancelled at stop); slots never sent are not timed.
     pub failed_latency: Vec<FailedLatency>,
+    /// Handshakes calls did first (session initialize, token refresh), per kind seen; their time
+    /// is not in any service time. (Added within schema 2: absent in older files, read as empty.)
+    #[serde(default)]
+    pub handshakes: Vec<HandshakeSummary>,
     pub ops: Vec<OpSummary>,
     /// One row per stage: what happened in the stage's wall-clock window.
     pub stages: Vec<StageSummary>,
@@ -304,6 +309,13 @@ pub struct DrainSummary {
     pub latency: LatencyPair,
 }
 
+/// How long calls spent on one kind of handshake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HandshakeSummary {
+    pub kind: HandshakeKind,
+    pub latency: LatencyStats,
+}
+
 /// Latency of the calls of one outcome kind that got no answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FailedLatency {
@@ -479,6 +491,14 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
             merge_all(snap.ops.iter().map(|o| &o.service)).as_ref(),
         ),
         failed_latency,
+        handshakes: snap
+            .handshakes
+            .iter()
+            .map(|(kind, h)| HandshakeSummary {
+                kind: *kind,
+                latency: LatencyStats::from_hist(h),
+            })
+            .collect(),
         ops,
         stages,
         drain,

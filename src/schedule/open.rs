@@ -13,7 +13,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
 use super::pacer::{Pacer, Slot};
-use crate::timer::Timer;
+use crate::timer::{Clock, Timer};
 
 /// Why the open loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +38,9 @@ pub fn ceiling(max_rate: f64, burst: Duration) -> Option<Arc<DefaultDirectRateLi
 }
 
 /// Runs the pacer from `t0`, calling `fire(k, slot, intended)` for every slot, until the pacer ends or
-/// `stop` is cancelled. Sleeps on the precise [`Timer`].
+/// `stop` is cancelled. Sleeps on `clock` (the precise [`Timer`] in production).
 pub async fn run<F>(
+    clock: &Clock,
     pacer: &Pacer,
     t0: Instant,
     ceiling: Option<&DefaultDirectRateLimiter>,
@@ -56,14 +57,14 @@ where
             return LoopEnd::Finished;
         };
         let intended = t0 + slot.at;
-        if intended > Instant::now() {
+        if intended > clock.now() {
             tokio::select! {
-                _ = timer.sleep_until(intended) => {}
+                _ = clock.sleep_until(&timer, intended) => {}
                 _ = stop.cancelled() => return LoopEnd::Stopped,
             }
         }
         // Fire everything that is due now (one slot, or a batch after a late wake-up).
-        let now = Instant::now();
+        let now = clock.now();
         let mut slot = slot;
         loop {
             if stop.is_cancelled() {
@@ -85,5 +86,64 @@ where
                 None => return LoopEnd::Finished,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Stage;
+
+    fn stages() -> Vec<Stage> {
+        vec![
+            Stage::steady(100.0, Some(Duration::from_secs(1))),
+            Stage::steady(50.0, Some(Duration::from_secs(2))),
+        ]
+    }
+
+    /// Fires the pacer in virtual time, stopping once a slot is due at or after `stop_at`;
+    /// returns (stage, intended, fired) offsets per slot.
+    async fn fire_all(stop_at: Option<Duration>) -> (LoopEnd, Vec<(usize, Duration, Duration)>) {
+        let clock = Clock::virtual_time();
+        let pacer = Pacer::new(&stages(), None);
+        let t0 = clock.now();
+        let stop = CancellationToken::new();
+        let mut fired = Vec::new();
+        let end = run(&clock, &pacer, t0, None, &stop, |_k, slot, at| {
+            fired.push((slot.stage, at - t0, clock.now() - t0));
+            if stop_at.is_some_and(|s| at - t0 >= s) {
+                stop.cancel();
+            }
+        })
+        .await;
+        (end, fired)
+    }
+
+    #[tokio::test]
+    async fn every_slot_fires_at_its_intended_time_in_its_stage() {
+        let (end, fired) = fire_all(None).await;
+        assert_eq!(end, LoopEnd::Finished);
+        let per_stage = |i| fired.iter().filter(|f| f.0 == i).count();
+        assert_eq!((per_stage(0), per_stage(1)), (100, 100));
+        for (stage, intended, at) in &fired {
+            assert_eq!(intended, at, "stage {stage}: no lag in virtual time");
+        }
+        assert_eq!(
+            fired[100].1,
+            Duration::from_secs(1),
+            "stage 2 starts at its segment start"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_the_loop_and_fires_nothing_after() {
+        let (end, fired) = fire_all(Some(Duration::from_millis(1_500))).await;
+        assert_eq!(end, LoopEnd::Stopped);
+        // 100 in the first second, then 50/s: slots at 1.00, 1.02, …, 1.50 s.
+        assert_eq!(fired.len(), 126);
+        assert_eq!(
+            fired.last().map(|f| f.1),
+            Some(Duration::from_millis(1_500))
+        );
     }
 }

@@ -3,6 +3,7 @@
 usage: stdio_faulty.py MODE [N]
   crash N    answers the handshake and N tools/call, then prints to stderr and exits 3
   stall      answers the handshake, never answers tools/call
+  no-read    answers the handshake, then stops reading stdin at the first tools/call
   stdout-log writes a log line to stdout before every reply (a common bug)
   ignore-eof keeps running after stdin closes, ignoring SIGTERM (needs SIGKILL)
 Session era only: server/discover gets -32601, like servers written before 2026-07-28.
@@ -41,6 +42,8 @@ for line in sys.stdin:
         calls += 1
         if mode == "stall":
             continue
+        if mode == "no-read":
+            time.sleep(3600)
         if mode == "crash" and calls > limit:
             sys.stderr.write("faulty: crashing on purpose after %d calls\n" % limit)
             sys.stderr.flush()

@@ -112,6 +112,16 @@ impl Loader<'_> {
             }
             cc.headers.push((k.clone(), Secret::new(v.clone())));
         }
+        if let Some(n) = t.max_body_bytes {
+            const RANGE: std::ops::RangeInclusive<i64> = 1024..=(1 << 30);
+            if !RANGE.contains(&n) {
+                return Err(self.err(
+                    "target.max_body_bytes",
+                    format!("expected 1024 to 1073741824 bytes, got {n}"),
+                ));
+            }
+            cc.max_body_bytes = n as usize;
+        }
         cc.ca_file = t.ca_file.as_ref().map(PathBuf::from);
         cc.insecure = t.insecure.unwrap_or(false);
         cc.auth = self.lower_auth(c)?;

@@ -15,8 +15,8 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 pub enum Line {
     /// A complete line, without its `\n` (and without a trailing `\r`).
     Text(Vec<u8>),
-    /// A line longer than the cap; its bytes were discarded up to the next newline.
-    TooLong(usize),
+    /// A line of `len` bytes, longer than the cap: only its first `cap` bytes were kept.
+    TooLong { len: usize, head: Vec<u8> },
 }
 
 /// Reads newline-delimited lines, at most `cap` bytes kept per line.
@@ -63,7 +63,10 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
     fn finish(&mut self, seen: usize) -> Line {
         let mut line = std::mem::take(&mut self.buf);
         if seen > self.cap {
-            return Line::TooLong(seen);
+            return Line::TooLong {
+                len: seen,
+                head: line,
+            };
         }
         if line.last() == Some(&b'\r') {
             line.pop();
@@ -194,7 +197,10 @@ mod tests {
             got,
             vec![
                 Line::Text(b"{\"id\":1}".to_vec()),
-                Line::TooLong(12),
+                Line::TooLong {
+                    len: 12,
+                    head: b"xxxxxxxxx".to_vec()
+                },
                 Line::Text(Vec::new()),
                 Line::Text(b"last".to_vec()),
             ]

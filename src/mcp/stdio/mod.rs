@@ -237,8 +237,6 @@ impl Shared {
             };
             let born = Instant::now();
             let p = s.process.clone();
-            // If this task is dropped (runtime shutdown) the group dies with it.
-            let guard = KillOnDrop(p.pid);
             self.slots[i].set(Some(p.clone()));
             let status = tokio::select! {
                 st = s.child.wait() => {
@@ -255,13 +253,11 @@ impl Shared {
                     p.fail_pending(OutcomeKind::Connect, "the soak is shutting down");
                     tracing::debug!(process = i, pid = p.pid, "stdio server stopped: {}", process::describe_exit(&st));
                     self.retire(i, &p);
-                    std::mem::forget(guard);
                     return;
                 }
             };
             self.slots[i].set(None);
             signal::sweep_group(p.pid, self.grace.term).await;
-            std::mem::forget(guard);
             let how = process::describe_exit(&status);
             let exited = format!("server process {} exited ({how})", p.pid);
             p.fail_pending(OutcomeKind::Protocol, &exited);
@@ -328,12 +324,21 @@ impl Shared {
     }
 }
 
-/// Kills a process group if dropped armed (the supervisor forgets it on the orderly paths).
-struct KillOnDrop(u32);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        signal::kill_now(self.0);
+/// A handshake request's reply, bounded by `timeout` and by the process: no supervisor watches a
+/// process during its handshake, so its exit must end the wait here.
+async fn handshake(
+    p: &Process,
+    req: impl std::future::Future<Output = Exchange>,
+    timeout: Duration,
+) -> Exchange {
+    tokio::select! {
+        x = tokio::time::timeout(timeout, req) => {
+            x.unwrap_or_else(|_| Exchange::failed(OutcomeKind::Timeout, "no reply"))
+        }
+        _ = p.stdout_closed() => Exchange::failed(
+            OutcomeKind::Protocol,
+            "the server process closed stdout (exited) before answering",
+        ),
     }
 }
 
@@ -360,9 +365,7 @@ async fn initialize(
         false,
         true,
     );
-    let x = tokio::time::timeout(timeout, req)
-        .await
-        .unwrap_or_else(|_| Exchange::failed(OutcomeKind::Timeout, "no reply"));
+    let x = handshake(p, req, timeout).await;
     if x.kind != OutcomeKind::Ok {
         return Err(format!(
             "initialize failed ({}): {}",
@@ -406,9 +409,7 @@ async fn discover(
         false,
         true,
     );
-    let x = tokio::time::timeout(timeout, req)
-        .await
-        .unwrap_or_else(|_| Exchange::failed(OutcomeKind::Timeout, "server/discover: no reply"));
+    let x = handshake(p, req, timeout).await;
     match x.kind {
         OutcomeKind::Ok => {
             let d = super::client::read_discover(&x.result.unwrap_or(Value::Null));

@@ -24,6 +24,10 @@ use crate::mcp::OutcomeKind;
 use crate::mcp::jsonrpc::{self, Message};
 use crate::mcp::transport::Exchange;
 
+/// Messages queued for a server's stdin at most: a server that stops reading its input costs this
+/// much memory, not a queue that grows with the run (calls past it end as `connect`).
+pub const STDIN_QUEUE: usize = 1024;
+
 /// Why a call could not get its reply from this process.
 #[derive(Debug, Clone)]
 pub struct Lost {
@@ -101,7 +105,7 @@ pub struct Noise {
 pub struct Process {
     pub pid: u32,
     next_id: AtomicU64,
-    tx: mpsc::UnboundedSender<Vec<u8>>,
+    tx: mpsc::Sender<Vec<u8>>,
     pending: Arc<Pending>,
     pub stderr: Arc<StderrTail>,
     pub noise: Arc<Noise>,
@@ -115,6 +119,16 @@ pub struct Process {
 pub struct Spawned {
     pub process: Arc<Process>,
     pub child: Child,
+}
+
+impl Drop for Spawned {
+    /// Dropped before it was reaped (a start cancelled by shutdown, a task dropped with the
+    /// runtime): the whole group is killed, not only the leader `kill_on_drop` would get.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            super::signal::kill_now(self.process.pid);
+        }
+    }
 }
 
 /// How long each shutdown step waits for the process to exit on its own.
@@ -170,7 +184,7 @@ pub fn spawn(target: &StdioTarget, max_line: usize) -> std::io::Result<Spawned> 
         .take()
         .ok_or_else(|| std::io::Error::other("no stderr"))?;
 
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::channel(STDIN_QUEUE);
     let process = Arc::new(Process {
         pid,
         next_id: AtomicU64::new(1),
@@ -191,8 +205,8 @@ pub fn spawn(target: &StdioTarget, max_line: usize) -> std::io::Result<Spawned> 
     tokio::spawn(async move {
         let mut r = LineReader::new(BufReader::new(stderr), lines::STDERR_LINE_BYTES);
         while let Ok(Some(line)) = r.next_line().await {
-            if let Line::Text(t) = line {
-                tail.push(&t);
+            match line {
+                Line::Text(t) | Line::TooLong { head: t, .. } => tail.push(&t),
             }
         }
     });
@@ -200,11 +214,7 @@ pub fn spawn(target: &StdioTarget, max_line: usize) -> std::io::Result<Spawned> 
 }
 
 /// Owns stdin: writes queued messages, one per line, flushing when the queue is empty.
-async fn write_stdin(
-    stdin: ChildStdin,
-    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
-    close: CancellationToken,
-) {
+async fn write_stdin(stdin: ChildStdin, mut rx: mpsc::Receiver<Vec<u8>>, close: CancellationToken) {
     let mut w = BufWriter::new(stdin);
     loop {
         let msg = tokio::select! {
@@ -234,13 +244,13 @@ async fn write_stdin(
 async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(
     mut r: LineReader<R>,
     p: Arc<Process>,
-    tx: mpsc::UnboundedSender<Vec<u8>>,
+    tx: mpsc::Sender<Vec<u8>>,
 ) {
     while let Ok(Some(line)) = r.next_line().await {
         let text = match line {
             Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => continue,
             Line::Text(t) => t,
-            Line::TooLong(n) => {
+            Line::TooLong { len: n, .. } => {
                 p.noise.too_long.fetch_add(1, Ordering::Relaxed);
                 if let Some(w) = p.pending.take_oldest() {
                     let _ = w.send(Err(Lost {
@@ -263,7 +273,7 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(
                 }
             }
             Routed::ServerRequest { id, method } => {
-                let _ = tx.send(lines::answer_server_request(&id, &method));
+                let _ = tx.try_send(lines::answer_server_request(&id, &method));
             }
             Routed::Ignore => {}
             Routed::NotJson => {
@@ -305,8 +315,17 @@ impl Process {
             pending: &self.pending,
             id,
         };
-        if self.tx.send(body(id)).is_err() {
-            return Exchange::failed(OutcomeKind::Connect, "server process stdin is closed");
+        match self.tx.try_send(body(id)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                return Exchange::failed(
+                    OutcomeKind::Connect,
+                    format!("server is not reading its stdin ({STDIN_QUEUE} messages queued)"),
+                );
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return Exchange::failed(OutcomeKind::Connect, "server process stdin is closed");
+            }
         }
         let line = match rx.await {
             Ok(Ok(line)) => line,
@@ -329,7 +348,7 @@ impl Process {
 
     /// Sends a notification (no reply expected).
     pub fn notify(&self, body: Vec<u8>) -> bool {
-        self.tx.send(body).is_ok()
+        self.tx.try_send(body).is_ok()
     }
 
     /// Resolves when stdout closes.

@@ -18,12 +18,18 @@ pub enum Sig {
 /// worker threads, which live as long as the runtime, i.e. as long as mcp-soak.
 #[cfg(target_os = "linux")]
 pub fn die_with_parent(cmd: &mut tokio::process::Command) {
-    use rustix::process::{Signal, set_parent_process_death_signal};
-    // SAFETY: the closure runs between fork and exec and makes a single prctl system call, which
-    // is async-signal-safe; it allocates nothing and takes no lock.
+    use rustix::process::{Signal, getppid, set_parent_process_death_signal};
+    let parent = std::process::id();
+    // SAFETY: the closure runs between fork and exec and makes only the prctl and getppid system
+    // calls, which are async-signal-safe; it allocates nothing on its success path and takes no lock.
     unsafe {
-        cmd.pre_exec(|| {
-            set_parent_process_death_signal(Some(Signal::KILL)).map_err(std::io::Error::from)
+        cmd.pre_exec(move || {
+            set_parent_process_death_signal(Some(Signal::KILL)).map_err(std::io::Error::from)?;
+            // mcp-soak died between fork and prctl: the signal will never come, so do not start.
+            if getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(parent) {
+                return Err(std::io::Error::other("parent exited"));
+            }
+            Ok(())
         });
     }
 }
