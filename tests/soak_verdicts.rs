@@ -218,6 +218,9 @@ async fn a_flat_server_passes() {
     assert_eq!(exit, Exit::Ok, "{}", s["slos"]);
     assert_eq!(s["soak"]["memory"]["per_hour"], 0.0);
     assert_eq!(memory_slo(&s)["passed"], true);
+    // The effective config says where the resources came from and which limits applied.
+    assert_eq!(s["config"]["target"]["resources"], url.as_str());
+    assert_eq!(s["config"]["soak"]["max_memory_growth_bytes_per_hour"], 5e7);
     // Drift is reported even without a limit: first second against the last.
     let drift = &s["soak"]["drift"];
     assert_eq!(drift["status"], "measured", "{drift}");

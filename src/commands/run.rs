@@ -362,6 +362,12 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
             "max_connections": c.max_connections,
             "session_strategy": c.session_strategy.to_string(),
             "insecure": c.insecure,
+            "resources": match &plan.resources.source {
+                Some(crate::plan::ResourceSource::Metrics(u)) => strip_credentials(u),
+                Some(crate::plan::ResourceSource::Pid(p)) => format!("pid {p}"),
+                Some(crate::plan::ResourceSource::StdioPool) => "stdio".to_owned(),
+                None => "none".to_owned(),
+            },
         },
         "load": load,
         "mix": mix,
@@ -374,6 +380,12 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
             "abort_on_breach": l.abort_on_breach.map(dur),
             "slo_window": dur(l.slo_window),
             "instance_share": l.instance_share.map(|(i, n)| format!("{i}/{n}")),
+        },
+        "soak": {
+            "max_memory_growth_bytes_per_hour": plan.soak.max_memory_growth,
+            "max_p95_drift": plan.soak.max_p95_drift,
+            "warmup": plan.soak.warmup.map(dur),
+            "window": plan.soak.window.map(dur),
         },
         "seed": plan.seed,
     })
