@@ -16,12 +16,8 @@ use crate::record::resources::{self, Observed, Sample};
 use crate::record::snapshot::TimelinePoint;
 use crate::report::SloVerdict;
 
-/// One sample of a growing quantity: seconds since the run start and the value (bytes, fds…).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
-    pub at_s: f64,
-    pub value: f64,
-}
+/// One sample of a growing quantity (defined beside the sampler that makes it).
+pub use crate::record::resources::Point;
 
 /// A verdict computed from data, or why it could not be.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]

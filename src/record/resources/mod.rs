@@ -97,6 +97,14 @@ pub struct Sample {
     pub values: BTreeMap<String, f64>,
 }
 
+/// One sample of one quantity: seconds since the sampler started and the value (bytes, fds…); what
+/// the leak verdict (`report::verdicts`) fits its slope to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub at_s: f64,
+    pub value: f64,
+}
+
 /// A bounded, evenly thinned list of samples.
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
@@ -140,16 +148,14 @@ impl Timeline {
     }
 
     /// The timeline of one key, for a verdict.
-    pub fn series(&self, key: &str) -> Vec<crate::report::verdicts::Point> {
+    pub fn series(&self, key: &str) -> Vec<Point> {
         self.samples
             .iter()
             .filter_map(|s| {
-                s.values
-                    .get(key)
-                    .map(|&value| crate::report::verdicts::Point {
-                        at_s: s.at_s,
-                        value,
-                    })
+                s.values.get(key).map(|&value| Point {
+                    at_s: s.at_s,
+                    value,
+                })
             })
             .collect()
     }
