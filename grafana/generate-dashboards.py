@@ -531,6 +531,35 @@ def overview():
         [target("sum by (run_id) (rate(mcp_soak_sessions_initialized_total[$__rate_interval]))", "initialized"),
          target("sum by (run_id) (rate(mcp_soak_sessions_expired_total[$__rate_interval]))", "expired")], minimum=0), 12, 7))
 
+    P.append(L.row("Server resources"))
+    memory_runbook = [{"title": "Runbook: memory growth", "url": f"{RUNBOOK}/McpSoakTargetMemoryGrowth.md"}]
+    P.append(L.place(timeseries(
+        "Server memory",
+        "Resident memory of the server under test (mcp_soak_target_resident_bytes, from target.metrics_url "
+        "or target.pid; empty when neither is set), next to the latency above: memory that climbs while "
+        "p95 creeps is the soak's finding.",
+        "bytes",
+        [target("max by (run_id) (mcp_soak_target_resident_bytes)", "resident")], minimum=0,
+        links=memory_runbook), 8, 7))
+    P.append(L.place(timeseries(
+        "Server memory growth per hour vs SLO",
+        "deriv() of the server's resident memory over 30m, per hour (recorded series), and the run's "
+        "[soak] max_memory_growth SLO (dashed). The run's own Theil-Sen verdict is in its summary.",
+        "bytes",
+        [target("run:mcp_soak_target_resident_bytes:deriv30m_per_hour", "growth/h"),
+         target("max by (run_id) (mcp_soak_slo_max_memory_growth_bytes_per_hour)", "SLO", ref="B")],
+        overrides=[dashed("SLO.*")],
+        links=memory_runbook), 8, 7))
+    P.append(L.place(timeseries(
+        "Server fds / CPU",
+        "Open file descriptors and CPU use (rate of cumulative CPU seconds) of the server under test; "
+        "failed samples by reason (unreachable, not_prometheus, process_gone, ...).",
+        "short",
+        [target("max by (run_id) (mcp_soak_target_open_fds)", "open fds"),
+         target("max by (run_id) (rate(mcp_soak_target_cpu_seconds[$__rate_interval]))", "CPU cores", ref="B"),
+         target("sum by (run_id, reason) (increase(mcp_soak_target_sample_failures_total[$__rate_interval]))",
+                "failed samples {{reason}}", ref="C")], minimum=0), 8, 7))
+
     P.append(L.row("Alerts"))
     P.append(L.place(table(
         "Firing alerts", "Alerts firing now (ALERTS{alertstate=\"firing\"}); runbooks are in docs/runbooks/.",

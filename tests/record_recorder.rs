@@ -353,6 +353,12 @@ fn docs_table_matches_exported_names() {
     for r in records(300) {
         rec.record(r);
     }
+    // The target's resource gauges exist once a sampler runs (`target.metrics_url` / `target.pid`).
+    let _target = mcp_soak::record::resources::Handles::new(&rec, &["a_series".to_owned()]);
+    // The soak limits are set by `run` when `[soak]` asks for them.
+    for name in [names::SLO_MAX_MEMORY_GROWTH, names::SLO_MAX_P95_DRIFT] {
+        rec.gauge(name, vec![]).set(1.0);
+    }
     let text = rec.prometheus().render();
     let exported: BTreeSet<String> = text
         .lines()

@@ -337,3 +337,32 @@ fn cli_merges_files_and_exits_2_naming_the_file_of_another_run() {
     assert!(refused.stdout.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_soak_section_of_the_shard_that_sampled_the_server_is_kept() {
+    use mcp_soak::report::verdicts::{Growth, MEMORY_OBJECTIVE, Measured};
+    let (_, mut shards) = split_run(["soak-run"; 3]);
+    let growth = Growth {
+        per_hour: 3e8,
+        per_hour_low: 2.9e8,
+        per_hour_high: 3.1e8,
+        growth: 2e7,
+        samples: 40,
+        span_s: 240.0,
+    };
+    let s = &mut shards[1].summary;
+    s.soak.source = Some("http://server:9100/metrics".into());
+    s.soak.memory = Measured::Measured(growth.clone());
+    let mut failed = s.slos[0].clone();
+    failed.objective = MEMORY_OBJECTIVE.into();
+    failed.passed = false;
+    s.slos.push(failed);
+    let m = merge::merge(&shards).expect("merge").summary;
+    assert_eq!(m.soak.memory, Measured::Measured(growth));
+    assert!(
+        m.slos
+            .iter()
+            .any(|v| v.objective == MEMORY_OBJECTIVE && !v.passed)
+    );
+    assert!(!m.slo_passed, "the failed memory SLO fails the merged run");
+}

@@ -12,7 +12,7 @@ use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
 use crate::mcp::{Auth, Negotiated, ProtocolChoice};
 use crate::plan::{Load, Plan};
 use crate::record::http::Readiness;
-use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, strip_credentials};
+use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, names, strip_credentials};
 use crate::report::summary::{self, ProtocolInfo, RunMeta, Summary};
 use crate::report::{console, write};
 use crate::schedule::Pacer;
@@ -67,6 +67,7 @@ async fn execute_with(
                 version = negotiated.server_version.as_deref().unwrap_or("?"),
                 "connected"
             );
+            warn_sessionless(&plan, &negotiated);
             let tools = client
                 .list_tools()
                 .await
@@ -117,6 +118,22 @@ async fn execute_with(
         operations = plan.mix.ops.len(),
         "starting the schedule"
     );
+    // The soak limits as gauges, so alert rules compare against them instead of fixed numbers.
+    for (name, limit) in [
+        (names::SLO_MAX_MEMORY_GROWTH, plan.soak.max_memory_growth),
+        (names::SLO_MAX_P95_DRIFT, plan.soak.max_p95_drift),
+    ] {
+        if let Some(v) = limit {
+            recorder.gauge(name, vec![]).set(v);
+        }
+    }
+    // The server's own memory, fds and CPU, sampled beside the load (nothing without a source).
+    let sampling = tokio_util::sync::CancellationToken::new();
+    let sampler = tokio::spawn(crate::record::resources::sample(
+        plan.resources.clone(),
+        recorder.clone(),
+        sampling.clone(),
+    ));
     let started = SystemTime::now();
     let negotiated = client.as_ref().ok().map(|c| c.negotiated().clone());
     // Checkpoints and the final summary share one file: expand `{timestamp}` once.
@@ -166,12 +183,14 @@ async fn execute_with(
     if let Some(c) = checkpoints {
         c.stop().await;
     }
+    sampling.cancel();
+    let observed = sampler.await.unwrap_or_default();
     let mix_error = finished.mix_error.take();
     // Joining the raw writer and the fsyncs block: off the async threads, so `/metrics` keeps
     // answering (the final scrape) while the files are written.
     let exit = {
         let (plan, recorder) = (plan.clone(), recorder.clone());
-        tokio::task::spawn_blocking(move || report(&plan, &recorder, &finished))
+        tokio::task::spawn_blocking(move || report(&plan, &recorder, &finished, &observed))
             .await
             .context("the report task failed")??
     };
@@ -197,6 +216,21 @@ pub(crate) fn fit_mix(plan: &mut Plan, tools: &[crate::mcp::ToolInfo]) -> Result
     plan.resolve_tools(tools).map_err(ExitError::usage)
 }
 
+/// A session profile against a server that negotiated the stateless era does nothing (no session to
+/// pool, churn or abandon): say so, since `--protocol auto` picks that era by itself.
+fn warn_sessionless(plan: &Plan, negotiated: &Negotiated) {
+    let strategy = plan.client.session_strategy;
+    if negotiated.era == crate::mcp::Era::Stateless
+        && strategy != crate::mcp::SessionStrategy::Pooled
+    {
+        tracing::warn!(
+            protocol = %negotiated.protocol_version,
+            "session strategy {strategy} does nothing: the server negotiated the stateless era; \
+             pass --protocol 2025-11-25 for session profiles"
+        );
+    }
+}
+
 fn requested_protocol(p: &ProtocolChoice) -> String {
     match p {
         ProtocolChoice::Auto => "auto".to_owned(),
@@ -205,7 +239,12 @@ fn requested_protocol(p: &ProtocolChoice) -> String {
 }
 
 /// Builds the summary, writes the JSON file and the console report, and returns the exit code.
-fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Result<Exit> {
+fn report(
+    plan: &Plan,
+    recorder: &Recorder,
+    finished: &Finished,
+    observed: &crate::record::resources::Observed,
+) -> anyhow::Result<Exit> {
     if let Err(e) = recorder.finish() {
         tracing::warn!("raw stream: {e}");
     }
@@ -216,7 +255,18 @@ fn report(plan: &Plan, recorder: &Recorder, finished: &Finished) -> anyhow::Resu
         stop_reason: Some(finished.stop_reason.as_str().to_owned()),
         ..run_meta(plan, finished.negotiated.as_ref(), finished.started)
     };
-    let summary: Summary = summary::build(&snapshot, meta);
+    let mut summary: Summary = summary::build(&snapshot, meta);
+    let (soak, soak_slos) = crate::report::verdicts::soak_summary(
+        observed,
+        &summary.timeline,
+        summary.duration_s,
+        &plan.soak,
+    );
+    summary.soak = soak;
+    summary.slo_passed &= soak_slos.iter().all(|v| v.passed);
+    summary.slos.extend(soak_slos);
+    // The assessment weighs every SLO verdict, the soak ones included.
+    summary.assessment = crate::report::assess::assess(&summary);
     // The console report first: whatever happens to the file, the numbers are shown.
     let mut out = std::io::stdout().lock();
     console::write(&summary, &mut out).context("writing the report")?;
@@ -374,6 +424,12 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
             "max_connections": c.max_connections,
             "session_strategy": c.session_strategy.to_string(),
             "insecure": c.insecure,
+            "resources": match &plan.resources.source {
+                Some(crate::plan::ResourceSource::Metrics(u)) => strip_credentials(u),
+                Some(crate::plan::ResourceSource::Pid(p)) => format!("pid {p}"),
+                Some(crate::plan::ResourceSource::StdioPool) => "stdio".to_owned(),
+                None => "none".to_owned(),
+            },
         },
         "load": load,
         "mix": mix,
@@ -386,6 +442,12 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
             "abort_on_breach": l.abort_on_breach.map(dur),
             "slo_window": dur(l.slo_window),
             "instance_share": l.instance_share.map(|(i, n)| format!("{i}/{n}")),
+        },
+        "soak": {
+            "max_memory_growth_bytes_per_hour": plan.soak.max_memory_growth,
+            "max_p95_drift": plan.soak.max_p95_drift,
+            "warmup": plan.soak.warmup.map(dur),
+            "window": plan.soak.window.map(dur),
         },
         "seed": plan.seed,
     })

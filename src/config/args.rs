@@ -37,7 +37,8 @@ pub struct RunArgs {
     /// wait shows as schedule lag. Default 256.
     #[arg(long, value_name = "N", help_heading = "Target")]
     pub max_connections: Option<i64>,
-    /// `pooled` (default), `churn:K` (new session every K calls) or `per-call`.
+    /// `pooled` (default), `churn:K` (new session every K calls), `per-call`, or `abandon` (a new
+    /// session per call, never DELETEd: the leak many servers suffer).
     #[arg(long, value_name = "STRATEGY", help_heading = "Target")]
     pub session_strategy: Option<String>,
     /// Extra header on every request, repeatable: `--header 'X-Api-Key: abc'`.

@@ -16,6 +16,19 @@ pub struct FileConfig {
     pub slo: Vec<SloCfg>,
     pub output: OutputCfg,
     pub run: RunCfg,
+    pub soak: SoakCfg,
+}
+
+/// `[soak]`: the leak and drift verdicts' limits and windows.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SoakCfg {
+    /// e.g. `"50MB/h"`.
+    pub max_memory_growth: Option<String>,
+    /// e.g. `"20%"` or `0.2`.
+    pub max_p95_drift: Option<String>,
+    pub warmup: Option<String>,
+    pub window: Option<String>,
 }
 
 /// `[run]`: the run's identity on every exported series and in the summary.
@@ -54,6 +67,14 @@ pub struct TargetCfg {
     /// Largest reply body read, in bytes; a longer one is cut and counted `protocol`.
     pub max_body_bytes: Option<i64>,
     pub auth: AuthCfg,
+    /// The server's own Prometheus endpoint, scraped for its memory, fds and CPU.
+    pub metrics_url: Option<String>,
+    /// Series to scrape from `metrics_url` besides the `process_*` defaults.
+    pub metrics_series: Vec<String>,
+    /// Time between samples of the server's resources (default 5s).
+    pub metrics_interval: Option<String>,
+    /// A local server process to sample from `/proc` (instead of `metrics_url`).
+    pub pid: Option<i64>,
 }
 
 /// `target.command`: one shell-like line or the program and its arguments.

@@ -349,7 +349,8 @@ impl McpClient {
             server_name: info.server_name,
             server_version: info.server_version,
         };
-        if config.session_strategy == SessionStrategy::PerCall {
+        if config.session_strategy.session_per_call() {
+            // The handshake's own session is the client's, not the load's: always deleted.
             session::delete(&http, &first, pool.proto.as_ref()).await;
             pool.closed();
         } else {
@@ -363,7 +364,7 @@ impl McpClient {
             negotiated,
             tasks,
         });
-        if config.session_strategy != SessionStrategy::PerCall
+        if !config.session_strategy.session_per_call()
             && let Mode::Session(pool) = &inner.mode
         {
             // Open the rest of the pool now so the first calls do not pay for initialize; a slot
@@ -482,14 +483,16 @@ impl McpClient {
     ) -> Exchange {
         let http = &self.inner.http;
         let is_tool = matches!(req, McpRequest::ToolsCall { .. });
-        if self.inner.strategy == SessionStrategy::PerCall {
+        if self.inner.strategy.session_per_call() {
             let s = match pool.open(http).await {
                 Ok(s) => s,
                 Err(x) => return x,
             };
             let x = send_in_session(http, pool, &s, req, cursor, is_tool, keep).await;
             pool.closed();
-            self.spawn_delete(s);
+            if self.inner.strategy == SessionStrategy::PerCall {
+                self.spawn_delete(s);
+            }
             return x;
         }
         let slot = pool.next_slot();

@@ -96,15 +96,26 @@ pub enum SessionStrategy {
     Churn { calls_per_session: u64 },
     /// A new session for every call (initialize, call, DELETE).
     PerCall,
+    /// A new session for every call, never DELETEd: what a careless client does to a server, and
+    /// the leak many servers suffer (each abandoned session stays until the server expires it).
+    Abandon,
 }
 
-/// As written in configs and flags: `pooled`, `churn:K`, `per-call`.
+impl SessionStrategy {
+    /// One session per call (`per-call` or `abandon`): no pool.
+    pub fn session_per_call(self) -> bool {
+        matches!(self, SessionStrategy::PerCall | SessionStrategy::Abandon)
+    }
+}
+
+/// As written in configs and flags: `pooled`, `churn:K`, `per-call`, `abandon`.
 impl std::fmt::Display for SessionStrategy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SessionStrategy::Pooled => f.write_str("pooled"),
             SessionStrategy::Churn { calls_per_session } => write!(f, "churn:{calls_per_session}"),
             SessionStrategy::PerCall => f.write_str("per-call"),
+            SessionStrategy::Abandon => f.write_str("abandon"),
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct MockConfig {
     pub seed: u64,
     /// Fault injection.
     pub faults: FaultConfig,
+    /// Memory held on purpose (per undeleted session, per call), for testing leak verdicts.
+    pub leak: super::LeakConfig,
 }
 
 impl Default for MockConfig {
@@ -46,6 +48,7 @@ impl Default for MockConfig {
             payment_store_capacity: 100_000,
             seed: 0x5eed,
             faults: FaultConfig::default(),
+            leak: super::LeakConfig::default(),
         }
     }
 }

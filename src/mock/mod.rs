@@ -16,6 +16,7 @@
 
 pub mod config;
 mod faults;
+mod leak;
 mod server;
 mod stats;
 mod stdio;
@@ -24,6 +25,7 @@ mod tools;
 use std::net::SocketAddr;
 
 pub use config::{Degradation, ErrorRatios, FaultConfig, Latency, MockConfig, Stall};
+pub use leak::LeakConfig;
 pub use server::{MockHandle, spawn};
 pub use stats::{FaultCounts, MockStats};
 pub use stdio::serve_stdio;

@@ -44,6 +44,7 @@ pub(crate) struct Shared {
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
     pub(crate) payments: PaymentStore,
+    pub(crate) leak: super::leak::Leak,
 }
 
 impl Shared {
@@ -54,6 +55,7 @@ impl Shared {
             faults: Faults::new(cfg.faults.clone(), cfg.seed),
             counters: Counters::default(),
             payments: PaymentStore::new(cfg.payment_store_capacity, cfg.seed),
+            leak: super::leak::Leak::new(cfg.leak.clone()),
         }))
     }
 }
@@ -110,6 +112,7 @@ impl ServerHandler for MockServer {
             ));
         };
         bump(&s.counters.calls[id.index()]);
+        s.leak.call();
         let _in_flight = InFlight::enter(&s.counters);
         if s.faults.in_scope(id.name()) {
             let phase = s.faults.phase(Instant::now());
@@ -188,6 +191,7 @@ impl SessionManager for CountingSessions {
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
         let created = self.inner.create_session().await?;
         bump(&self.shared.counters.sessions_created);
+        self.shared.leak.session_opened(&created.0);
         Ok(created)
     }
     async fn initialize_session(
@@ -201,6 +205,7 @@ impl SessionManager for CountingSessions {
         self.inner.has_session(id).await
     }
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
+        self.shared.leak.session_deleted(id);
         self.inner.close_session(id).await
     }
     async fn create_stream(
@@ -412,7 +417,11 @@ pub async fn spawn(cfg: MockConfig, listen: SocketAddr) -> Result<MockHandle, Mo
             shared.clone(),
             http_layer,
         ))
-        .route("/healthz", axum::routing::get(|| async { "ok" }));
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/metrics", {
+            let shared = shared.clone();
+            axum::routing::get(move || async move { shared.leak.render() })
+        });
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await

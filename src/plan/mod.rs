@@ -33,6 +33,54 @@ pub struct Plan {
     pub seed: u64,
     /// Who the run is, on every exported series and in the summary.
     pub identity: Identity,
+    /// Where the target server's own resources are sampled from, if anywhere.
+    pub resources: Resources,
+    /// The soak verdicts' limits and windows (`[soak]`).
+    pub soak: SoakLimits,
+}
+
+/// `[soak]`: limits on the leak and drift verdicts (each an SLO when set) and their windows.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SoakLimits {
+    /// Memory growth above this many bytes per hour fails (`max_memory_growth = "50MB/h"`).
+    pub max_memory_growth: Option<f64>,
+    /// p95 of the last window above the first steady one by more than this fails (0.2 = 20 %).
+    pub max_p95_drift: Option<f64>,
+    /// Excluded at the start (default 30 s, at most a fifth of the run).
+    pub warmup: Option<Duration>,
+    /// Width of the drift windows (default a tenth of the steady part, 30 s to 1 h).
+    pub window: Option<Duration>,
+}
+
+/// Where the target's memory, fds and CPU are read from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResourceSource {
+    /// The server's Prometheus endpoint (`target.metrics_url`).
+    Metrics(String),
+    /// A local process (`target.pid`), read from `/proc`.
+    Pid(u32),
+    /// The stdio server processes mcp-soak started (`target.command`), summed over the pool.
+    StdioPool,
+}
+
+/// Sampling of the target server's own resources (`target.metrics_url` / `target.pid`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resources {
+    pub source: Option<ResourceSource>,
+    /// Series to scrape besides the `process_*` defaults (`target.metrics_series`).
+    pub series: Vec<String>,
+    /// Time between samples (`target.metrics_interval`, default 5 s).
+    pub interval: Duration,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources {
+            source: None,
+            series: Vec::new(),
+            interval: Duration::from_secs(5),
+        }
+    }
 }
 
 /// The run's identity: the shards of one load (`--instance-share`) share it and their series sum;
@@ -299,6 +347,8 @@ impl Plan {
                 run_id: uuid::Uuid::new_v4().to_string(),
                 labels: Default::default(),
             },
+            resources: Resources::default(),
+            soak: SoakLimits::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod errors;
 pub mod http;
 pub mod names;
 pub mod raw;
+pub mod resources;
 pub mod snapshot;
 mod stages;
 pub(crate) mod timeline;
@@ -235,6 +236,8 @@ struct Inner {
     slo_failing: Mutex<Vec<Gauge>>,
     /// Records whose `op` index was out of range (a bug upstream; counted, never a panic).
     unknown_op: AtomicU64,
+    /// The stdio pool's latest resource sample (the soak sampler reads it for a stdio target).
+    server_sample: Mutex<Option<crate::mcp::stdio::ProcessSample>>,
     _upkeep_stop: mpsc::Sender<()>,
 }
 
@@ -524,6 +527,7 @@ impl Recorder {
             slo_windows: Mutex::new(Vec::new()),
             slo_failing: Mutex::new(slo_failing),
             unknown_op: AtomicU64::new(0),
+            server_sample: Mutex::new(None),
             _upkeep_stop: stop_tx,
         };
         Ok(Recorder {
@@ -703,6 +707,17 @@ impl Recorder {
         self.inner.gauges.sessions_expired.absolute(s.expired);
     }
 
+    /// A gauge on this run's exporter (with the run identity labels), for the target's resource
+    /// sampler ([`resources::sample`]).
+    pub fn gauge(&self, name: &'static str, labels: Vec<Label>) -> Gauge {
+        self.inner.prom.register_gauge(&key(name, labels), &META)
+    }
+
+    /// A counter on this run's exporter, like [`Recorder::gauge`].
+    pub fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
+        self.inner.prom.register_counter(&key(name, labels), &META)
+    }
+
     /// The stdio server processes' resource use (sampled by the engine's ticker).
     pub fn set_server_processes(&self, p: &crate::mcp::stdio::ProcessSample) {
         let g = &self.inner.gauges.server;
@@ -711,6 +726,12 @@ impl Recorder {
         g.resident.set(p.resident_bytes as f64);
         g.cpu.set(p.cpu_seconds);
         g.fds.set(p.open_fds as f64);
+        *lock(&self.inner.server_sample) = Some(*p);
+    }
+
+    /// The stdio pool's latest resource sample, if the target is a stdio pool that was sampled.
+    pub fn server_processes(&self) -> Option<crate::mcp::stdio::ProcessSample> {
+        *lock(&self.inner.server_sample)
     }
 
     /// The run sends traffic (true) or has stopped (false: see [`Recorder::stop_at`], now).

@@ -38,6 +38,10 @@ pub const SLO_LATENCY_P95_SECONDS: &str = "mcp_soak_slo_latency_p95_seconds";
 pub const SLO_MIN_CALLS_PER_SECOND: &str = "mcp_soak_slo_min_calls_per_second";
 /// Gauge `{tool}`: SLO maximum error ratio.
 pub const SLO_MAX_ERROR_RATIO: &str = "mcp_soak_slo_max_error_ratio";
+/// Gauge: SLO maximum growth of the target's resident memory, bytes per hour (`[soak]`).
+pub const SLO_MAX_MEMORY_GROWTH: &str = "mcp_soak_slo_max_memory_growth_bytes_per_hour";
+/// Gauge: SLO maximum p95 drift, last window against the first steady one (0.2 = +20 %).
+pub const SLO_MAX_P95_DRIFT: &str = "mcp_soak_slo_max_p95_drift_ratio";
 /// Gauge `{tool, objective}`: 1 while the objective fails over the sliding SLO window, else 0.
 pub const SLO_FAILING: &str = "mcp_soak_slo_failing";
 /// Gauge `{version}` = 1.
@@ -57,6 +61,19 @@ pub const SERVER_RESIDENT_BYTES: &str = "mcp_soak_server_resident_bytes";
 pub const SERVER_CPU_SECONDS: &str = "mcp_soak_server_cpu_seconds";
 /// Gauge: open file descriptors of the stdio server processes.
 pub const SERVER_OPEN_FDS: &str = "mcp_soak_server_open_fds";
+/// Gauge: resident memory of the target server (`target.metrics_url` or `target.pid`), bytes.
+pub const TARGET_RESIDENT_BYTES: &str = "mcp_soak_target_resident_bytes";
+/// Gauge: open file descriptors of the target server.
+pub const TARGET_OPEN_FDS: &str = "mcp_soak_target_open_fds";
+/// Gauge: CPU time of the target server, seconds, cumulative (`rate()` over it is the CPU use).
+pub const TARGET_CPU_SECONDS: &str = "mcp_soak_target_cpu_seconds";
+/// Gauge: threads of the target server (`target.pid` only).
+pub const TARGET_THREADS: &str = "mcp_soak_target_threads";
+/// Gauge `{series}`: a series the user named in `target.metrics_series`, as the server reported it.
+pub const TARGET_SERIES: &str = "mcp_soak_target_series";
+/// Counter `{reason}`: samples of the target's resources that failed (unreachable, http_status,
+/// not_prometheus, series_absent, process_gone).
+pub const TARGET_SAMPLE_FAILURES_TOTAL: &str = "mcp_soak_target_sample_failures_total";
 
 /// What a metric is, for its `# TYPE` line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +93,7 @@ pub struct Metric {
 }
 
 /// Every metric the recorder describes, in one table (the exporter's `# HELP`/`# TYPE` lines).
-pub const METRICS: [Metric; 27] = [
+pub const METRICS: [Metric; 35] = [
     Metric {
         name: CALLS_TOTAL,
         kind: MetricKind::Counter,
@@ -239,13 +256,61 @@ pub const METRICS: [Metric; 27] = [
         unit: None,
         help: "Open file descriptors of the stdio server process groups.",
     },
+    Metric {
+        name: TARGET_RESIDENT_BYTES,
+        kind: MetricKind::Gauge,
+        unit: Some(metrics::Unit::Bytes),
+        help: "Resident memory of the target server (metrics_url, pid or the stdio pool).",
+    },
+    Metric {
+        name: TARGET_OPEN_FDS,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Open file descriptors of the target server.",
+    },
+    Metric {
+        name: TARGET_CPU_SECONDS,
+        kind: MetricKind::Gauge,
+        unit: Some(metrics::Unit::Seconds),
+        help: "CPU time of the target server, cumulative.",
+    },
+    Metric {
+        name: TARGET_THREADS,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Threads of the target server.",
+    },
+    Metric {
+        name: TARGET_SERIES,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "A series named in target.metrics_series, as the server reported it.",
+    },
+    Metric {
+        name: TARGET_SAMPLE_FAILURES_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "Failed samples of the target's resources, by reason.",
+    },
+    Metric {
+        name: SLO_MAX_MEMORY_GROWTH,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "SLO: maximum growth of the target's resident memory, bytes per hour.",
+    },
+    Metric {
+        name: SLO_MAX_P95_DRIFT,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "SLO: maximum p95 drift, last window against the first steady one.",
+    },
 ];
 
 /// The `tool` label value for an SLO that covers every operation.
 pub const ALL_TOOLS: &str = "_all";
 
 /// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
-pub const ALL: [&str; 27] = [
+pub const ALL: [&str; 35] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,
     CALL_SERVICE_SECONDS,
@@ -264,6 +329,8 @@ pub const ALL: [&str; 27] = [
     SLO_LATENCY_P95_SECONDS,
     SLO_MIN_CALLS_PER_SECOND,
     SLO_MAX_ERROR_RATIO,
+    SLO_MAX_MEMORY_GROWTH,
+    SLO_MAX_P95_DRIFT,
     SLO_FAILING,
     BUILD_INFO,
     RUN_INFO,
@@ -273,6 +340,12 @@ pub const ALL: [&str; 27] = [
     SERVER_RESIDENT_BYTES,
     SERVER_CPU_SECONDS,
     SERVER_OPEN_FDS,
+    TARGET_RESIDENT_BYTES,
+    TARGET_OPEN_FDS,
+    TARGET_CPU_SECONDS,
+    TARGET_THREADS,
+    TARGET_SERIES,
+    TARGET_SAMPLE_FAILURES_TOTAL,
 ];
 
 /// Latency histogram bucket bounds (seconds), ~1 ms to 60 s; SLO p95 thresholds are added to these.

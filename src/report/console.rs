@@ -268,6 +268,8 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         )?;
     }
 
+    crate::report::verdicts::write_console(&s.soak, w)?;
+
     writeln!(w, "\nSLO")?;
     if s.slos.is_empty() {
         writeln!(w, "  none set")?;

@@ -498,10 +498,29 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
         is_final: shards.iter().all(|s| s.summary.is_final),
         ..RunMeta::new(started, ended)
     };
+    let mut summary = summary::build(&snap, meta);
+    carry_soak(&mut summary, shards);
     Ok(Merged {
-        summary: summary::build(&snap, meta),
+        summary,
         missing: missing_shares(shards),
     })
+}
+
+/// Every shard samples the same server: the merged summary keeps the soak section (and its SLO
+/// verdicts) of the first shard that sampled one.
+fn carry_soak(summary: &mut Summary, shards: &[Shard]) {
+    let Some(s) = shards.iter().find(|s| s.summary.soak.source.is_some()) else {
+        return;
+    };
+    summary.soak = s.summary.soak.clone();
+    let soak_slos = s
+        .summary
+        .slos
+        .iter()
+        .filter(|v| super::verdicts::is_soak_objective(&v.objective));
+    summary.slos.extend(soak_slos.cloned());
+    summary.slo_passed = summary.slos.iter().all(|v| v.passed);
+    summary.assessment = super::assess::assess(summary);
 }
 
 /// The static labels every shard carries with the same value (a label that tells shards apart, such

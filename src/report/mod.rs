@@ -7,6 +7,7 @@
 //! * [`write`] — atomic file writes and `{timestamp}` expansion.
 //! * [`assess::assess`] — the one-word assessment and the factors that drove it.
 //! * [`compare`] — deltas between two summaries, regressions beyond a tolerance.
+//! * [`verdicts`] — leak (robust memory slope) and drift (last window against the first steady one).
 //! * [`html`], [`markdown`], [`junit`] — report files from a `Summary` (or a comparison); [`chart`]
 //!   draws the HTML's SVG charts, [`format`] keeps numbers alike across them.
 //! * [`merge`] — the summaries of a load's shards as the summary of the whole (exact percentiles).
@@ -23,6 +24,7 @@ pub mod markdown;
 pub mod merge;
 pub mod slo;
 pub mod summary;
+pub mod verdicts;
 pub mod write;
 
 pub use slo::{SloVerdict, evaluate};

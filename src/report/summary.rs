@@ -142,6 +142,9 @@ pub struct Summary {
     /// Raw-stream lines written and lost (0 without `--raw`).
     pub raw_lines_written: u64,
     pub raw_lines_lost: u64,
+    /// The server's own resources and the leak and drift verdicts (see `report::verdicts`).
+    #[serde(default)]
+    pub soak: crate::report::verdicts::SoakSummary,
     /// The HDR histograms behind every latency above, so shards' summaries merge exactly
     /// (`mcp-soak merge`); absent in summaries written before they existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -553,6 +556,7 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
         checkpoint: meta.checkpoint,
         raw_lines_written: snap.raw_written,
         raw_lines_lost: snap.raw_lost,
+        soak: Default::default(),
         histograms: Histograms::of(snap)
             .map_err(|e| tracing::warn!("the summary goes without histograms: {e}"))
             .ok(),

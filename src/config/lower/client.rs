@@ -83,6 +83,7 @@ impl Loader<'_> {
         cc.session_strategy = match t.session_strategy.as_deref() {
             None | Some("pooled") => SessionStrategy::Pooled,
             Some("per-call") => SessionStrategy::PerCall,
+            Some("abandon") => SessionStrategy::Abandon,
             Some(s) if s.starts_with("churn:") => match s["churn:".len()..].parse::<u64>() {
                 Ok(k) if k > 0 => SessionStrategy::Churn {
                     calls_per_session: k,
@@ -97,7 +98,7 @@ impl Loader<'_> {
             Some(o) => {
                 return Err(self.err(
                     "target.session_strategy",
-                    format!("expected pooled, churn:K or per-call, got {o:?}"),
+                    format!("expected pooled, churn:K, per-call or abandon, got {o:?}"),
                 ));
             }
         };

@@ -4,6 +4,7 @@ mod client;
 mod load;
 mod mix;
 mod output;
+mod resources;
 mod run;
 
 use std::time::Duration;
@@ -41,6 +42,8 @@ impl Loader<'_> {
         let output = self.lower_output(&c)?;
         let seed = c.load.seed.unwrap_or_else(rand::random);
         let identity = self.lower_identity(&c)?;
+        let resources = self.lower_resources(&c)?;
+        let soak = self.lower_soak(&c)?;
         Ok(Plan {
             client,
             load,
@@ -50,6 +53,8 @@ impl Loader<'_> {
             output,
             seed,
             identity,
+            resources,
+            soak,
         })
     }
 }

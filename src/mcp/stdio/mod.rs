@@ -39,7 +39,7 @@ use super::{
 use crate::secret::Secret;
 pub use process::Grace;
 use process::{Process, Spawned};
-pub use procfs::GroupUsage;
+pub use procfs::{GroupUsage, process as process_usage};
 
 /// A command to start as a pool of stdio MCP servers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
