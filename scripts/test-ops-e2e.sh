@@ -106,7 +106,8 @@ step "PASS: generated prometheus.yml and fast rules pass promtool check config"
 mapfile -t MOCK_ARGS < <("${CHECK[@]}" compose-args docker-compose.yml mock "$SCALE" \
   "--listen=127.0.0.1:$MOCK_PORT") || die "could not read the mock's command from docker-compose.yml"
 mapfile -t SOAK_ARGS < <("${CHECK[@]}" compose-args docker-compose.yml mcp-soak "$SCALE" \
-  "--url=http://127.0.0.1:$MOCK_PORT/mcp" "--metrics-listen=127.0.0.1:$SOAK_PORT" \
+  "--url=http://127.0.0.1:$MOCK_PORT/mcp" "--metrics-url=http://127.0.0.1:$MOCK_PORT/metrics" \
+  "--metrics-listen=127.0.0.1:$SOAK_PORT" \
   "--summary=$tmp/summary.json") || die "could not read the tester's command from docker-compose.yml"
 step "mock: mcp-soak ${MOCK_ARGS[*]}"
 step "tester: mcp-soak ${SOAK_ARGS[*]}"

@@ -677,3 +677,26 @@ fn a_reload_refuses_what_cannot_change_live_and_names_it() {
         assert_eq!(not_live(&running, &new), refused, "{flags:?}");
     }
 }
+
+#[test]
+fn metrics_url_flag_sets_and_clears_the_resource_source() {
+    use mcp_soak::plan::ResourceSource;
+    let with_url = BASE.replace(
+        "url = \"http://127.0.0.1:9/mcp\"",
+        "url = \"http://127.0.0.1:9/mcp\"\nmetrics_url = \"http://127.0.0.1:9/metrics\"",
+    );
+    let f = file(".toml", &with_url);
+    let p = load(&f, &[], &[]).expect("loads");
+    assert!(
+        matches!(p.resources.source, Some(ResourceSource::Metrics(ref u)) if u.ends_with("/metrics"))
+    );
+    // `none` turns off what a lower layer set (compose passes the mock's URL by default).
+    let p = load(&f, &["--metrics-url", "none"], &[]).expect("loads");
+    assert!(p.resources.source.is_none());
+    let p = load(&f, &["--metrics-url", "http://127.0.0.1:7/metrics"], &[]).expect("loads");
+    assert!(
+        matches!(p.resources.source, Some(ResourceSource::Metrics(ref u)) if u.contains(":7/"))
+    );
+    let e = load(&f, &["--metrics-url", "ftp://x"], &[]).expect_err("not http");
+    assert!(e.to_string().contains("target.metrics_url"), "{e}");
+}

@@ -64,6 +64,12 @@ fn scenarios_carry_the_assisted_service_delays_and_mix() {
     let p = plan(&["--scenario", "heavy", "--delay", "0", "--mix", "echo=1"]).expect("loads");
     assert!(matches!(p.load, Load::Closed { delay, .. } if delay.is_zero()));
     assert_eq!(names(&p), ["echo"]);
+    // `--quick` and `--total/--concurrent` alone take the same preset mix.
+    for flags in [&["--quick"][..], &["--total", "50", "--concurrent", "5"]] {
+        let p = plan(flags).expect("a closed-model preset alone loads");
+        assert_eq!(names(&p).len(), 4, "{flags:?}");
+        assert_eq!(names(&p)[0], "list_clusters", "{flags:?}");
+    }
 }
 
 #[test]

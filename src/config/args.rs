@@ -18,6 +18,10 @@ pub struct RunArgs {
     /// (split like a shell would, no expansion).
     #[arg(long = "stdio", value_name = "'CMD ARGS'", help_heading = "Target")]
     pub stdio: Option<String>,
+    /// The server's own Prometheus endpoint, sampled for its memory, fds and CPU (`target.metrics_url`;
+    /// `none` turns off a lower layer's).
+    #[arg(long = "metrics-url", value_name = "URL|none", help_heading = "Target")]
+    pub metrics_url: Option<String>,
     /// How many stdio server processes to run (with --stdio); calls are spread over them. Default 1.
     #[arg(long, value_name = "N", help_heading = "Target")]
     pub processes: Option<i64>,

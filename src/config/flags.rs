@@ -30,6 +30,15 @@ impl Loader<'_> {
             t.url = None;
         }
         self.set(&mut t.url, a.url.clone(), "target.url", "url");
+        match a.metrics_url.as_deref() {
+            Some("none") => t.metrics_url = None,
+            other => self.set(
+                &mut t.metrics_url,
+                other.map(str::to_owned),
+                "target.metrics_url",
+                "metrics-url",
+            ),
+        }
         self.set(
             &mut t.command,
             a.stdio.clone().map(super::file::CommandCfg::Line),

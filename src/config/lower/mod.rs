@@ -33,9 +33,13 @@ impl Loader<'_> {
         let client = self.lower_client(&c)?;
         let limits = self.lower_limits(&c)?;
         let load = share(self.lower_load(&c)?, limits.instance_share);
-        let mut mix = match (&c.load.scenario, c.mix.is_empty()) {
-            (Some(_), true) => self.lower_mix(&super::presets::assisted_service_mix())?,
-            _ => self.lower_mix(&c.mix)?,
+        // The old scripts' presets (`--scenario`, `--quick`, `--total`) ran a mix of their own: with
+        // no mix named anywhere they get the assisted-service one, as those scripts did.
+        let old_script_preset = c.load.scenario.is_some() || c.load.total.is_some();
+        let mut mix = if old_script_preset && c.mix.is_empty() {
+            self.lower_mix(&super::presets::assisted_service_mix())?
+        } else {
+            self.lower_mix(&c.mix)?
         };
         self.allow_destructive(&mut mix, &a.allow_destructive)?;
         let slos = self.lower_slos(&c.slo, &mix)?;
