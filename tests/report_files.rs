@@ -544,3 +544,27 @@ fn hostile_names_and_an_empty_run_stay_well_formed() {
     parse(&junit::render(&empty));
     assert!(markdown::render(&empty).starts_with("### mcp-soak: ⚪ no SLOs set"));
 }
+
+#[test]
+fn html_charts_the_servers_memory_when_the_summary_has_it() {
+    let mut s = degraded();
+    let doc_text = html::render(&s);
+    assert!(
+        !chart_data(&parse(&doc_text)).contains_key("server_memory"),
+        "no samples, no chart"
+    );
+    let key = mcp_soak::record::resources::RESIDENT_BYTES.to_owned();
+    s.soak.samples = [(0.0, 10e6), (5.0, 12.5e6), (10.0, 15e6)]
+        .into_iter()
+        .map(|(at_s, v)| mcp_soak::record::resources::Sample {
+            at_s,
+            values: [(key.clone(), v)].into(),
+        })
+        .collect();
+    let text = html::render(&s);
+    let charts = chart_data(&parse(&text));
+    assert_eq!(
+        charts["server_memory"]["resident"],
+        vec![(0.0, 10.0), (5.0, 12.5), (10.0, 15.0)]
+    );
+}

@@ -291,6 +291,29 @@ pub fn lag_chart(s: &Summary) -> Chart {
     }
 }
 
+/// The server's resident memory over the run (MB), from the soak section's samples; no points when
+/// nothing was sampled (then the chart is left out of the page).
+pub fn server_memory_chart(s: &Summary) -> Chart {
+    let key = crate::record::resources::RESIDENT_BYTES;
+    Chart {
+        id: "server_memory",
+        title: "Server resident memory".into(),
+        y_unit: "MB",
+        series: vec![Series::line(
+            "resident",
+            GREEN,
+            s.soak
+                .samples
+                .iter()
+                .filter_map(|p| p.values.get(key).map(|v| (p.at_s, v / 1e6)))
+                .collect(),
+        )],
+        vlines: stage_lines(s),
+        x_max: s.duration_s,
+        ..Chart::default()
+    }
+}
+
 /// Every chart of the run report, in page order. A summary written before the timeline kept
 /// in-flight and lag (all zeros, no per-kind counts) gets those two charts empty.
 pub fn charts(s: &Summary) -> Vec<Chart> {
@@ -302,6 +325,10 @@ pub fn charts(s: &Summary) -> Vec<Chart> {
         in_flight_chart(s),
         lag_chart(s),
     ];
+    let memory = server_memory_chart(s);
+    if memory.series.iter().any(|x| !x.points.is_empty()) {
+        out.push(memory);
+    }
     let old = s.timeline.iter().all(|p| p.outcomes.is_empty());
     if old {
         for c in out
