@@ -568,3 +568,43 @@ fn html_charts_the_servers_memory_when_the_summary_has_it() {
         vec![(0.0, 10.0), (5.0, 12.5), (10.0, 15.0)]
     );
 }
+
+#[test]
+fn compare_and_reports_read_a_schema_1_summary() {
+    // Written by mcp-soak before schema 2 (`demo --summary`): stages numbered from 0 as `index`, no
+    // drain row, no assessment object.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/summary-v1.json");
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("fixture")).expect("json");
+    assert_eq!(raw["schema_version"], 1);
+    let old = compare::load(&path).expect("a schema-1 summary loads");
+    let stages: Vec<usize> = old.stages.iter().map(|st| st.stage).collect();
+    assert_eq!(
+        stages,
+        [1, 2, 3],
+        "v1's 0-based index becomes the stage number"
+    );
+    assert_eq!(old.drain.totals.calls, 0);
+    assert_eq!(
+        old.totals.calls,
+        raw["totals"]["calls"].as_u64().expect("calls")
+    );
+    let sum: u64 = old.stages.iter().map(|st| st.totals.calls).sum();
+    assert_eq!(
+        sum, old.totals.calls,
+        "every call still in exactly one stage row"
+    );
+    // Against a schema-2 run: every operation of both is compared, stage N against stage N.
+    let new = baseline();
+    let c = compare::compare(&old, &new, 0.10);
+    assert!(
+        c.rows
+            .iter()
+            .filter(|r| r.op != "_all")
+            .all(|r| r.deltas.is_some())
+    );
+    assert_eq!(compare::stages(&old, &new, 0.10).len(), 3);
+    // The reports render from it.
+    parse(&html::render(&old));
+    assert!(markdown::render(&old).contains("|"));
+}

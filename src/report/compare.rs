@@ -69,16 +69,80 @@ pub fn load(path: &Path) -> Result<Summary, CompareError> {
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0);
-    if found != u64::from(SCHEMA_VERSION) {
-        return Err(CompareError::Version {
+    let value = match found {
+        1 => upgrade_v1(value),
+        v if v == u64::from(SCHEMA_VERSION) => value,
+        _ => {
+            return Err(CompareError::Version {
+                path: path.to_owned(),
+                found,
+            });
+        }
+    };
+    let mut summary: Summary =
+        serde_json::from_value(value).map_err(|error| CompareError::Parse {
             path: path.to_owned(),
-            found,
-        });
+            error,
+        })?;
+    if found == 1 {
+        summary.assessment = super::assess::assess(&summary);
     }
-    serde_json::from_value(value).map_err(|error| CompareError::Parse {
-        path: path.to_owned(),
-        error,
-    })
+    Ok(summary)
+}
+
+/// A schema-1 summary in schema 2's shape, for `compare` and the reports. Version 1 numbered stages
+/// from 0 (`index`) and grouped their calls by intended send time; it had no drain row, no latency of
+/// unanswered calls and no assessment object. Stages become `stage = index + 1` with their start
+/// summed from the durations and `scheduled`/`sent` taken from their counts (what v1 knew), the drain
+/// is empty, and the assessment is graded again by the caller. Counts and latencies are v1's own.
+fn upgrade_v1(mut v: serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let empty_latency = json!({
+        "count": 0, "min_ms": 0.0, "mean_ms": 0.0, "p50_ms": 0.0, "p90_ms": 0.0,
+        "p95_ms": 0.0, "p99_ms": 0.0, "p999_ms": 0.0, "max_ms": 0.0
+    });
+    let zero_totals = json!({
+        "calls": 0, "completed": 0,
+        "counts": {"ok": 0, "tool_error": 0, "rpc_error": 0, "http_error": 0, "timeout": 0,
+                   "connect": 0, "protocol": 0, "session_expired": 0, "dropped": 0},
+        "success_ratio": 0.0, "error_ratio": 0.0, "dropped_ratio": 0.0,
+        "calls_per_second": 0.0, "ok_per_second": 0.0
+    });
+    let Some(o) = v.as_object_mut() else {
+        return v;
+    };
+    let mut start = 0.0;
+    if let Some(Value::Array(stages)) = o.get_mut("stages") {
+        for st in stages.iter_mut().filter_map(Value::as_object_mut) {
+            let index = st.remove("index").and_then(|i| i.as_u64()).unwrap_or(0);
+            let duration = st.get("duration_s").and_then(Value::as_f64).unwrap_or(0.0);
+            let totals = st.get("totals").cloned().unwrap_or(Value::Null);
+            let count = |k: &str| totals.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let (calls, completed) = (count("calls"), count("completed"));
+            st.insert("stage".into(), json!(index + 1));
+            st.insert("start_s".into(), json!(start));
+            st.insert("scheduled".into(), json!(calls));
+            st.insert("sent".into(), json!(completed));
+            let per_s = if duration > 0.0 {
+                completed as f64 / duration
+            } else {
+                0.0
+            };
+            st.insert("sent_per_second".into(), json!(per_s));
+            start += duration;
+        }
+    }
+    o.entry("failed_latency").or_insert_with(|| json!([]));
+    o.entry("drain").or_insert_with(|| {
+        json!({
+            "start_s": start, "duration_s": 0.0, "totals": zero_totals,
+            "latency": {"corrected": empty_latency.clone(), "service": empty_latency}
+        })
+    });
+    o.entry("assessment")
+        .or_insert_with(|| json!({"band": "GOOD", "drivers": [], "reason": ""}));
+    o.insert("schema_version".into(), json!(SCHEMA_VERSION));
+    v
 }
 
 /// Parses `10%`, `10 %` or `0.1` into a fraction.
