@@ -562,6 +562,12 @@ fn html_charts_the_servers_memory_when_the_summary_has_it() {
         })
         .collect();
     let text = html::render(&s);
+    assert_eq!(
+        rows(&parse(&text), "soak").len(),
+        4,
+        "source, memory, fds, drift"
+    );
+    assert!(text.contains("memory not measured"), "the reason is shown");
     let charts = chart_data(&parse(&text));
     assert_eq!(
         charts["server_memory"]["resident"],

@@ -661,6 +661,34 @@ fn identity(o: &mut String, s: &Summary) {
     );
 }
 
+/// The soak verdicts (server resources, leak, drift) in the console's words, always shown: "not
+/// measured" says why.
+fn soak_section(o: &mut String, s: &Summary) {
+    use super::verdicts::{describe_drift, describe_growth};
+    let k = &s.soak;
+    let rows = [
+        (
+            "Server resources",
+            k.source
+                .clone()
+                .unwrap_or_else(|| "not sampled (set target.metrics_url or target.pid)".into()),
+        ),
+        ("Leak", describe_growth("memory", &k.memory, 1e6, "MB")),
+        ("", describe_growth("open fds", &k.open_fds, 1.0, "fds")),
+        ("Drift", describe_drift(&k.drift)),
+    ];
+    o.push_str("<h2 id=\"soak\">Soak verdicts</h2><div class=\"scroll\"><table data-table=\"soak\"><tbody>");
+    for (label, text) in rows {
+        let _ = write!(
+            o,
+            "<tr><th>{}</th><td class=\"msg\">{}</td></tr>",
+            esc(label),
+            esc(&text)
+        );
+    }
+    o.push_str("</tbody></table></div>");
+}
+
 /// The run report as a string.
 pub fn render(s: &Summary) -> String {
     let mut o = String::with_capacity(64 * 1024);
@@ -699,6 +727,7 @@ pub fn render(s: &Summary) -> String {
     card(&mut o, &format!("{:.0} s", s.duration_s), "duration");
     o.push_str("</div>");
     slo_table(&mut o, s);
+    soak_section(&mut o, s);
     o.push_str("<h2 id=\"charts\">Over time</h2><div class=\"charts\">");
     for c in charts(s) {
         let class = if matches!(c.id, "in_flight" | "lag") {
