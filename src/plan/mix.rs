@@ -123,13 +123,17 @@ impl Mix {
 
     /// Like [`Mix::pick`], among the operations whose arguments are ready: an operation that
     /// reads a capture pool without a `fallback` waits until the pool has a value (a
-    /// `verify_payment` before the first `create_payment` answered would only fail). With every
-    /// operation ready it draws exactly as `pick` does; with none, it falls back to `pick`.
+    /// `verify_payment` before the first `create_payment` answered would only fail). The drawn
+    /// operation is checked alone (the common case: one template walk per call); only when it must
+    /// wait is another drawn by weight among the ready ones. With every operation ready it draws
+    /// exactly as `pick` does; with none ready, the first pick stands.
     pub fn pick_ready<R: Rng + ?Sized>(&self, rng: &mut R, pool: &CapturePool) -> usize {
-        match self.pick_among(rng, |op| op.args.ready(pool)) {
-            Some(i) => i,
-            None => self.pick(rng),
+        let first = self.pick(rng);
+        if self.ops.get(first).is_none_or(|op| op.args.ready(pool)) {
+            return first;
         }
+        self.pick_among(rng, |op| op.args.ready(pool))
+            .unwrap_or(first)
     }
 
     fn pick_among<R: Rng + ?Sized>(

@@ -210,7 +210,6 @@ struct ServerGauges {
 struct Inner {
     prom: PrometheusRecorder,
     handle: PrometheusHandle,
-    start_wall: SystemTime,
     /// Set when the run stops sending (frozen elapsed), cleared when it runs again.
     ended: Mutex<Option<Instant>>,
     ops: Vec<OpSlot>,
@@ -504,7 +503,6 @@ impl Recorder {
         let inner = Inner {
             prom,
             handle,
-            start_wall,
             ended: Mutex::new(None),
             ops,
             stages: Stages::new(setup.stages, start)?,
@@ -540,12 +538,6 @@ impl Recorder {
         self.inner.handle.clone()
     }
 
-    /// The run's time zero (the engine's `t0`, or when the recorder was created until the engine
-    /// sets it), monotonic and wall clock.
-    pub fn started(&self) -> (Instant, SystemTime) {
-        (self.inner.stages.t0(), self.inner.start_wall)
-    }
-
     /// The schedule starts at `t0`: stage windows, the timeline and elapsed time count from here.
     /// The engine calls it once, with the same `t0` the pacer uses.
     pub fn start(&self, t0: Instant) {
@@ -576,6 +568,10 @@ impl Recorder {
         let lat = r.done.saturating_duration_since(r.intended);
         let lat_us = lat.as_micros() as u64;
         let svc = r.sent.map(|sent| r.done.saturating_duration_since(sent));
+        // Schedule lag: actual send − intended send (none for a slot never sent).
+        let lag = r
+            .sent
+            .map(|sent| sent.saturating_duration_since(r.intended));
         let svc_us = svc.map(|d| d.as_micros() as u64);
         let never_sent =
             r.kind == OutcomeKind::Dropped || (r.kind == OutcomeKind::Connect && r.sent.is_none());
@@ -605,8 +601,7 @@ impl Recorder {
             } else if !never_sent && let Some(h) = lock(&inner.failed).get_mut(k) {
                 h.saturating_record(lat_us);
             }
-            if let Some(sent) = r.sent {
-                let lag = sent.saturating_duration_since(r.intended);
+            if let Some(lag) = lag {
                 inner.gauges.lag.record(lag.as_secs_f64());
                 lock(&inner.lag).saturating_record(lag.as_micros() as u64);
             }
@@ -619,9 +614,7 @@ impl Recorder {
             kind: r.kind,
             // Percentiles over calls that got an answer, as everywhere else.
             latency_us: timed.map(|t| t.0),
-            lag_us: r
-                .sent
-                .map(|sent| sent.saturating_duration_since(r.intended).as_micros() as u64),
+            lag_us: lag.map(|l| l.as_micros() as u64),
             in_flight: inner.in_flight.load(Ordering::Relaxed),
         };
         lock(&inner.timeline).add(sample);

@@ -3,7 +3,6 @@
 //! Besides latency each interval keeps its calls by outcome (dropped slots included), the most calls
 //! in flight and the worst schedule lag seen, so a report can chart them over time.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::snapshot::{Hist, TimelinePoint};
@@ -19,7 +18,9 @@ pub(crate) struct Timeline {
     cur: Hist,
     cur_calls: u64,
     cur_errors: u64,
-    cur_outcomes: BTreeMap<OutcomeKind, u64>,
+    /// Calls of the current interval by outcome, indexed by [`OutcomeKind::index`] (a counter bump
+    /// per call; the map the summary shows is built when the interval is read).
+    cur_outcomes: [u64; OutcomeKind::ALL.len()],
     cur_max_in_flight: u64,
     cur_max_lag_us: u64,
 }
@@ -50,7 +51,7 @@ impl Timeline {
             cur: hist,
             cur_calls: 0,
             cur_errors: 0,
-            cur_outcomes: BTreeMap::new(),
+            cur_outcomes: [0; OutcomeKind::ALL.len()],
             cur_max_in_flight: 0,
             cur_max_lag_us: 0,
         }
@@ -68,7 +69,7 @@ impl Timeline {
             let steps = (at_us - end) / self.interval_us;
             self.cur_start_us = end + steps * self.interval_us;
         }
-        *self.cur_outcomes.entry(s.kind).or_insert(0) += 1;
+        self.cur_outcomes[s.kind.index()] += 1;
         self.cur_max_in_flight = self.cur_max_in_flight.max(s.in_flight);
         self.cur_max_lag_us = self.cur_max_lag_us.max(s.lag_us.unwrap_or(0));
         if s.kind == OutcomeKind::Dropped {
@@ -91,10 +92,15 @@ impl Timeline {
     /// Closed points plus the current partial interval, oldest first.
     pub(crate) fn points(&self) -> Vec<TimelinePoint> {
         let mut out = self.points.clone();
-        if !self.cur_outcomes.is_empty() {
+        if !self.is_empty() {
             out.push(self.current_point());
         }
         out
+    }
+
+    /// Nothing recorded in the current interval.
+    fn is_empty(&self) -> bool {
+        self.cur_outcomes.iter().all(|&n| n == 0)
     }
 
     fn current_point(&self) -> TimelinePoint {
@@ -106,14 +112,18 @@ impl Timeline {
             p50_ms: self.cur.value_at_quantile(0.50) as f64 / 1e3,
             p95_ms: self.cur.value_at_quantile(0.95) as f64 / 1e3,
             p99_ms: self.cur.value_at_quantile(0.99) as f64 / 1e3,
-            outcomes: self.cur_outcomes.clone(),
+            outcomes: OutcomeKind::ALL
+                .into_iter()
+                .filter(|k| self.cur_outcomes[k.index()] > 0)
+                .map(|k| (k, self.cur_outcomes[k.index()]))
+                .collect(),
             max_in_flight: self.cur_max_in_flight,
             max_lag_ms: self.cur_max_lag_us as f64 / 1e3,
         }
     }
 
     fn close(&mut self) {
-        if self.cur_outcomes.is_empty() {
+        if self.is_empty() {
             return;
         }
         let point = self.current_point();
@@ -121,7 +131,7 @@ impl Timeline {
         self.cur.reset();
         self.cur_calls = 0;
         self.cur_errors = 0;
-        self.cur_outcomes.clear();
+        self.cur_outcomes = [0; OutcomeKind::ALL.len()];
         self.cur_max_in_flight = 0;
         self.cur_max_lag_us = 0;
         if self.points.len() > self.max_points {
