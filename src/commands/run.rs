@@ -9,7 +9,7 @@ use serde_json::json;
 use super::checkpoint::{self, Checkpointer};
 use super::{Exit, ExitError};
 use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
-use crate::mcp::{Auth, Negotiated, ProtocolChoice};
+use crate::mcp::{Auth, Negotiated};
 use crate::plan::{Load, Plan};
 use crate::record::http::Readiness;
 use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, names, strip_credentials};
@@ -86,7 +86,7 @@ async fn execute_with(
     };
     let protocol = match &client {
         Ok(c) => c.negotiated().protocol_version.clone(),
-        Err(_) => requested_protocol(&plan.client.protocol),
+        Err(_) => plan.client.protocol.to_string(),
     };
 
     let recorder = Recorder::new(recorder_setup(&plan, &run_id, &protocol))
@@ -228,13 +228,6 @@ fn warn_sessionless(plan: &Plan, negotiated: &Negotiated) {
             "session strategy {strategy} does nothing: the server negotiated the stateless era; \
              pass --protocol 2025-11-25 for session profiles"
         );
-    }
-}
-
-fn requested_protocol(p: &ProtocolChoice) -> String {
-    match p {
-        ProtocolChoice::Auto => "auto".to_owned(),
-        ProtocolChoice::Revision(r) => r.clone(),
     }
 }
 
@@ -389,7 +382,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
         Auth::OfflineTokenHeader(_) => "offline-token-header",
         Auth::OfflineToken { .. } => "offline-token",
     };
-    let protocol = requested_protocol(&c.protocol);
+    let protocol = c.protocol.to_string();
     let load = match &plan.load {
         Load::Open { stages, max_calls } => {
             json!({ "model": "open", "stages": stages, "max_calls": max_calls })

@@ -11,6 +11,7 @@
 //! * **latency** — with no latency SLO, each later stage's p95 against the first stage's (the
 //!   baseline): ≥ 10× POOR, ≥ 3× GOOD.
 
+use super::format::pct;
 use super::summary::Summary;
 
 /// Error (or dropped) ratio at or above which a run is POOR.
@@ -91,10 +92,6 @@ fn grade(v: f64, poor: f64, good: f64) -> Band {
     } else {
         Band::Excellent
     }
-}
-
-fn pct(r: f64) -> String {
-    format!("{:.2} %", r * 100.0)
 }
 
 /// Grades every factor of the summary and keeps the worst.

@@ -8,7 +8,6 @@
 //! (every element closed, only XML entities), so tests can parse it with an XML parser.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
 
 use crate::mcp::OutcomeKind;
 
@@ -664,19 +663,7 @@ fn identity(o: &mut String, s: &Summary) {
 /// The soak verdicts (server resources, leak, drift) in the console's words, always shown: "not
 /// measured" says why.
 fn soak_section(o: &mut String, s: &Summary) {
-    use super::verdicts::{describe_drift, describe_growth};
-    let k = &s.soak;
-    let rows = [
-        (
-            "Server resources",
-            k.source
-                .clone()
-                .unwrap_or_else(|| "not sampled (set target.metrics_url or target.pid)".into()),
-        ),
-        ("Leak", describe_growth("memory", &k.memory, 1e6, "MB")),
-        ("", describe_growth("open fds", &k.open_fds, 1.0, "fds")),
-        ("Drift", describe_drift(&k.drift)),
-    ];
+    let rows = super::verdicts::soak_rows(&s.soak);
     o.push_str("<h2 id=\"soak\">Soak verdicts</h2><div class=\"scroll\"><table data-table=\"soak\"><tbody>");
     for (label, text) in rows {
         let _ = write!(
@@ -744,11 +731,6 @@ pub fn render(s: &Summary) -> String {
     identity(&mut o, s);
     tail(&mut o, s);
     o
-}
-
-/// Writes the run report.
-pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
-    w.write_all(render(s).as_bytes())
 }
 
 /// How a metric moved, for colouring: lower latency and error ratio are better, higher rate is.

@@ -5,7 +5,6 @@
 //! `failure`); `tests/fixtures/junit.xsd` pins it.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
 
 use super::chart::esc;
 use super::format::slo_value;
@@ -133,9 +132,4 @@ pub fn render(s: &Summary) -> String {
     }
     o.push_str("  </testsuite>\n</testsuites>\n");
     o
-}
-
-/// Writes the JUnit XML.
-pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
-    w.write_all(render(s).as_bytes())
 }

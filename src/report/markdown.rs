@@ -3,7 +3,6 @@
 //! Table cells are escaped so a tool name or an error message cannot break the table.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
 
 use super::compare::{Comparison, OpDelta, change};
 use super::format::{aborted, assessment, delta_value, ms, num, pct, slo_value, stage_number};
@@ -161,11 +160,6 @@ pub fn render(s: &Summary) -> String {
         o.push('\n');
     }
     o
-}
-
-/// Writes the run report.
-pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
-    w.write_all(render(s).as_bytes())
 }
 
 /// One row per scope, one cell per metric (`base → new (change)`, 🔴 on a regression),

@@ -410,16 +410,7 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
             let what = format!("the unanswered {} calls", f.kind);
             d.add_one(what, failed.entry(f.kind).or_default(), &f.latency)?;
         }
-        let shard_lag = hdr::decode(&h.schedule_lag).map_err(|error| MergeError::Histogram {
-            file: d.file(),
-            what: "the schedule lag".into(),
-            error,
-        })?;
-        add(&mut lag, shard_lag).map_err(|error| MergeError::Add {
-            file: d.file(),
-            what: "the schedule lag".into(),
-            error,
-        })?;
+        d.add_one("the schedule lag".into(), &mut lag, &h.schedule_lag)?;
         merge_errors(&mut errors, s);
         add_timeline(&mut timeline, &s.timeline, offset, interval);
         sessions.active += s.sessions.active;

@@ -381,17 +381,27 @@ fn not_measured<T>(m: &Measured<T>) -> Option<String> {
     }
 }
 
+/// The soak verdicts as labelled lines, shared by the console and the HTML report: where the
+/// resources were read, memory and fd growth, drift — or why each was not measured.
+pub fn soak_rows(s: &SoakSummary) -> [(&'static str, String); 4] {
+    [
+        (
+            "Server resources",
+            s.source
+                .clone()
+                .unwrap_or_else(|| "not sampled (set target.metrics_url or target.pid)".into()),
+        ),
+        ("Leak", describe_growth("memory", &s.memory, 1e6, "MB")),
+        ("", describe_growth("open fds", &s.open_fds, 1.0, "fds")),
+        ("Drift", describe_drift(&s.drift)),
+    ]
+}
+
 /// The console section for the soak verdicts.
 pub fn write_console(s: &SoakSummary, w: &mut impl std::io::Write) -> std::io::Result<()> {
     writeln!(w, "\nSOAK")?;
-    writeln!(
-        w,
-        "  {:<22} {}",
-        "Server resources",
-        s.source
-            .as_deref()
-            .unwrap_or("not sampled (set target.metrics_url or target.pid)")
-    )?;
+    let [source, memory, fds, drift] = soak_rows(s);
+    writeln!(w, "  {:<22} {}", source.0, source.1)?;
     if !s.sample_failures.is_empty() {
         let f: Vec<String> = s
             .sample_failures
@@ -406,19 +416,10 @@ pub fn write_console(s: &SoakSummary, w: &mut impl std::io::Write) -> std::io::R
             s.last_failure.as_deref().unwrap_or("-")
         )?;
     }
-    writeln!(
-        w,
-        "  {:<22} {}",
-        "Leak",
-        describe_growth("memory", &s.memory, 1e6, "MB")
-    )?;
-    writeln!(
-        w,
-        "  {:<22} {}",
-        "",
-        describe_growth("open fds", &s.open_fds, 1.0, "fds")
-    )?;
-    writeln!(w, "  {:<22} {}", "Drift", describe_drift(&s.drift))
+    for (label, text) in [memory, fds, drift] {
+        writeln!(w, "  {label:<22} {text}")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
