@@ -222,12 +222,12 @@ impl Shared {
                     _ = self.stop.cancelled() => return,
                 },
             };
-            if let Some(r) = ready.take() {
-                let _ = r.send(());
-            }
             let mut s = match attempt {
                 Ok(s) => s,
                 Err(reason) => {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(());
+                    }
                     tracing::warn!(process = i, retry_in = ?backoff, "stdio server did not start: {reason}");
                     if !self.down_for(i, reason, &mut backoff).await {
                         return;
@@ -238,6 +238,10 @@ impl Shared {
             let born = Instant::now();
             let p = s.process.clone();
             self.slots[i].set(Some(p.clone()));
+            // Told only now: a caller that awaited readiness sees the process in its slot.
+            if let Some(r) = ready.take() {
+                let _ = r.send(());
+            }
             let status = tokio::select! {
                 st = s.child.wait() => {
                     // Let stdout drain: replies written just before exiting still count.
