@@ -226,6 +226,10 @@ impl McpClient {
             super::auth::AuthProvider::new(&config.auth, extra_secrets, config.ca_file.as_deref())
                 .map_err(|e| ClientError::Failed(e.to_string()))?;
         let headers = transport::extra_headers(&config.headers).map_err(ClientError::Failed)?;
+        // MCP POSTs skip reqwest when the target is plain http:// (see `direct`).
+        let direct = (config.stdio.is_none() && config.transport != Transport::LegacySse)
+            .then(|| super::direct::Direct::for_url(&parsed, config.connect_timeout))
+            .flatten();
         let http = Http {
             client,
             url: parsed,
@@ -234,6 +238,7 @@ impl McpClient {
             max_body: config.max_body_bytes,
             timeout: config.timeout,
             slots: tokio::sync::Semaphore::new(config.max_connections.max(1)),
+            direct,
         };
         let tasks = TaskTracker::new();
         // A credential that cannot be had is reported as itself (token URL, status, OAuth error),

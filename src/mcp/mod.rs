@@ -269,6 +269,7 @@ pub struct SessionStats {
 
 pub mod auth;
 pub mod client;
+pub mod direct;
 pub mod hints;
 pub mod jsonrpc;
 pub mod legacy;
