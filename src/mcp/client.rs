@@ -391,11 +391,37 @@ impl McpClient {
         self.call_page(request, None, keep_result).await
     }
 
+    /// [`McpClient::call`] bounded by the caller's `deadline` instead of the client's own timeout
+    /// (one timer for the engine's call, which counts from the intended send). Waiting for a
+    /// connection permit counts against the deadline too. None when the deadline passed first:
+    /// the caller knows what it waited for and reports the timeout itself.
+    pub async fn call_until(
+        &self,
+        request: &McpRequest,
+        keep_result: bool,
+        deadline: tokio::time::Instant,
+    ) -> Option<CallOutcome> {
+        tokio::time::timeout_at(deadline, self.attempt(request, None, keep_result, false))
+            .await
+            .ok()
+    }
+
     async fn call_page(
         &self,
         request: &McpRequest,
         cursor: Option<&str>,
         keep: bool,
+    ) -> CallOutcome {
+        self.attempt(request, cursor, keep, true).await
+    }
+
+    /// One call; bounded by the client's timeout (from the send) when `own_timeout`.
+    async fn attempt(
+        &self,
+        request: &McpRequest,
+        cursor: Option<&str>,
+        keep: bool,
+        own_timeout: bool,
     ) -> CallOutcome {
         let inner = &self.inner;
         // Waiting for a free connection is schedule lag, not service time: `sent` is taken after.
@@ -414,13 +440,18 @@ impl McpClient {
                 Mode::Stdio(p) => p.call(request, cursor, keep, &mut session_slot).await,
             }
         };
-        let (x, handshakes) = handshake::timed(tokio::time::timeout(inner.http.timeout, fut)).await;
-        let x = x.unwrap_or_else(|_| {
-            Exchange::failed(
-                OutcomeKind::Timeout,
-                format!("no complete reply within {:?}", inner.http.timeout),
-            )
-        });
+        let (x, handshakes) = if own_timeout {
+            let (x, h) = handshake::timed(tokio::time::timeout(inner.http.timeout, fut)).await;
+            let x = x.unwrap_or_else(|_| {
+                Exchange::failed(
+                    OutcomeKind::Timeout,
+                    format!("no complete reply within {:?}", inner.http.timeout),
+                )
+            });
+            (x, h)
+        } else {
+            handshake::timed(fut).await
+        };
         let done = Instant::now();
         // Service time starts when the request left: after any handshake the call had to do first.
         let sent = (sent + handshakes.total()).min(done);
