@@ -75,7 +75,9 @@ pub(super) async fn execute(
     };
     // The client's one timer is this deadline.
     let (outcome, was_sent) = tokio::select! {
-        out = live.client.call_until(&request, keep, deadline).instrument(span.clone()) => match out {
+        // Boxed: the call's state machine is kilobytes, and an unboxed one would be copied
+        // whole each time the task is spawned and its stage changes.
+        out = Box::pin(live.client.call_until(&request, keep, deadline).instrument(span.clone())) => match out {
             Some(out) => (out, true),
             None => unanswered(format!("no complete reply within {timeout:?} of the intended send")),
         },
