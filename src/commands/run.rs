@@ -245,7 +245,7 @@ fn report(
     let meta = RunMeta {
         ended: finished.ended,
         aborted: finished.stop_reason != StopReason::Completed,
-        stop_reason: Some(finished.stop_reason.as_str().to_owned()),
+        stop_reason: Some(finished.stop_reason),
         ..run_meta(plan, finished.negotiated.as_ref(), finished.started)
     };
     let mut summary: Summary = summary::build(&snapshot, meta);
@@ -336,7 +336,7 @@ fn recorder_setup(plan: &Plan, run_id: &str, protocol: &str) -> RecorderSetup {
             run_id: run_id.to_owned(),
             target: plan.client.url.clone(),
             protocol: protocol.to_owned(),
-            transport: plan.client.transport_name().to_owned(),
+            transport: plan.client.target_transport(),
             labels: plan.identity.labels.clone(),
         },
     }
@@ -366,7 +366,7 @@ pub fn stage_plans(load: &Load) -> Vec<StagePlan> {
 fn protocol_info(n: &Negotiated) -> ProtocolInfo {
     ProtocolInfo {
         version: Some(n.protocol_version.clone()),
-        era: Some(n.era.as_str().to_owned()),
+        era: Some(n.era),
         server_name: n.server_name.clone(),
         server_version: n.server_version.clone(),
     }
@@ -407,7 +407,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
     json!({
         "target": {
             "url": strip_credentials(&c.url),
-            "transport": c.transport_name(),
+            "transport": c.target_transport(),
             "processes": c.stdio.as_ref().map(|t| t.processes),
             "protocol": protocol,
             "auth": auth,

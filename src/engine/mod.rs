@@ -25,34 +25,9 @@ use crate::schedule::admission::{Admission, Admit};
 use crate::schedule::{closed, open, pacer::Pacer};
 use crate::timer::Clock;
 
+pub use crate::report::summary::StopReason;
 use connector::Connection;
 pub use shutdown::Stop;
-
-/// Why sending stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The plan ran to its end (duration, stages, count).
-    Completed,
-    /// SIGINT / SIGTERM (or the caller's stop).
-    Signal,
-    /// An SLO failed for longer than `abort_on_breach`.
-    SloBreach,
-    /// The target came up late and its tools do not fit the mix (unknown tool, destructive tool).
-    MixMismatch,
-}
-
-impl StopReason {
-    /// The name used in the summary.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopReason::Completed => "completed",
-            StopReason::Signal => "signal",
-            StopReason::SloBreach => "slo_breach",
-            StopReason::MixMismatch => "mix_mismatch",
-        }
-    }
-}
 
 /// What a finished run hands to the report.
 pub struct Finished {

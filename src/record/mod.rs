@@ -39,7 +39,7 @@ use metrics_exporter_prometheus::{
 
 use crate::mcp::handshake::{HandshakeKind, Handshakes};
 use crate::mcp::{OutcomeKind, SessionStats};
-use crate::plan::Slo;
+use crate::plan::{Objective, Slo};
 
 use snapshot::{Hist, OpStats, answered};
 use stages::{Stages, load_counts};
@@ -74,8 +74,8 @@ pub struct RunInfo {
     pub target: String,
     /// Negotiated (or requested) protocol revision.
     pub protocol: String,
-    /// `streamable-http` or `legacy-sse`.
-    pub transport: String,
+    /// How the target is reached (`streamable-http`, `legacy-sse` or `stdio`).
+    pub transport: crate::mcp::TargetTransport,
     /// Static labels (`[run.labels]`); with `run_id`, global labels on every exported series.
     pub labels: std::collections::BTreeMap<String, String>,
 }
@@ -267,12 +267,12 @@ fn export_slos(prom: &PrometheusRecorder, slos: &[Slo]) -> Vec<Gauge> {
             .op
             .clone()
             .unwrap_or_else(|| names::ALL_TOOLS.to_owned());
-        let mut set = |name: &'static str, objective: &'static str, v: f64| {
+        let mut set = |name: &'static str, objective: Objective, v: f64| {
             prom.register_gauge(&key(name, vec![Label::new("tool", tool.clone())]), &META)
                 .set(v);
             let labels = vec![
                 Label::new("tool", tool.clone()),
-                Label::new("objective", objective),
+                Label::new("objective", objective.as_str()),
             ];
             let failing = prom.register_gauge(&key(names::SLO_FAILING, labels), &META);
             failing.set(0.0);
@@ -281,15 +281,19 @@ fn export_slos(prom: &PrometheusRecorder, slos: &[Slo]) -> Vec<Gauge> {
         if let Some(p95) = slo.p95 {
             set(
                 names::SLO_LATENCY_P95_SECONDS,
-                "p95_latency_ms",
+                Objective::P95LatencyMs,
                 p95.as_secs_f64(),
             );
         }
         if let Some(v) = slo.min_tps {
-            set(names::SLO_MIN_CALLS_PER_SECOND, "min_calls_per_second", v);
+            set(
+                names::SLO_MIN_CALLS_PER_SECOND,
+                Objective::MinCallsPerSecond,
+                v,
+            );
         }
         if let Some(v) = slo.max_error_ratio {
-            set(names::SLO_MAX_ERROR_RATIO, "max_error_ratio", v);
+            set(names::SLO_MAX_ERROR_RATIO, Objective::MaxErrorRatio, v);
         }
     }
     slo_failing
@@ -464,7 +468,7 @@ impl Recorder {
                     Label::new("run_id", run_info.run_id.clone()),
                     Label::new("target", run_info.target.clone()),
                     Label::new("protocol", run_info.protocol.clone()),
-                    Label::new("transport", run_info.transport.clone()),
+                    Label::new("transport", run_info.transport.as_str()),
                 ],
             ),
             &META,
