@@ -111,8 +111,12 @@ async fn second_sigint_stops_at_once_and_still_writes_the_summary() {
     )
     .await;
     soak.signal("INT");
-    // Give the first signal time to be handled (the run is then draining, for up to 120 s).
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Wait until the first signal is handled (the run is then draining, for up to 120 s): two
+    // signals that arrive before the handler runs count as one.
+    wait_until(Duration::from_secs(60), "the first SIGINT handled", || {
+        soak.stderr_plain().contains("stop requested")
+    })
+    .await;
     assert!(
         soak.child.try_wait().expect("try_wait").is_none(),
         "the first SIGINT drains (calls still hang)"
