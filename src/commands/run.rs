@@ -12,10 +12,11 @@ use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
 use crate::mcp::{Auth, Negotiated};
 use crate::plan::{Load, Plan};
 use crate::record::http::Readiness;
-use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, names, strip_credentials};
+use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, names};
 use crate::report::summary::{self, ProtocolInfo, RunMeta, Summary};
 use crate::report::{console, write};
 use crate::schedule::Pacer;
+use crate::secret::strip_credentials;
 
 /// Arguments of `mcp-soak run`.
 #[derive(Debug, Clone, clap::Args)]

@@ -23,6 +23,7 @@ use crate::record::Recorder;
 use crate::record::http::Readiness;
 use crate::schedule::admission::{Admission, Admit};
 use crate::schedule::{closed, open, pacer::Pacer};
+use crate::secret::{scrub_url_secrets, strip_credentials};
 use crate::timer::Clock;
 
 pub use crate::report::summary::StopReason;
@@ -333,25 +334,9 @@ pub async fn first_connect(plan: &Plan) -> anyhow::Result<FirstConnect> {
 
 /// "connecting to <url>: <error>", without the URL's credentials.
 fn connect_error(url: &str, e: &crate::mcp::ClientError) -> anyhow::Error {
-    let safe = crate::record::strip_credentials(url);
+    let safe = strip_credentials(url);
     anyhow::anyhow!(
         "connecting to {safe}: {}",
         scrub_url_secrets(&format!("{e:#}"), url)
     )
-}
-
-/// Replaces every occurrence of `url` (and of its userinfo) in `text` by the credential-free form.
-pub fn scrub_url_secrets(text: &str, url: &str) -> String {
-    let safe = crate::record::strip_credentials(url);
-    let mut out = text.replace(url, &safe);
-    if let Some(rest) = url.split_once("://").map(|(_, r)| r)
-        && let Some((userinfo, _)) = rest
-            .split('/')
-            .next()
-            .and_then(|auth| auth.rsplit_once('@'))
-        && !userinfo.is_empty()
-    {
-        out = out.replace(userinfo, "***");
-    }
-    out
 }

@@ -264,7 +264,7 @@ async fn exchange(
         #[serde(default)]
         expires_in: Option<u64>,
     }
-    let url = crate::record::strip_credentials(token_url);
+    let url = crate::secret::strip_credentials(token_url);
     let unreachable = |e: reqwest::Error| AuthError::Unreachable {
         url: url.clone(),
         reason: super::transport::error_chain(&e.without_url()),

@@ -44,7 +44,7 @@ impl ClientError {
         match x.kind {
             OutcomeKind::Connect | OutcomeKind::Timeout => ClientError::Unreachable {
                 // Errors are printed: never with the URL's credentials.
-                url: crate::record::strip_credentials(url),
+                url: crate::secret::strip_credentials(url),
                 reason,
             },
             _ => ClientError::Failed(format!("{what} failed ({}): {reason}", x.kind)),

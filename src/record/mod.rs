@@ -136,23 +136,6 @@ pub const TIMELINE_INTERVAL: Duration = Duration::from_secs(1);
 /// How often the exporter's upkeep runs (drains histogram samples into buckets).
 pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
-/// `url` without user-info, query and fragment (they may carry credentials).
-pub fn strip_credentials(url: &str) -> String {
-    // A stdio target's label is a command line, not a URL: `@` and `/` there are not userinfo.
-    if url.starts_with("stdio:") {
-        return url.to_owned();
-    }
-    let url = url.split(['?', '#']).next().unwrap_or_default();
-    let (scheme, rest) = match url.find("://") {
-        Some(i) => (&url[..i + 3], &url[i + 3..]),
-        None => ("", url),
-    };
-    let auth_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(auth_end);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    format!("{scheme}{host}{path}")
-}
-
 struct Inner {
     prom: PrometheusRecorder,
     handle: PrometheusHandle,
@@ -212,7 +195,7 @@ impl Recorder {
         let handle = prom.handle();
 
         let mut run_info = setup.run_info.clone();
-        run_info.target = strip_credentials(&run_info.target);
+        run_info.target = crate::secret::strip_credentials(&run_info.target);
 
         let ops = setup
             .op_names

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::mcp::OutcomeKind;
 use crate::mcp::handshake::HandshakeKind;
+use crate::record::Snapshot;
 use crate::record::snapshot::{self, Hist, OutcomeCounts, TimelinePoint};
-use crate::record::{Snapshot, strip_credentials};
+use crate::secret::strip_credentials;
 
 use super::assess::{Assessment, Band, assess};
 use super::hdr::Histograms;

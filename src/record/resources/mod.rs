@@ -208,7 +208,7 @@ pub async fn read(
             ]))
         }
         ResourceSource::Metrics(url) => {
-            let shown = super::strip_credentials(url);
+            let shown = crate::secret::strip_credentials(url);
             let unreachable = |source| SampleError::Unreachable {
                 url: shown.clone(),
                 source,
@@ -343,7 +343,7 @@ pub async fn sample(plan: Resources, rec: Recorder, stop: CancellationToken) -> 
     let http = http_client(plan.interval);
     let mut seen = Observed {
         source: match &source {
-            ResourceSource::Metrics(u) => super::strip_credentials(u),
+            ResourceSource::Metrics(u) => crate::secret::strip_credentials(u),
             ResourceSource::Pid(p) => format!("pid {p}"),
             ResourceSource::StdioPool => "stdio server processes".to_owned(),
         },
