@@ -17,7 +17,7 @@ use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use super::client::ClientError;
+use super::error::ClientError;
 use super::jsonrpc::{self, Message};
 use super::sse::SseParser;
 use super::transport::{Exchange, Http};

@@ -309,6 +309,7 @@ pub struct SessionStats {
 
 pub mod auth;
 pub mod client;
+pub mod error;
 pub mod hints;
 pub mod jsonrpc;
 pub mod legacy;
@@ -316,5 +317,6 @@ pub mod session;
 pub mod sse;
 pub mod stdio;
 pub mod transport;
-pub use client::{ClientError, McpClient};
+pub use client::McpClient;
+pub use error::ClientError;
 pub use hints::{DestructiveReason, ToolHints};

@@ -265,7 +265,7 @@ pub async fn read(
 
 /// The scraper's HTTP client: a scrape may take at most one interval (200 ms to 10 s).
 pub fn http_client(interval: Duration) -> reqwest::Client {
-    crate::mcp::transport::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(interval.clamp(Duration::from_millis(200), Duration::from_secs(10)))
         .build()
