@@ -1,7 +1,7 @@
 //! A point-in-time copy of everything the recorder knows, and how the recorder takes it; reports
 //! are functions of a snapshot.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -9,11 +9,15 @@ use hdrhistogram::Histogram;
 use crate::mcp::OutcomeKind;
 use crate::mcp::handshake::HandshakeKind;
 
-use super::stages::load_counts;
 use super::{lock, raw};
 
 /// Counts per outcome kind, indexed by [`OutcomeKind::index`].
 pub type OutcomeCounts = [u64; OutcomeKind::ALL.len()];
+
+/// The counts per outcome kind as they are now.
+pub(super) fn load_counts(c: &[AtomicU64; OutcomeKind::ALL.len()]) -> OutcomeCounts {
+    std::array::from_fn(|i| c[i].load(Ordering::Relaxed))
+}
 
 /// Latency histograms are recorded in microseconds.
 pub type Hist = Histogram<u64>;
