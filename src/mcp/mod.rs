@@ -20,6 +20,9 @@ pub use request::McpRequest;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::secret::Secret;
 
 /// The newest revision of the session era.
@@ -196,17 +199,7 @@ impl ClientConfig {
 
 /// How the target is reached, as the summary's `transport` and the `transport` label name it: a
 /// URL's wire [`Transport`], or a command run as a pool of stdio processes.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TargetTransport {
     #[default]

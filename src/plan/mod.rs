@@ -14,6 +14,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::mcp::ClientConfig;
 
 pub use args::{ArgTemplate, CapturePool, CaptureSpec, Generator};
@@ -234,17 +237,7 @@ pub struct Slo {
 
 /// What an SLO verdict measures: the three objectives of `[[slo]]` and the two the soak verdicts
 /// add. Serialized (summary, `objective` label) as the snake_case name.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Objective {
     /// p95 latency from the intended send of the successful calls, ms.
