@@ -304,6 +304,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod hints;
+pub mod initialize;
 pub mod jsonrpc;
 pub mod legacy;
 pub mod session;
