@@ -156,13 +156,64 @@ async fn session_expiry_mid_run_is_counted_and_recovered() {
         after.initialized >= before.initialized + expired as u64,
         "re-initialized: {after:?}"
     );
+    assert_eq!(
+        after.reinitialized, after.expired,
+        "every expired slot was re-opened once: {after:?}"
+    );
     client.shutdown().await;
+    assert_eq!(
+        client.session_stats().deleted,
+        2,
+        "shutdown DELETEs the two pooled sessions and the mock accepts"
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         mock.stats().deletes >= 2,
         "sessions DELETEd on shutdown: {:?}",
         mock.stats()
     );
+    mock.shutdown().await;
+}
+
+/// Each strategy's lifecycle in the counters: `per-call` creates and DELETEs a session per call,
+/// `abandon` creates one per call and leaves it (only the handshake's own session is DELETEd).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_lifecycle_is_counted_per_strategy() {
+    use mcp_soak::mcp::{SessionStats, SessionStrategy};
+    let mock = mock().await;
+    for (strategy, want) in [
+        (
+            SessionStrategy::PerCall,
+            SessionStats {
+                initialized: 6,
+                deleted: 6,
+                ..SessionStats::default()
+            },
+        ),
+        (
+            SessionStrategy::Abandon,
+            SessionStats {
+                initialized: 6,
+                deleted: 1,
+                abandoned: 5,
+                ..SessionStats::default()
+            },
+        ),
+    ] {
+        let client = McpClient::connect(ClientConfig {
+            session_strategy: strategy,
+            ..config(&mock.url, ProtocolChoice::Revision("2025-11-25".into()))
+        })
+        .await
+        .expect("connects");
+        for i in 0..5 {
+            let out = client.call(&echo(&format!("{strategy} {i}")), false).await;
+            assert_eq!(out.kind, OutcomeKind::Ok, "{:?}", out.detail);
+        }
+        // shutdown waits for the DELETEs in flight.
+        client.shutdown().await;
+        assert_eq!(client.session_stats(), want, "{strategy}");
+    }
     mock.shutdown().await;
 }
 

@@ -351,7 +351,7 @@ impl McpClient {
         };
         if config.session_strategy.session_per_call() {
             // The handshake's own session is the client's, not the load's: always deleted.
-            session::delete(&http, &first, pool.proto.as_ref()).await;
+            pool.retire(&http, &first).await;
             pool.closed();
         } else {
             pool.adopt(0, first);
@@ -489,9 +489,11 @@ impl McpClient {
                 Err(x) => return x,
             };
             let x = send_in_session(http, pool, &s, req, cursor, is_tool, keep).await;
-            pool.closed();
             if self.inner.strategy == SessionStrategy::PerCall {
+                pool.closed();
                 self.spawn_delete(s);
+            } else {
+                pool.abandon();
             }
             return x;
         }
@@ -516,7 +518,7 @@ impl McpClient {
         let inner = self.inner.clone();
         self.inner.tasks.spawn(async move {
             if let Mode::Session(pool) = &inner.mode {
-                session::delete(&inner.http, &s, pool.proto.as_ref()).await;
+                pool.retire(&inner.http, &s).await;
             }
         });
     }
@@ -577,11 +579,7 @@ impl McpClient {
     /// Session counters for metrics.
     pub fn session_stats(&self) -> SessionStats {
         match &self.inner.mode {
-            Mode::Session(p) => SessionStats {
-                active: p.active(),
-                initialized: p.initialized.load(Ordering::Relaxed),
-                expired: p.expired.load(Ordering::Relaxed),
-            },
+            Mode::Session(p) => p.stats(),
             Mode::Legacy(l) => l.stats(),
             Mode::Stdio(p) => p.session_stats(),
             Mode::Stateless(_) => SessionStats::default(),
@@ -602,9 +600,7 @@ impl McpClient {
         match &inner.mode {
             Mode::Session(pool) => {
                 let sessions = pool.drain();
-                let deletes = sessions
-                    .iter()
-                    .map(|s| session::delete(&inner.http, s, pool.proto.as_ref()));
+                let deletes = sessions.iter().map(|s| pool.retire(&inner.http, s));
                 futures_util::future::join_all(deletes).await;
             }
             Mode::Legacy(l) => l.shutdown(),

@@ -259,12 +259,48 @@ pub struct ToolInfo {
     pub annotations: Option<serde_json::Value>,
 }
 
-/// Session counters the recorder exports (cumulative except `active`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Session counters the recorder exports and the summary keeps (cumulative except `active`); the
+/// session lifecycle is described in docs/client.md.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[schemars(rename = "SessionSummary")]
 pub struct SessionStats {
+    /// Open now (at the end, in the summary).
     pub active: u64,
+    /// Sessions created: every successful initialize.
     pub initialized: u64,
+    /// Sessions the server forgot (404, or a 400 naming the session, to a request that carried it).
     pub expired: u64,
+    /// DELETEs the server accepted (2xx).
+    #[serde(default)]
+    pub deleted: u64,
+    /// Sessions opened and left open on purpose (`abandon`).
+    #[serde(default)]
+    pub abandoned: u64,
+    /// Initializes that replaced an expired session.
+    #[serde(default)]
+    pub reinitialized: u64,
+}
+
+impl std::ops::AddAssign for SessionStats {
+    /// Another shard's counters.
+    fn add_assign(&mut self, o: SessionStats) {
+        self.active += o.active;
+        self.initialized += o.initialized;
+        self.expired += o.expired;
+        self.deleted += o.deleted;
+        self.abandoned += o.abandoned;
+        self.reinitialized += o.reinitialized;
+    }
 }
 
 pub mod auth;

@@ -2,7 +2,7 @@
 //! round-robin. An expired slot is re-opened lazily by the next call that lands on it, one opener
 //! per slot and a few slots at a time, so a server restart does not cause a thundering herd.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use reqwest::header::HeaderValue;
@@ -116,21 +116,26 @@ pub async fn initialize(
     Ok((session, info))
 }
 
-/// Sends DELETE for a session that has an id.
-pub async fn delete(http: &Http, session: &Session, proto: Option<&HeaderValue>) {
-    if session.id.is_some() {
-        let h = PostHeaders {
-            session: session.id.as_ref(),
-            protocol: proto,
-            ..Default::default()
-        };
-        http.delete(&h).await;
+/// Sends DELETE for a session that has an id; true when the server accepted it (2xx).
+pub async fn delete(http: &Http, session: &Session, proto: Option<&HeaderValue>) -> bool {
+    if session.id.is_none() {
+        return false;
     }
+    let h = PostHeaders {
+        session: session.id.as_ref(),
+        protocol: proto,
+        ..Default::default()
+    };
+    http.delete(&h)
+        .await
+        .is_some_and(|st| (200..300).contains(&st))
 }
 
 struct Slot {
     current: Mutex<Option<Arc<Session>>>,
     opening: tokio::sync::Mutex<()>,
+    /// The server forgot this slot's last session: its next initialize is a re-initialize.
+    lost: AtomicBool,
 }
 
 /// The pool of session-era sessions plus the counters the recorder exports.
@@ -144,10 +149,13 @@ pub struct Pool {
     client_version: String,
     pub initialized: AtomicU64,
     pub expired: AtomicU64,
+    pub deleted: AtomicU64,
+    pub abandoned: AtomicU64,
+    pub reinitialized: AtomicU64,
     active: AtomicI64,
     /// Whether the server ever issued an `Mcp-Session-Id`: a session-era server that serves
     /// statelessly issues none, and then no session is open however often it was initialized.
-    issued_ids: std::sync::atomic::AtomicBool,
+    issued_ids: AtomicBool,
 }
 
 impl Pool {
@@ -157,6 +165,7 @@ impl Pool {
             .map(|_| Slot {
                 current: Mutex::new(None),
                 opening: tokio::sync::Mutex::new(()),
+                lost: AtomicBool::new(false),
             })
             .collect();
         Pool {
@@ -169,8 +178,11 @@ impl Pool {
             client_version,
             initialized: AtomicU64::new(0),
             expired: AtomicU64::new(0),
+            deleted: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
+            reinitialized: AtomicU64::new(0),
             active: AtomicI64::new(0),
-            issued_ids: std::sync::atomic::AtomicBool::new(false),
+            issued_ids: AtomicBool::new(false),
         }
     }
 
@@ -212,6 +224,32 @@ impl Pool {
     /// Counts a session closed outside a slot.
     pub fn closed(&self) {
         self.active.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Counts a session left open on purpose (`abandon`): no longer ours, still the server's.
+    pub fn abandon(&self) {
+        self.closed();
+        self.abandoned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// DELETEs `s` (when it has an id), counting it when the server accepted.
+    pub async fn retire(&self, http: &Http, s: &Session) {
+        if delete(http, s, self.proto.as_ref()).await {
+            self.deleted.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The counters, `active` as [`Pool::active`].
+    pub fn stats(&self) -> super::SessionStats {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        super::SessionStats {
+            active: self.active(),
+            initialized: n(&self.initialized),
+            expired: n(&self.expired),
+            deleted: n(&self.deleted),
+            abandoned: n(&self.abandoned),
+            reinitialized: n(&self.reinitialized),
+        }
     }
 
     /// Puts an already-open session into an empty slot (used for the negotiation session).
@@ -270,6 +308,9 @@ impl Pool {
             return Ok(s);
         }
         let s = self.open(http).await?;
+        if self.slots[slot].lost.swap(false, Ordering::Relaxed) {
+            self.reinitialized.fetch_add(1, Ordering::Relaxed);
+        }
         if let Ok(mut g) = self.slots[slot].current.lock() {
             *g = Some(s.clone());
         }
@@ -294,6 +335,7 @@ impl Pool {
     pub fn expire(&self, slot: usize, s: &Arc<Session>) {
         if self.clear(slot, s) {
             self.expired.fetch_add(1, Ordering::Relaxed);
+            self.slots[slot].lost.store(true, Ordering::Relaxed);
         }
     }
 

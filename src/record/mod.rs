@@ -189,6 +189,9 @@ struct Gauges {
     sessions_active: Gauge,
     sessions_initialized: Counter,
     sessions_expired: Counter,
+    sessions_deleted: Counter,
+    sessions_abandoned: Counter,
+    sessions_reinitialized: Counter,
     stage: Gauge,
     running: Gauge,
     dropped: Counter,
@@ -414,6 +417,9 @@ impl Recorder {
             sessions_active: g(names::SESSIONS_ACTIVE),
             sessions_initialized: c(names::SESSIONS_INITIALIZED_TOTAL),
             sessions_expired: c(names::SESSIONS_EXPIRED_TOTAL),
+            sessions_deleted: c(names::SESSIONS_DELETED_TOTAL),
+            sessions_abandoned: c(names::SESSIONS_ABANDONED_TOTAL),
+            sessions_reinitialized: c(names::SESSIONS_REINITIALIZED_TOTAL),
             stage: g(names::STAGE),
             running: g(names::RUNNING),
             dropped: c(names::DROPPED_SLOTS_TOTAL),
@@ -689,15 +695,16 @@ impl Recorder {
         self.inner.gauges.in_flight.set(n as f64);
     }
 
-    /// Session counters from the client (`initialized`/`expired` are cumulative).
+    /// Session counters from the client (all but `active` are cumulative).
     pub fn set_sessions(&self, s: SessionStats) {
         *lock(&self.inner.sessions) = s;
-        self.inner.gauges.sessions_active.set(s.active as f64);
-        self.inner
-            .gauges
-            .sessions_initialized
-            .absolute(s.initialized);
-        self.inner.gauges.sessions_expired.absolute(s.expired);
+        let g = &self.inner.gauges;
+        g.sessions_active.set(s.active as f64);
+        g.sessions_initialized.absolute(s.initialized);
+        g.sessions_expired.absolute(s.expired);
+        g.sessions_deleted.absolute(s.deleted);
+        g.sessions_abandoned.absolute(s.abandoned);
+        g.sessions_reinitialized.absolute(s.reinitialized);
     }
 
     /// A gauge on this run's exporter (with the run identity labels), for the target's resource

@@ -30,6 +30,12 @@ pub const SESSIONS_ACTIVE: &str = "mcp_soak_sessions_active";
 pub const SESSIONS_INITIALIZED_TOTAL: &str = "mcp_soak_sessions_initialized_total";
 /// Counter: sessions the server expired (re-initialized after).
 pub const SESSIONS_EXPIRED_TOTAL: &str = "mcp_soak_sessions_expired_total";
+/// Counter: sessions DELETEd (the server answered 2xx).
+pub const SESSIONS_DELETED_TOTAL: &str = "mcp_soak_sessions_deleted_total";
+/// Counter: sessions opened and never DELETEd on purpose (`abandon`).
+pub const SESSIONS_ABANDONED_TOTAL: &str = "mcp_soak_sessions_abandoned_total";
+/// Counter: initializes that replaced a session the server expired.
+pub const SESSIONS_REINITIALIZED_TOTAL: &str = "mcp_soak_sessions_reinitialized_total";
 /// Gauge: index of the current stage (0-based).
 pub const STAGE: &str = "mcp_soak_stage";
 /// Gauge `{tool}`: SLO p95 latency threshold, seconds.
@@ -93,7 +99,7 @@ pub struct Metric {
 }
 
 /// Every metric the recorder describes, in one table (the exporter's `# HELP`/`# TYPE` lines).
-pub const METRICS: [Metric; 35] = [
+pub const METRICS: [Metric; 38] = [
     Metric {
         name: CALLS_TOTAL,
         kind: MetricKind::Counter,
@@ -177,6 +183,24 @@ pub const METRICS: [Metric; 35] = [
         kind: MetricKind::Counter,
         unit: None,
         help: "MCP sessions the server expired.",
+    },
+    Metric {
+        name: SESSIONS_DELETED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP sessions DELETEd (the server answered 2xx).",
+    },
+    Metric {
+        name: SESSIONS_ABANDONED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP sessions opened and never DELETEd on purpose (session strategy abandon).",
+    },
+    Metric {
+        name: SESSIONS_REINITIALIZED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP initializes that replaced a session the server expired.",
     },
     Metric {
         name: STAGE,
@@ -310,7 +334,7 @@ pub const METRICS: [Metric; 35] = [
 pub const ALL_TOOLS: &str = "_all";
 
 /// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
-pub const ALL: [&str; 35] = [
+pub const ALL: [&str; 38] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,
     CALL_SERVICE_SECONDS,
@@ -325,6 +349,9 @@ pub const ALL: [&str; 35] = [
     SESSIONS_ACTIVE,
     SESSIONS_INITIALIZED_TOTAL,
     SESSIONS_EXPIRED_TOTAL,
+    SESSIONS_DELETED_TOTAL,
+    SESSIONS_ABANDONED_TOTAL,
+    SESSIONS_REINITIALIZED_TOTAL,
     STAGE,
     SLO_LATENCY_P95_SECONDS,
     SLO_MIN_CALLS_PER_SECOND,
