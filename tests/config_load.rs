@@ -699,4 +699,22 @@ fn metrics_url_flag_sets_and_clears_the_resource_source() {
     );
     let e = load(&f, &["--metrics-url", "ftp://x"], &[]).expect_err("not http");
     assert!(e.to_string().contains("target.metrics_url"), "{e}");
+    // `--pid` picks a local process instead of the file's endpoint, and the other way round.
+    let p = load(&f, &["--pid", "4242"], &[]).expect("loads");
+    assert!(matches!(
+        p.resources.source,
+        Some(ResourceSource::Pid(4242))
+    ));
+    let with_pid = BASE.replace(
+        "url = \"http://127.0.0.1:9/mcp\"",
+        "url = \"http://127.0.0.1:9/mcp\"\npid = 4242",
+    );
+    let g = file(".toml", &with_pid);
+    let p = load(&g, &["--metrics-url", "http://127.0.0.1:7/metrics"], &[]).expect("loads");
+    assert!(matches!(
+        p.resources.source,
+        Some(ResourceSource::Metrics(_))
+    ));
+    let e = load(&f, &["--pid", "0"], &[]).expect_err("no pid 0");
+    assert!(e.to_string().contains("target.pid"), "{e}");
 }

@@ -22,6 +22,10 @@ pub struct RunArgs {
     /// `none` turns off a lower layer's).
     #[arg(long = "metrics-url", value_name = "URL|none", help_heading = "Target")]
     pub metrics_url: Option<String>,
+    /// A local server process to sample for its memory, fds, CPU and threads from /proc
+    /// (`target.pid`).
+    #[arg(long, value_name = "PID", help_heading = "Target")]
+    pub pid: Option<i64>,
     /// How many stdio server processes to run (with --stdio); calls are spread over them. Default 1.
     #[arg(long, value_name = "N", help_heading = "Target")]
     pub processes: Option<i64>,
