@@ -718,3 +718,59 @@ fn metrics_url_flag_sets_and_clears_the_resource_source() {
     let e = load(&f, &["--pid", "0"], &[]).expect_err("no pid 0");
     assert!(e.to_string().contains("target.pid"), "{e}");
 }
+
+#[test]
+fn session_profiles_parse_and_bad_ones_name_the_field() {
+    use mcp_soak::mcp::SessionStrategy;
+    use std::time::Duration;
+    let f = file(".toml", BASE);
+    let strategy = |flags: &[&str]| load(&f, flags, &[]).map(|p| p.client.session_strategy);
+    assert_eq!(
+        strategy(&["--session-strategy", "idle:5m", "--sessions", "8"]).expect("idle"),
+        SessionStrategy::Idle {
+            after: Duration::from_secs(300),
+            share_pct: 25
+        }
+    );
+    assert_eq!(
+        strategy(&["--session-strategy", "idle:90s:50%", "--sessions", "4"]).expect("idle share"),
+        SessionStrategy::Idle {
+            after: Duration::from_secs(90),
+            share_pct: 50
+        }
+    );
+    assert_eq!(
+        strategy(&["--session-strategy", "stale"]).expect("stale"),
+        SessionStrategy::Stale
+    );
+    // Display writes what parses back.
+    let shown = SessionStrategy::Idle {
+        after: Duration::from_secs(90),
+        share_pct: 50,
+    }
+    .to_string();
+    assert_eq!(
+        strategy(&["--session-strategy", &shown, "--sessions", "4"]).expect("round trip"),
+        SessionStrategy::Idle {
+            after: Duration::from_secs(90),
+            share_pct: 50
+        }
+    );
+    for (bad, says) in [
+        ("idle:", "idle:DURATION"),
+        ("idle:0s", "idle:DURATION"),
+        ("idle:5m:0%", "share"),
+        ("idle:5m:25", "share"),
+        ("idle:5m:150%", "share"),
+        ("stale:3", "expected pooled"),
+    ] {
+        let e = strategy(&["--session-strategy", bad, "--sessions", "4"]).expect_err(bad);
+        let e = e.to_string();
+        assert!(
+            e.contains("target.session_strategy") && e.contains(says),
+            "{bad}: {e}"
+        );
+    }
+    let e = strategy(&["--session-strategy", "idle:5m", "--sessions", "1"]).expect_err("pool of 1");
+    assert!(e.to_string().contains("at least 2"), "{e}");
+}

@@ -342,6 +342,13 @@ impl McpClient {
             config.client_name.clone(),
             config.client_version.clone(),
         );
+        let pool = match config.session_strategy {
+            SessionStrategy::Idle { after, .. } => {
+                let count = config.session_strategy.idle_sessions(pool.len());
+                pool.with_idle(after, count, Instant::now())
+            }
+            _ => pool,
+        };
         pool.opened();
         let negotiated = Negotiated {
             protocol_version: info.protocol_version.clone(),
@@ -483,21 +490,30 @@ impl McpClient {
     ) -> Exchange {
         let http = &self.inner.http;
         let is_tool = matches!(req, McpRequest::ToolsCall { .. });
-        if self.inner.strategy.session_per_call() {
-            let s = match pool.open(http).await {
+        let strategy = self.inner.strategy;
+        if strategy.session_per_call() {
+            let s = if strategy == SessionStrategy::Stale {
+                pool.stale(http).await
+            } else {
+                pool.open(http).await
+            };
+            let s = match s {
                 Ok(s) => s,
                 Err(x) => return x,
             };
+            // A stale call's outcome is what the server did with an id it must not know.
             let x = send_in_session(http, pool, &s, req, cursor, is_tool, keep).await;
-            if self.inner.strategy == SessionStrategy::PerCall {
-                pool.closed();
-                self.spawn_delete(s);
-            } else {
-                pool.abandon();
+            match strategy {
+                SessionStrategy::PerCall => {
+                    pool.closed();
+                    self.spawn_delete(s);
+                }
+                SessionStrategy::Abandon => pool.abandon(),
+                _ => {}
             }
             return x;
         }
-        let slot = pool.next_slot();
+        let slot = pool.next_slot(Instant::now());
         *slot_out = Some(slot as u32);
         let s = match pool.acquire(http, slot).await {
             Ok(s) => s,

@@ -99,16 +99,38 @@ pub enum SessionStrategy {
     /// A new session for every call, never DELETEd: what a careless client does to a server, and
     /// the leak many servers suffer (each abandoned session stays until the server expires it).
     Abandon,
+    /// A pool in which `share_pct` % of the sessions (at least one, never all) are left idle for
+    /// `after`, then given one call: the server's idle expiry and the re-initialize cost, measured
+    /// while the rest of the pool carries the load.
+    Idle { after: Duration, share_pct: u8 },
+    /// Every call on a session the server must not know: alternately an id never issued and one
+    /// just DELETEd. The expected answer is `session_expired`; an `ok` is the finding.
+    Stale,
 }
 
 impl SessionStrategy {
-    /// One session per call (`per-call` or `abandon`): no pool.
+    /// One session (or none) per call (`per-call`, `abandon`, `stale`): no pool.
     pub fn session_per_call(self) -> bool {
-        matches!(self, SessionStrategy::PerCall | SessionStrategy::Abandon)
+        matches!(
+            self,
+            SessionStrategy::PerCall | SessionStrategy::Abandon | SessionStrategy::Stale
+        )
+    }
+
+    /// Sessions of a pool of `size` left idle by [`SessionStrategy::Idle`]: `share_pct` % rounded,
+    /// at least one and at most all but one (0 for other strategies or a pool of one).
+    pub fn idle_sessions(self, size: usize) -> usize {
+        match self {
+            SessionStrategy::Idle { share_pct, .. } if size >= 2 => {
+                let n = (size * share_pct as usize + 50) / 100;
+                n.clamp(1, size - 1)
+            }
+            _ => 0,
+        }
     }
 }
 
-/// As written in configs and flags: `pooled`, `churn:K`, `per-call`, `abandon`.
+/// As written in configs and flags: `pooled`, `churn:K`, `per-call`, `abandon`, `idle:D:S%`, `stale`.
 impl std::fmt::Display for SessionStrategy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -116,6 +138,14 @@ impl std::fmt::Display for SessionStrategy {
             SessionStrategy::Churn { calls_per_session } => write!(f, "churn:{calls_per_session}"),
             SessionStrategy::PerCall => f.write_str("per-call"),
             SessionStrategy::Abandon => f.write_str("abandon"),
+            SessionStrategy::Idle { after, share_pct } => {
+                write!(
+                    f,
+                    "idle:{}:{share_pct}%",
+                    humantime::format_duration(*after)
+                )
+            }
+            SessionStrategy::Stale => f.write_str("stale"),
         }
     }
 }
