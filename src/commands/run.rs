@@ -252,6 +252,10 @@ fn report(
     let (soak, soak_slos) = crate::report::verdicts::soak_summary(
         observed,
         &summary.timeline,
+        summary
+            .ops
+            .iter()
+            .map(|o| (o.name.as_str(), o.timeline.as_slice())),
         summary.duration_s,
         &plan.soak,
     );
