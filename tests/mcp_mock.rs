@@ -24,6 +24,14 @@ fn config(url: &str, protocol: ProtocolChoice) -> ClientConfig {
     }
 }
 
+/// A session-era (2025-11-25) client of `url` with `strategy`.
+fn with_strategy(url: &str, strategy: mcp_soak::mcp::SessionStrategy) -> ClientConfig {
+    ClientConfig {
+        session_strategy: strategy,
+        ..config(url, ProtocolChoice::Revision("2025-11-25".into()))
+    }
+}
+
 fn echo(message: &str) -> McpRequest {
     McpRequest::ToolsCall {
         name: "echo".into(),
@@ -200,12 +208,9 @@ async fn the_session_lifecycle_is_counted_per_strategy() {
             },
         ),
     ] {
-        let client = McpClient::connect(ClientConfig {
-            session_strategy: strategy,
-            ..config(&mock.url, ProtocolChoice::Revision("2025-11-25".into()))
-        })
-        .await
-        .expect("connects");
+        let client = McpClient::connect(with_strategy(&mock.url, strategy))
+            .await
+            .expect("connects");
         for i in 0..5 {
             let out = client.call(&echo(&format!("{strategy} {i}")), false).await;
             assert_eq!(out.kind, OutcomeKind::Ok, "{:?}", out.detail);
@@ -258,10 +263,7 @@ async fn a_session_initialize_inside_a_call_is_timed_apart_from_its_service_time
     use mcp_soak::mcp::SessionStrategy;
     use std::time::Instant;
     let mock = mock().await;
-    let cfg = |strategy| ClientConfig {
-        session_strategy: strategy,
-        ..config(&mock.url, ProtocolChoice::Revision("2025-11-25".into()))
-    };
+    let cfg = |strategy| with_strategy(&mock.url, strategy);
     // Per call: every call opens its own session first.
     let client = McpClient::connect(cfg(SessionStrategy::PerCall))
         .await
@@ -315,15 +317,13 @@ async fn an_idle_session_past_the_server_timeout_expires_and_is_reinitialized() 
     )
     .await
     .expect("mock starts");
-    let client = McpClient::connect(ClientConfig {
-        session_strategy: SessionStrategy::Idle {
-            after: Duration::from_secs(1),
-            share_pct: 50,
-        },
-        ..config(&mock.url, ProtocolChoice::Revision("2025-11-25".into()))
-    })
-    .await
-    .expect("connects");
+    let idle = SessionStrategy::Idle {
+        after: Duration::from_secs(1),
+        share_pct: 50,
+    };
+    let client = McpClient::connect(with_strategy(&mock.url, idle))
+        .await
+        .expect("connects");
     // Calls for 2.5 s, one at a time: the idle session is due at 1 s and 2 s.
     let started = std::time::Instant::now();
     let mut kinds = Vec::new();
@@ -359,12 +359,9 @@ async fn an_idle_session_past_the_server_timeout_expires_and_is_reinitialized() 
 async fn stale_session_ids_are_rejected_and_counted() {
     use mcp_soak::mcp::SessionStrategy;
     let mock = mock().await;
-    let client = McpClient::connect(ClientConfig {
-        session_strategy: SessionStrategy::Stale,
-        ..config(&mock.url, ProtocolChoice::Revision("2025-11-25".into()))
-    })
-    .await
-    .expect("connects");
+    let client = McpClient::connect(with_strategy(&mock.url, SessionStrategy::Stale))
+        .await
+        .expect("connects");
     for i in 0..6 {
         let out = client.call(&echo(&format!("s{i}")), false).await;
         assert_eq!(out.kind, OutcomeKind::SessionExpired, "call {i}: {out:?}");
