@@ -13,6 +13,7 @@
 //! A background thread runs the exporter's upkeep every few seconds while the recorder lives.
 
 pub mod errors;
+pub mod events;
 pub mod http;
 pub mod names;
 pub mod raw;

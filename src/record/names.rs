@@ -50,6 +50,8 @@ pub const BUILD_INFO: &str = "mcp_soak_build_info";
 pub const RUN_INFO: &str = "mcp_soak_run_info";
 /// Gauge: 1 while the run sends traffic, 0 before and after.
 pub const RUNNING: &str = "mcp_soak_running";
+/// Counter `{action}`: changes made to the running soak (controls and reloads).
+pub const CONTROL_CHANGES_TOTAL: &str = "mcp_soak_control_changes_total";
 /// Gauge: stdio server processes up now (0 for an HTTP target).
 pub const SERVER_PROCESSES: &str = "mcp_soak_server_processes";
 /// Counter: stdio server process restarts (after an exit or a closed stdout).
@@ -93,7 +95,7 @@ pub struct Metric {
 }
 
 /// Every metric the recorder describes, in one table (the exporter's `# HELP`/`# TYPE` lines).
-pub const METRICS: [Metric; 35] = [
+pub const METRICS: [Metric; 36] = [
     Metric {
         name: CALLS_TOTAL,
         kind: MetricKind::Counter,
@@ -227,6 +229,12 @@ pub const METRICS: [Metric; 35] = [
         help: "1 while the run sends traffic.",
     },
     Metric {
+        name: CONTROL_CHANGES_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "Changes made to the running soak (pause, resume, rate, mix, slos).",
+    },
+    Metric {
         name: SERVER_PROCESSES,
         kind: MetricKind::Gauge,
         unit: None,
@@ -310,7 +318,7 @@ pub const METRICS: [Metric; 35] = [
 pub const ALL_TOOLS: &str = "_all";
 
 /// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
-pub const ALL: [&str; 35] = [
+pub const ALL: [&str; 36] = [
     CALLS_TOTAL,
     CALL_LATENCY_SECONDS,
     CALL_SERVICE_SECONDS,
@@ -335,6 +343,7 @@ pub const ALL: [&str; 35] = [
     BUILD_INFO,
     RUN_INFO,
     RUNNING,
+    CONTROL_CHANGES_TOTAL,
     SERVER_PROCESSES,
     SERVER_RESTARTS_TOTAL,
     SERVER_RESIDENT_BYTES,
