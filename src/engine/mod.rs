@@ -351,9 +351,10 @@ impl Weights {
     }
 }
 
-/// Waits up to `linger` so a final scrape of `/metrics` can happen; a signal received during the
-/// linger (or a hard stop) ends it at once.
-pub async fn linger(linger: Duration, stop: &Stop) {
+/// Waits up to `linger` so a final scrape of `/metrics` can happen; a signal received after the
+/// run ended (`signals_at_end`, from [`Stop::signals`]) or a hard stop ends it at once, even one
+/// that came while the report was being written.
+pub async fn linger(linger: Duration, stop: &Stop, signals_at_end: u64) {
     if linger.is_zero() {
         return;
     }
@@ -361,7 +362,7 @@ pub async fn linger(linger: Duration, stop: &Stop) {
     tokio::select! {
         _ = tokio::time::sleep(linger) => {}
         _ = stop.hard.cancelled() => {}
-        _ = stop.next_signal() => {}
+        _ = stop.signal_after(signals_at_end) => {}
     }
 }
 
