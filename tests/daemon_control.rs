@@ -164,10 +164,12 @@ async fn pause_rerate_and_reweigh_change_what_the_server_receives() {
 
     let page = get_text(&format!("http://{addr}/metrics")).await;
     for action in ["pause", "resume", "rate", "mix"] {
-        let line = format!("mcp_soak_control_changes_total{{action=\"{action}\"");
+        let label = format!("action=\"{action}\"");
         assert!(
             page.lines()
-                .any(|l| l.starts_with(&line) && l.ends_with(" 1")),
+                .any(|l| l.starts_with("mcp_soak_control_changes_total{")
+                    && l.contains(&label)
+                    && l.ends_with(" 1")),
             "{action}:\n{page}"
         );
     }

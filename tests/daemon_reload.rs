@@ -65,6 +65,23 @@ async fn state(url: &str) -> serde_json::Value {
     serde_json::from_str(&body).expect("state is JSON")
 }
 
+/// `mcp-soak run -c CFG` with its metrics on an ephemeral port and its summary at `summary`.
+fn start(dir: &Path, cfg: &Path, summary: &Path) -> Soak {
+    let args = [
+        "run",
+        "-c",
+        cfg.to_str().expect("utf-8"),
+        "--protocol",
+        "2025-11-25",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--quiet",
+        "--summary",
+        summary.to_str().expect("utf-8"),
+    ];
+    Soak::start(dir, &args, &[])
+}
+
 /// Waits for the `n`th stderr line containing `what`.
 async fn logged(soak: &Soak, what: &str, n: usize) {
     wait_until(Duration::from_secs(30), what, || {
@@ -81,22 +98,7 @@ async fn sighup_applies_new_slos_and_refuses_bad_files_and_live_load_changes() {
     let summary = dir.path().join("summary.json");
     // 1 ms cannot hold against 20 ms of latency: without the reload the verdict is "failed".
     write(&cfg, &config(&m.url, 20, "1ms"));
-    let mut soak = Soak::start(
-        dir.path(),
-        &[
-            "run",
-            "-c",
-            cfg.to_str().expect("utf-8"),
-            "--protocol",
-            "2025-11-25",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--quiet",
-            "--summary",
-            summary.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
+    let mut soak = start(dir.path(), &cfg, &summary);
     let addr = soak.metrics_addr().await;
     let metrics = format!("http://{addr}/metrics");
     let control = format!("http://{addr}/control/state");
@@ -186,22 +188,7 @@ async fn sighup_rerates_a_running_soak_and_refuses_a_new_duration() {
     let cfg = dir.path().join("soak.toml");
     let summary = dir.path().join("summary.json");
     write(&cfg, &config_for(&m.url, 10, "10s", "90s"));
-    let mut soak = Soak::start(
-        dir.path(),
-        &[
-            "run",
-            "-c",
-            cfg.to_str().expect("utf-8"),
-            "--protocol",
-            "2025-11-25",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--quiet",
-            "--summary",
-            summary.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
+    let mut soak = start(dir.path(), &cfg, &summary);
     soak.metrics_addr().await;
     wait_until(Duration::from_secs(30), "calls to reach the mock", || {
         m.stats().total_calls() >= 5

@@ -131,30 +131,47 @@ mod tests {
         ]
     }
 
-    /// Fires the pacer in virtual time, stopping once a slot is due at or after `stop_at`;
-    /// returns (stage, intended, fired) offsets per slot.
-    async fn fire_all(stop_at: Option<Duration>) -> (LoopEnd, Vec<(usize, Duration, Duration)>) {
-        let clock = Clock::virtual_time();
+    /// Runs the loop over [`stages`] in virtual time on `clock`, steered by `steering`; `hook` sees each
+    /// slot's intended offset as it fires (with the stop token). Returns (stage, intended, fired)
+    /// offsets per slot.
+    async fn fire_steered(
+        clock: &Clock,
+        steering: &Steering,
+        mut hook: impl FnMut(Duration, &CancellationToken),
+    ) -> (LoopEnd, Vec<(usize, Duration, Duration)>) {
         let t0 = clock.now();
         let mut course = Course::new(&stages(), None, t0);
         let stop = CancellationToken::new();
+        let mut steer = steering.subscribe();
         let mut fired = Vec::new();
-        let mut steer = super::super::control::idle();
         let end = run(
-            &clock,
+            clock,
             &mut course,
             None,
             &stop,
             &mut steer,
             |_k, slot, at| {
                 fired.push((slot.stage, at - t0, clock.now() - t0));
-                if stop_at.is_some_and(|s| at - t0 >= s) {
-                    stop.cancel();
-                }
+                hook(at - t0, &stop);
             },
         )
         .await;
         (end, fired)
+    }
+
+    fn steering() -> Steering {
+        Steering::new(vec![("echo".into(), 1)], Some(100.0))
+    }
+
+    /// Fires the pacer in virtual time, stopping once a slot is due at or after `stop_at`.
+    async fn fire_all(stop_at: Option<Duration>) -> (LoopEnd, Vec<(usize, Duration, Duration)>) {
+        let clock = Clock::virtual_time();
+        fire_steered(&clock, &steering(), |at, stop| {
+            if stop_at.is_some_and(|s| at >= s) {
+                stop.cancel();
+            }
+        })
+        .await
     }
 
     #[tokio::test]
@@ -189,10 +206,7 @@ mod tests {
     async fn a_pause_sends_nothing_and_the_resume_brings_no_late_burst() {
         let clock = Clock::virtual_time();
         let t0 = clock.now();
-        let mut course = Course::new(&stages(), None, t0);
-        let stop = CancellationToken::new();
-        let steering = Steering::new(vec![("echo".into(), 1)], Some(100.0));
-        let mut steer = steering.subscribe();
+        let steering = steering();
         let (paused_tx, paused_rx) = tokio::sync::oneshot::channel();
         let mut paused_tx = Some(paused_tx);
         // Once paused at 0.5 s, the clock moves 10 s on and the schedule is resumed.
@@ -206,23 +220,14 @@ mod tests {
                 steering.resume().map(|_| ())
             })
         };
-        let mut fired = Vec::new();
-        let end = run(
-            &clock,
-            &mut course,
-            None,
-            &stop,
-            &mut steer,
-            |_k, slot, at| {
-                fired.push((slot.stage, at - t0, clock.now() - t0));
-                if at - t0 == Duration::from_millis(500) {
-                    assert!(steering.pause().is_ok());
-                    if let Some(tx) = paused_tx.take() {
-                        let _ = tx.send(());
-                    }
+        let (end, fired) = fire_steered(&clock, &steering, |at, _| {
+            if at == Duration::from_millis(500) {
+                assert!(steering.pause().is_ok());
+                if let Some(tx) = paused_tx.take() {
+                    let _ = tx.send(());
                 }
-            },
-        )
+            }
+        })
         .await;
         assert_eq!(end, LoopEnd::Finished);
         assert_eq!(resumer.await.ok(), Some(Ok(())));
@@ -246,27 +251,14 @@ mod tests {
     #[tokio::test]
     async fn a_rerate_changes_the_spacing_from_the_change_on() {
         let clock = Clock::virtual_time();
-        let t0 = clock.now();
-        let mut course = Course::new(&stages(), None, t0);
-        let stop = CancellationToken::new();
-        let steering = Steering::new(vec![("echo".into(), 1)], Some(100.0));
-        let mut steer = steering.subscribe();
-        let mut fired = Vec::new();
+        let steering = steering();
         let mut rerated = false;
-        let end = run(
-            &clock,
-            &mut course,
-            None,
-            &stop,
-            &mut steer,
-            |_k, slot, at| {
-                fired.push((slot.stage, at - t0));
-                if at - t0 == Duration::from_millis(500) && !rerated {
-                    rerated = true;
-                    assert!(steering.set_rate(10.0).is_ok());
-                }
-            },
-        )
+        let (end, fired) = fire_steered(&clock, &steering, |at, _| {
+            if at == Duration::from_millis(500) && !rerated {
+                rerated = true;
+                assert!(steering.set_rate(10.0).is_ok());
+            }
+        })
         .await;
         assert_eq!(end, LoopEnd::Finished);
         let stage0: Vec<_> = fired.iter().filter(|f| f.0 == 0).map(|f| f.1).collect();
