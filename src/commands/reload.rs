@@ -65,6 +65,10 @@ pub fn not_live(old: &Plan, new: &Plan, args_before: Option<&[String]>) -> Vec<&
         if args_before.is_some_and(|before| before != args_of(new)) {
             refused.push("mix.args (tool arguments)");
         }
+        let weights = |p: &Plan| p.mix.ops.iter().map(|o| o.weight).collect::<Vec<_>>();
+        if matches!(old.load, Load::Closed { .. }) && weights(old) != weights(new) {
+            refused.push("mix.weight (the closed model draws from a fixed mix)");
+        }
     }
     if old.limits.slo_window != new.limits.slo_window {
         refused.push("limits.slo_window");
