@@ -114,7 +114,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         .map_err(|e| ExitError::usage(anyhow::anyhow!(e)))?;
     let token = token(args.token_file.as_deref()).map_err(ExitError::usage)?;
     let url = format!("{}/control/{path}", args.url.trim_end_matches('/'));
-    crate::mcp::transport::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
