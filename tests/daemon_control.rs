@@ -117,8 +117,8 @@ async fn pause_rerate_and_reweigh_change_what_the_server_receives() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let after = calls_in(&m, Duration::from_secs(3)).await;
-    assert!((20..=45).contains(&before), "10/s over 3 s: {before}");
-    assert!((100..=180).contains(&after), "50/s over 3 s: {after}");
+    assert!((15..=60).contains(&before), "10/s over 3 s: {before}");
+    assert!((90..=240).contains(&after), "50/s over 3 s: {after}");
 
     // Reweigh: only list_versions from now on.
     let lv0 = m.stats().calls_of("list_versions");
@@ -145,7 +145,7 @@ async fn pause_rerate_and_reweigh_change_what_the_server_receives() {
     // Pause: nothing reaches the mock; resume: the calls come back without a late burst.
     let (status, _) = post(&ctl("pause"), "", None).await;
     assert_eq!(status, 200);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let during = calls_in(&m, Duration::from_secs(2)).await;
     assert_eq!(during, 0, "no call while paused");
     let (status, answer) = post(&ctl("resume"), "", None).await;
@@ -158,7 +158,7 @@ async fn pause_rerate_and_reweigh_change_what_the_server_receives() {
     let after_resume = calls_in(&m, Duration::from_secs(1)).await;
     assert!(resumed.elapsed() < Duration::from_secs(5));
     assert!(
-        (20..=90).contains(&after_resume),
+        (10..=120).contains(&after_resume),
         "50/s again, no burst of the paused 2 s: {after_resume}"
     );
 

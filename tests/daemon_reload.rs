@@ -210,9 +210,9 @@ async fn sighup_rerates_a_running_soak_and_refuses_a_new_duration() {
     logged(&soak, "reloaded: applied live", 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let after = calls_in(&m, Duration::from_secs(3)).await;
-    assert!((20..=45).contains(&before), "10/s over 3 s: {before}");
+    assert!((15..=60).contains(&before), "10/s over 3 s: {before}");
     assert!(
-        (100..=180).contains(&after),
+        (90..=240).contains(&after),
         "50/s over 3 s after the reload: {after}"
     );
 

@@ -123,7 +123,7 @@ fn target_changes(old: &ClientConfig, new: &ClientConfig) -> Vec<&'static str> {
         ("target.command", old.stdio != new.stdio),
         (
             "target.transport",
-            old.transport_name() != new.transport_name(),
+            old.target_transport() != new.target_transport(),
         ),
         ("target.protocol", old.protocol != new.protocol),
         ("target.auth", auth(&old.auth) != auth(&new.auth)),
