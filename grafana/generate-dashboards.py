@@ -529,10 +529,11 @@ def overview():
         "Sessions active", "MCP sessions open now (mcp_soak_sessions_active).", "short",
         [target("sum by (run_id) (mcp_soak_sessions_active)", "active")], minimum=0), 12, 7))
     P.append(L.place(timeseries(
-        "Sessions initialized / expired per second",
-        "initialize handshakes/s, and sessions the server expired (404, re-initialized after).", "ops",
-        [target("sum by (run_id) (rate(mcp_soak_sessions_initialized_total[$__rate_interval]))", "initialized"),
-         target("sum by (run_id) (rate(mcp_soak_sessions_expired_total[$__rate_interval]))", "expired")], minimum=0), 12, 7))
+        "Session lifecycle per second",
+        "Sessions created (initialize), DELETEd (2xx), expired by the server (404), re-initialized after an "
+        "expiry, and abandoned on purpose (session strategy abandon), per second.", "ops",
+        [target(f"sum by (run_id) (rate(mcp_soak_sessions_{event}_total[$__rate_interval]))", event)
+         for event in ("initialized", "deleted", "expired", "reinitialized", "abandoned")], minimum=0), 12, 7))
 
     P.append(L.row("Server resources"))
     memory_runbook = [{"title": "Runbook: memory growth", "url": f"{RUNBOOK}/McpSoakTargetMemoryGrowth.md"}]

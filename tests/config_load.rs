@@ -718,4 +718,78 @@ fn metrics_url_flag_sets_and_clears_the_resource_source() {
     );
     let e = load(&f, &["--metrics-url", "ftp://x"], &[]).expect_err("not http");
     assert!(e.to_string().contains("target.metrics_url"), "{e}");
+    // `--pid` picks a local process instead of the file's endpoint, and the other way round.
+    let p = load(&f, &["--pid", "4242"], &[]).expect("loads");
+    assert!(matches!(
+        p.resources.source,
+        Some(ResourceSource::Pid(4242))
+    ));
+    let with_pid = BASE.replace(
+        "url = \"http://127.0.0.1:9/mcp\"",
+        "url = \"http://127.0.0.1:9/mcp\"\npid = 4242",
+    );
+    let g = file(".toml", &with_pid);
+    let p = load(&g, &["--metrics-url", "http://127.0.0.1:7/metrics"], &[]).expect("loads");
+    assert!(matches!(
+        p.resources.source,
+        Some(ResourceSource::Metrics(_))
+    ));
+    let e = load(&f, &["--pid", "0"], &[]).expect_err("no pid 0");
+    assert!(e.to_string().contains("target.pid"), "{e}");
+}
+
+#[test]
+fn session_profiles_parse_and_bad_ones_name_the_field() {
+    use mcp_soak::mcp::SessionStrategy;
+    use std::time::Duration;
+    let f = file(".toml", BASE);
+    let strategy = |flags: &[&str]| load(&f, flags, &[]).map(|p| p.client.session_strategy);
+    assert_eq!(
+        strategy(&["--session-strategy", "idle:5m", "--sessions", "8"]).expect("idle"),
+        SessionStrategy::Idle {
+            after: Duration::from_secs(300),
+            share_pct: 25
+        }
+    );
+    assert_eq!(
+        strategy(&["--session-strategy", "idle:90s:50%", "--sessions", "4"]).expect("idle share"),
+        SessionStrategy::Idle {
+            after: Duration::from_secs(90),
+            share_pct: 50
+        }
+    );
+    assert_eq!(
+        strategy(&["--session-strategy", "stale"]).expect("stale"),
+        SessionStrategy::Stale
+    );
+    // Display writes what parses back.
+    let shown = SessionStrategy::Idle {
+        after: Duration::from_secs(90),
+        share_pct: 50,
+    }
+    .to_string();
+    assert_eq!(
+        strategy(&["--session-strategy", &shown, "--sessions", "4"]).expect("round trip"),
+        SessionStrategy::Idle {
+            after: Duration::from_secs(90),
+            share_pct: 50
+        }
+    );
+    for (bad, says) in [
+        ("idle:", "idle:DURATION"),
+        ("idle:0s", "idle:DURATION"),
+        ("idle:5m:0%", "share"),
+        ("idle:5m:25", "share"),
+        ("idle:5m:150%", "share"),
+        ("stale:3", "expected pooled"),
+    ] {
+        let e = strategy(&["--session-strategy", bad, "--sessions", "4"]).expect_err(bad);
+        let e = e.to_string();
+        assert!(
+            e.contains("target.session_strategy") && e.contains(says),
+            "{bad}: {e}"
+        );
+    }
+    let e = strategy(&["--session-strategy", "idle:5m", "--sessions", "1"]).expect_err("pool of 1");
+    assert!(e.to_string().contains("at least 2"), "{e}");
 }

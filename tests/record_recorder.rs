@@ -216,6 +216,9 @@ fn metrics_text_agrees_with_counts_and_slos() {
         active: 3,
         initialized: 7,
         expired: 2,
+        deleted: 4,
+        abandoned: 1,
+        reinitialized: 2,
     });
     rec.set_in_flight(11);
     // Objectives in verdict order: echo p95; _all p95, min rate, max error ratio.
@@ -303,6 +306,14 @@ fn metrics_text_agrees_with_counts_and_slos() {
     assert_eq!(failing("_all", "p95_latency_ms"), Some(1.0));
     assert_eq!(failing("_all", "max_error_ratio"), Some(0.0));
     assert_eq!(value(&s, names::SESSIONS_INITIALIZED_TOTAL, &[]), Some(7.0));
+    for (name, n) in [
+        (names::SESSIONS_EXPIRED_TOTAL, 2.0),
+        (names::SESSIONS_DELETED_TOTAL, 4.0),
+        (names::SESSIONS_ABANDONED_TOTAL, 1.0),
+        (names::SESSIONS_REINITIALIZED_TOTAL, 2.0),
+    ] {
+        assert_eq!(value(&s, name, &[]), Some(n), "{name}");
+    }
     assert_eq!(value(&s, names::IN_FLIGHT, &[]), Some(11.0));
     assert!(
         value(

@@ -421,6 +421,10 @@ async fn a_server_that_slows_down_fails_its_drift_slo() {
     assert_eq!(drift["status"], "measured", "{drift}");
     assert!(drift["last_p95_ms"].as_f64() > Some(45.0), "{drift}");
     assert!(drift["p95_change"].as_f64() > Some(0.2), "{drift}");
+    // Per tool too, from the tool's own timeline.
+    let echo = &s["soak"]["drift_by_tool"]["echo"];
+    assert_eq!(echo["status"], "measured", "{echo}");
+    assert!(echo["p95_change"].as_f64() > Some(0.2), "{echo}");
     assert_eq!(exit, Exit::SloFailed);
     let slos = s["slos"].as_array().expect("slos");
     assert_eq!(slos.len(), 1, "only the drift SLO was asked for: {slos:?}");

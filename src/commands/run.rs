@@ -239,17 +239,25 @@ pub(crate) fn fit_mix(plan: &mut Plan, tools: &[crate::mcp::ToolInfo]) -> Result
     plan.resolve_tools(tools).map_err(ExitError::usage)
 }
 
-/// A session profile against a server that negotiated the stateless era does nothing (no session to
-/// pool, churn or abandon): say so, since `--protocol auto` picks that era by itself.
+/// A session profile does nothing against a server that negotiated the stateless era (no session to
+/// pool, churn or abandon), nor over legacy SSE or stdio (one session per stream or process): say so,
+/// since `--protocol auto` picks the stateless era by itself.
 fn warn_sessionless(plan: &Plan, negotiated: &Negotiated) {
     let strategy = plan.client.session_strategy;
-    if negotiated.era == crate::mcp::Era::Stateless
-        && strategy != crate::mcp::SessionStrategy::Pooled
-    {
+    if strategy == crate::mcp::SessionStrategy::Pooled {
+        return;
+    }
+    if negotiated.era == crate::mcp::Era::Stateless {
         tracing::warn!(
             protocol = %negotiated.protocol_version,
             "session strategy {strategy} does nothing: the server negotiated the stateless era; \
              pass --protocol 2025-11-25 for session profiles"
+        );
+    } else if plan.client.stdio.is_some() || negotiated.era == crate::mcp::Era::LegacySse {
+        tracing::warn!(
+            era = negotiated.era.as_str(),
+            "session strategy {strategy} does nothing over this transport (one session per stream \
+             or process); session profiles need Streamable HTTP"
         );
     }
 }
@@ -277,6 +285,10 @@ fn report(
     let (soak, soak_slos) = crate::report::verdicts::soak_summary(
         observed,
         &summary.timeline,
+        summary
+            .ops
+            .iter()
+            .map(|o| (o.name.as_str(), o.timeline.as_slice())),
         summary.duration_s,
         &plan.soak,
     );

@@ -22,6 +22,10 @@ pub struct RunArgs {
     /// `none` turns off a lower layer's).
     #[arg(long = "metrics-url", value_name = "URL|none", help_heading = "Target")]
     pub metrics_url: Option<String>,
+    /// A local server process to sample for its memory, fds, CPU and threads from /proc
+    /// (`target.pid`).
+    #[arg(long, value_name = "PID", help_heading = "Target")]
+    pub pid: Option<i64>,
     /// How many stdio server processes to run (with --stdio); calls are spread over them. Default 1.
     #[arg(long, value_name = "N", help_heading = "Target")]
     pub processes: Option<i64>,
@@ -41,8 +45,10 @@ pub struct RunArgs {
     /// wait shows as schedule lag. Default 256.
     #[arg(long, value_name = "N", help_heading = "Target")]
     pub max_connections: Option<i64>,
-    /// `pooled` (default), `churn:K` (new session every K calls), `per-call`, or `abandon` (a new
-    /// session per call, never DELETEd: the leak many servers suffer).
+    /// `pooled` (default), `churn:K` (new session every K calls), `per-call`, `abandon` (a new
+    /// session per call, never DELETEd: the leak many servers suffer), `idle:DURATION[:SHARE%]`
+    /// (a share of the pool, default 25 %, left idle that long, then used: the server's expiry and
+    /// the re-initialize cost) or `stale` (every call on a deleted or never-issued session id).
     #[arg(long, value_name = "STRATEGY", help_heading = "Target")]
     pub session_strategy: Option<String>,
     /// Extra header on every request, repeatable: `--header 'X-Api-Key: abc'`.

@@ -305,6 +305,13 @@ impl McpClient {
             config.client_name.clone(),
             config.client_version.clone(),
         );
+        let pool = match config.session_strategy {
+            SessionStrategy::Idle { after, .. } => {
+                let count = config.session_strategy.idle_sessions(pool.len());
+                pool.with_idle(after, count, Instant::now())
+            }
+            _ => pool,
+        };
         pool.opened();
         let negotiated = Negotiated {
             protocol_version: info.protocol_version.clone(),
@@ -314,7 +321,7 @@ impl McpClient {
         };
         if config.session_strategy.session_per_call() {
             // The handshake's own session is the client's, not the load's: always deleted.
-            session::delete(&http, &first, pool.proto.as_ref()).await;
+            pool.retire(&http, &first).await;
             pool.closed();
         } else {
             pool.adopt(0, first);
@@ -446,19 +453,30 @@ impl McpClient {
     ) -> Exchange {
         let http = &self.inner.http;
         let is_tool = matches!(req, McpRequest::ToolsCall { .. });
-        if self.inner.strategy.session_per_call() {
-            let s = match pool.open(http).await {
+        let strategy = self.inner.strategy;
+        if strategy.session_per_call() {
+            let s = if strategy == SessionStrategy::Stale {
+                pool.stale(http).await
+            } else {
+                pool.open(http).await
+            };
+            let s = match s {
                 Ok(s) => s,
                 Err(x) => return x,
             };
+            // A stale call's outcome is what the server did with an id it must not know.
             let x = send_in_session(http, pool, &s, req, cursor, is_tool, keep).await;
-            pool.closed();
-            if self.inner.strategy == SessionStrategy::PerCall {
-                self.spawn_delete(s);
+            match strategy {
+                SessionStrategy::PerCall => {
+                    pool.closed();
+                    self.spawn_delete(s);
+                }
+                SessionStrategy::Abandon => pool.abandon(),
+                _ => {}
             }
             return x;
         }
-        let slot = pool.next_slot();
+        let slot = pool.next_slot(Instant::now());
         *slot_out = Some(slot as u32);
         let s = match pool.acquire(http, slot).await {
             Ok(s) => s,
@@ -479,7 +497,7 @@ impl McpClient {
         let inner = self.inner.clone();
         self.inner.tasks.spawn(async move {
             if let Mode::Session(pool) = &inner.mode {
-                session::delete(&inner.http, &s, pool.proto.as_ref()).await;
+                pool.retire(&inner.http, &s).await;
             }
         });
     }
@@ -540,11 +558,7 @@ impl McpClient {
     /// Session counters for metrics.
     pub fn session_stats(&self) -> SessionStats {
         match &self.inner.mode {
-            Mode::Session(p) => SessionStats {
-                active: p.active(),
-                initialized: p.initialized.load(Ordering::Relaxed),
-                expired: p.expired.load(Ordering::Relaxed),
-            },
+            Mode::Session(p) => p.stats(),
             Mode::Legacy(l) => l.stats(),
             Mode::Stdio(p) => p.session_stats(),
             Mode::Stateless(_) => SessionStats::default(),
@@ -565,9 +579,7 @@ impl McpClient {
         match &inner.mode {
             Mode::Session(pool) => {
                 let sessions = pool.drain();
-                let deletes = sessions
-                    .iter()
-                    .map(|s| session::delete(&inner.http, s, pool.proto.as_ref()));
+                let deletes = sessions.iter().map(|s| pool.retire(&inner.http, s));
                 futures_util::future::join_all(deletes).await;
             }
             Mode::Legacy(l) => l.shutdown(),

@@ -405,10 +405,14 @@ impl Legacy {
         let active = (0..self.slots.len())
             .filter(|&i| self.live(i).is_some())
             .count() as u64;
+        let initialized = self.initialized.load(Ordering::Relaxed);
         SessionStats {
             active,
-            initialized: self.initialized.load(Ordering::Relaxed),
+            initialized,
             expired: self.expired.load(Ordering::Relaxed),
+            // Every stream past the first per slot re-opened an ended session.
+            reinitialized: initialized.saturating_sub(self.slots.len() as u64),
+            ..SessionStats::default()
         }
     }
 

@@ -102,16 +102,38 @@ pub enum SessionStrategy {
     /// A new session for every call, never DELETEd: what a careless client does to a server, and
     /// the leak many servers suffer (each abandoned session stays until the server expires it).
     Abandon,
+    /// A pool in which `share_pct` % of the sessions (at least one, never all) are left idle for
+    /// `after`, then given one call: the server's idle expiry and the re-initialize cost, measured
+    /// while the rest of the pool carries the load.
+    Idle { after: Duration, share_pct: u8 },
+    /// Every call on a session the server must not know: alternately an id never issued and one
+    /// just DELETEd. The expected answer is `session_expired`; an `ok` is the finding.
+    Stale,
 }
 
 impl SessionStrategy {
-    /// One session per call (`per-call` or `abandon`): no pool.
+    /// One session (or none) per call (`per-call`, `abandon`, `stale`): no pool.
     pub fn session_per_call(self) -> bool {
-        matches!(self, SessionStrategy::PerCall | SessionStrategy::Abandon)
+        matches!(
+            self,
+            SessionStrategy::PerCall | SessionStrategy::Abandon | SessionStrategy::Stale
+        )
+    }
+
+    /// Sessions of a pool of `size` left idle by [`SessionStrategy::Idle`]: `share_pct` % rounded,
+    /// at least one and at most all but one (0 for other strategies or a pool of one).
+    pub fn idle_sessions(self, size: usize) -> usize {
+        match self {
+            SessionStrategy::Idle { share_pct, .. } if size >= 2 => {
+                let n = (size * share_pct as usize + 50) / 100;
+                n.clamp(1, size - 1)
+            }
+            _ => 0,
+        }
     }
 }
 
-/// As written in configs and flags: `pooled`, `churn:K`, `per-call`, `abandon`.
+/// As written in configs and flags: `pooled`, `churn:K`, `per-call`, `abandon`, `idle:D:S%`, `stale`.
 impl std::fmt::Display for SessionStrategy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -119,6 +141,14 @@ impl std::fmt::Display for SessionStrategy {
             SessionStrategy::Churn { calls_per_session } => write!(f, "churn:{calls_per_session}"),
             SessionStrategy::PerCall => f.write_str("per-call"),
             SessionStrategy::Abandon => f.write_str("abandon"),
+            SessionStrategy::Idle { after, share_pct } => {
+                write!(
+                    f,
+                    "idle:{}:{share_pct}%",
+                    humantime::format_duration(*after)
+                )
+            }
+            SessionStrategy::Stale => f.write_str("stale"),
         }
     }
 }
@@ -292,12 +322,48 @@ pub struct ToolInfo {
     pub annotations: Option<serde_json::Value>,
 }
 
-/// Session counters the recorder exports (cumulative except `active`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Session counters the recorder exports and the summary keeps (cumulative except `active`); the
+/// session lifecycle is described in docs/client.md.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[schemars(rename = "SessionSummary")]
 pub struct SessionStats {
+    /// Open now (at the end, in the summary).
     pub active: u64,
+    /// Sessions created: every successful initialize.
     pub initialized: u64,
+    /// Sessions the server forgot (404, or a 400 naming the session, to a request that carried it).
     pub expired: u64,
+    /// DELETEs the server accepted (2xx).
+    #[serde(default)]
+    pub deleted: u64,
+    /// Sessions opened and left open on purpose (`abandon`).
+    #[serde(default)]
+    pub abandoned: u64,
+    /// Initializes that replaced an expired session.
+    #[serde(default)]
+    pub reinitialized: u64,
+}
+
+impl std::ops::AddAssign for SessionStats {
+    /// Another shard's counters.
+    fn add_assign(&mut self, o: SessionStats) {
+        self.active += o.active;
+        self.initialized += o.initialized;
+        self.expired += o.expired;
+        self.deleted += o.deleted;
+        self.abandoned += o.abandoned;
+        self.reinitialized += o.reinitialized;
+    }
 }
 
 pub mod auth;

@@ -287,15 +287,16 @@ impl Recorder {
         self.inner.gauges.in_flight.set(n as f64);
     }
 
-    /// Session counters from the client (`initialized`/`expired` are cumulative).
+    /// Session counters from the client (all but `active` are cumulative).
     pub fn set_sessions(&self, s: SessionStats) {
         *lock(&self.inner.sessions) = s;
-        self.inner.gauges.sessions_active.set(s.active as f64);
-        self.inner
-            .gauges
-            .sessions_initialized
-            .absolute(s.initialized);
-        self.inner.gauges.sessions_expired.absolute(s.expired);
+        let g = &self.inner.gauges;
+        g.sessions_active.set(s.active as f64);
+        g.sessions_initialized.absolute(s.initialized);
+        g.sessions_expired.absolute(s.expired);
+        g.sessions_deleted.absolute(s.deleted);
+        g.sessions_abandoned.absolute(s.abandoned);
+        g.sessions_reinitialized.absolute(s.reinitialized);
     }
 
     /// A gauge on this run's exporter (with the run identity labels), for the target's resource

@@ -30,6 +30,12 @@ pub const SESSIONS_ACTIVE: &str = "mcp_soak_sessions_active";
 pub const SESSIONS_INITIALIZED_TOTAL: &str = "mcp_soak_sessions_initialized_total";
 /// Counter: sessions the server expired (re-initialized after).
 pub const SESSIONS_EXPIRED_TOTAL: &str = "mcp_soak_sessions_expired_total";
+/// Counter: sessions DELETEd (the server answered 2xx).
+pub const SESSIONS_DELETED_TOTAL: &str = "mcp_soak_sessions_deleted_total";
+/// Counter: sessions opened and never DELETEd on purpose (`abandon`).
+pub const SESSIONS_ABANDONED_TOTAL: &str = "mcp_soak_sessions_abandoned_total";
+/// Counter: initializes that replaced a session the server expired.
+pub const SESSIONS_REINITIALIZED_TOTAL: &str = "mcp_soak_sessions_reinitialized_total";
 /// Gauge: index of the current stage (0-based).
 pub const STAGE: &str = "mcp_soak_stage";
 /// Gauge `{tool}`: SLO p95 latency threshold, seconds.
@@ -96,7 +102,7 @@ pub struct Metric {
 
 /// Every metric mcp-soak exports, in one table: the exporter's `# HELP`/`# TYPE` lines come from
 /// it, and a test holds docs/metrics.md to it.
-pub const METRICS: [Metric; 36] = [
+pub const METRICS: [Metric; 39] = [
     Metric {
         name: CALLS_TOTAL,
         kind: MetricKind::Counter,
@@ -180,6 +186,24 @@ pub const METRICS: [Metric; 36] = [
         kind: MetricKind::Counter,
         unit: None,
         help: "MCP sessions the server expired.",
+    },
+    Metric {
+        name: SESSIONS_DELETED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP sessions DELETEd (the server answered 2xx).",
+    },
+    Metric {
+        name: SESSIONS_ABANDONED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP sessions opened and never DELETEd on purpose (session strategy abandon).",
+    },
+    Metric {
+        name: SESSIONS_REINITIALIZED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP initializes that replaced a session the server expired.",
     },
     Metric {
         name: STAGE,

@@ -137,6 +137,20 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         "  {:<22} {:.2} calls/s completed, {:.2} ok/s",
         "Throughput", t.calls_per_second, t.ok_per_second
     )?;
+    let ss = &s.sessions;
+    if ss.initialized > 0 {
+        writeln!(
+            w,
+            "  {:<22} {} created, {} deleted, {} expired, {} re-initialized, {} abandoned, {} open at the end",
+            "Sessions",
+            ss.initialized,
+            ss.deleted,
+            ss.expired,
+            ss.reinitialized,
+            ss.abandoned,
+            ss.active
+        )?;
+    }
 
     writeln!(
         w,

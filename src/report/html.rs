@@ -670,7 +670,7 @@ fn soak_section(o: &mut String, s: &Summary) {
         let _ = write!(
             o,
             "<tr><th>{}</th><td class=\"msg\">{}</td></tr>",
-            esc(label),
+            esc(&label),
             esc(&text)
         );
     }

@@ -413,9 +413,7 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
         d.add_one("the schedule lag".into(), &mut lag, &h.schedule_lag)?;
         merge_errors(&mut errors, s);
         add_timeline(&mut timeline, &s.timeline, offset, interval);
-        sessions.active += s.sessions.active;
-        sessions.initialized += s.sessions.initialized;
-        sessions.expired += s.sessions.expired;
+        sessions += s.sessions;
         elapsed = elapsed.max(s.duration_s);
         raw_written += s.raw_lines_written;
         raw_lost += s.raw_lines_lost;

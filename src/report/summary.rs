@@ -458,13 +458,8 @@ pub struct ScheduleSummary {
     pub lag: LatencyStats,
 }
 
-/// Session counters at the end of the run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct SessionSummary {
-    pub active: u64,
-    pub initialized: u64,
-    pub expired: u64,
-}
+/// Session counters at the end of the run (one type with the client's: docs/client.md).
+pub use crate::mcp::SessionStats as SessionSummary;
 
 fn yes() -> bool {
     true
@@ -614,11 +609,7 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
             dropped: all[OutcomeKind::Dropped.index()],
             lag: LatencyStats::from_hist(&snap.schedule_lag),
         },
-        sessions: SessionSummary {
-            active: snap.sessions.active,
-            initialized: snap.sessions.initialized,
-            expired: snap.sessions.expired,
-        },
+        sessions: snap.sessions,
         timeline_interval_s: snap.timeline_interval.as_secs_f64(),
         timeline: snap.timeline.clone(),
         slo_passed: slos.iter().all(|v| v.passed),

@@ -562,6 +562,9 @@ impl Stdio {
                     active: st.running,
                     initialized: st.started,
                     expired: st.restarts,
+                    // A restarted process is initialized again.
+                    reinitialized: st.restarts,
+                    ..SessionStats::default()
                 }
             }
         }
