@@ -35,7 +35,7 @@ fn setup(raw: Option<std::path::PathBuf>) -> RecorderSetup {
             run_id: "run-1".into(),
             target: "http://user:secret@127.0.0.1:9/mcp?token=abc".into(),
             protocol: "2025-11-25".into(),
-            transport: "streamable-http".into(),
+            transport: mcp_soak::mcp::TargetTransport::StreamableHttp,
             labels: [("env".to_owned(), "test".to_owned())].into(),
         },
     }
@@ -375,7 +375,7 @@ fn docs_table_matches_exported_names() {
         .filter_map(|l| l.split('`').next())
         .map(str::to_string)
         .collect();
-    let declared: BTreeSet<String> = names::ALL.iter().map(|s| s.to_string()).collect();
+    let declared: BTreeSet<String> = names::METRICS.iter().map(|m| m.name.to_string()).collect();
     assert_eq!(
         exported, documented,
         "exported vs the docs/metrics.md table"

@@ -39,7 +39,7 @@ fn run_summary(slow_ms: u64) -> Summary {
             run_id: "r1".into(),
             target: "https://u:p@example.test/mcp".into(),
             protocol: "2025-11-25".into(),
-            transport: "streamable-http".into(),
+            transport: mcp_soak::mcp::TargetTransport::StreamableHttp,
             labels: [("env".to_owned(), "test".to_owned())].into(),
         },
     })
@@ -145,7 +145,7 @@ fn slo_verdicts() {
     let v = |op: &str, obj: &str| {
         s.slos
             .iter()
-            .find(|v| v.op == op && v.objective == obj)
+            .find(|v| v.op == op && v.objective.as_str() == obj)
             .unwrap_or_else(|| panic!("{op} {obj} in {:?}", s.slos))
             .clone()
     };

@@ -91,7 +91,7 @@ pub fn startup(plan: &Plan) -> Result<Checked, CheckError> {
 
 /// The target URL must parse and name a host (`http://:8080/mcp` would fail every call as `connect`).
 fn target_url(url: &str) -> Result<(), String> {
-    let safe = crate::record::strip_credentials(url);
+    let safe = crate::secret::strip_credentials(url);
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("{safe} is not a URL: {e}"))?;
     match parsed.host_str() {
         Some(h) if !h.is_empty() => Ok(()),

@@ -37,7 +37,7 @@ pub fn not_live(old: &Plan, new: &Plan) -> Vec<&'static str> {
     if old.client.url != new.client.url {
         refused.push("target.url");
     }
-    if old.client.transport_name() != new.client.transport_name() {
+    if old.client.target_transport() != new.client.target_transport() {
         refused.push("target transport");
     }
     if old.load != new.load {

@@ -12,10 +12,11 @@ use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
 use crate::mcp::{Auth, Negotiated};
 use crate::plan::{Load, Plan};
 use crate::record::http::Readiness;
-use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, names, strip_credentials};
+use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, names};
 use crate::report::summary::{self, ProtocolInfo, RunMeta, Summary};
 use crate::report::{console, write};
 use crate::schedule::Pacer;
+use crate::secret::strip_credentials;
 
 /// Arguments of `mcp-soak run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -247,7 +248,7 @@ fn report(
     let meta = RunMeta {
         ended: finished.ended,
         aborted: finished.stop_reason != StopReason::Completed,
-        stop_reason: Some(finished.stop_reason.as_str().to_owned()),
+        stop_reason: Some(finished.stop_reason),
         ..run_meta(plan, finished.negotiated.as_ref(), finished.started)
     };
     let mut summary: Summary = summary::build(&snapshot, meta);
@@ -338,7 +339,7 @@ fn recorder_setup(plan: &Plan, run_id: &str, protocol: &str) -> RecorderSetup {
             run_id: run_id.to_owned(),
             target: plan.client.url.clone(),
             protocol: protocol.to_owned(),
-            transport: plan.client.transport_name().to_owned(),
+            transport: plan.client.target_transport(),
             labels: plan.identity.labels.clone(),
         },
     }
@@ -368,7 +369,7 @@ pub fn stage_plans(load: &Load) -> Vec<StagePlan> {
 fn protocol_info(n: &Negotiated) -> ProtocolInfo {
     ProtocolInfo {
         version: Some(n.protocol_version.clone()),
-        era: Some(n.era.as_str().to_owned()),
+        era: Some(n.era),
         server_name: n.server_name.clone(),
         server_version: n.server_version.clone(),
     }
@@ -409,7 +410,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
     json!({
         "target": {
             "url": strip_credentials(&c.url),
-            "transport": c.transport_name(),
+            "transport": c.target_transport(),
             "processes": c.stdio.as_ref().map(|t| t.processes),
             "protocol": protocol,
             "auth": auth,

@@ -23,36 +23,12 @@ use crate::record::Recorder;
 use crate::record::http::Readiness;
 use crate::schedule::admission::{Admission, Admit};
 use crate::schedule::{closed, open, pacer::Pacer};
+use crate::secret::{scrub_url_secrets, strip_credentials};
 use crate::timer::Clock;
 
+pub use crate::report::summary::StopReason;
 use connector::Connection;
 pub use shutdown::Stop;
-
-/// Why sending stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The plan ran to its end (duration, stages, count).
-    Completed,
-    /// SIGINT / SIGTERM (or the caller's stop).
-    Signal,
-    /// An SLO failed for longer than `abort_on_breach`.
-    SloBreach,
-    /// The target came up late and its tools do not fit the mix (unknown tool, destructive tool).
-    MixMismatch,
-}
-
-impl StopReason {
-    /// The name used in the summary.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopReason::Completed => "completed",
-            StopReason::Signal => "signal",
-            StopReason::SloBreach => "slo_breach",
-            StopReason::MixMismatch => "mix_mismatch",
-        }
-    }
-}
 
 /// What a finished run hands to the report.
 pub struct Finished {
@@ -358,25 +334,9 @@ pub async fn first_connect(plan: &Plan) -> anyhow::Result<FirstConnect> {
 
 /// "connecting to <url>: <error>", without the URL's credentials.
 fn connect_error(url: &str, e: &crate::mcp::ClientError) -> anyhow::Error {
-    let safe = crate::record::strip_credentials(url);
+    let safe = strip_credentials(url);
     anyhow::anyhow!(
         "connecting to {safe}: {}",
         scrub_url_secrets(&format!("{e:#}"), url)
     )
-}
-
-/// Replaces every occurrence of `url` (and of its userinfo) in `text` by the credential-free form.
-pub fn scrub_url_secrets(text: &str, url: &str) -> String {
-    let safe = crate::record::strip_credentials(url);
-    let mut out = text.replace(url, &safe);
-    if let Some(rest) = url.split_once("://").map(|(_, r)| r)
-        && let Some((userinfo, _)) = rest
-            .split('/')
-            .next()
-            .and_then(|auth| auth.rsplit_once('@'))
-        && !userinfo.is_empty()
-    {
-        out = out.replace(userinfo, "***");
-    }
-    out
 }

@@ -91,7 +91,7 @@ fn bearer(token: &str) -> Result<HeaderValue, AuthError> {
 
 /// The HTTP client of the token endpoint alone: no default headers, no redirects, TLS verified.
 fn token_client(ca_file: Option<&Path>) -> Result<reqwest::Client, AuthError> {
-    super::transport::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10));
@@ -264,7 +264,7 @@ async fn exchange(
         #[serde(default)]
         expires_in: Option<u64>,
     }
-    let url = crate::record::strip_credentials(token_url);
+    let url = crate::secret::strip_credentials(token_url);
     let unreachable = |e: reqwest::Error| AuthError::Unreachable {
         url: url.clone(),
         reason: super::transport::error_chain(&e.without_url()),

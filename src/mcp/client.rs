@@ -15,43 +15,6 @@ use super::session::{self, Pool};
 use super::transport::{self, Exchange, Http, PostHeaders};
 use super::*;
 
-/// Why the client could not do something outside a measured call (connect, discovery, tools/list).
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The server could not be reached at all (refused, DNS, TLS, timeout).
-    #[error("cannot reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
-    /// Anything else the server did wrong, described.
-    #[error("{0}")]
-    Failed(String),
-}
-
-impl ClientError {
-    /// True when the target is down or unreachable (exit code 3 territory).
-    pub fn is_unreachable(&self) -> bool {
-        matches!(self, ClientError::Unreachable { .. })
-    }
-
-    pub(crate) fn from_legacy(url: &str, x: &Exchange) -> Self {
-        Self::from_exchange(url, "legacy SSE handshake", x)
-    }
-
-    fn from_exchange(url: &str, what: &str, x: &Exchange) -> Self {
-        let reason = x
-            .detail
-            .clone()
-            .unwrap_or_else(|| x.kind.as_str().to_owned());
-        match x.kind {
-            OutcomeKind::Connect | OutcomeKind::Timeout => ClientError::Unreachable {
-                // Errors are printed: never with the URL's credentials.
-                url: crate::record::strip_credentials(url),
-                reason,
-            },
-            _ => ClientError::Failed(format!("{what} failed ({}): {reason}", x.kind)),
-        }
-    }
-}
-
 /// The stateless era's per-request constants.
 struct Stateless {
     proto: HeaderValue,

@@ -20,6 +20,9 @@ pub use request::McpRequest;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::secret::Secret;
 
 /// The newest revision of the session era.
@@ -184,13 +187,41 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// The transport's name for metrics and the summary: `stdio` for a command target.
-    pub fn transport_name(&self) -> &'static str {
-        if self.stdio.is_some() {
-            "stdio"
-        } else {
-            self.transport.as_str()
+    /// How the target is reached, for metrics and the summary: `stdio` for a command target.
+    pub fn target_transport(&self) -> TargetTransport {
+        match (&self.stdio, self.transport) {
+            (Some(_), _) => TargetTransport::Stdio,
+            (None, Transport::StreamableHttp) => TargetTransport::StreamableHttp,
+            (None, Transport::LegacySse) => TargetTransport::LegacySse,
         }
+    }
+}
+
+/// How the target is reached, as the summary's `transport` and the `transport` label name it: a
+/// URL's wire [`Transport`], or a command run as a pool of stdio processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetTransport {
+    #[default]
+    StreamableHttp,
+    LegacySse,
+    Stdio,
+}
+
+impl TargetTransport {
+    /// The name used in metrics and the summary (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetTransport::StreamableHttp => Transport::StreamableHttp.as_str(),
+            TargetTransport::LegacySse => Transport::LegacySse.as_str(),
+            TargetTransport::Stdio => "stdio",
+        }
+    }
+}
+
+impl std::fmt::Display for TargetTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -218,7 +249,9 @@ impl Default for ClientConfig {
 }
 
 /// Which era a negotiated revision belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Era {
     Stateless,
@@ -227,7 +260,7 @@ pub enum Era {
 }
 
 impl Era {
-    /// The name used in the summary.
+    /// The name used in the summary (as serialized).
     pub fn as_str(self) -> &'static str {
         match self {
             Era::Stateless => "stateless",
@@ -269,12 +302,15 @@ pub struct SessionStats {
 
 pub mod auth;
 pub mod client;
+pub mod error;
 pub mod hints;
+pub mod initialize;
 pub mod jsonrpc;
 pub mod legacy;
 pub mod session;
 pub mod sse;
 pub mod stdio;
 pub mod transport;
-pub use client::{ClientError, McpClient};
+pub use client::McpClient;
+pub use error::ClientError;
 pub use hints::{DestructiveReason, ToolHints};

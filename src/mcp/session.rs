@@ -6,9 +6,11 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use reqwest::header::HeaderValue;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::OutcomeKind;
+pub use super::initialize::InitInfo;
+use super::initialize::{initialize_params, read_initialize};
 use super::jsonrpc;
 use super::transport::{Exchange, Http, PostHeaders};
 
@@ -31,14 +33,6 @@ impl Session {
     }
 }
 
-/// What the server said in its initialize result.
-#[derive(Debug, Clone)]
-pub struct InitInfo {
-    pub protocol_version: String,
-    pub server_name: Option<String>,
-    pub server_version: Option<String>,
-}
-
 /// The `MCP-Protocol-Version` header a session-era revision sends (none before 2025-06-18).
 pub fn protocol_header(version: &str) -> Option<HeaderValue> {
     if version >= "2025-06-18" {
@@ -55,11 +49,7 @@ pub async fn initialize(
     client_name: &str,
     client_version: &str,
 ) -> Result<(Arc<Session>, InitInfo), Exchange> {
-    let params = json!({
-        "protocolVersion": version,
-        "capabilities": {},
-        "clientInfo": {"name": client_name, "version": client_version},
-    });
+    let params = initialize_params(version, client_name, client_version);
     let body = jsonrpc::raw_request_body(0, "initialize", &params);
     let x = http
         .request(0, body, &PostHeaders::default(), false, true)
@@ -72,36 +62,13 @@ pub async fn initialize(
         return Err(x);
     }
     let result = x.result.unwrap_or(Value::Null);
-    let Some(agreed) = result.get("protocolVersion").and_then(Value::as_str) else {
-        return Err(Exchange::failed(
-            OutcomeKind::Protocol,
-            "initialize result has no protocolVersion",
-        ));
-    };
-    if !super::SUPPORTED_REVISIONS[1..].contains(&agreed) {
-        let d = format!(
-            "server offered unsupported protocol version {}",
-            jsonrpc::truncate(agreed, 40)
-        );
-        return Err(Exchange::failed(OutcomeKind::Protocol, d));
-    }
-    let info = InitInfo {
-        protocol_version: agreed.to_owned(),
-        server_name: result
-            .pointer("/serverInfo/name")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        server_version: result
-            .pointer("/serverInfo/version")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-    };
+    let info = read_initialize(&result).map_err(|d| Exchange::failed(OutcomeKind::Protocol, d))?;
     let session = Arc::new(Session {
         id: x.session_id,
         next_id: AtomicU64::new(1),
         calls: AtomicU64::new(0),
     });
-    let proto = protocol_header(agreed);
+    let proto = protocol_header(&info.protocol_version);
     let h = PostHeaders {
         session: session.id.as_ref(),
         protocol: proto.as_ref(),

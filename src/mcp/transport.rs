@@ -9,6 +9,7 @@ use super::OutcomeKind;
 use super::auth::{AuthError, AuthProvider};
 use super::jsonrpc::{self, Classified, Message, RpcErrorObj};
 use super::sse::SseParser;
+use crate::tls::install_crypto_provider;
 
 /// `Mcp-Session-Id`.
 pub static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -102,11 +103,6 @@ pub struct Http {
     pub timeout: Duration,
     /// One permit per call on the wire (`max_connections`): bounds the connections the pool opens.
     pub slots: tokio::sync::Semaphore,
-}
-
-/// Makes `ring` the process-wide rustls provider (reqwest is built without one); idempotent.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The extra headers as a map of sensitive values (never logged).

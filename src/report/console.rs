@@ -94,11 +94,7 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         s.started, s.ended, s.duration_s
     )?;
     if s.aborted {
-        writeln!(
-            w,
-            "ABORTED: {}",
-            s.stop_reason.as_deref().unwrap_or("stopped early")
-        )?;
+        writeln!(w, "ABORTED: {}", super::format::stop_reason(s))?;
     } else if let Some(r) = &s.stop_reason {
         writeln!(w, "Stopped: {r}")?;
     }

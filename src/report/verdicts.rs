@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::plan::SoakLimits;
+use crate::plan::{Objective, SoakLimits};
 use crate::record::resources::{self, Observed, Sample};
 use crate::record::snapshot::TimelinePoint;
 use crate::report::SloVerdict;
@@ -250,15 +250,6 @@ pub fn describe_drift(d: &Measured<Drift>) -> String {
     }
 }
 
-/// The SLO objectives the soak verdicts add (beside the per-tool ones of `[[slo]]`).
-pub const MEMORY_OBJECTIVE: &str = "max_memory_growth_bytes_per_hour";
-pub const DRIFT_OBJECTIVE: &str = "max_p95_drift";
-
-/// Is this SLO verdict one of the soak verdicts'?
-pub fn is_soak_objective(objective: &str) -> bool {
-    objective == MEMORY_OBJECTIVE || objective == DRIFT_OBJECTIVE
-}
-
 /// The soak part of the summary: the server's sampled resources and both verdicts.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct SoakSummary {
@@ -339,13 +330,13 @@ pub fn soak_summary(
         drift: drift(timeline, warmup_s, window_s),
     };
     let mut slos = Vec::new();
-    let verdict = |objective: &str,
+    let verdict = |objective: Objective,
                    target: f64,
                    measured: Option<f64>,
                    breached: Option<bool>,
                    why: Option<String>| SloVerdict {
         op: crate::record::names::ALL_TOOLS.to_owned(),
-        objective: objective.to_owned(),
+        objective,
         target,
         measured,
         passed: breached == Some(false),
@@ -355,7 +346,7 @@ pub fn soak_summary(
     };
     if let Some(max) = limits.max_memory_growth {
         slos.push(verdict(
-            MEMORY_OBJECTIVE,
+            Objective::MaxMemoryGrowthBytesPerHour,
             max,
             s.memory.value().map(|g| g.per_hour),
             leak_breached(&s.memory, max),
@@ -364,7 +355,7 @@ pub fn soak_summary(
     }
     if let Some(max) = limits.max_p95_drift {
         slos.push(verdict(
-            DRIFT_OBJECTIVE,
+            Objective::MaxP95Drift,
             max,
             s.drift.value().and_then(|d| d.p95_change),
             drift_breached(&s.drift, max),
