@@ -200,6 +200,9 @@ ANNOTATIONS = [
                "run {{run_id}}: mcp_soak_running {{__value__}}", "instance {{instance}}", "run_id,instance"),
     annotation("Stage changes", "blue", "changes(mcp_soak_stage[1m]) > 0",
                "stage change", "run {{run_id}} instance {{instance}}", "run_id"),
+    annotation("Runtime changes", "purple", "changes(mcp_soak_control_changes_total[1m]) > 0",
+               "{{action}}", "run {{run_id}} instance {{instance}} (mcp-soak ctl or a SIGHUP reload)",
+               "run_id,action"),
     {"name": "Firing alerts", "datasource": DS, "enable": True, "hide": False, "iconColor": "red",
      "expr": 'ALERTS{alertstate="firing",alertname=~"McpSoak.*",run_id=~"$run_id"}', "step": "60s",
      "titleFormat": "{{alertname}}", "textFormat": "{{severity}} {{tool}} run {{run_id}}",
@@ -526,10 +529,11 @@ def overview():
         "Sessions active", "MCP sessions open now (mcp_soak_sessions_active).", "short",
         [target("sum by (run_id) (mcp_soak_sessions_active)", "active")], minimum=0), 12, 7))
     P.append(L.place(timeseries(
-        "Sessions initialized / expired per second",
-        "initialize handshakes/s, and sessions the server expired (404, re-initialized after).", "ops",
-        [target("sum by (run_id) (rate(mcp_soak_sessions_initialized_total[$__rate_interval]))", "initialized"),
-         target("sum by (run_id) (rate(mcp_soak_sessions_expired_total[$__rate_interval]))", "expired")], minimum=0), 12, 7))
+        "Session lifecycle per second",
+        "Sessions created (initialize), DELETEd (2xx), expired by the server (404), re-initialized after an "
+        "expiry, and abandoned on purpose (session strategy abandon), per second.", "ops",
+        [target(f"sum by (run_id) (rate(mcp_soak_sessions_{event}_total[$__rate_interval]))", event)
+         for event in ("initialized", "deleted", "expired", "reinitialized", "abandoned")], minimum=0), 12, 7))
 
     P.append(L.row("Server resources"))
     memory_runbook = [{"title": "Runbook: memory growth", "url": f"{RUNBOOK}/McpSoakTargetMemoryGrowth.md"}]

@@ -70,7 +70,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# free_ports N: N loopback ports free a moment ago, all held until all are picked (so no two are the
+# same port: one bound, released, then bound again by the next pick).
+free_ports() {
+  "$PY" -c 'import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
+}
 # wait_http URL SECONDS WHAT: until URL answers 2xx.
 wait_http() {
   local deadline=$((SECONDS + $2))
@@ -85,7 +92,9 @@ check() {
   if ! "${CHECK[@]}" "$@"; then FAILURES=$((FAILURES + 1)); fi
 }
 
-MOCK_PORT="$(free_port)"; SOAK_PORT="$(free_port)"; PROM_PORT="$(free_port)"; AM_PORT="$(free_port)"
+ports="$(free_ports 4)"
+read -r MOCK_PORT SOAK_PORT PROM_PORT AM_PORT <<<"$ports"
+[ -n "$AM_PORT" ] || die "no free loopback ports: $ports"
 PROM="http://127.0.0.1:$PROM_PORT"
 
 # ---- configs -------------------------------------------------------------------------------------

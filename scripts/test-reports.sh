@@ -36,7 +36,15 @@ step "a run stopped by SIGTERM still writes its reports"
 GITHUB_STEP_SUMMARY="$OUT/step-summary.md" "$BIN" demo "${common[@]}" --summary "$OUT/term.json" \
   --html "$OUT/term.html" --junit "$OUT/term.xml" >"$tmp/term.out" 2>&1 &
 pid=$!
-sleep 4
+# TERM once the schedule runs (the handlers are installed before it starts): a fixed sleep could
+# land before that on a loaded machine, and the default SIGTERM action would write nothing.
+for _ in $(seq 600); do
+  grep -q 'starting the schedule' "$tmp/term.out" && break
+  kill -0 "$pid" 2>/dev/null || die "demo ended before its schedule started: $(tail -5 "$tmp/term.out")"
+  sleep 0.1
+done
+grep -q 'starting the schedule' "$tmp/term.out" || die "demo did not start its schedule within 60 s"
+sleep 2 # some traffic to report
 kill -TERM "$pid"
 wait "$pid" || true
 for f in term.json term.html term.xml step-summary.md; do [ -s "$OUT/$f" ] || die "$f not written after SIGTERM"; done

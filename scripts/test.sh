@@ -6,6 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export MCP_SOAK_PEERS="$PWD/.peers"
 
+# Tools the suite needs that install-test-deps.sh does not install: fail now, not after the build.
+for tool in cargo npm python3 curl perl unshare mkfifo; do
+  command -v "$tool" >/dev/null || { echo "test.sh: $tool not found (the suite needs it)" >&2; exit 1; }
+done
+python3 -c 'import venv, ensurepip' 2>/dev/null || { echo "test.sh: python3 cannot make a venv (Debian: python3-venv)" >&2; exit 1; }
+
 bash scripts/install-test-deps.sh
 
 echo "== build"

@@ -16,6 +16,7 @@
 //! * [`report`] renders snapshots: console report, JSON summary, SLO verdicts, baseline compare.
 //! * [`mock`] is the built-in MCP server used by `demo`, the tests and the docker-compose stack.
 //! * [`timer`] is the sub-millisecond sleep the pacer and the mock's latency share.
+//! * [`secret`] (secrets and credential-free URLs) and [`tls`] sit below every layer that needs them.
 
 pub mod commands;
 pub mod config;
@@ -29,3 +30,4 @@ pub mod schedule;
 pub mod secret;
 pub mod telemetry;
 pub mod timer;
+pub mod tls;

@@ -115,7 +115,7 @@ fn otlp_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
             })?,
         Err(_) => 1.0,
     };
-    crate::mcp::transport::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(endpoint.clone())

@@ -662,11 +662,23 @@ fn a_reload_refuses_what_cannot_change_live_and_names_it() {
     use mcp_soak::commands::reload::not_live;
     let f = file(".toml", BASE);
     let running = load(&f, &[], &[]).expect("running plan");
-    let cases: [(&[&str], &[&str]); 8] = [
+    let args = mcp_soak::commands::reload::args_of(&running);
+    let cases: [(&[&str], &[&str]); 12] = [
         (&["--slo", "p95=10s"], &[]),
+        // The rate of a one-stage load and the weights apply live (as a re-rate, a reweigh).
+        (&["--rate", "20"], &[]),
+        (&["--mix", "echo=1,tools/list=1"], &[]),
         (&["--url", "http://127.0.0.1:10/mcp"], &["target.url"]),
-        (&["--rate", "20"], &["load"]),
-        (&["--mix", "echo=1"], &["mix"]),
+        (&["--header", "X-A: b"], &["target.headers"]),
+        (&["--duration", "2m"], &["load.duration"]),
+        (
+            &["--stages", "10:1m,20:1m"],
+            &["load.stages (only the rate of a single-stage load changes live)"],
+        ),
+        (
+            &["--mix", "echo=1"],
+            &["mix (operations added, removed, renamed or reordered)"],
+        ),
         (&["--slo-window", "1m"], &["limits.slo_window"]),
         (&["--label", "env=ci"], &["run.labels"]),
         (&["--max-in-flight", "7"], &["limits"]),
@@ -674,8 +686,15 @@ fn a_reload_refuses_what_cannot_change_live_and_names_it() {
     ];
     for (flags, refused) in cases {
         let new = load(&f, flags, &[]).expect("valid change");
-        assert_eq!(not_live(&running, &new), refused, "{flags:?}");
+        assert_eq!(not_live(&running, &new, Some(&args)), refused, "{flags:?}");
     }
+    // Tool arguments cannot change on a live run.
+    let other_args = file(".toml", &BASE.replace("len = 5", "len = 6"));
+    let new = load(&other_args, &[], &[]).expect("valid change");
+    assert_eq!(
+        not_live(&running, &new, Some(&args)),
+        ["mix.args (tool arguments)"]
+    );
 }
 
 #[test]
@@ -699,4 +718,78 @@ fn metrics_url_flag_sets_and_clears_the_resource_source() {
     );
     let e = load(&f, &["--metrics-url", "ftp://x"], &[]).expect_err("not http");
     assert!(e.to_string().contains("target.metrics_url"), "{e}");
+    // `--pid` picks a local process instead of the file's endpoint, and the other way round.
+    let p = load(&f, &["--pid", "4242"], &[]).expect("loads");
+    assert!(matches!(
+        p.resources.source,
+        Some(ResourceSource::Pid(4242))
+    ));
+    let with_pid = BASE.replace(
+        "url = \"http://127.0.0.1:9/mcp\"",
+        "url = \"http://127.0.0.1:9/mcp\"\npid = 4242",
+    );
+    let g = file(".toml", &with_pid);
+    let p = load(&g, &["--metrics-url", "http://127.0.0.1:7/metrics"], &[]).expect("loads");
+    assert!(matches!(
+        p.resources.source,
+        Some(ResourceSource::Metrics(_))
+    ));
+    let e = load(&f, &["--pid", "0"], &[]).expect_err("no pid 0");
+    assert!(e.to_string().contains("target.pid"), "{e}");
+}
+
+#[test]
+fn session_profiles_parse_and_bad_ones_name_the_field() {
+    use mcp_soak::mcp::SessionStrategy;
+    use std::time::Duration;
+    let f = file(".toml", BASE);
+    let strategy = |flags: &[&str]| load(&f, flags, &[]).map(|p| p.client.session_strategy);
+    assert_eq!(
+        strategy(&["--session-strategy", "idle:5m", "--sessions", "8"]).expect("idle"),
+        SessionStrategy::Idle {
+            after: Duration::from_secs(300),
+            share_pct: 25
+        }
+    );
+    assert_eq!(
+        strategy(&["--session-strategy", "idle:90s:50%", "--sessions", "4"]).expect("idle share"),
+        SessionStrategy::Idle {
+            after: Duration::from_secs(90),
+            share_pct: 50
+        }
+    );
+    assert_eq!(
+        strategy(&["--session-strategy", "stale"]).expect("stale"),
+        SessionStrategy::Stale
+    );
+    // Display writes what parses back.
+    let shown = SessionStrategy::Idle {
+        after: Duration::from_secs(90),
+        share_pct: 50,
+    }
+    .to_string();
+    assert_eq!(
+        strategy(&["--session-strategy", &shown, "--sessions", "4"]).expect("round trip"),
+        SessionStrategy::Idle {
+            after: Duration::from_secs(90),
+            share_pct: 50
+        }
+    );
+    for (bad, says) in [
+        ("idle:", "idle:DURATION"),
+        ("idle:0s", "idle:DURATION"),
+        ("idle:5m:0%", "share"),
+        ("idle:5m:25", "share"),
+        ("idle:5m:150%", "share"),
+        ("stale:3", "expected pooled"),
+    ] {
+        let e = strategy(&["--session-strategy", bad, "--sessions", "4"]).expect_err(bad);
+        let e = e.to_string();
+        assert!(
+            e.contains("target.session_strategy") && e.contains(says),
+            "{bad}: {e}"
+        );
+    }
+    let e = strategy(&["--session-strategy", "idle:5m", "--sessions", "1"]).expect_err("pool of 1");
+    assert!(e.to_string().contains("at least 2"), "{e}");
 }

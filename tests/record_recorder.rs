@@ -35,7 +35,7 @@ fn setup(raw: Option<std::path::PathBuf>) -> RecorderSetup {
             run_id: "run-1".into(),
             target: "http://user:secret@127.0.0.1:9/mcp?token=abc".into(),
             protocol: "2025-11-25".into(),
-            transport: "streamable-http".into(),
+            transport: mcp_soak::mcp::TargetTransport::StreamableHttp,
             labels: [("env".to_owned(), "test".to_owned())].into(),
         },
     }
@@ -216,6 +216,9 @@ fn metrics_text_agrees_with_counts_and_slos() {
         active: 3,
         initialized: 7,
         expired: 2,
+        deleted: 4,
+        abandoned: 1,
+        reinitialized: 2,
     });
     rec.set_in_flight(11);
     // Objectives in verdict order: echo p95; _all p95, min rate, max error ratio.
@@ -303,6 +306,14 @@ fn metrics_text_agrees_with_counts_and_slos() {
     assert_eq!(failing("_all", "p95_latency_ms"), Some(1.0));
     assert_eq!(failing("_all", "max_error_ratio"), Some(0.0));
     assert_eq!(value(&s, names::SESSIONS_INITIALIZED_TOTAL, &[]), Some(7.0));
+    for (name, n) in [
+        (names::SESSIONS_EXPIRED_TOTAL, 2.0),
+        (names::SESSIONS_DELETED_TOTAL, 4.0),
+        (names::SESSIONS_ABANDONED_TOTAL, 1.0),
+        (names::SESSIONS_REINITIALIZED_TOTAL, 2.0),
+    ] {
+        assert_eq!(value(&s, name, &[]), Some(n), "{name}");
+    }
     assert_eq!(value(&s, names::IN_FLIGHT, &[]), Some(11.0));
     assert!(
         value(
@@ -359,6 +370,12 @@ fn docs_table_matches_exported_names() {
     for name in [names::SLO_MAX_MEMORY_GROWTH, names::SLO_MAX_P95_DRIFT] {
         rec.gauge(name, vec![]).set(1.0);
     }
+    // A runtime change (`/control/…`, a reload) is counted once one is made.
+    rec.counter(
+        names::CONTROL_CHANGES_TOTAL,
+        vec![metrics::Label::new("action", "pause")],
+    )
+    .increment(1);
     let text = rec.prometheus().render();
     let exported: BTreeSet<String> = text
         .lines()
@@ -375,7 +392,7 @@ fn docs_table_matches_exported_names() {
         .filter_map(|l| l.split('`').next())
         .map(str::to_string)
         .collect();
-    let declared: BTreeSet<String> = names::ALL.iter().map(|s| s.to_string()).collect();
+    let declared: BTreeSet<String> = names::METRICS.iter().map(|m| m.name.to_string()).collect();
     assert_eq!(
         exported, documented,
         "exported vs the docs/metrics.md table"

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use mcp_soak::mock::MockConfig;
 
 use support::{
-    Soak, bin, fixed_latency, free_port, get_text, metrics_addr, mock, read_summary, start_run,
+    ClosedPort, Soak, bin, fixed_latency, get_text, metrics_addr, mock, read_summary, start_run,
     wait_until,
 };
 
@@ -111,8 +111,12 @@ async fn second_sigint_stops_at_once_and_still_writes_the_summary() {
     )
     .await;
     soak.signal("INT");
-    // Give the first signal time to be handled (the run is then draining, for up to 120 s).
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Wait until the first signal is handled (the run is then draining, for up to 120 s): two
+    // signals that arrive before the handler runs count as one.
+    wait_until(Duration::from_secs(60), "the first SIGINT handled", || {
+        soak.stderr_plain().contains("stop requested")
+    })
+    .await;
     assert!(
         soak.child.try_wait().expect("try_wait").is_none(),
         "the first SIGINT drains (calls still hang)"
@@ -424,8 +428,9 @@ async fn bad_input_exits_2_naming_source_and_key_and_sends_no_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_target_exits_3_at_once_with_require_target_at_the_end_without() {
-    // A port that was just free: bind, learn it, close it.
-    let port = free_port();
+    // A port held bound but not listening: connections are refused.
+    let closed = ClosedPort::new();
+    let port = closed.port();
     let url = format!("http://127.0.0.1:{port}/mcp");
     // With --require-target: exit 3 at once, with a message naming the target.
     // Without: the run keeps its schedule (every call `connect`) and, the target never reached,

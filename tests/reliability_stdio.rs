@@ -189,8 +189,10 @@ async fn a_crashing_server_mid_run_is_counted_and_restarted() {
     let s = support::read_summary(&summary);
     let c = &s["totals"]["counts"];
     let n = |k: &str| c[k].as_u64().unwrap_or(0);
-    // ~120 calls, a crash every 30: several restarts, every call accounted for exactly once.
-    assert!(n("ok") >= 60, "{c}");
+    // ~120 calls, a crash every 30: restarts, every call accounted for exactly once. More than 30
+    // ok means a restarted process answered; how many depends on how fast Python starts again,
+    // which a loaded machine stretches (52 ok of 120 seen under load).
+    assert!(n("ok") > 30, "{c}");
     assert!(n("protocol") + n("connect") >= 1, "{c}");
     assert_eq!(
         n("timeout"),

@@ -2,8 +2,8 @@
 //! every slot due while not connected as `connect`, reports `/readyz` 503 until connected, and
 //! retries the connection in the background; the target may come up mid-run.
 //!
-//! The binary runs as a child process; the target is the built-in mock on a loopback port that was
-//! free when the test started (bound, learned, closed).
+//! The binary runs as a child process; the target is the built-in mock on a loopback port the test
+//! holds bound but not listening (connections refused) until the mock listens on that very socket.
 
 mod support;
 
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use mcp_soak::mock::MockConfig;
 
-use support::{Soak, calls_total, free_port, get, loopback, mock_on, read_summary, start_run};
+use support::{ClosedPort, Soak, calls_total, get, read_summary, start_run};
 
 /// The count of `outcome` in a summary's totals.
 fn count(s: &serde_json::Value, outcome: &str) -> u64 {
@@ -21,18 +21,18 @@ fn count(s: &serde_json::Value, outcome: &str) -> u64 {
         .unwrap_or_else(|| panic!("count {outcome} in {}", s["totals"]))
 }
 
-/// Starts `mcp-soak run --url http://127.0.0.1:PORT/mcp ARGS` (see `start_run`), PORT free
-/// a moment ago: nothing listens there (yet). Returns PORT, the child and the summary's path.
-fn start_against_a_free_port(args: &str) -> (u16, Soak, PathBuf) {
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}/mcp");
+/// Starts `mcp-soak run --url http://127.0.0.1:PORT/mcp ARGS` (see `start_run`) against a port held
+/// closed: nothing listens there (yet). Returns the port, the child and the summary's path.
+fn start_against_a_closed_port(args: &str) -> (ClosedPort, Soak, PathBuf) {
+    let port = ClosedPort::new();
+    let url = format!("http://127.0.0.1:{}/mcp", port.port());
     let (soak, summary) = start_run(&url, args);
     (port, soak, summary)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_down_for_the_whole_run_counts_every_call_as_connect() {
-    let (port, mut soak, summary) = start_against_a_free_port(
+    let (port, mut soak, summary) = start_against_a_closed_port(
         "--mix list_clusters=1 --rate 10 --duration 3s --metrics-listen 127.0.0.1:0 --linger 0s \
          --quiet --slo errors=1%",
     );
@@ -58,7 +58,8 @@ async fn target_down_for_the_whole_run_counts_every_call_as_connect() {
     assert_eq!(st.code(), Some(3), "stderr:\n{}", soak.stderr_plain());
     let stderr = soak.stderr_plain();
     assert!(
-        stderr.contains("target down at start") && stderr.contains(&format!("127.0.0.1:{port}")),
+        stderr.contains("target down at start")
+            && stderr.contains(&format!("127.0.0.1:{}", port.port())),
         "a warning names the target:\n{stderr}"
     );
     let s = read_summary(&summary);
@@ -83,7 +84,7 @@ async fn target_down_for_the_whole_run_counts_every_call_as_connect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_coming_up_mid_run_flips_readyz_and_calls_go_out() {
-    let (port, mut soak, summary) = start_against_a_free_port(
+    let (port, mut soak, summary) = start_against_a_closed_port(
         "--mix list_clusters=1 --rate 20 --duration 8s --metrics-listen 127.0.0.1:0 --linger 60s \
          --quiet",
     );
@@ -92,7 +93,7 @@ async fn target_coming_up_mid_run_flips_readyz_and_calls_go_out() {
     assert_eq!(readyz, 503, "not ready before the target is up");
 
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let m = mock_on(MockConfig::default(), loopback(port)).await;
+    let m = port.mock(MockConfig::default()).await;
 
     // The connector's backoff is 0.5 s doubling: it reaches the mock within seconds.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -154,11 +155,11 @@ async fn target_coming_up_mid_run_flips_readyz_and_calls_go_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_target_whose_tools_do_not_fit_the_mix_stops_the_run_with_exit_2() {
-    let (port, mut soak, summary) = start_against_a_free_port(
+    let (port, mut soak, summary) = start_against_a_closed_port(
         "--mix no_such_tool=1 --rate 10 --duration 10m --metrics-listen none --quiet",
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let m = mock_on(MockConfig::default(), loopback(port)).await;
+    let m = port.mock(MockConfig::default()).await;
     let st = soak.wait(Duration::from_secs(60)).await;
     let stderr = soak.stderr_plain();
     assert_eq!(st.code(), Some(2), "stderr:\n{stderr}");

@@ -119,7 +119,7 @@ fn html_charts_plot_the_summary() {
     let mut want: Vec<f64> = s
         .slos
         .iter()
-        .filter(|v| v.objective == "p95_latency_ms")
+        .filter(|v| v.objective.as_str() == "p95_latency_ms")
         .map(|v| v.target)
         .collect();
     slo_lines.sort_by(f64::total_cmp);
@@ -332,7 +332,7 @@ fn junit_has_a_case_per_objective_with_measured_and_target() {
     // An aborted run fails the run case; a passing one has no failure at all.
     let mut aborted = baseline();
     aborted.aborted = true;
-    aborted.stop_reason = Some("signal".into());
+    aborted.stop_reason = Some(mcp_soak::report::summary::StopReason::Signal);
     let text = junit::render(&aborted);
     assert_eq!(text.matches("<failure").count(), 1);
     assert!(text.contains("run aborted: signal"));

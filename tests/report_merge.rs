@@ -45,7 +45,7 @@ fn recorder(run_id: &str, share: f64) -> Recorder {
             run_id: run_id.into(),
             target: "http://127.0.0.1:1/mcp".into(),
             protocol: "2025-11-25".into(),
-            transport: "streamable-http".into(),
+            transport: mcp_soak::mcp::TargetTransport::StreamableHttp,
             labels: [("test".to_string(), "merge".to_string())].into(),
         },
     })
@@ -340,7 +340,8 @@ fn cli_merges_files_and_exits_2_naming_the_file_of_another_run() {
 
 #[test]
 fn the_soak_section_of_the_shard_that_sampled_the_server_is_kept() {
-    use mcp_soak::report::verdicts::{Growth, MEMORY_OBJECTIVE, Measured};
+    use mcp_soak::plan::Objective;
+    use mcp_soak::report::verdicts::{Growth, Measured};
     let (_, mut shards) = split_run(["soak-run"; 3]);
     let growth = Growth {
         per_hour: 3e8,
@@ -354,7 +355,7 @@ fn the_soak_section_of_the_shard_that_sampled_the_server_is_kept() {
     s.soak.source = Some("http://server:9100/metrics".into());
     s.soak.memory = Measured::Measured(growth.clone());
     let mut failed = s.slos[0].clone();
-    failed.objective = MEMORY_OBJECTIVE.into();
+    failed.objective = Objective::MaxMemoryGrowthBytesPerHour;
     failed.passed = false;
     s.slos.push(failed);
     let m = merge::merge(&shards).expect("merge").summary;
@@ -362,7 +363,7 @@ fn the_soak_section_of_the_shard_that_sampled_the_server_is_kept() {
     assert!(
         m.slos
             .iter()
-            .any(|v| v.objective == MEMORY_OBJECTIVE && !v.passed)
+            .any(|v| v.objective == Objective::MaxMemoryGrowthBytesPerHour && !v.passed)
     );
     assert!(!m.slo_passed, "the failed memory SLO fails the merged run");
 }

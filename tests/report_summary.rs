@@ -39,7 +39,7 @@ fn run_summary(slow_ms: u64) -> Summary {
             run_id: "r1".into(),
             target: "https://u:p@example.test/mcp".into(),
             protocol: "2025-11-25".into(),
-            transport: "streamable-http".into(),
+            transport: mcp_soak::mcp::TargetTransport::StreamableHttp,
             labels: [("env".to_owned(), "test".to_owned())].into(),
         },
     })
@@ -145,7 +145,7 @@ fn slo_verdicts() {
     let v = |op: &str, obj: &str| {
         s.slos
             .iter()
-            .find(|v| v.op == op && v.objective == obj)
+            .find(|v| v.op == op && v.objective.as_str() == obj)
             .unwrap_or_else(|| panic!("{op} {obj} in {:?}", s.slos))
             .clone()
     };
@@ -185,7 +185,15 @@ fn console_number(text: &str, label: &str) -> u64 {
 
 #[test]
 fn console_and_json_agree_on_every_count() {
-    let s = run_summary(300);
+    let mut s = run_summary(300);
+    s.sessions = mcp_soak::mcp::SessionStats {
+        active: 2,
+        initialized: 9,
+        expired: 3,
+        deleted: 5,
+        abandoned: 0,
+        reinitialized: 2,
+    };
     let mut out = Vec::new();
     console::write(&s, &mut out).expect("write");
     let text = String::from_utf8(out).expect("utf-8");
@@ -195,6 +203,13 @@ fn console_and_json_agree_on_every_count() {
     assert_eq!(console_number(&text, "Successful (ok)"), t.counts.ok);
     assert_eq!(console_number(&text, "Failed"), t.completed - t.counts.ok);
     assert_eq!(console_number(&text, "Dropped slots"), t.counts.dropped);
+    assert_eq!(console_number(&text, "Sessions"), s.sessions.initialized);
+    assert!(
+        text.contains(
+            "9 created, 5 deleted, 3 expired, 2 re-initialized, 0 abandoned, 2 open at the end"
+        ),
+        "{text}"
+    );
     for k in &s.errors.by_kind {
         assert_eq!(
             console_number(&text, k.kind.as_str()),

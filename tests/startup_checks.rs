@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use mcp_soak::mock::MockConfig;
 
-use support::{bin, free_port, mock};
+use support::{ClosedPort, bin, mock};
 
 fn mcp_soak(args: &[&str]) -> Output {
     Command::new(bin())
@@ -197,7 +197,8 @@ fn short_run(url: &str, dir: &Path, extra: &[&str]) -> Output {
 #[test]
 fn a_target_never_reached_warns_during_the_run_and_exits_3() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("http://127.0.0.1:{}/mcp", free_port());
+    let closed = ClosedPort::new();
+    let url = format!("http://127.0.0.1:{}/mcp", closed.port());
     let out = short_run(&url, dir.path(), &["--mix", "echo=1"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -67,7 +67,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_are_exported_with_call_attributes_and_traceparent_is_sent() {
-    mcp_soak::mcp::transport::install_crypto_provider();
+    mcp_soak::tls::install_crypto_provider();
     let mock = spawn(MockConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();

@@ -57,10 +57,16 @@ def fail(msg):
     print(f"[shards] FAIL: {msg}", file=sys.stderr, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n):
+    """n loopback ports free a moment ago, all held until all are picked: no two are the same."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def start(name, argv, env=None):
@@ -191,8 +197,7 @@ def shard_rates(prom, run_id, t0):
 
 def main():
     WORK.mkdir(parents=True, exist_ok=True)
-    mock_port, prom_port = free_port(), free_port()
-    shard_ports = [free_port() for _ in range(SHARDS)]
+    mock_port, prom_port, *shard_ports = free_ports(2 + SHARDS)
     prom = f"http://127.0.0.1:{prom_port}"
 
     say(f"mock :{mock_port}, shards /metrics :{shard_ports}, Prometheus :{prom_port}, work {WORK}")
@@ -323,7 +328,7 @@ tool = "list_clusters"
 weight = 1
 """
     sts, cms = workload({"mode": "statefulset", "shards": 2, "config": config}, "StatefulSet")
-    ports = [free_port() for _ in range(2)]
+    ports = free_ports(2)
     pods = []
     for i in range(2):
         argv, env = pod_argv_env(sts, cms, f"sts-{i}", i, ports[i])

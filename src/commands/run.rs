@@ -7,15 +7,19 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::checkpoint::{self, Checkpointer};
+use super::control::Controller;
 use super::{Exit, ExitError};
 use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
 use crate::mcp::{Auth, Negotiated};
 use crate::plan::{Load, Plan};
-use crate::record::http::Readiness;
-use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, names, strip_credentials};
+use crate::record::events::Events;
+use crate::record::http::{ControlAct, ControlRoutes, ControlState, Readiness};
+use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, names};
 use crate::report::summary::{self, ProtocolInfo, RunMeta, Summary};
 use crate::report::{console, write};
 use crate::schedule::Pacer;
+use crate::schedule::control::Steering;
+use crate::secret::strip_credentials;
 
 /// Arguments of `mcp-soak run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -92,20 +96,29 @@ async fn execute_with(
     let recorder = Recorder::new(recorder_setup(&plan, &run_id, &protocol))
         .context("setting up the recorder")?;
     let readiness = Readiness::new();
+    let events = Events::new(std::time::Instant::now());
+    let controller = Controller::new(steering(&plan), recorder.clone(), events.clone());
     let server = match checked.metrics_listener {
-        Some(listener) => Some(
-            crate::record::http::serve_bound(
-                listener,
-                recorder.prometheus(),
-                readiness.clone(),
-                Some(checkpoint::control_state(
-                    plan.load.clone(),
-                    recorder.clone(),
-                    checkpoint_every(&plan),
-                )),
+        Some(listener) => {
+            let routes = control_routes(&plan, &listener, &recorder, &controller)
+                .map_err(ExitError::usage)?;
+            Some(
+                crate::record::http::serve_bound(
+                    listener,
+                    recorder.prometheus(),
+                    readiness.clone(),
+                    Some(routes),
+                )
+                .map_err(ExitError::cannot_start)?,
             )
-            .map_err(ExitError::cannot_start)?,
-        ),
+        }
+        None if plan.control.enabled => {
+            return Err(ExitError::usage(anyhow::anyhow!(
+                "`control.enabled`: the controls live on the metrics listener, which is off \
+                 (set --metrics-listen 127.0.0.1:9464)"
+            ))
+            .into());
+        }
         None => None,
     };
     if let Some(server) = &server {
@@ -139,15 +152,22 @@ async fn execute_with(
     // Checkpoints and the final summary share one file: expand `{timestamp}` once.
     plan.output.summary =
         (plan.output.summary.as_deref()).map(|p| write::expand_timestamp(p, started));
-    let checkpoints = start_checkpoints(&plan, &recorder, negotiated.as_ref(), started);
+    let checkpoints = start_checkpoints(&plan, &recorder, &events, negotiated.as_ref(), started);
     #[cfg(unix)]
     let reloads =
-        reload_from.map(|args| super::reload::on_sighup(args, plan.clone(), recorder.clone()));
+        reload_from.map(|args| super::reload::on_sighup(args, plan.clone(), controller.clone()));
     let watch = super::no_success::watch(recorder.clone(), plan.output.progress_interval);
     let result = match client {
         Ok(client) => {
             readiness.set_ready(true);
-            engine::run(plan.clone(), client, recorder.clone(), stop).await
+            engine::run(
+                plan.clone(),
+                client,
+                recorder.clone(),
+                stop,
+                controller.subscribe(),
+            )
+            .await
         }
         // The connector flips readiness once the target is reached.
         Err(reason) => {
@@ -157,11 +177,14 @@ async fn execute_with(
                 readiness.clone(),
                 recorder.clone(),
                 stop,
+                controller.subscribe(),
             )
             .await
         }
     };
     watch.abort();
+    // Signals from here on skip the linger, even those that come while the report is written.
+    let signals_at_end = stop.signals();
     let mut finished = match result {
         Ok(f) => f,
         Err(e) => {
@@ -189,14 +212,14 @@ async fn execute_with(
     // Joining the raw writer and the fsyncs block: off the async threads, so `/metrics` keeps
     // answering (the final scrape) while the files are written.
     let exit = {
-        let (plan, recorder) = (plan.clone(), recorder.clone());
-        tokio::task::spawn_blocking(move || report(&plan, &recorder, &finished, &observed))
+        let (plan, recorder, events) = (plan.clone(), recorder.clone(), events.list());
+        tokio::task::spawn_blocking(move || report(&plan, &recorder, &finished, &observed, events))
             .await
             .context("the report task failed")??
     };
     readiness.set_ready(false);
     if let Some(server) = server {
-        engine::linger(plan.output.linger, stop).await;
+        engine::linger(plan.output.linger, stop, signals_at_end).await;
         server.shutdown().await;
     }
     // The target came up late with tools that do not fit the mix: a configuration error (exit 2),
@@ -216,17 +239,25 @@ pub(crate) fn fit_mix(plan: &mut Plan, tools: &[crate::mcp::ToolInfo]) -> Result
     plan.resolve_tools(tools).map_err(ExitError::usage)
 }
 
-/// A session profile against a server that negotiated the stateless era does nothing (no session to
-/// pool, churn or abandon): say so, since `--protocol auto` picks that era by itself.
+/// A session profile does nothing against a server that negotiated the stateless era (no session to
+/// pool, churn or abandon), nor over legacy SSE or stdio (one session per stream or process): say so,
+/// since `--protocol auto` picks the stateless era by itself.
 fn warn_sessionless(plan: &Plan, negotiated: &Negotiated) {
     let strategy = plan.client.session_strategy;
-    if negotiated.era == crate::mcp::Era::Stateless
-        && strategy != crate::mcp::SessionStrategy::Pooled
-    {
+    if strategy == crate::mcp::SessionStrategy::Pooled {
+        return;
+    }
+    if negotiated.era == crate::mcp::Era::Stateless {
         tracing::warn!(
             protocol = %negotiated.protocol_version,
             "session strategy {strategy} does nothing: the server negotiated the stateless era; \
              pass --protocol 2025-11-25 for session profiles"
+        );
+    } else if plan.client.stdio.is_some() || negotiated.era == crate::mcp::Era::LegacySse {
+        tracing::warn!(
+            era = negotiated.era.as_str(),
+            "session strategy {strategy} does nothing over this transport (one session per stream \
+             or process); session profiles need Streamable HTTP"
         );
     }
 }
@@ -237,6 +268,7 @@ fn report(
     recorder: &Recorder,
     finished: &Finished,
     observed: &crate::record::resources::Observed,
+    events: Vec<crate::record::events::ControlEvent>,
 ) -> anyhow::Result<Exit> {
     if let Err(e) = recorder.finish() {
         tracing::warn!("raw stream: {e}");
@@ -245,13 +277,18 @@ fn report(
     let meta = RunMeta {
         ended: finished.ended,
         aborted: finished.stop_reason != StopReason::Completed,
-        stop_reason: Some(finished.stop_reason.as_str().to_owned()),
+        stop_reason: Some(finished.stop_reason),
+        events,
         ..run_meta(plan, finished.negotiated.as_ref(), finished.started)
     };
     let mut summary: Summary = summary::build(&snapshot, meta);
     let (soak, soak_slos) = crate::report::verdicts::soak_summary(
         observed,
         &summary.timeline,
+        summary
+            .ops
+            .iter()
+            .map(|o| (o.name.as_str(), o.timeline.as_slice())),
         summary.duration_s,
         &plan.soak,
     );
@@ -310,6 +347,7 @@ fn checkpoint_every(plan: &Plan) -> Option<std::time::Duration> {
 fn start_checkpoints(
     plan: &Plan,
     recorder: &Recorder,
+    events: &Events,
     negotiated: Option<&Negotiated>,
     started: SystemTime,
 ) -> Option<Checkpointer> {
@@ -321,8 +359,64 @@ fn start_checkpoints(
         every,
         meta: run_meta(plan, negotiated, started),
         load: plan.load.clone(),
+        events: events.clone(),
     };
     Some(Checkpointer::start(setup, recorder.clone()))
+}
+
+/// The run's steering: the mix's weights, and the first stage's rate (None for the closed model).
+fn steering(plan: &Plan) -> Steering {
+    let ops = plan
+        .mix
+        .ops
+        .iter()
+        .map(|o| (o.name.clone(), o.weight))
+        .collect();
+    let rate = match &plan.load {
+        Load::Open { stages, .. } => Some(stages.first().map_or(0.0, |s| s.rate)),
+        Load::Closed { .. } => None,
+    };
+    Steering::new(ops, rate)
+}
+
+/// The `/control/…` routes: the state always, changes when `[control] enabled`. A token is required
+/// off loopback (and with `control.require_token`); one configured is always checked.
+fn control_routes(
+    plan: &Plan,
+    listener: &std::net::TcpListener,
+    recorder: &Recorder,
+    controller: &Controller,
+) -> anyhow::Result<ControlRoutes> {
+    let c = &plan.control;
+    let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
+    if c.enabled && c.token.is_none() && !loopback {
+        anyhow::bail!(
+            "`control.enabled` on a listener that is not loopback needs a token: set {} or \
+             control.token_file",
+            crate::config::CONTROL_TOKEN_ENV
+        );
+    }
+    let progress =
+        checkpoint::control_state(plan.load.clone(), recorder.clone(), checkpoint_every(plan));
+    let (ctl, enabled) = (controller.clone(), c.enabled);
+    let state: ControlState = std::sync::Arc::new(move || {
+        let mut v = progress();
+        if let Some(o) = v.as_object_mut() {
+            let mut control = ctl.state();
+            control["enabled"] = json!(enabled);
+            o.insert("control".into(), control);
+        }
+        v
+    });
+    let ctl = controller.clone();
+    let act: Option<ControlAct> = c
+        .enabled
+        .then(|| std::sync::Arc::new(move |action: &str, body| ctl.handle(action, body)) as _);
+    Ok(ControlRoutes {
+        state,
+        act,
+        token: c.token.clone(),
+    })
 }
 
 /// What the recorder must know up front: the bounded label sets and the run's identity.
@@ -336,7 +430,7 @@ fn recorder_setup(plan: &Plan, run_id: &str, protocol: &str) -> RecorderSetup {
             run_id: run_id.to_owned(),
             target: plan.client.url.clone(),
             protocol: protocol.to_owned(),
-            transport: plan.client.transport_name().to_owned(),
+            transport: plan.client.target_transport(),
             labels: plan.identity.labels.clone(),
         },
     }
@@ -366,7 +460,7 @@ pub fn stage_plans(load: &Load) -> Vec<StagePlan> {
 fn protocol_info(n: &Negotiated) -> ProtocolInfo {
     ProtocolInfo {
         version: Some(n.protocol_version.clone()),
-        era: Some(n.era.as_str().to_owned()),
+        era: Some(n.era),
         server_name: n.server_name.clone(),
         server_version: n.server_version.clone(),
     }
@@ -407,7 +501,7 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
     json!({
         "target": {
             "url": strip_credentials(&c.url),
-            "transport": c.transport_name(),
+            "transport": c.target_transport(),
             "processes": c.stdio.as_ref().map(|t| t.processes),
             "protocol": protocol,
             "auth": auth,

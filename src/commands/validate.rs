@@ -97,7 +97,7 @@ pub fn describe(plan: &Plan) -> String {
         None => writeln!(
             s,
             "target: {} ({}, protocol {}, timeout {}, {} sessions {})",
-            crate::record::strip_credentials(&c.url),
+            crate::secret::strip_credentials(&c.url),
             c.transport.as_str(),
             c.protocol,
             dur(c.timeout),

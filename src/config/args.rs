@@ -22,6 +22,10 @@ pub struct RunArgs {
     /// `none` turns off a lower layer's).
     #[arg(long = "metrics-url", value_name = "URL|none", help_heading = "Target")]
     pub metrics_url: Option<String>,
+    /// A local server process to sample for its memory, fds, CPU and threads from /proc
+    /// (`target.pid`).
+    #[arg(long, value_name = "PID", help_heading = "Target")]
+    pub pid: Option<i64>,
     /// How many stdio server processes to run (with --stdio); calls are spread over them. Default 1.
     #[arg(long, value_name = "N", help_heading = "Target")]
     pub processes: Option<i64>,
@@ -41,8 +45,10 @@ pub struct RunArgs {
     /// wait shows as schedule lag. Default 256.
     #[arg(long, value_name = "N", help_heading = "Target")]
     pub max_connections: Option<i64>,
-    /// `pooled` (default), `churn:K` (new session every K calls), `per-call`, or `abandon` (a new
-    /// session per call, never DELETEd: the leak many servers suffer).
+    /// `pooled` (default), `churn:K` (new session every K calls), `per-call`, `abandon` (a new
+    /// session per call, never DELETEd: the leak many servers suffer), `idle:DURATION[:SHARE%]`
+    /// (a share of the pool, default 25 %, left idle that long, then used: the server's expiry and
+    /// the re-initialize cost) or `stale` (every call on a deleted or never-issued session id).
     #[arg(long, value_name = "STRATEGY", help_heading = "Target")]
     pub session_strategy: Option<String>,
     /// Extra header on every request, repeatable: `--header 'X-Api-Key: abc'`.
@@ -193,6 +199,11 @@ pub struct RunArgs {
     /// Exit 0 even when an SLO failed.
     #[arg(long, help_heading = "Run control")]
     pub no_fail_on_slo: bool,
+    /// Let `/control/…` on the metrics listener pause, resume, re-rate and reweigh the run
+    /// (`[control] enabled`); off loopback it needs a token from `MCP_SOAK_CONTROL_TOKEN` or
+    /// `control.token_file`.
+    #[arg(long, help_heading = "Run control")]
+    pub control: bool,
     /// Run id on every series and in the summary; give the shards of one load the same id.
     #[arg(long, value_name = "ID", help_heading = "Output")]
     pub run_id: Option<String>,

@@ -30,6 +30,13 @@ impl Loader<'_> {
             t.url = None;
         }
         self.set(&mut t.url, a.url.clone(), "target.url", "url");
+        // Likewise for the server's resources: `--pid` or `--metrics-url` picks the one source.
+        if a.pid.is_some() && a.metrics_url.is_none() {
+            t.metrics_url = None;
+        }
+        if a.metrics_url.is_some() && a.pid.is_none() {
+            t.pid = None;
+        }
         match a.metrics_url.as_deref() {
             Some("none") => t.metrics_url = None,
             other => self.set(
@@ -39,6 +46,7 @@ impl Loader<'_> {
                 "metrics-url",
             ),
         }
+        self.set(&mut t.pid, a.pid, "target.pid", "pid");
         self.set(
             &mut t.command,
             a.stdio.clone().map(super::file::CommandCfg::Line),
@@ -254,6 +262,14 @@ impl Loader<'_> {
                 .insert(format!("run.labels.{}", k.trim()), "flag --label".into());
         }
 
+        if a.control {
+            self.set(
+                &mut c.control.enabled,
+                Some(true),
+                "control.enabled",
+                "control",
+            );
+        }
         let o = &mut c.output;
         self.set(
             &mut o.summary,

@@ -14,10 +14,11 @@ use tokio::sync::Notify;
 use rand::RngExt;
 use tokio_util::sync::CancellationToken;
 
-use super::{Live, Shared, StopReason, scrub_url_secrets};
+use super::{Live, Shared, StopReason};
 use crate::mcp::McpClient;
 use crate::plan::PlanError;
 use crate::record::http::Readiness;
+use crate::secret::scrub_url_secrets;
 
 /// First retry delay (before jitter).
 const FIRST_DELAY: Duration = Duration::from_millis(500);

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -22,37 +23,14 @@ use crate::plan::{CapturePool, Load, Mix, Plan, PlanError};
 use crate::record::Recorder;
 use crate::record::http::Readiness;
 use crate::schedule::admission::{Admission, Admit};
+use crate::schedule::control::{Course, Steer};
 use crate::schedule::{closed, open, pacer::Pacer};
+use crate::secret::{scrub_url_secrets, strip_credentials};
 use crate::timer::Clock;
 
+pub use crate::report::summary::StopReason;
 use connector::Connection;
 pub use shutdown::Stop;
-
-/// Why sending stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The plan ran to its end (duration, stages, count).
-    Completed,
-    /// SIGINT / SIGTERM (or the caller's stop).
-    Signal,
-    /// An SLO failed for longer than `abort_on_breach`.
-    SloBreach,
-    /// The target came up late and its tools do not fit the mix (unknown tool, destructive tool).
-    MixMismatch,
-}
-
-impl StopReason {
-    /// The name used in the summary.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopReason::Completed => "completed",
-            StopReason::Signal => "signal",
-            StopReason::SloBreach => "slo_breach",
-            StopReason::MixMismatch => "mix_mismatch",
-        }
-    }
-}
 
 /// What a finished run hands to the report.
 pub struct Finished {
@@ -97,17 +75,19 @@ struct Shared {
 /// Runs the plan against a connected client until it completes or `stop` fires, then drains.
 ///
 /// The plan's mix must already be resolved against the server's tools ([`Plan::resolve_tools`]).
+/// `steer` carries the runtime controls' changes ([`crate::schedule::control::idle`] for none).
 pub async fn run(
     plan: Plan,
     client: McpClient,
     recorder: Recorder,
     stop: &Stop,
+    steer: watch::Receiver<Steer>,
 ) -> anyhow::Result<Finished> {
     let live = Live {
         mix: plan.mix.clone(),
         client,
     };
-    run_with(plan, Ok(live), recorder, stop).await
+    run_with(plan, Ok(live), recorder, stop, steer).await
 }
 
 /// Runs the plan while the target is down at start (`reason`: why the first connect failed).
@@ -123,8 +103,9 @@ pub async fn run_connecting(
     readiness: Readiness,
     recorder: Recorder,
     stop: &Stop,
+    steer: watch::Receiver<Steer>,
 ) -> anyhow::Result<Finished> {
-    run_with(plan, Err((reason, readiness)), recorder, stop).await
+    run_with(plan, Err((reason, readiness)), recorder, stop, steer).await
 }
 
 /// The one run loop: `start` is the live connection, or the first connect error and the readiness
@@ -134,6 +115,7 @@ async fn run_with(
     start: Result<Live, (String, Readiness)>,
     recorder: Recorder,
     stop: &Stop,
+    steer: watch::Receiver<Steer>,
 ) -> anyhow::Result<Finished> {
     let started = SystemTime::now();
     let grace = plan.limits.grace;
@@ -163,7 +145,7 @@ async fn run_with(
     let tracker = TaskTracker::new();
     shared.recorder.start(t0);
     shared.recorder.set_running(true);
-    let ticker = progress::spawn(shared.clone(), t0, stop.soft.clone());
+    let ticker = progress::spawn(shared.clone(), t0, stop.soft.clone(), steer.clone());
     // Stopped when the schedule ends (or at the soft stop), whichever comes first.
     let halt = stop.soft.child_token();
     let connector = readiness.map(|r| connector::spawn(shared.clone(), r, halt.clone()));
@@ -171,7 +153,8 @@ async fn run_with(
     let stop_reason = match shared.plan.load.clone() {
         Load::Open { stages, max_calls } => {
             let pacer = Pacer::new(&stages, max_calls);
-            let reason = run_open(&shared, &pacer, t0, &tracker, stop).await;
+            let mut course = Course::new(&stages, max_calls, t0);
+            let reason = run_open(&shared, &mut course, &tracker, stop, steer).await;
             // A schedule that ran to its end ends where the pacer says (the last slot fires
             // before that); a stopped one ends now.
             let end = match (reason, pacer.total_duration()) {
@@ -259,13 +242,14 @@ async fn run_with(
     })
 }
 
-/// The open model: a task per slot, an in-flight cap that drops what cannot start.
+/// The open model: a task per slot, an in-flight cap that drops what cannot start. The controls
+/// (`steer`) pause and re-rate the course and change the weights slots are drawn with.
 async fn run_open(
     shared: &Arc<Shared>,
-    pacer: &Pacer,
-    t0: Instant,
+    course: &mut Course,
     tracker: &TaskTracker,
     stop: &Stop,
+    mut steer: watch::Receiver<Steer>,
 ) -> StopReason {
     // The global ceiling is waited on (slots are delayed, never lost): a 10 ms burst holds the rate.
     let ceiling = shared
@@ -274,14 +258,16 @@ async fn run_open(
         .max_rate
         .and_then(|r| open::ceiling(r, Duration::from_millis(10)));
     let mut rng = StdRng::seed_from_u64(shared.plan.seed);
+    // The weights slots are drawn with: the plan's until the controls change them.
+    let mut weights = Weights::new(&shared.plan.mix, steer.clone());
     let end = open::run(
         &Clock::Precise,
-        pacer,
-        t0,
+        course,
         ceiling.as_deref(),
         &stop.soft,
+        &mut steer,
         |_k, slot, intended| {
-            let op = shared.plan.mix.pick_ready(&mut rng, &shared.captures);
+            let op = weights.mix().pick_ready(&mut rng, &shared.captures);
             let Some(live) = call::live(shared, op, slot.stage, intended) else {
                 return;
             };
@@ -309,9 +295,42 @@ async fn run_open(
     }
 }
 
-/// Waits up to `linger` so a final scrape of `/metrics` can happen; a signal received during the
-/// linger (or a hard stop) ends it at once.
-pub async fn linger(linger: Duration, stop: &Stop) {
+/// The mix slots are drawn from, with the weights the controls set last (checked at each slot: a
+/// cheap look at the watch's version).
+struct Weights {
+    mix: Mix,
+    steer: watch::Receiver<Steer>,
+}
+
+impl Weights {
+    fn new(mix: &Mix, mut steer: watch::Receiver<Steer>) -> Weights {
+        let mut w = Weights {
+            mix: mix.clone(),
+            steer: steer.clone(),
+        };
+        w.take(steer.borrow_and_update().weights.clone());
+        w
+    }
+
+    fn mix(&mut self) -> &Mix {
+        if self.steer.has_changed().unwrap_or(false) {
+            let ws = self.steer.borrow_and_update().weights.clone();
+            self.take(ws);
+        }
+        &self.mix
+    }
+
+    fn take(&mut self, weights: Option<Vec<u32>>) {
+        for (op, w) in self.mix.ops.iter_mut().zip(weights.into_iter().flatten()) {
+            op.weight = w;
+        }
+    }
+}
+
+/// Waits up to `linger` so a final scrape of `/metrics` can happen; a signal received after the
+/// run ended (`signals_at_end`, from [`Stop::signals`]) or a hard stop ends it at once, even one
+/// that came while the report was being written.
+pub async fn linger(linger: Duration, stop: &Stop, signals_at_end: u64) {
     if linger.is_zero() {
         return;
     }
@@ -319,7 +338,7 @@ pub async fn linger(linger: Duration, stop: &Stop) {
     tokio::select! {
         _ = tokio::time::sleep(linger) => {}
         _ = stop.hard.cancelled() => {}
-        _ = stop.next_signal() => {}
+        _ = stop.signal_after(signals_at_end) => {}
     }
 }
 
@@ -357,25 +376,9 @@ pub async fn first_connect(plan: &Plan) -> anyhow::Result<FirstConnect> {
 
 /// "connecting to <url>: <error>", without the URL's credentials.
 fn connect_error(url: &str, e: &crate::mcp::ClientError) -> anyhow::Error {
-    let safe = crate::record::strip_credentials(url);
+    let safe = strip_credentials(url);
     anyhow::anyhow!(
         "connecting to {safe}: {}",
         scrub_url_secrets(&format!("{e:#}"), url)
     )
-}
-
-/// Replaces every occurrence of `url` (and of its userinfo) in `text` by the credential-free form.
-pub fn scrub_url_secrets(text: &str, url: &str) -> String {
-    let safe = crate::record::strip_credentials(url);
-    let mut out = text.replace(url, &safe);
-    if let Some(rest) = url.split_once("://").map(|(_, r)| r)
-        && let Some((userinfo, _)) = rest
-            .split('/')
-            .next()
-            .and_then(|auth| auth.rsplit_once('@'))
-        && !userinfo.is_empty()
-    {
-        out = out.replace(userinfo, "***");
-    }
-    out
 }

@@ -15,43 +15,6 @@ use super::session::{self, Pool};
 use super::transport::{self, Exchange, Http, PostHeaders};
 use super::*;
 
-/// Why the client could not do something outside a measured call (connect, discovery, tools/list).
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The server could not be reached at all (refused, DNS, TLS, timeout).
-    #[error("cannot reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
-    /// Anything else the server did wrong, described.
-    #[error("{0}")]
-    Failed(String),
-}
-
-impl ClientError {
-    /// True when the target is down or unreachable (exit code 3 territory).
-    pub fn is_unreachable(&self) -> bool {
-        matches!(self, ClientError::Unreachable { .. })
-    }
-
-    pub(crate) fn from_legacy(url: &str, x: &Exchange) -> Self {
-        Self::from_exchange(url, "legacy SSE handshake", x)
-    }
-
-    fn from_exchange(url: &str, what: &str, x: &Exchange) -> Self {
-        let reason = x
-            .detail
-            .clone()
-            .unwrap_or_else(|| x.kind.as_str().to_owned());
-        match x.kind {
-            OutcomeKind::Connect | OutcomeKind::Timeout => ClientError::Unreachable {
-                // Errors are printed: never with the URL's credentials.
-                url: crate::record::strip_credentials(url),
-                reason,
-            },
-            _ => ClientError::Failed(format!("{what} failed ({}): {reason}", x.kind)),
-        }
-    }
-}
-
 /// The stateless era's per-request constants.
 struct Stateless {
     proto: HeaderValue,
@@ -347,6 +310,13 @@ impl McpClient {
             config.client_name.clone(),
             config.client_version.clone(),
         );
+        let pool = match config.session_strategy {
+            SessionStrategy::Idle { after, .. } => {
+                let count = config.session_strategy.idle_sessions(pool.len());
+                pool.with_idle(after, count, Instant::now())
+            }
+            _ => pool,
+        };
         pool.opened();
         let negotiated = Negotiated {
             protocol_version: info.protocol_version.clone(),
@@ -356,7 +326,7 @@ impl McpClient {
         };
         if config.session_strategy.session_per_call() {
             // The handshake's own session is the client's, not the load's: always deleted.
-            session::delete(&http, &first, pool.proto.as_ref()).await;
+            pool.retire(&http, &first).await;
             pool.closed();
         } else {
             pool.adopt(0, first);
@@ -519,19 +489,30 @@ impl McpClient {
     ) -> Exchange {
         let http = &self.inner.http;
         let is_tool = matches!(req, McpRequest::ToolsCall { .. });
-        if self.inner.strategy.session_per_call() {
-            let s = match pool.open(http).await {
+        let strategy = self.inner.strategy;
+        if strategy.session_per_call() {
+            let s = if strategy == SessionStrategy::Stale {
+                pool.stale(http).await
+            } else {
+                pool.open(http).await
+            };
+            let s = match s {
                 Ok(s) => s,
                 Err(x) => return x,
             };
+            // A stale call's outcome is what the server did with an id it must not know.
             let x = send_in_session(http, pool, &s, req, cursor, is_tool, keep).await;
-            pool.closed();
-            if self.inner.strategy == SessionStrategy::PerCall {
-                self.spawn_delete(s);
+            match strategy {
+                SessionStrategy::PerCall => {
+                    pool.closed();
+                    self.spawn_delete(s);
+                }
+                SessionStrategy::Abandon => pool.abandon(),
+                _ => {}
             }
             return x;
         }
-        let slot = pool.next_slot();
+        let slot = pool.next_slot(Instant::now());
         *slot_out = Some(slot as u32);
         let s = match pool.acquire(http, slot).await {
             Ok(s) => s,
@@ -552,7 +533,7 @@ impl McpClient {
         let inner = self.inner.clone();
         self.inner.tasks.spawn(async move {
             if let Mode::Session(pool) = &inner.mode {
-                session::delete(&inner.http, &s, pool.proto.as_ref()).await;
+                pool.retire(&inner.http, &s).await;
             }
         });
     }
@@ -613,11 +594,7 @@ impl McpClient {
     /// Session counters for metrics.
     pub fn session_stats(&self) -> SessionStats {
         match &self.inner.mode {
-            Mode::Session(p) => SessionStats {
-                active: p.active(),
-                initialized: p.initialized.load(Ordering::Relaxed),
-                expired: p.expired.load(Ordering::Relaxed),
-            },
+            Mode::Session(p) => p.stats(),
             Mode::Legacy(l) => l.stats(),
             Mode::Stdio(p) => p.session_stats(),
             Mode::Stateless(_) => SessionStats::default(),
@@ -638,9 +615,7 @@ impl McpClient {
         match &inner.mode {
             Mode::Session(pool) => {
                 let sessions = pool.drain();
-                let deletes = sessions
-                    .iter()
-                    .map(|s| session::delete(&inner.http, s, pool.proto.as_ref()));
+                let deletes = sessions.iter().map(|s| pool.retire(&inner.http, s));
                 futures_util::future::join_all(deletes).await;
             }
             Mode::Legacy(l) => l.shutdown(),

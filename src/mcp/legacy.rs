@@ -14,10 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::de::IgnoredAny;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::client::ClientError;
+use super::error::ClientError;
+use super::initialize::{initialize_params, server_info};
 use super::jsonrpc::{self, Message};
 use super::sse::SseParser;
 use super::transport::{Exchange, Http};
@@ -240,11 +241,7 @@ impl Conn {
 /// GET the stream, then `initialize` + `notifications/initialized` on it; the initialize result.
 async fn handshake(http: &Http, hello: &Hello) -> Result<(Conn, Value), Exchange> {
     let conn = open_conn(http).await?;
-    let params = json!({
-        "protocolVersion": hello.version,
-        "capabilities": {},
-        "clientInfo": {"name": hello.client_name, "version": hello.client_version},
-    });
+    let params = initialize_params(&hello.version, &hello.client_name, &hello.client_version);
     let id = conn.next_id.fetch_add(1, Ordering::Relaxed);
     let fut = conn.request(
         http,
@@ -286,21 +283,18 @@ impl Legacy {
             let (conn, r) = handshake(http, &hello)
                 .await
                 .map_err(|x| ClientError::from_legacy(url, &x))?;
-            negotiated.get_or_insert_with(|| Negotiated {
-                protocol_version: r
-                    .get("protocolVersion")
-                    .and_then(Value::as_str)
-                    .unwrap_or(&hello.version)
-                    .to_owned(),
-                era: Era::LegacySse,
-                server_name: r
-                    .pointer("/serverInfo/name")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                server_version: r
-                    .pointer("/serverInfo/version")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+            negotiated.get_or_insert_with(|| {
+                let (server_name, server_version) = server_info(&r);
+                Negotiated {
+                    protocol_version: r
+                        .get("protocolVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or(&hello.version)
+                        .to_owned(),
+                    era: Era::LegacySse,
+                    server_name,
+                    server_version,
+                }
             });
             slots.push(Slot {
                 current: Mutex::new(Some(Arc::new(conn))),
@@ -411,10 +405,14 @@ impl Legacy {
         let active = (0..self.slots.len())
             .filter(|&i| self.live(i).is_some())
             .count() as u64;
+        let initialized = self.initialized.load(Ordering::Relaxed);
         SessionStats {
             active,
-            initialized: self.initialized.load(Ordering::Relaxed),
+            initialized,
             expired: self.expired.load(Ordering::Relaxed),
+            // Every stream past the first per slot re-opened an ended session.
+            reinitialized: initialized.saturating_sub(self.slots.len() as u64),
+            ..SessionStats::default()
         }
     }
 

@@ -20,6 +20,9 @@ pub use request::McpRequest;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::secret::Secret;
 
 /// The newest revision of the session era.
@@ -99,16 +102,38 @@ pub enum SessionStrategy {
     /// A new session for every call, never DELETEd: what a careless client does to a server, and
     /// the leak many servers suffer (each abandoned session stays until the server expires it).
     Abandon,
+    /// A pool in which `share_pct` % of the sessions (at least one, never all) are left idle for
+    /// `after`, then given one call: the server's idle expiry and the re-initialize cost, measured
+    /// while the rest of the pool carries the load.
+    Idle { after: Duration, share_pct: u8 },
+    /// Every call on a session the server must not know: alternately an id never issued and one
+    /// just DELETEd. The expected answer is `session_expired`; an `ok` is the finding.
+    Stale,
 }
 
 impl SessionStrategy {
-    /// One session per call (`per-call` or `abandon`): no pool.
+    /// One session (or none) per call (`per-call`, `abandon`, `stale`): no pool.
     pub fn session_per_call(self) -> bool {
-        matches!(self, SessionStrategy::PerCall | SessionStrategy::Abandon)
+        matches!(
+            self,
+            SessionStrategy::PerCall | SessionStrategy::Abandon | SessionStrategy::Stale
+        )
+    }
+
+    /// Sessions of a pool of `size` left idle by [`SessionStrategy::Idle`]: `share_pct` % rounded,
+    /// at least one and at most all but one (0 for other strategies or a pool of one).
+    pub fn idle_sessions(self, size: usize) -> usize {
+        match self {
+            SessionStrategy::Idle { share_pct, .. } if size >= 2 => {
+                let n = (size * share_pct as usize + 50) / 100;
+                n.clamp(1, size - 1)
+            }
+            _ => 0,
+        }
     }
 }
 
-/// As written in configs and flags: `pooled`, `churn:K`, `per-call`, `abandon`.
+/// As written in configs and flags: `pooled`, `churn:K`, `per-call`, `abandon`, `idle:D:S%`, `stale`.
 impl std::fmt::Display for SessionStrategy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -116,6 +141,14 @@ impl std::fmt::Display for SessionStrategy {
             SessionStrategy::Churn { calls_per_session } => write!(f, "churn:{calls_per_session}"),
             SessionStrategy::PerCall => f.write_str("per-call"),
             SessionStrategy::Abandon => f.write_str("abandon"),
+            SessionStrategy::Idle { after, share_pct } => {
+                write!(
+                    f,
+                    "idle:{}:{share_pct}%",
+                    humantime::format_duration(*after)
+                )
+            }
+            SessionStrategy::Stale => f.write_str("stale"),
         }
     }
 }
@@ -184,13 +217,41 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// The transport's name for metrics and the summary: `stdio` for a command target.
-    pub fn transport_name(&self) -> &'static str {
-        if self.stdio.is_some() {
-            "stdio"
-        } else {
-            self.transport.as_str()
+    /// How the target is reached, for metrics and the summary: `stdio` for a command target.
+    pub fn target_transport(&self) -> TargetTransport {
+        match (&self.stdio, self.transport) {
+            (Some(_), _) => TargetTransport::Stdio,
+            (None, Transport::StreamableHttp) => TargetTransport::StreamableHttp,
+            (None, Transport::LegacySse) => TargetTransport::LegacySse,
         }
+    }
+}
+
+/// How the target is reached, as the summary's `transport` and the `transport` label name it: a
+/// URL's wire [`Transport`], or a command run as a pool of stdio processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetTransport {
+    #[default]
+    StreamableHttp,
+    LegacySse,
+    Stdio,
+}
+
+impl TargetTransport {
+    /// The name used in metrics and the summary (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetTransport::StreamableHttp => Transport::StreamableHttp.as_str(),
+            TargetTransport::LegacySse => Transport::LegacySse.as_str(),
+            TargetTransport::Stdio => "stdio",
+        }
+    }
+}
+
+impl std::fmt::Display for TargetTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -218,7 +279,9 @@ impl Default for ClientConfig {
 }
 
 /// Which era a negotiated revision belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Era {
     Stateless,
@@ -227,7 +290,7 @@ pub enum Era {
 }
 
 impl Era {
-    /// The name used in the summary.
+    /// The name used in the summary (as serialized).
     pub fn as_str(self) -> &'static str {
         match self {
             Era::Stateless => "stateless",
@@ -259,23 +322,62 @@ pub struct ToolInfo {
     pub annotations: Option<serde_json::Value>,
 }
 
-/// Session counters the recorder exports (cumulative except `active`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Session counters the recorder exports and the summary keeps (cumulative except `active`); the
+/// session lifecycle is described in docs/client.md.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[schemars(rename = "SessionSummary")]
 pub struct SessionStats {
+    /// Open now (at the end, in the summary).
     pub active: u64,
+    /// Sessions created: every successful initialize.
     pub initialized: u64,
+    /// Sessions the server forgot (404, or a 400 naming the session, to a request that carried it).
     pub expired: u64,
+    /// DELETEs the server accepted (2xx).
+    #[serde(default)]
+    pub deleted: u64,
+    /// Sessions opened and left open on purpose (`abandon`).
+    #[serde(default)]
+    pub abandoned: u64,
+    /// Initializes that replaced an expired session.
+    #[serde(default)]
+    pub reinitialized: u64,
+}
+
+impl std::ops::AddAssign for SessionStats {
+    /// Another shard's counters.
+    fn add_assign(&mut self, o: SessionStats) {
+        self.active += o.active;
+        self.initialized += o.initialized;
+        self.expired += o.expired;
+        self.deleted += o.deleted;
+        self.abandoned += o.abandoned;
+        self.reinitialized += o.reinitialized;
+    }
 }
 
 pub mod auth;
 pub mod client;
 pub mod direct;
+pub mod error;
 pub mod hints;
+pub mod initialize;
 pub mod jsonrpc;
 pub mod legacy;
 pub mod session;
 pub mod sse;
 pub mod stdio;
 pub mod transport;
-pub use client::{ClientError, McpClient};
+pub use client::McpClient;
+pub use error::ClientError;
 pub use hints::{DestructiveReason, ToolHints};

@@ -1,14 +1,22 @@
 //! Session era (2025-03-26 … 2025-11-25): the initialize handshake and a pool of sessions used
 //! round-robin. An expired slot is re-opened lazily by the next call that lands on it, one opener
 //! per slot and a few slots at a time, so a server restart does not cause a thundering herd.
+//!
+//! Two session profiles live here too. `idle`: the last few slots are set aside, each given one call
+//! after it sat unused for the idle duration (and at once after its session expired, so the
+//! re-initialize is measured then and the fresh session idles again). `stale`: sessions the server
+//! must not know, an id never issued or one just DELETEd.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderValue;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::OutcomeKind;
+pub use super::initialize::InitInfo;
+use super::initialize::{initialize_params, read_initialize};
 use super::jsonrpc;
 use super::transport::{Exchange, Http, PostHeaders};
 
@@ -31,14 +39,6 @@ impl Session {
     }
 }
 
-/// What the server said in its initialize result.
-#[derive(Debug, Clone)]
-pub struct InitInfo {
-    pub protocol_version: String,
-    pub server_name: Option<String>,
-    pub server_version: Option<String>,
-}
-
 /// The `MCP-Protocol-Version` header a session-era revision sends (none before 2025-06-18).
 pub fn protocol_header(version: &str) -> Option<HeaderValue> {
     if version >= "2025-06-18" {
@@ -55,11 +55,7 @@ pub async fn initialize(
     client_name: &str,
     client_version: &str,
 ) -> Result<(Arc<Session>, InitInfo), Exchange> {
-    let params = json!({
-        "protocolVersion": version,
-        "capabilities": {},
-        "clientInfo": {"name": client_name, "version": client_version},
-    });
+    let params = initialize_params(version, client_name, client_version);
     let body = jsonrpc::raw_request_body(0, "initialize", &params);
     let x = http
         .request(0, body, &PostHeaders::default(), false, true)
@@ -72,36 +68,13 @@ pub async fn initialize(
         return Err(x);
     }
     let result = x.result.unwrap_or(Value::Null);
-    let Some(agreed) = result.get("protocolVersion").and_then(Value::as_str) else {
-        return Err(Exchange::failed(
-            OutcomeKind::Protocol,
-            "initialize result has no protocolVersion",
-        ));
-    };
-    if !super::SUPPORTED_REVISIONS[1..].contains(&agreed) {
-        let d = format!(
-            "server offered unsupported protocol version {}",
-            jsonrpc::truncate(agreed, 40)
-        );
-        return Err(Exchange::failed(OutcomeKind::Protocol, d));
-    }
-    let info = InitInfo {
-        protocol_version: agreed.to_owned(),
-        server_name: result
-            .pointer("/serverInfo/name")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        server_version: result
-            .pointer("/serverInfo/version")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-    };
+    let info = read_initialize(&result).map_err(|d| Exchange::failed(OutcomeKind::Protocol, d))?;
     let session = Arc::new(Session {
         id: x.session_id,
         next_id: AtomicU64::new(1),
         calls: AtomicU64::new(0),
     });
-    let proto = protocol_header(agreed);
+    let proto = protocol_header(&info.protocol_version);
     let h = PostHeaders {
         session: session.id.as_ref(),
         protocol: proto.as_ref(),
@@ -116,27 +89,46 @@ pub async fn initialize(
     Ok((session, info))
 }
 
-/// Sends DELETE for a session that has an id.
-pub async fn delete(http: &Http, session: &Session, proto: Option<&HeaderValue>) {
-    if session.id.is_some() {
-        let h = PostHeaders {
-            session: session.id.as_ref(),
-            protocol: proto,
-            ..Default::default()
-        };
-        http.delete(&h).await;
+/// Sends DELETE for a session that has an id; true when the server accepted it (2xx).
+pub async fn delete(http: &Http, session: &Session, proto: Option<&HeaderValue>) -> bool {
+    if session.id.is_none() {
+        return false;
     }
+    let h = PostHeaders {
+        session: session.id.as_ref(),
+        protocol: proto,
+        ..Default::default()
+    };
+    http.delete(&h)
+        .await
+        .is_some_and(|st| (200..300).contains(&st))
 }
 
 struct Slot {
     current: Mutex<Option<Arc<Session>>>,
     opening: tokio::sync::Mutex<()>,
+    /// The server forgot this slot's last session: its next initialize is a re-initialize.
+    lost: AtomicBool,
+    /// An idle slot whose session expired: the next call takes it (once), to re-open it now.
+    reopen: AtomicBool,
+    /// When an idle slot was last given a call, ms after [`Idle::epoch`].
+    last_used_ms: AtomicU64,
+}
+
+/// The `idle` profile's share of the pool: slots `first..` wait `after` between calls.
+struct Idle {
+    after_ms: u64,
+    first: usize,
+    epoch: Instant,
 }
 
 /// The pool of session-era sessions plus the counters the recorder exports.
 pub struct Pool {
     slots: Box<[Slot]>,
     rr: AtomicUsize,
+    idle: Option<Idle>,
+    /// Calls sent by the `stale` profile (even: an unknown id, odd: a deleted one).
+    stale_seq: AtomicU64,
     gate: tokio::sync::Semaphore,
     pub version: String,
     pub proto: Option<HeaderValue>,
@@ -144,10 +136,13 @@ pub struct Pool {
     client_version: String,
     pub initialized: AtomicU64,
     pub expired: AtomicU64,
+    pub deleted: AtomicU64,
+    pub abandoned: AtomicU64,
+    pub reinitialized: AtomicU64,
     active: AtomicI64,
     /// Whether the server ever issued an `Mcp-Session-Id`: a session-era server that serves
     /// statelessly issues none, and then no session is open however often it was initialized.
-    issued_ids: std::sync::atomic::AtomicBool,
+    issued_ids: AtomicBool,
 }
 
 impl Pool {
@@ -157,11 +152,16 @@ impl Pool {
             .map(|_| Slot {
                 current: Mutex::new(None),
                 opening: tokio::sync::Mutex::new(()),
+                lost: AtomicBool::new(false),
+                reopen: AtomicBool::new(false),
+                last_used_ms: AtomicU64::new(0),
             })
             .collect();
         Pool {
             slots,
             rr: AtomicUsize::new(0),
+            idle: None,
+            stale_seq: AtomicU64::new(0),
             gate: tokio::sync::Semaphore::new(INIT_CONCURRENCY),
             proto: protocol_header(&version),
             version,
@@ -169,8 +169,11 @@ impl Pool {
             client_version,
             initialized: AtomicU64::new(0),
             expired: AtomicU64::new(0),
+            deleted: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
+            reinitialized: AtomicU64::new(0),
             active: AtomicI64::new(0),
-            issued_ids: std::sync::atomic::AtomicBool::new(false),
+            issued_ids: AtomicBool::new(false),
         }
     }
 
@@ -188,9 +191,70 @@ impl Pool {
         }
     }
 
-    /// The next slot, round-robin.
-    pub fn next_slot(&self) -> usize {
-        self.rr.fetch_add(1, Ordering::Relaxed) % self.slots.len()
+    /// Sets the last `count` slots aside for the `idle` profile: each is given a call once it sat
+    /// unused for `after` (counted from `epoch`, the pool's opening). No-op unless
+    /// `0 < count < len`.
+    pub fn with_idle(mut self, after: Duration, count: usize, epoch: Instant) -> Self {
+        if count > 0 && count < self.slots.len() {
+            self.idle = Some(Idle {
+                after_ms: after.as_millis().max(1) as u64,
+                first: self.slots.len() - count,
+                epoch,
+            });
+        }
+        self
+    }
+
+    /// The slot for a call starting `now`: an idle slot that is due, else round-robin over the
+    /// others. An idle slot is due once `after` passed since its last call, or once after its
+    /// session expired; exactly one call claims it.
+    pub fn next_slot(&self, now: Instant) -> usize {
+        let Some(idle) = &self.idle else {
+            return self.rr.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        };
+        let now_ms = now.saturating_duration_since(idle.epoch).as_millis() as u64;
+        for (i, slot) in self.slots.iter().enumerate().skip(idle.first) {
+            if slot.reopen.load(Ordering::Relaxed) && slot.reopen.swap(false, Ordering::Relaxed) {
+                slot.last_used_ms.store(now_ms, Ordering::Relaxed);
+                return i;
+            }
+            let last = slot.last_used_ms.load(Ordering::Relaxed);
+            if now_ms.saturating_sub(last) >= idle.after_ms
+                && slot
+                    .last_used_ms
+                    .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return i;
+            }
+        }
+        self.rr.fetch_add(1, Ordering::Relaxed) % idle.first
+    }
+
+    /// A session for the `stale` profile: alternately an id the server never issued, and one it
+    /// issued and was just asked to DELETE (its initialize and DELETE are timed as a handshake).
+    pub async fn stale(&self, http: &Http) -> Result<Arc<Session>, Exchange> {
+        if self
+            .stale_seq
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(2)
+        {
+            let id = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).ok();
+            return Ok(Arc::new(Session {
+                id,
+                next_id: AtomicU64::new(1),
+                calls: AtomicU64::new(0),
+            }));
+        }
+        let s = self.open(http).await?;
+        let started = Instant::now();
+        self.retire(http, &s).await;
+        self.closed();
+        super::handshake::add(
+            super::handshake::HandshakeKind::Initialize,
+            started.elapsed(),
+        );
+        Ok(s)
     }
 
     /// Number of slots.
@@ -212,6 +276,32 @@ impl Pool {
     /// Counts a session closed outside a slot.
     pub fn closed(&self) {
         self.active.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Counts a session left open on purpose (`abandon`): no longer ours, still the server's.
+    pub fn abandon(&self) {
+        self.closed();
+        self.abandoned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// DELETEs `s` (when it has an id), counting it when the server accepted.
+    pub async fn retire(&self, http: &Http, s: &Session) {
+        if delete(http, s, self.proto.as_ref()).await {
+            self.deleted.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The counters, `active` as [`Pool::active`].
+    pub fn stats(&self) -> super::SessionStats {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        super::SessionStats {
+            active: self.active(),
+            initialized: n(&self.initialized),
+            expired: n(&self.expired),
+            deleted: n(&self.deleted),
+            abandoned: n(&self.abandoned),
+            reinitialized: n(&self.reinitialized),
+        }
     }
 
     /// Puts an already-open session into an empty slot (used for the negotiation session).
@@ -270,6 +360,9 @@ impl Pool {
             return Ok(s);
         }
         let s = self.open(http).await?;
+        if self.slots[slot].lost.swap(false, Ordering::Relaxed) {
+            self.reinitialized.fetch_add(1, Ordering::Relaxed);
+        }
         if let Ok(mut g) = self.slots[slot].current.lock() {
             *g = Some(s.clone());
         }
@@ -294,6 +387,10 @@ impl Pool {
     pub fn expire(&self, slot: usize, s: &Arc<Session>) {
         if self.clear(slot, s) {
             self.expired.fetch_add(1, Ordering::Relaxed);
+            self.slots[slot].lost.store(true, Ordering::Relaxed);
+            if self.idle.as_ref().is_some_and(|i| slot >= i.first) {
+                self.slots[slot].reopen.store(true, Ordering::Relaxed);
+            }
         }
     }
 
@@ -315,5 +412,63 @@ impl Pool {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(size: u32) -> Pool {
+        Pool::new(size, "2025-11-25".into(), "t".into(), "0".into())
+    }
+
+    #[test]
+    fn without_idle_slots_are_round_robin() {
+        let p = pool(3);
+        let now = Instant::now();
+        let got: Vec<usize> = (0..6).map(|_| p.next_slot(now)).collect();
+        assert_eq!(got, [0, 1, 2, 0, 1, 2]);
+    }
+
+    #[test]
+    fn an_idle_slot_gets_one_call_per_idle_period_and_one_at_once_after_it_expired() {
+        let epoch = Instant::now();
+        let p = pool(4).with_idle(Duration::from_secs(60), 1, epoch);
+        let at = |s: u64| epoch + Duration::from_secs(s);
+        // Before the idle period is over, the three others carry every call.
+        let early: Vec<usize> = (0..6).map(|_| p.next_slot(at(59))).collect();
+        assert_eq!(early, [0, 1, 2, 0, 1, 2]);
+        // At 60 s the idle slot is due: exactly one call takes it.
+        assert_eq!(p.next_slot(at(60)), 3);
+        assert!((0..5).all(|_| p.next_slot(at(61)) < 3));
+        assert!((0..5).all(|_| p.next_slot(at(119)) < 3));
+        assert_eq!(p.next_slot(at(120)), 3);
+        // Its session expired: the next call re-opens it at once, then it idles again.
+        let s = Arc::new(Session {
+            id: None,
+            next_id: AtomicU64::new(1),
+            calls: AtomicU64::new(0),
+        });
+        p.adopt(3, s.clone());
+        p.opened();
+        p.expire(3, &s);
+        assert_eq!(p.stats().expired, 1);
+        assert_eq!(p.next_slot(at(121)), 3);
+        assert!((0..5).all(|_| p.next_slot(at(180)) < 3));
+        assert_eq!(p.next_slot(at(181)), 3);
+    }
+
+    #[test]
+    fn the_idle_share_leaves_at_least_one_slot_each_way() {
+        let idle = |share_pct| super::super::SessionStrategy::Idle {
+            after: Duration::from_secs(1),
+            share_pct,
+        };
+        assert_eq!(idle(25).idle_sessions(8), 2);
+        assert_eq!(idle(1).idle_sessions(8), 1);
+        assert_eq!(idle(100).idle_sessions(8), 7);
+        assert_eq!(idle(50).idle_sessions(1), 0);
+        assert_eq!(super::super::SessionStrategy::Pooled.idle_sessions(8), 0);
     }
 }

@@ -14,6 +14,7 @@ use super::auth::{AuthError, AuthProvider};
 use super::direct::{self, Direct};
 use super::jsonrpc::{self, Classified, Message, RpcErrorObj};
 use super::sse::SseParser;
+use crate::tls::install_crypto_provider;
 
 /// `Mcp-Session-Id`.
 pub static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -148,11 +149,6 @@ impl Reply<'_> {
     }
 }
 
-/// Makes `ring` the process-wide rustls provider (reqwest is built without one); idempotent.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// The extra headers as a map of sensitive values (never logged).
 pub fn extra_headers(extra: &[(String, crate::secret::Secret)]) -> Result<HeaderMap, String> {
     let mut headers = HeaderMap::new();
@@ -191,13 +187,7 @@ pub fn build_client(
         .pool_idle_timeout(Duration::from_secs(90))
         .connect_timeout(connect_timeout)
         .redirect(reqwest::redirect::Policy::none());
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem)
-            .map_err(|e| format!("invalid CA file {}: {e}", path.display()))?;
-        b = b.add_root_certificate(cert);
-    }
+    b = crate::tls::trust_ca(b, ca_file)?;
     if insecure {
         b = b.tls_danger_accept_invalid_certs(true);
     }

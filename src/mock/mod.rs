@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 
 pub use config::{Degradation, ErrorRatios, FaultConfig, Latency, MockConfig, Stall};
 pub use leak::LeakConfig;
-pub use server::{MockHandle, spawn};
+pub use server::{MockHandle, spawn, spawn_on};
 pub use stats::{FaultCounts, MockStats};
 pub use stdio::serve_stdio;
 pub use tools::TOOL_NAMES;

@@ -395,8 +395,23 @@ impl Drop for MockHandle {
 
 /// Binds `listen` (port 0 works) and serves the mock in the background.
 pub async fn spawn(cfg: MockConfig, listen: SocketAddr) -> Result<MockHandle, MockError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| MockError::Bind(listen, e))?;
+    spawn_on(cfg, listener).await
+}
+
+/// Serves the mock in the background on a listener the caller bound: a port held from before
+/// (e.g. one a test kept closed until the target "comes up") is never free for another process.
+pub async fn spawn_on(
+    cfg: MockConfig,
+    listener: tokio::net::TcpListener,
+) -> Result<MockHandle, MockError> {
     use axum::serve::ListenerExt;
 
+    let addr = listener
+        .local_addr()
+        .map_err(|e| MockError::Bind(SocketAddr::from(([0, 0, 0, 0], 0)), e))?;
     let shared = Shared::new(&cfg)?;
     let mut inner = LocalSessionManager::default();
     inner.session_config.keep_alive = cfg.session_idle_timeout;
@@ -423,12 +438,6 @@ pub async fn spawn(cfg: MockConfig, listen: SocketAddr) -> Result<MockHandle, Mo
             axum::routing::get(move || async move { shared.leak.render() })
         });
 
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| MockError::Bind(listen, e))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| MockError::Bind(listen, e))?;
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("cannot set TCP_NODELAY: {e}");

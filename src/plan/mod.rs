@@ -14,6 +14,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::mcp::ClientConfig;
 
 pub use args::{ArgTemplate, CapturePool, CaptureSpec, Generator};
@@ -37,6 +40,18 @@ pub struct Plan {
     pub resources: Resources,
     /// The soak verdicts' limits and windows (`[soak]`).
     pub soak: SoakLimits,
+    /// Runtime control over the metrics listener (`[control]`).
+    pub control: Control,
+}
+
+/// `[control]`: may `/control/…` change the running soak, and with which token.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Control {
+    pub enabled: bool,
+    /// The bearer token a request must carry (from the environment or a file, never a flag).
+    pub token: Option<crate::secret::Secret>,
+    /// Require the token on a loopback listener too.
+    pub require_token: bool,
 }
 
 /// `[soak]`: limits on the leak and drift verdicts (each an SLO when set) and their windows.
@@ -232,6 +247,55 @@ pub struct Slo {
     pub max_error_ratio: Option<f64>,
 }
 
+/// What an SLO verdict measures: the three objectives of `[[slo]]` and the two the soak verdicts
+/// add. Serialized (summary, `objective` label) as the snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// p95 latency from the intended send of the successful calls, ms.
+    P95LatencyMs,
+    /// Successful calls per second.
+    MinCallsPerSecond,
+    /// Errors over completed calls.
+    MaxErrorRatio,
+    /// The server's memory growth, bytes per hour (a soak verdict).
+    MaxMemoryGrowthBytesPerHour,
+    /// The change of p95 from the first to the last window (a soak verdict).
+    MaxP95Drift,
+}
+
+impl Objective {
+    /// The name used in the summary and the `objective` label (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Objective::P95LatencyMs => "p95_latency_ms",
+            Objective::MinCallsPerSecond => "min_calls_per_second",
+            Objective::MaxErrorRatio => "max_error_ratio",
+            Objective::MaxMemoryGrowthBytesPerHour => "max_memory_growth_bytes_per_hour",
+            Objective::MaxP95Drift => "max_p95_drift",
+        }
+    }
+
+    /// True for the objectives the soak verdicts add (beside the per-tool ones of `[[slo]]`).
+    pub fn is_soak(self) -> bool {
+        matches!(
+            self,
+            Objective::MaxMemoryGrowthBytesPerHour | Objective::MaxP95Drift
+        )
+    }
+
+    /// True when a lower measurement is better (all but the rate).
+    pub fn lower_is_better(self) -> bool {
+        self != Objective::MinCallsPerSecond
+    }
+}
+
+impl std::fmt::Display for Objective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A mix that does not fit the server it runs against.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
@@ -349,6 +413,7 @@ impl Plan {
             },
             resources: Resources::default(),
             soak: SoakLimits::default(),
+            control: Control::default(),
         }
     }
 }

@@ -30,6 +30,12 @@ pub const SESSIONS_ACTIVE: &str = "mcp_soak_sessions_active";
 pub const SESSIONS_INITIALIZED_TOTAL: &str = "mcp_soak_sessions_initialized_total";
 /// Counter: sessions the server expired (re-initialized after).
 pub const SESSIONS_EXPIRED_TOTAL: &str = "mcp_soak_sessions_expired_total";
+/// Counter: sessions DELETEd (the server answered 2xx).
+pub const SESSIONS_DELETED_TOTAL: &str = "mcp_soak_sessions_deleted_total";
+/// Counter: sessions opened and never DELETEd on purpose (`abandon`).
+pub const SESSIONS_ABANDONED_TOTAL: &str = "mcp_soak_sessions_abandoned_total";
+/// Counter: initializes that replaced a session the server expired.
+pub const SESSIONS_REINITIALIZED_TOTAL: &str = "mcp_soak_sessions_reinitialized_total";
 /// Gauge: index of the current stage (0-based).
 pub const STAGE: &str = "mcp_soak_stage";
 /// Gauge `{tool}`: SLO p95 latency threshold, seconds.
@@ -50,6 +56,8 @@ pub const BUILD_INFO: &str = "mcp_soak_build_info";
 pub const RUN_INFO: &str = "mcp_soak_run_info";
 /// Gauge: 1 while the run sends traffic, 0 before and after.
 pub const RUNNING: &str = "mcp_soak_running";
+/// Counter `{action}`: changes made to the running soak (controls and reloads).
+pub const CONTROL_CHANGES_TOTAL: &str = "mcp_soak_control_changes_total";
 /// Gauge: stdio server processes up now (0 for an HTTP target).
 pub const SERVER_PROCESSES: &str = "mcp_soak_server_processes";
 /// Counter: stdio server process restarts (after an exit or a closed stdout).
@@ -92,8 +100,9 @@ pub struct Metric {
     pub help: &'static str,
 }
 
-/// Every metric the recorder describes, in one table (the exporter's `# HELP`/`# TYPE` lines).
-pub const METRICS: [Metric; 35] = [
+/// Every metric mcp-soak exports, in one table: the exporter's `# HELP`/`# TYPE` lines come from
+/// it, and a test holds docs/metrics.md to it.
+pub const METRICS: [Metric; 39] = [
     Metric {
         name: CALLS_TOTAL,
         kind: MetricKind::Counter,
@@ -179,6 +188,24 @@ pub const METRICS: [Metric; 35] = [
         help: "MCP sessions the server expired.",
     },
     Metric {
+        name: SESSIONS_DELETED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP sessions DELETEd (the server answered 2xx).",
+    },
+    Metric {
+        name: SESSIONS_ABANDONED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP sessions opened and never DELETEd on purpose (session strategy abandon).",
+    },
+    Metric {
+        name: SESSIONS_REINITIALIZED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP initializes that replaced a session the server expired.",
+    },
+    Metric {
         name: STAGE,
         kind: MetricKind::Gauge,
         unit: None,
@@ -225,6 +252,12 @@ pub const METRICS: [Metric; 35] = [
         kind: MetricKind::Gauge,
         unit: None,
         help: "1 while the run sends traffic.",
+    },
+    Metric {
+        name: CONTROL_CHANGES_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "Changes made to the running soak (pause, resume, rate, mix, slos).",
     },
     Metric {
         name: SERVER_PROCESSES,
@@ -309,45 +342,6 @@ pub const METRICS: [Metric; 35] = [
 /// The `tool` label value for an SLO that covers every operation.
 pub const ALL_TOOLS: &str = "_all";
 
-/// Every metric name above, in the order of the docs table (docs/metrics.md; a test keeps them equal).
-pub const ALL: [&str; 35] = [
-    CALLS_TOTAL,
-    CALL_LATENCY_SECONDS,
-    CALL_SERVICE_SECONDS,
-    HTTP_ERRORS_TOTAL,
-    RPC_ERRORS_TOTAL,
-    DROPPED_SLOTS_TOTAL,
-    SCHEDULE_LAG_SECONDS,
-    HANDSHAKE_SECONDS,
-    TARGET_RATE,
-    ACHIEVED_RATE,
-    IN_FLIGHT,
-    SESSIONS_ACTIVE,
-    SESSIONS_INITIALIZED_TOTAL,
-    SESSIONS_EXPIRED_TOTAL,
-    STAGE,
-    SLO_LATENCY_P95_SECONDS,
-    SLO_MIN_CALLS_PER_SECOND,
-    SLO_MAX_ERROR_RATIO,
-    SLO_MAX_MEMORY_GROWTH,
-    SLO_MAX_P95_DRIFT,
-    SLO_FAILING,
-    BUILD_INFO,
-    RUN_INFO,
-    RUNNING,
-    SERVER_PROCESSES,
-    SERVER_RESTARTS_TOTAL,
-    SERVER_RESIDENT_BYTES,
-    SERVER_CPU_SECONDS,
-    SERVER_OPEN_FDS,
-    TARGET_RESIDENT_BYTES,
-    TARGET_OPEN_FDS,
-    TARGET_CPU_SECONDS,
-    TARGET_THREADS,
-    TARGET_SERIES,
-    TARGET_SAMPLE_FAILURES_TOTAL,
-];
-
 /// Latency histogram bucket bounds (seconds), ~1 ms to 60 s; SLO p95 thresholds are added to these.
 pub const LATENCY_BUCKETS: [f64; 17] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0,
@@ -378,13 +372,13 @@ mod tests {
 
     #[test]
     fn every_name_is_described_once() {
-        let described: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
-        let mut sorted = described.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(sorted.len(), described.len(), "a metric described twice");
-        let mut all = ALL.to_vec();
-        all.sort_unstable();
-        assert_eq!(sorted, all);
+        let mut names: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), METRICS.len(), "a metric described twice");
+        assert!(
+            names.iter().all(|n| n.starts_with("mcp_soak_")),
+            "{names:?}"
+        );
     }
 }

@@ -1,13 +1,23 @@
-//! A point-in-time copy of everything the recorder knows; reports are functions of a snapshot.
+//! A point-in-time copy of everything the recorder knows, and how the recorder takes it; reports
+//! are functions of a snapshot.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
 use crate::mcp::OutcomeKind;
+use crate::mcp::handshake::HandshakeKind;
+
+use super::{lock, raw};
 
 /// Counts per outcome kind, indexed by [`OutcomeKind::index`].
 pub type OutcomeCounts = [u64; OutcomeKind::ALL.len()];
+
+/// The counts per outcome kind as they are now.
+pub(super) fn load_counts(c: &[AtomicU64; OutcomeKind::ALL.len()]) -> OutcomeCounts {
+    std::array::from_fn(|i| c[i].load(Ordering::Relaxed))
+}
 
 /// Latency histograms are recorded in microseconds.
 pub type Hist = Histogram<u64>;
@@ -146,4 +156,77 @@ pub struct ErrorCount {
     pub kind: OutcomeKind,
     pub message: String,
     pub count: u64,
+}
+
+impl super::Recorder {
+    /// A copy of everything measured so far.
+    pub fn snapshot(&self) -> Snapshot {
+        let inner = &*self.inner;
+        let now = Instant::now();
+        let end = (*lock(&inner.ended)).unwrap_or(now);
+        let ops = inner
+            .ops
+            .iter()
+            .map(|o| {
+                let h = lock(&o.hists);
+                OpStats {
+                    name: o.name.clone(),
+                    counts: load_counts(&o.counts),
+                    latency: h.latency.clone(),
+                    service: h.service.clone(),
+                    ok_latency: h.ok.clone(),
+                    timeline: lock(&o.timeline).points(),
+                }
+            })
+            .collect();
+        let (stages, drain) = inner.stages.snapshot(end);
+        let failed_latency = lock(&inner.failed)
+            .iter()
+            .zip(OutcomeKind::ALL)
+            .filter(|(h, _)| !h.is_empty())
+            .map(|(h, k)| (k, h.clone()))
+            .collect();
+        let (timeline, timeline_interval) = {
+            let t = lock(&inner.timeline);
+            (t.points(), t.interval())
+        };
+        let top_errors = lock(&inner.errors)
+            .top()
+            .into_iter()
+            .map(|(op, kind, message, count)| ErrorCount {
+                op: inner
+                    .ops
+                    .get(op)
+                    .map_or_else(String::new, |o| o.name.clone()),
+                kind,
+                message,
+                count,
+            })
+            .collect();
+        Snapshot {
+            elapsed: end.saturating_duration_since(inner.stages.t0()),
+            ops,
+            stages,
+            drain,
+            failed_latency,
+            timeline,
+            top_errors,
+            schedule_lag: lock(&inner.lag).clone(),
+            run_info: inner.run_info.clone(),
+            slos: lock(&inner.slos).clone(),
+            sessions: *lock(&inner.sessions),
+            slo_windows: lock(&inner.slo_windows).clone(),
+            handshakes: HandshakeKind::ALL
+                .into_iter()
+                .zip(lock(&inner.handshakes).iter())
+                .filter(|(_, h)| !h.is_empty())
+                .map(|(k, h)| (k, h.clone()))
+                .collect(),
+            current_stage: inner.current_stage.load(Ordering::Relaxed) as usize,
+            in_flight: inner.in_flight.load(Ordering::Relaxed),
+            raw_written: inner.raw.as_ref().map_or(0, raw::RawSink::written),
+            raw_lost: inner.raw.as_ref().map_or(0, raw::RawSink::lost),
+            timeline_interval,
+        }
+    }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::mcp::OutcomeKind;
 
-use super::snapshot::{Hist, OutcomeCounts, StageStats};
+use super::snapshot::{Hist, StageStats, load_counts};
 use super::{RecordError, lock, new_hist};
 
 /// One stage as planned: its target rate and where its window starts.
@@ -205,10 +205,6 @@ fn stats(index: usize, target_rate: f64, start_us: u64, len_us: u64, w: &Window)
         latency: h.0.clone(),
         service: h.1.clone(),
     }
-}
-
-pub(super) fn load_counts(c: &[AtomicU64; OutcomeKind::ALL.len()]) -> OutcomeCounts {
-    std::array::from_fn(|i| c[i].load(Ordering::Relaxed))
 }
 
 #[cfg(test)]

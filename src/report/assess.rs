@@ -11,6 +11,8 @@
 //! * **latency** — with no latency SLO, each later stage's p95 against the first stage's (the
 //!   baseline): ≥ 10× POOR, ≥ 3× GOOD.
 
+use crate::plan::Objective;
+
 use super::format::pct;
 use super::summary::Summary;
 
@@ -155,7 +157,10 @@ pub fn assess(s: &Summary) -> Assessment {
         Factor::Lag,
         format!("schedule lag p99 {lag:.1} ms"),
     ));
-    let latency_slo = s.slos.iter().any(|v| v.objective == "p95_latency_ms");
+    let latency_slo = s
+        .slos
+        .iter()
+        .any(|v| v.objective == Objective::P95LatencyMs);
     if !latency_slo
         && let Some(first) = s.stages.first().map(|st| st.latency.corrected.p95_ms)
         && first > 0.0

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use crate::mcp::OutcomeKind;
 
-use super::format::{ms, pct};
+use super::format::{ms, pct, slo_value};
 use super::summary::{LatencyStats, Summary, Totals};
 
 fn lat_row(w: &mut impl Write, label: &str, l: &LatencyStats) -> io::Result<()> {
@@ -94,11 +94,7 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         s.started, s.ended, s.duration_s
     )?;
     if s.aborted {
-        writeln!(
-            w,
-            "ABORTED: {}",
-            s.stop_reason.as_deref().unwrap_or("stopped early")
-        )?;
+        writeln!(w, "ABORTED: {}", super::format::stop_reason(s))?;
     } else if let Some(r) = &s.stop_reason {
         writeln!(w, "Stopped: {r}")?;
     }
@@ -141,6 +137,20 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         "  {:<22} {:.2} calls/s completed, {:.2} ok/s",
         "Throughput", t.calls_per_second, t.ok_per_second
     )?;
+    let ss = &s.sessions;
+    if ss.initialized > 0 {
+        writeln!(
+            w,
+            "  {:<22} {} created, {} deleted, {} expired, {} re-initialized, {} abandoned, {} open at the end",
+            "Sessions",
+            ss.initialized,
+            ss.deleted,
+            ss.expired,
+            ss.reinitialized,
+            ss.abandoned,
+            ss.active
+        )?;
+    }
 
     writeln!(
         w,
@@ -276,17 +286,17 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     }
     for v in &s.slos {
         let measured = match (v.measured, &v.reason) {
-            (Some(m), _) => format!("{m:.4}"),
+            (Some(m), _) => slo_value(v.objective, m),
             (None, Some(r)) => r.clone(),
             (None, None) => "-".into(),
         };
         let verdict = if v.passed { "PASS" } else { "FAIL" };
         writeln!(
             w,
-            "  {verdict}  {:<20} {:<22} target {:<10} measured {measured}",
+            "  {verdict}  {:<20} {:<22} target {:<12} measured {measured}",
             v.op,
             v.objective,
-            format!("{}", v.target)
+            slo_value(v.objective, v.target)
         )?;
     }
 

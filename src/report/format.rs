@@ -1,6 +1,8 @@
 //! Number formatting shared by the HTML, Markdown and JUnit reports, so a value reads the same in
 //! every file: milliseconds with 2–3 significant digits, ratios as percentages, rates to 0.1/s.
 
+use crate::plan::Objective;
+
 /// Milliseconds: `0.42`, `12.5`, `180`.
 pub fn ms(v: f64) -> String {
     if v >= 100.0 {
@@ -27,11 +29,12 @@ pub fn num(v: f64) -> String {
 }
 
 /// An SLO objective's target or measurement with its unit.
-pub fn slo_value(objective: &str, v: f64) -> String {
+pub fn slo_value(objective: Objective, v: f64) -> String {
     match objective {
-        "p95_latency_ms" => format!("{} ms", ms(v)),
-        "max_error_ratio" => pct(v),
-        _ => format!("{} /s", num(v)),
+        Objective::P95LatencyMs => format!("{} ms", ms(v)),
+        Objective::MaxErrorRatio | Objective::MaxP95Drift => pct(v),
+        Objective::MinCallsPerSecond => format!("{} /s", num(v)),
+        Objective::MaxMemoryGrowthBytesPerHour => format!("{:.1} MB/h", v / 1e6),
     }
 }
 
@@ -45,10 +48,14 @@ pub fn assessment(s: &super::Summary) -> (&'static str, String) {
     (s.assessment.band.as_str(), s.assessment.reason.clone())
 }
 
+/// Why the run stopped, in the summary's word (`stopped early` when it does not say).
+pub fn stop_reason(s: &super::Summary) -> &'static str {
+    s.stop_reason.map_or("stopped early", |r| r.as_str())
+}
+
 /// Why the run stopped early, when it did (for report headers).
-pub fn aborted(s: &super::Summary) -> Option<&str> {
-    s.aborted
-        .then(|| s.stop_reason.as_deref().unwrap_or("stopped early"))
+pub fn aborted(s: &super::Summary) -> Option<&'static str> {
+    s.aborted.then(|| stop_reason(s))
 }
 
 /// A compare metric's value (`p95_ms`, `calls_per_s`, `error_ratio`).
@@ -72,9 +79,14 @@ mod tests {
         assert_eq!(ms(12.46), "12.5");
         assert_eq!(ms(180.2), "180");
         assert_eq!(pct(0.0025), "0.25 %");
-        assert_eq!(slo_value("p95_latency_ms", 150.0), "150 ms");
-        assert_eq!(slo_value("max_error_ratio", 0.001), "0.10 %");
-        assert_eq!(slo_value("min_calls_per_second", 50.0), "50.0 /s");
+        assert_eq!(slo_value(Objective::P95LatencyMs, 150.0), "150 ms");
+        assert_eq!(slo_value(Objective::MaxErrorRatio, 0.001), "0.10 %");
+        assert_eq!(slo_value(Objective::MinCallsPerSecond, 50.0), "50.0 /s");
+        assert_eq!(
+            slo_value(Objective::MaxMemoryGrowthBytesPerHour, 5e7),
+            "50.0 MB/h"
+        );
+        assert_eq!(slo_value(Objective::MaxP95Drift, 0.2), "20.00 %");
         assert_eq!(delta_value("calls_per_s", 1234.6), "1235");
     }
 }

@@ -10,6 +10,7 @@
 use std::fmt::Write as _;
 
 use crate::mcp::OutcomeKind;
+use crate::plan::Objective;
 
 use super::chart::{Chart, HLine, Series, VLine, clock, esc};
 use super::compare::{Comparison, Delta, change};
@@ -136,7 +137,7 @@ fn stage_lines(s: &Summary) -> Vec<VLine> {
 fn slo_lines(s: &Summary, keep: impl Fn(&str) -> bool) -> Vec<HLine> {
     s.slos
         .iter()
-        .filter(|v| v.objective == "p95_latency_ms" && keep(&v.op))
+        .filter(|v| v.objective == Objective::P95LatencyMs && keep(&v.op))
         .map(|v| HLine {
             label: format!("SLO p95 ≤ {} ms ({})", v.target, v.op),
             y: v.target,
@@ -455,7 +456,7 @@ fn slo_table(o: &mut String, s: &Summary) {
     for v in &s.slos {
         let class = if v.passed { "pass" } else { "fail" };
         let measured = match (v.measured, &v.reason) {
-            (Some(m), _) => slo_value(&v.objective, m),
+            (Some(m), _) => slo_value(v.objective, m),
             (None, Some(r)) => r.clone(),
             (None, None) => "-".into(),
         };
@@ -464,11 +465,11 @@ fn slo_table(o: &mut String, s: &Summary) {
             "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
              <td>{}</td><td><span class=\"badge {class}\">{}</span></td></tr>",
             esc(&v.op),
-            esc(&v.objective),
-            esc(&slo_value(&v.objective, v.target)),
+            esc(v.objective.as_str()),
+            esc(&slo_value(v.objective, v.target)),
             esc(&measured),
             v.worst_window
-                .map_or_else(|| "-".into(), |w| slo_value(&v.objective, w)),
+                .map_or_else(|| "-".into(), |w| slo_value(v.objective, w)),
             clock(v.breach_s),
             if v.passed { "PASS" } else { "FAIL" }
         );
@@ -628,13 +629,13 @@ fn identity(o: &mut String, s: &Summary) {
     let rows: [(&str, String); 10] = [
         ("run id", s.run_id.clone()),
         ("target", s.target.clone()),
-        ("transport", s.transport.clone()),
+        ("transport", s.transport.to_string()),
         (
             "protocol",
             format!(
                 "{} ({})",
                 p.version.as_deref().unwrap_or("unknown"),
-                p.era.as_deref().unwrap_or("?")
+                p.era.map_or("?", |e| e.as_str())
             ),
         ),
         ("server", server),
@@ -643,7 +644,7 @@ fn identity(o: &mut String, s: &Summary) {
         ("duration", format!("{:.1} s", s.duration_s)),
         (
             "stopped",
-            s.stop_reason.clone().unwrap_or_else(|| "-".into())
+            s.stop_reason.map_or("-", |r| r.as_str()).to_owned()
                 + if s.aborted { " (aborted)" } else { "" },
         ),
         ("written by", format!("{} {}", s.tool.name, s.tool.version)),
@@ -669,7 +670,7 @@ fn soak_section(o: &mut String, s: &Summary) {
         let _ = write!(
             o,
             "<tr><th>{}</th><td class=\"msg\">{}</td></tr>",
-            esc(label),
+            esc(&label),
             esc(&text)
         );
     }

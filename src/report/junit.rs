@@ -19,7 +19,7 @@ struct Case {
 
 fn cases(s: &Summary) -> Vec<Case> {
     let mut out = Vec::new();
-    let stop = s.stop_reason.as_deref().unwrap_or("stopped early");
+    let stop = super::format::stop_reason(s);
     out.push(Case {
         classname: "mcp-soak.run".into(),
         name: "run completed its plan".into(),
@@ -44,8 +44,8 @@ fn cases(s: &Summary) -> Vec<Case> {
         }),
     });
     for v in &s.slos {
-        let target = slo_value(&v.objective, v.target);
-        let measured = v.measured.map(|m| slo_value(&v.objective, m));
+        let target = slo_value(v.objective, v.target);
+        let measured = v.measured.map(|m| slo_value(v.objective, m));
         let failure = (!v.passed).then(|| {
             let message = match (&measured, &v.reason) {
                 (Some(m), _) => format!("measured {m}, target {target}"),
@@ -95,7 +95,7 @@ pub fn render(s: &Summary) -> String {
     let props = [
         ("run_id", s.run_id.clone()),
         ("target", s.target.clone()),
-        ("transport", s.transport.clone()),
+        ("transport", s.transport.to_string()),
         ("protocol", s.protocol.version.clone().unwrap_or_default()),
         ("tool_version", s.tool.version.clone()),
         ("calls", s.totals.calls.to_string()),

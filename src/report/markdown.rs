@@ -90,7 +90,7 @@ pub fn render(s: &Summary) -> String {
         o.push_str("| SLO | objective | target | measured | |\n|---|---|---:|---:|---|\n");
         for v in &s.slos {
             let measured = match (v.measured, &v.reason) {
-                (Some(m), _) => slo_value(&v.objective, m),
+                (Some(m), _) => slo_value(v.objective, m),
                 (None, Some(r)) => cell(r),
                 (None, None) => "-".into(),
             };
@@ -99,7 +99,7 @@ pub fn render(s: &Summary) -> String {
                 "| {} | {} | {} | {} | {} |",
                 cell(&v.op),
                 v.objective,
-                slo_value(&v.objective, v.target),
+                slo_value(v.objective, v.target),
                 measured,
                 if v.passed { "✅" } else { "❌" }
             );

@@ -25,7 +25,7 @@ use crate::record::snapshot::{
 use crate::record::{RunInfo, Snapshot, timeline};
 
 use super::hdr::{self, HdrError, HistPair};
-use super::summary::{self, Counts, RunMeta, SCHEMA_VERSION, Summary};
+use super::summary::{self, Counts, RunMeta, SCHEMA_VERSION, StopReason, Summary};
 
 /// One shard's summary and where it came from (named in every error).
 #[derive(Debug, Clone)]
@@ -347,7 +347,7 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
     }
     let mut sessions = SessionStats::default();
     let (mut elapsed, mut raw_written, mut raw_lost) = (0.0f64, 0, 0);
-    let mut stop_reasons: Vec<String> = Vec::new();
+    let mut stop_reason: Option<StopReason> = None;
 
     for d in &decoded {
         let s = &d.shard.summary;
@@ -413,17 +413,11 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
         d.add_one("the schedule lag".into(), &mut lag, &h.schedule_lag)?;
         merge_errors(&mut errors, s);
         add_timeline(&mut timeline, &s.timeline, offset, interval);
-        sessions.active += s.sessions.active;
-        sessions.initialized += s.sessions.initialized;
-        sessions.expired += s.sessions.expired;
+        sessions += s.sessions;
         elapsed = elapsed.max(s.duration_s);
         raw_written += s.raw_lines_written;
         raw_lost += s.raw_lines_lost;
-        if let Some(r) = &s.stop_reason
-            && !stop_reasons.contains(r)
-        {
-            stop_reasons.push(r.clone());
-        }
+        stop_reason = stop_reason.max(s.stop_reason);
     }
     // The recorder's order: most frequent first, ties by message.
     errors.sort_by(|a, b| {
@@ -469,7 +463,7 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
             run_id: first.run_id.clone(),
             target: first.target.clone(),
             protocol: first.protocol.version.clone().unwrap_or_default(),
-            transport: first.transport.clone(),
+            transport: first.transport,
             labels: common_labels(shards),
         },
         slos: slos_of(first),
@@ -484,9 +478,18 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
         protocol: Some(first.protocol.clone()),
         config: merged_config(shards),
         aborted: shards.iter().any(|s| s.summary.aborted),
-        stop_reason: (!stop_reasons.is_empty()).then(|| stop_reasons.join("; ")),
+        stop_reason,
         // A merge of checkpoints is itself a checkpoint: the load was still going on.
         is_final: shards.iter().all(|s| s.summary.is_final),
+        // Every shard's changes, in time order (each from its own start).
+        events: {
+            let mut all: Vec<_> = shards
+                .iter()
+                .flat_map(|s| s.summary.events.clone())
+                .collect();
+            all.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+            all
+        },
         ..RunMeta::new(started, ended)
     };
     let mut summary = summary::build(&snap, meta);
@@ -504,11 +507,7 @@ fn carry_soak(summary: &mut Summary, shards: &[Shard]) {
         return;
     };
     summary.soak = s.summary.soak.clone();
-    let soak_slos = s
-        .summary
-        .slos
-        .iter()
-        .filter(|v| super::verdicts::is_soak_objective(&v.objective));
+    let soak_slos = s.summary.slos.iter().filter(|v| v.objective.is_soak());
     summary.slos.extend(soak_slos.cloned());
     summary.slo_passed = summary.slos.iter().all(|v| v.passed);
     summary.assessment = super::assess::assess(summary);

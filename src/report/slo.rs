@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::plan::Slo;
+use crate::plan::{Objective, Slo};
 use crate::record::Snapshot;
 use crate::record::names::ALL_TOOLS;
 use crate::record::snapshot::{self, Hist, OutcomeCounts};
@@ -20,8 +20,9 @@ pub struct SloVerdict {
     /// Operation name, or `_all` for an SLO over every operation.
     pub op: String,
     /// `p95_latency_ms` (from the intended send time), `min_calls_per_second` (successful calls/s)
-    /// or `max_error_ratio` (errors / completed calls).
-    pub objective: String,
+    /// or `max_error_ratio` (errors / completed calls); the soak verdicts add
+    /// `max_memory_growth_bytes_per_hour` and `max_p95_drift`.
+    pub objective: Objective,
     pub target: f64,
     /// None when nothing could be measured (see `reason`).
     pub measured: Option<f64>,
@@ -98,7 +99,7 @@ pub fn evaluate_over(slos: &[Slo], ops: &[ScopeOp<'_>], secs: f64) -> Vec<SloVer
     for slo in slos {
         let op = slo.op.clone().unwrap_or_else(|| ALL_TOOLS.to_owned());
         let scoped = scope(slo.op.as_deref(), ops);
-        let verdict = |objective: &str,
+        let verdict = |objective: Objective,
                        target: f64,
                        measure: &dyn Fn(&OutcomeCounts, &Hist) -> Result<f64, String>,
                        ok: &dyn Fn(f64) -> bool| {
@@ -109,7 +110,7 @@ pub fn evaluate_over(slos: &[Slo], ops: &[ScopeOp<'_>], secs: f64) -> Vec<SloVer
             match result {
                 Ok(m) => SloVerdict {
                     op: op.clone(),
-                    objective: objective.into(),
+                    objective,
                     target,
                     measured: Some(m),
                     passed: ok(m),
@@ -119,7 +120,7 @@ pub fn evaluate_over(slos: &[Slo], ops: &[ScopeOp<'_>], secs: f64) -> Vec<SloVer
                 },
                 Err(reason) => SloVerdict {
                     op: op.clone(),
-                    objective: objective.into(),
+                    objective,
                     target,
                     measured: None,
                     passed: false,
@@ -132,7 +133,7 @@ pub fn evaluate_over(slos: &[Slo], ops: &[ScopeOp<'_>], secs: f64) -> Vec<SloVer
         if let Some(p95) = slo.p95 {
             let target = p95.as_secs_f64() * 1e3;
             out.push(verdict(
-                "p95_latency_ms",
+                Objective::P95LatencyMs,
                 target,
                 &|c, h| {
                     if snapshot::completed(c) == 0 || h.is_empty() {
@@ -146,7 +147,7 @@ pub fn evaluate_over(slos: &[Slo], ops: &[ScopeOp<'_>], secs: f64) -> Vec<SloVer
         }
         if let Some(min) = slo.min_tps {
             out.push(verdict(
-                "min_calls_per_second",
+                Objective::MinCallsPerSecond,
                 min,
                 &|c, _| {
                     if snapshot::total(c) == 0 {
@@ -162,7 +163,7 @@ pub fn evaluate_over(slos: &[Slo], ops: &[ScopeOp<'_>], secs: f64) -> Vec<SloVer
         }
         if let Some(max) = slo.max_error_ratio {
             out.push(verdict(
-                "max_error_ratio",
+                Objective::MaxErrorRatio,
                 max,
                 &|c, _| {
                     let done = snapshot::completed(c);
@@ -212,7 +213,7 @@ impl BreachTracker {
                 t.failing_since.get_or_insert(at.saturating_sub(dt));
             }
             if full && let Some(m) = v.measured {
-                let higher_is_worse = v.objective != "min_calls_per_second";
+                let higher_is_worse = v.objective.lower_is_better();
                 t.worst = Some(match t.worst {
                     Some(w) if higher_is_worse => w.max(m),
                     Some(w) => w.min(m),
@@ -265,10 +266,10 @@ pub fn attach_windows(verdicts: &mut [SloVerdict], tracked: &[(f64, Option<f64>)
 mod tests {
     use super::*;
 
-    fn verdict(objective: &str, measured: f64, passed: bool) -> SloVerdict {
+    fn verdict(objective: Objective, measured: f64, passed: bool) -> SloVerdict {
         SloVerdict {
             op: "_all".into(),
-            objective: objective.into(),
+            objective,
             target: 0.0,
             measured: Some(measured),
             passed,
@@ -285,14 +286,34 @@ mod tests {
     #[test]
     fn breach_time_adds_up_failing_intervals_and_a_pass_breaks_the_run() {
         let mut t = BreachTracker::default();
-        t.update(secs(10), false, &[verdict("p95_latency_ms", 50.0, true)]);
-        t.update(secs(20), false, &[verdict("p95_latency_ms", 500.0, false)]);
-        t.update(secs(30), false, &[verdict("p95_latency_ms", 600.0, false)]);
+        t.update(
+            secs(10),
+            false,
+            &[verdict(Objective::P95LatencyMs, 50.0, true)],
+        );
+        t.update(
+            secs(20),
+            false,
+            &[verdict(Objective::P95LatencyMs, 500.0, false)],
+        );
+        t.update(
+            secs(30),
+            false,
+            &[verdict(Objective::P95LatencyMs, 600.0, false)],
+        );
         assert_eq!(t.failing_for(secs(30)), Some(secs(20)));
         assert!(t.failing_now());
-        t.update(secs(40), false, &[verdict("p95_latency_ms", 60.0, true)]);
+        t.update(
+            secs(40),
+            false,
+            &[verdict(Objective::P95LatencyMs, 60.0, true)],
+        );
         assert_eq!(t.failing_for(secs(40)), None);
-        t.update(secs(50), false, &[verdict("p95_latency_ms", 700.0, false)]);
+        t.update(
+            secs(50),
+            false,
+            &[verdict(Objective::P95LatencyMs, 700.0, false)],
+        );
         assert_eq!(
             t.failing_for(secs(50)),
             Some(secs(10)),
@@ -313,8 +334,8 @@ mod tests {
                 secs(at),
                 true,
                 &[
-                    verdict("p95_latency_ms", p95, p95 <= 100.0),
-                    verdict("min_calls_per_second", tps, tps >= 42.0),
+                    verdict(Objective::P95LatencyMs, p95, p95 <= 100.0),
+                    verdict(Objective::MinCallsPerSecond, tps, tps >= 42.0),
                 ],
             );
         }

@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::mcp::OutcomeKind;
 use crate::mcp::handshake::HandshakeKind;
+use crate::record::Snapshot;
+use crate::record::events::ControlEvent;
 use crate::record::snapshot::{self, Hist, OutcomeCounts, TimelinePoint};
-use crate::record::{Snapshot, strip_credentials};
+use crate::secret::strip_credentials;
 
 use super::assess::{Assessment, Band, assess};
 use super::hdr::Histograms;
@@ -24,6 +26,69 @@ pub const SCHEMA_VERSION: u32 = 2;
 /// Top error messages kept per operation in the summary.
 pub const TOP_MESSAGES_PER_OP: usize = 10;
 
+/// Why sending stopped. Declared from least to most telling: a merge of shards that stopped for
+/// different reasons reports the greatest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The plan ran to its end (duration, stages, count).
+    Completed,
+    /// SIGINT / SIGTERM (or the caller's stop).
+    Signal,
+    /// An SLO failed for longer than `abort_on_breach`.
+    SloBreach,
+    /// The target came up late and its tools do not fit the mix (unknown tool, destructive tool).
+    MixMismatch,
+}
+
+impl StopReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [StopReason; 4] = [
+        StopReason::Completed,
+        StopReason::Signal,
+        StopReason::SloBreach,
+        StopReason::MixMismatch,
+    ];
+
+    /// The name used in the summary (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Completed => "completed",
+            StopReason::Signal => "signal",
+            StopReason::SloBreach => "slo_breach",
+            StopReason::MixMismatch => "mix_mismatch",
+        }
+    }
+
+    /// The reason with this name. Merges written before the reason was an enum joined their
+    /// shards' reasons with `"; "`: such a list reads as the greatest reason in it.
+    pub fn from_name(name: &str) -> Option<StopReason> {
+        name.split("; ")
+            .map(|part| StopReason::ALL.into_iter().find(|r| r.as_str() == part))
+            .try_fold(None, |most: Option<StopReason>, r| Some(most.max(Some(r?))))
+            .flatten()
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for StopReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        StopReason::from_name(&name).ok_or_else(|| {
+            let names: Vec<&str> = StopReason::ALL.iter().map(|r| r.as_str()).collect();
+            serde::de::Error::custom(format!(
+                "unknown stop_reason {name:?}, expected one of {}",
+                names.join(", ")
+            ))
+        })
+    }
+}
+
 /// What the summary needs that the recorder does not know.
 #[derive(Debug, Clone)]
 pub struct RunMeta {
@@ -35,11 +100,13 @@ pub struct RunMeta {
     pub config: serde_json::Value,
     /// True when the run stopped before its plan ended (signal, abort-on-breach, error).
     pub aborted: bool,
-    pub stop_reason: Option<String>,
+    pub stop_reason: Option<StopReason>,
     /// False for a checkpoint written while the run goes on (or a merge of one).
     pub is_final: bool,
     /// Where the pacer was when a checkpoint was taken (None in a final summary).
     pub checkpoint: Option<Checkpoint>,
+    /// Changes made to the running soak (controls, reloads), oldest first.
+    pub events: Vec<ControlEvent>,
 }
 
 impl RunMeta {
@@ -54,6 +121,7 @@ impl RunMeta {
             stop_reason: None,
             is_final: true,
             checkpoint: None,
+            events: Vec::new(),
         }
     }
 }
@@ -77,7 +145,7 @@ pub struct Checkpoint {
 pub struct ProtocolInfo {
     pub version: Option<String>,
     /// `stateless`, `session` or `legacy_sse`.
-    pub era: Option<String>,
+    pub era: Option<crate::mcp::Era>,
     pub server_name: Option<String>,
     pub server_version: Option<String>,
 }
@@ -100,7 +168,8 @@ pub struct Summary {
     pub duration_s: f64,
     /// Target URL, credentials stripped.
     pub target: String,
-    pub transport: String,
+    /// How the target was reached: `streamable-http`, `legacy-sse` or `stdio`.
+    pub transport: crate::mcp::TargetTransport,
     pub protocol: ProtocolInfo,
     /// The effective configuration, secrets redacted.
     pub config: serde_json::Value,
@@ -131,7 +200,7 @@ pub struct Summary {
     /// The one-word assessment and what drove it (see the `assess` module).
     pub assessment: Assessment,
     pub aborted: bool,
-    pub stop_reason: Option<String>,
+    pub stop_reason: Option<StopReason>,
     /// False in a checkpoint rewritten while the run goes on; true once the run has ended (and in
     /// summaries written before checkpoints existed).
     #[serde(rename = "final", default = "yes")]
@@ -139,6 +208,10 @@ pub struct Summary {
     /// The pacer's position when this checkpoint was written; absent from a final summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Checkpoint>,
+    /// Changes made while the run went on (runtime controls, SIGHUP reloads), oldest first; the
+    /// newest 1,000 are kept. (Added within schema 2: absent in older files, read as empty.)
+    #[serde(default)]
+    pub events: Vec<ControlEvent>,
     /// Raw-stream lines written and lost (0 without `--raw`).
     pub raw_lines_written: u64,
     pub raw_lines_lost: u64,
@@ -385,13 +458,8 @@ pub struct ScheduleSummary {
     pub lag: LatencyStats,
 }
 
-/// Session counters at the end of the run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct SessionSummary {
-    pub active: u64,
-    pub initialized: u64,
-    pub expired: u64,
-}
+/// Session counters at the end of the run (one type with the client's: docs/client.md).
+pub use crate::mcp::SessionStats as SessionSummary;
 
 fn yes() -> bool {
     true
@@ -513,7 +581,7 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
         ended: humantime::format_rfc3339_millis(meta.ended).to_string(),
         duration_s: secs,
         target: strip_credentials(&snap.run_info.target),
-        transport: snap.run_info.transport.clone(),
+        transport: snap.run_info.transport,
         protocol,
         config: meta.config,
         totals: Totals::new(&all, secs),
@@ -541,11 +609,7 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
             dropped: all[OutcomeKind::Dropped.index()],
             lag: LatencyStats::from_hist(&snap.schedule_lag),
         },
-        sessions: SessionSummary {
-            active: snap.sessions.active,
-            initialized: snap.sessions.initialized,
-            expired: snap.sessions.expired,
-        },
+        sessions: snap.sessions,
         timeline_interval_s: snap.timeline_interval.as_secs_f64(),
         timeline: snap.timeline.clone(),
         slo_passed: slos.iter().all(|v| v.passed),
@@ -554,6 +618,7 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
         stop_reason: meta.stop_reason,
         is_final: meta.is_final,
         checkpoint: meta.checkpoint,
+        events: meta.events,
         raw_lines_written: snap.raw_written,
         raw_lines_lost: snap.raw_lost,
         soak: Default::default(),
@@ -577,4 +642,26 @@ pub fn schema_json() -> String {
         serde_json::to_string_pretty(&schema).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StopReason;
+
+    #[test]
+    fn a_stop_reason_reads_its_own_name_and_an_old_merges_list_as_its_greatest() {
+        for r in StopReason::ALL {
+            let json = serde_json::to_string(&r).unwrap();
+            assert_eq!(json, format!("\"{r}\""));
+            assert_eq!(serde_json::from_str::<StopReason>(&json).unwrap(), r);
+        }
+        let old: StopReason = serde_json::from_str("\"completed; slo_breach; signal\"").unwrap();
+        assert_eq!(old, StopReason::SloBreach);
+        let err = serde_json::from_str::<StopReason>("\"tired\"").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown stop_reason \"tired\""),
+            "{err}"
+        );
+        assert!(serde_json::from_str::<StopReason>("\"signal; tired\"").is_err());
+    }
 }

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::plan::SoakLimits;
+use crate::plan::{Objective, SoakLimits};
 use crate::record::resources::{self, Observed, Sample};
 use crate::record::snapshot::TimelinePoint;
 use crate::report::SloVerdict;
@@ -250,15 +250,6 @@ pub fn describe_drift(d: &Measured<Drift>) -> String {
     }
 }
 
-/// The SLO objectives the soak verdicts add (beside the per-tool ones of `[[slo]]`).
-pub const MEMORY_OBJECTIVE: &str = "max_memory_growth_bytes_per_hour";
-pub const DRIFT_OBJECTIVE: &str = "max_p95_drift";
-
-/// Is this SLO verdict one of the soak verdicts'?
-pub fn is_soak_objective(objective: &str) -> bool {
-    objective == MEMORY_OBJECTIVE || objective == DRIFT_OBJECTIVE
-}
-
 /// The soak part of the summary: the server's sampled resources and both verdicts.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct SoakSummary {
@@ -278,6 +269,9 @@ pub struct SoakSummary {
     pub open_fds: Measured<Growth>,
     /// p95 and error ratio, last window against the first steady one (every tool together).
     pub drift: Measured<Drift>,
+    /// The same per tool (or method) of the mix, from each one's own timeline, same windows.
+    #[serde(default)]
+    pub drift_by_tool: BTreeMap<String, Measured<Drift>>,
 }
 
 const NO_SOURCE: &str = "no target.metrics_url or target.pid set";
@@ -293,16 +287,19 @@ impl Default for SoakSummary {
             memory: Measured::not(NO_SOURCE),
             open_fds: Measured::not(NO_SOURCE),
             drift: Measured::not("no calls completed"),
+            drift_by_tool: BTreeMap::new(),
         }
     }
 }
 
-/// Builds the soak summary from what the sampler saw and the call timeline, and the SLO verdicts
-/// for the limits that are set (`not measured` fails: a soak that could not see its server's memory
-/// has not shown it does not leak).
-pub fn soak_summary(
+/// Builds the soak summary from what the sampler saw, the call timeline and each tool's own
+/// (`per_tool`: name, timeline), and the SLO verdicts for the limits that are set (`not measured`
+/// fails: a soak that could not see its server's memory has not shown it does not leak). The drift
+/// SLO judges every tool together; the per-tool drift is reported beside it.
+pub fn soak_summary<'a>(
     seen: &Observed,
     timeline: &[TimelinePoint],
+    per_tool: impl IntoIterator<Item = (&'a str, &'a [TimelinePoint])>,
     run_s: f64,
     limits: &SoakLimits,
 ) -> (SoakSummary, Vec<SloVerdict>) {
@@ -337,15 +334,19 @@ pub fn soak_summary(
         memory: sampled(resources::RESIDENT_BYTES),
         open_fds: sampled(resources::OPEN_FDS),
         drift: drift(timeline, warmup_s, window_s),
+        drift_by_tool: per_tool
+            .into_iter()
+            .map(|(name, points)| (name.to_owned(), drift(points, warmup_s, window_s)))
+            .collect(),
     };
     let mut slos = Vec::new();
-    let verdict = |objective: &str,
+    let verdict = |objective: Objective,
                    target: f64,
                    measured: Option<f64>,
                    breached: Option<bool>,
                    why: Option<String>| SloVerdict {
         op: crate::record::names::ALL_TOOLS.to_owned(),
-        objective: objective.to_owned(),
+        objective,
         target,
         measured,
         passed: breached == Some(false),
@@ -355,7 +356,7 @@ pub fn soak_summary(
     };
     if let Some(max) = limits.max_memory_growth {
         slos.push(verdict(
-            MEMORY_OBJECTIVE,
+            Objective::MaxMemoryGrowthBytesPerHour,
             max,
             s.memory.value().map(|g| g.per_hour),
             leak_breached(&s.memory, max),
@@ -364,7 +365,7 @@ pub fn soak_summary(
     }
     if let Some(max) = limits.max_p95_drift {
         slos.push(verdict(
-            DRIFT_OBJECTIVE,
+            Objective::MaxP95Drift,
             max,
             s.drift.value().and_then(|d| d.p95_change),
             drift_breached(&s.drift, max),
@@ -382,42 +383,55 @@ fn not_measured<T>(m: &Measured<T>) -> Option<String> {
 }
 
 /// The soak verdicts as labelled lines, shared by the console and the HTML report: where the
-/// resources were read, memory and fd growth, drift — or why each was not measured.
-pub fn soak_rows(s: &SoakSummary) -> [(&'static str, String); 4] {
-    [
+/// resources were read, memory and fd growth, drift (every tool, then each tool when there are
+/// several) — or why each was not measured.
+pub fn soak_rows(s: &SoakSummary) -> Vec<(String, String)> {
+    let mut rows = vec![
         (
-            "Server resources",
+            "Server resources".to_owned(),
             s.source
                 .clone()
                 .unwrap_or_else(|| "not sampled (set target.metrics_url or target.pid)".into()),
         ),
-        ("Leak", describe_growth("memory", &s.memory, 1e6, "MB")),
-        ("", describe_growth("open fds", &s.open_fds, 1.0, "fds")),
-        ("Drift", describe_drift(&s.drift)),
-    ]
+        (
+            "Leak".to_owned(),
+            describe_growth("memory", &s.memory, 1e6, "MB"),
+        ),
+        (
+            String::new(),
+            describe_growth("open fds", &s.open_fds, 1.0, "fds"),
+        ),
+        ("Drift".to_owned(), describe_drift(&s.drift)),
+    ];
+    if s.drift_by_tool.len() > 1 {
+        rows.extend(
+            s.drift_by_tool
+                .iter()
+                .map(|(tool, d)| (format!("  {tool}"), describe_drift(d))),
+        );
+    }
+    rows
 }
 
-/// The console section for the soak verdicts.
+/// The console section for the soak verdicts (failed samples right under the source).
 pub fn write_console(s: &SoakSummary, w: &mut impl std::io::Write) -> std::io::Result<()> {
     writeln!(w, "\nSOAK")?;
-    let [source, memory, fds, drift] = soak_rows(s);
-    writeln!(w, "  {:<22} {}", source.0, source.1)?;
-    if !s.sample_failures.is_empty() {
-        let f: Vec<String> = s
-            .sample_failures
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect();
-        writeln!(
-            w,
-            "  {:<22} {} — last: {}",
-            "Failed samples",
-            f.join(", "),
-            s.last_failure.as_deref().unwrap_or("-")
-        )?;
-    }
-    for (label, text) in [memory, fds, drift] {
+    for (i, (label, text)) in soak_rows(s).into_iter().enumerate() {
         writeln!(w, "  {label:<22} {text}")?;
+        if i == 0 && !s.sample_failures.is_empty() {
+            let f: Vec<String> = s
+                .sample_failures
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            writeln!(
+                w,
+                "  {:<22} {} — last: {}",
+                "Failed samples",
+                f.join(", "),
+                s.last_failure.as_deref().unwrap_or("-")
+            )?;
+        }
     }
     Ok(())
 }
@@ -566,6 +580,58 @@ mod tests {
         assert_eq!(drift_breached(&short, 0.2), None);
         assert!(describe_drift(&short).contains("shorter than two 15 s windows"));
         assert!(matches!(drift(&[], 0.0, 1.0), Measured::NotMeasured { .. }));
+    }
+
+    #[test]
+    fn drift_is_judged_for_every_tool_together_and_reported_per_tool() {
+        // 20 s, warm-up 0, 5 s windows: `fast` flat at 10 ms, `slow` from 20 ms to 40 ms.
+        let fast: Vec<TimelinePoint> = (0..20).map(|s| tp(s as f64, 10, 0, 10.0)).collect();
+        let slow: Vec<TimelinePoint> = (0..20)
+            .map(|s| tp(s as f64, 10, 0, if s < 10 { 20.0 } else { 40.0 }))
+            .collect();
+        let all: Vec<TimelinePoint> = (0..20)
+            .map(|s| tp(s as f64, 20, 0, if s < 10 { 20.0 } else { 40.0 }))
+            .collect();
+        let limits = SoakLimits {
+            max_p95_drift: Some(0.2),
+            warmup: Some(std::time::Duration::ZERO),
+            window: Some(std::time::Duration::from_secs(5)),
+            ..SoakLimits::default()
+        };
+        let per_tool = [("fast", fast.as_slice()), ("slow", slow.as_slice())];
+        let (s, slos) = soak_summary(&Observed::default(), &all, per_tool, 20.0, &limits);
+        let change = |tool: &str| {
+            s.drift_by_tool[tool]
+                .value()
+                .and_then(|d| d.p95_change)
+                .expect("measured")
+        };
+        assert!(change("fast").abs() < 1e-9);
+        assert!((change("slow") - 1.0).abs() < 1e-9);
+        // The SLO is on every tool together: one verdict, `_all`.
+        assert_eq!(slos.len(), 1);
+        assert_eq!(slos[0].op, crate::record::names::ALL_TOOLS);
+        assert!(!slos[0].passed);
+        let mut out = Vec::new();
+        write_console(&s, &mut out).expect("written");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(
+            text.contains("    fast                 p95 +0.0 %"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    slow                 p95 +100.0 %"),
+            "{text}"
+        );
+        // One tool: its drift is the run's, not repeated.
+        let (one, _) = soak_summary(
+            &Observed::default(),
+            &all,
+            [("slow", slow.as_slice())],
+            20.0,
+            &limits,
+        );
+        assert_eq!(soak_rows(&one).len(), 4);
     }
 
     #[test]

@@ -2,7 +2,12 @@
 
 usage: mcp_py_server.py PORT [stateless]
        mcp_py_server.py stdio
+
+Over HTTP it binds 127.0.0.1:PORT itself (PORT 0: any free port) and, once listening, prints
+`mcp-soak-test-port N` on stdout: the test learns the port from the server that holds it, so no
+other process can take it in between and a connection can never reach someone else's server.
 """
+import socket
 import sys
 
 from mcp.server.mcpserver import MCPServer
@@ -30,10 +35,13 @@ if stdio:
     server.run("stdio")
     sys.exit(0)
 
-server.run(
-    "streamable-http",
-    host="127.0.0.1",
-    port=port,
-    stateless_http=stateless,
-    json_response=stateless,
-)
+import uvicorn  # noqa: E402 (after the stdio exit: only HTTP needs it)
+
+listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", port))
+# Listening before the port is told: connections wait in the backlog until uvicorn accepts them.
+listener.listen(128)
+print(f"mcp-soak-test-port {listener.getsockname()[1]}", flush=True)
+app = server.streamable_http_app(stateless_http=stateless, json_response=stateless)
+uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])

@@ -16,13 +16,34 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_mcp-soak")
 }
 
-/// A loopback port that was free a moment ago (bound to 0, learned, released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+/// A loopback port bound but not listening: connecting to it is refused, and no other socket can
+/// bind it (no `SO_REUSEADDR`) while this is held. A port bound, learned and released could be
+/// taken by another process before its user binds it, and a client connecting to a released
+/// ephemeral port can even meet itself (TCP simultaneous open).
+pub struct ClosedPort(tokio::net::TcpSocket);
+
+impl ClosedPort {
+    /// Binds a socket to `127.0.0.1:0` without listening.
+    pub fn new() -> ClosedPort {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(false).expect("no SO_REUSEADDR");
+        socket.bind(loopback(0)).expect("bind 127.0.0.1:0");
+        ClosedPort(socket)
+    }
+
+    /// The port held.
+    pub fn port(&self) -> u16 {
+        self.0.local_addr().expect("local addr").port()
+    }
+
+    /// The built-in mock serving on this very socket: the target "comes up" on a port that was
+    /// never free in between.
+    pub async fn mock(self, cfg: MockConfig) -> MockHandle {
+        let listener = self.0.listen(1024).expect("listen");
+        mcp_soak::mock::spawn_on(cfg, listener)
+            .await
+            .unwrap_or_else(|e| panic!("mock starts on a held port: {e}"))
+    }
 }
 
 /// `127.0.0.1:port`.
@@ -257,4 +278,13 @@ pub fn sum_by(metrics: &str, name: &str, label: &str) -> BTreeMap<String, f64> {
         *out.entry(v.to_owned()).or_insert(0.0) += value;
     }
     out
+}
+
+/// A reply of a hand-written test server: `status`, `content-type: ct` and `body`.
+pub fn resp(status: u16, ct: &str, body: impl Into<axum::body::Body>) -> axum::response::Response {
+    axum::response::Response::builder()
+        .status(status)
+        .header("content-type", ct)
+        .body(body.into())
+        .unwrap_or_default()
 }

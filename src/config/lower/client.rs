@@ -26,6 +26,47 @@ impl Loader<'_> {
         }
     }
 
+    /// `idle:DURATION` or `idle:DURATION:SHARE%` (default 25 %), for a pool of `sessions` (at least
+    /// two: one idles, one carries the load).
+    fn idle_strategy(&self, s: &str, sessions: u32) -> Result<SessionStrategy, ConfigError> {
+        const KEY: &str = "target.session_strategy";
+        let rest = &s["idle:".len()..];
+        let (after, share) = match rest.split_once(':') {
+            Some((d, p)) => (d, Some(p)),
+            None => (rest, None),
+        };
+        let after = crate::config::parse_duration(after)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                self.err(
+                    KEY,
+                    format!("expected idle:DURATION[:SHARE%] with a duration like 5m, got {s:?}"),
+                )
+            })?;
+        let share_pct = match share {
+            None => 25,
+            Some(p) => {
+                match p.strip_suffix('%').map(str::parse::<u8>) {
+                    Some(Ok(n)) if (1..=100).contains(&n) => n,
+                    _ => {
+                        return Err(self.err(
+                        KEY,
+                        format!("expected a share like 25% (1% to 100%) after the duration, got {s:?}"),
+                    ));
+                    }
+                }
+            }
+        };
+        if sessions < 2 {
+            return Err(self.err(
+                KEY,
+                format!("{s} needs target.sessions of at least 2 (some idle, one for the load), got {sessions}"),
+            ));
+        }
+        Ok(SessionStrategy::Idle { after, share_pct })
+    }
+
     pub(in crate::config) fn lower_client(
         &self,
         c: &FileConfig,
@@ -84,6 +125,8 @@ impl Loader<'_> {
             None | Some("pooled") => SessionStrategy::Pooled,
             Some("per-call") => SessionStrategy::PerCall,
             Some("abandon") => SessionStrategy::Abandon,
+            Some("stale") => SessionStrategy::Stale,
+            Some(s) if s.starts_with("idle:") => self.idle_strategy(s, cc.sessions)?,
             Some(s) if s.starts_with("churn:") => match s["churn:".len()..].parse::<u64>() {
                 Ok(k) if k > 0 => SessionStrategy::Churn {
                     calls_per_session: k,
@@ -98,7 +141,9 @@ impl Loader<'_> {
             Some(o) => {
                 return Err(self.err(
                     "target.session_strategy",
-                    format!("expected pooled, churn:K, per-call or abandon, got {o:?}"),
+                    format!(
+                        "expected pooled, churn:K, per-call, abandon, idle:DURATION[:SHARE%] or stale, got {o:?}"
+                    ),
                 ));
             }
         };

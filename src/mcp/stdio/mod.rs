@@ -30,6 +30,7 @@ use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::initialize::{InitInfo, initialize_params, read_initialize};
 use super::jsonrpc;
 use super::transport::Exchange;
 use super::{
@@ -346,24 +347,13 @@ async fn handshake(
     }
 }
 
-/// What `initialize` told us.
-struct InitInfo {
-    protocol_version: String,
-    server_name: Option<String>,
-    server_version: Option<String>,
-}
-
 async fn initialize(
     p: &Process,
     version: &str,
     client: (&str, &str),
     timeout: Duration,
 ) -> Result<InitInfo, String> {
-    let params = serde_json::json!({
-        "protocolVersion": version,
-        "capabilities": {},
-        "clientInfo": {"name": client.0, "version": client.1},
-    });
+    let params = initialize_params(version, client.0, client.1);
     let req = p.request(
         |id| jsonrpc::raw_request_body(id, "initialize", &params),
         false,
@@ -377,29 +367,11 @@ async fn initialize(
             x.detail.unwrap_or_default()
         ));
     }
-    let r = x.result.unwrap_or(Value::Null);
-    let Some(agreed) = r.get("protocolVersion").and_then(Value::as_str) else {
-        return Err("initialize result has no protocolVersion".into());
-    };
-    if !SUPPORTED_REVISIONS[1..].contains(&agreed) {
-        return Err(format!(
-            "server offered unsupported protocol version {}",
-            jsonrpc::truncate(agreed, 40)
-        ));
-    }
+    let info = read_initialize(&x.result.unwrap_or(Value::Null))?;
     if !p.notify(jsonrpc::notification_body("notifications/initialized")) {
         return Err("server process stdin is closed".into());
     }
-    let info = |k: &str| {
-        r.pointer(&format!("/serverInfo/{k}"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    Ok(InitInfo {
-        protocol_version: agreed.to_owned(),
-        server_name: info("name"),
-        server_version: info("version"),
-    })
+    Ok(info)
 }
 
 /// `server/discover` on a fresh process: `Some` (name, version) when it speaks the stateless era.
@@ -590,6 +562,9 @@ impl Stdio {
                     active: st.running,
                     initialized: st.started,
                     expired: st.restarts,
+                    // A restarted process is initialized again.
+                    reinitialized: st.restarts,
+                    ..SessionStats::default()
                 }
             }
         }

@@ -208,7 +208,7 @@ pub async fn read(
             ]))
         }
         ResourceSource::Metrics(url) => {
-            let shown = super::strip_credentials(url);
+            let shown = crate::secret::strip_credentials(url);
             let unreachable = |source| SampleError::Unreachable {
                 url: shown.clone(),
                 source,
@@ -265,7 +265,7 @@ pub async fn read(
 
 /// The scraper's HTTP client: a scrape may take at most one interval (200 ms to 10 s).
 pub fn http_client(interval: Duration) -> reqwest::Client {
-    crate::mcp::transport::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(interval.clamp(Duration::from_millis(200), Duration::from_secs(10)))
         .build()
@@ -343,7 +343,7 @@ pub async fn sample(plan: Resources, rec: Recorder, stop: CancellationToken) -> 
     let http = http_client(plan.interval);
     let mut seen = Observed {
         source: match &source {
-            ResourceSource::Metrics(u) => super::strip_credentials(u),
+            ResourceSource::Metrics(u) => crate::secret::strip_credentials(u),
             ResourceSource::Pid(p) => format!("pid {p}"),
             ResourceSource::StdioPool => "stdio server processes".to_owned(),
         },

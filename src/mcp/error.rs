@@ -1,0 +1,43 @@
+//! Why the client could not do something outside a measured call (connect, discovery,
+//! tools/list): the one error every way of reaching a server (Streamable HTTP, legacy HTTP+SSE,
+//! stdio) reports its handshake failures in.
+
+use super::OutcomeKind;
+use super::transport::Exchange;
+
+/// Why the client could not do something outside a measured call (connect, discovery, tools/list).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server could not be reached at all (refused, DNS, TLS, timeout).
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// Anything else the server did wrong, described.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ClientError {
+    /// True when the target is down or unreachable (exit code 3 territory).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, ClientError::Unreachable { .. })
+    }
+
+    pub(crate) fn from_legacy(url: &str, x: &Exchange) -> Self {
+        Self::from_exchange(url, "legacy SSE handshake", x)
+    }
+
+    pub(super) fn from_exchange(url: &str, what: &str, x: &Exchange) -> Self {
+        let reason = x
+            .detail
+            .clone()
+            .unwrap_or_else(|| x.kind.as_str().to_owned());
+        match x.kind {
+            OutcomeKind::Connect | OutcomeKind::Timeout => ClientError::Unreachable {
+                // Errors are printed: never with the URL's credentials.
+                url: crate::secret::strip_credentials(url),
+                reason,
+            },
+            _ => ClientError::Failed(format!("{what} failed ({}): {reason}", x.kind)),
+        }
+    }
+}
