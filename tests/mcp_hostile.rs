@@ -26,6 +26,7 @@ struct Seen {
     auth: Mutex<Vec<String>>,
     next_session: AtomicU64,
     tokens_issued: AtomicU64,
+    huge_served: AtomicU64,
 }
 
 type S = Arc<Seen>;
@@ -156,7 +157,11 @@ async fn handler(
             });
             resp(200, "text/event-stream", Body::from_stream(s))
         }
-        "/huge" => {
+        // The first tools/call gets the huge body, every later one a plain reply.
+        "/huge-once" if seen.huge_served.fetch_add(1, Ordering::SeqCst) > 0 => {
+            json_reply(&id, json!({"content": [{"type": "text", "text": "ok"}]}))
+        }
+        "/huge" | "/huge-once" => {
             // 64 MiB of JSON, streamed without a Content-Length.
             let chunk = Bytes::from(vec![b' '; 64 * 1024]);
             let s = futures_util::stream::iter(
@@ -533,5 +538,22 @@ async fn calls_reuse_keep_alive_connections_and_never_open_more_than_the_cap() {
     }
     let n = accepted.load(Ordering::SeqCst);
     assert!((1..=2).contains(&n), "{n} connections for a cap of 2");
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_abandoned_half_way_does_not_spoil_the_next_call() {
+    let (base, _seen) = start().await;
+    let mut c = cfg(format!("{base}/stateless/huge-once"));
+    c.protocol = ProtocolChoice::Revision("2026-07-28".into());
+    c.max_connections = 1;
+    let client = McpClient::connect(c).await.expect("connect");
+    // Cut at the body cap: its connection is left mid-body and must not be handed out again as is.
+    let o = client.call(&tool(), false).await;
+    assert_eq!(o.kind, OutcomeKind::Protocol, "{o:?}");
+    for _ in 0..3 {
+        let o = client.call(&tool(), false).await;
+        assert_eq!(o.kind, OutcomeKind::Ok, "{o:?}");
+    }
     client.shutdown().await;
 }
