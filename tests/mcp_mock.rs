@@ -383,3 +383,36 @@ async fn stale_session_ids_are_rejected_and_counted() {
     assert_eq!((stats.expired, stats.reinitialized), (0, 0), "{stats:?}");
     mock.shutdown().await;
 }
+
+/// `stale` shapes the load only: the client's own tools/list (which `run` sends before the schedule)
+/// gets a fresh session that is DELETEd after, so a stale run can start against a server that
+/// rejects unknown ids (every real one does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_client_still_lists_tools() {
+    use mcp_soak::mcp::SessionStrategy;
+    let mock = mock().await;
+    let client = McpClient::connect(with_strategy(&mock.url, SessionStrategy::Stale))
+        .await
+        .expect("connects");
+    let tools = client
+        .list_tools()
+        .await
+        .expect("tools/list in a fresh session");
+    assert!(tools.iter().any(|t| t.name == "echo"), "{tools:?}");
+    let out = client.call(&echo("after listing"), false).await;
+    assert_eq!(out.kind, OutcomeKind::SessionExpired, "{out:?}");
+    client.shutdown().await;
+    let stats = client.session_stats();
+    // The handshake's own session and the listing's: both DELETEd, nothing counted as expired.
+    assert_eq!(
+        (
+            stats.initialized,
+            stats.deleted,
+            stats.active,
+            stats.expired
+        ),
+        (2, 2, 0, 0),
+        "{stats:?}"
+    );
+    mock.shutdown().await;
+}
