@@ -437,3 +437,36 @@ async fn a_server_that_slows_down_fails_its_drift_slo() {
     assert_eq!(slos[0]["passed"], false);
     assert_eq!(s["soak"]["memory"]["status"], "not_measured");
 }
+
+/// `run --session-strategy stale` end to end: it starts (the tools are listed in a fresh session),
+/// every call is rejected as `session_expired`, and that is the answer asked for, so the run exits 0
+/// without SLOs instead of "no call succeeded".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_run_starts_and_rejections_are_not_a_failed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn(MockConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("mock starts");
+    let args = RunArgs {
+        url: Some(mock.url.clone()),
+        metrics_listen: Some("none".into()),
+        quiet: true,
+        rate: Some(20.0),
+        duration: Some("1s".into()),
+        mix: Some("echo=1".into()),
+        summary: Some(dir.path().join("summary.json")),
+        protocol: Some("2025-11-25".into()),
+        session_strategy: Some("stale".into()),
+        ..RunArgs::default()
+    };
+    let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
+    let exit = execute(plan, &Stop::new()).await.expect("run completes");
+    mock.shutdown().await;
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("summary"))
+            .expect("JSON");
+    let counts = &s["totals"]["counts"];
+    assert!(counts["session_expired"].as_u64() > Some(0), "{counts}");
+    assert_eq!(counts["ok"], 0, "{counts}");
+    assert_eq!(exit, Exit::Ok, "{}", s["totals"]);
+}
