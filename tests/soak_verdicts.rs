@@ -114,6 +114,11 @@ async fn soak_url(
         session_strategy: strategy.map(str::to_owned),
         ..RunArgs::default()
     };
+    run(args, dir).await
+}
+
+/// Runs `args` (whose summary goes to `dir/summary.json`); the exit and the summary.
+async fn run(args: RunArgs, dir: &Path) -> (Exit, Value) {
     let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
     let exit = execute(plan, &Stop::new()).await.expect("run completes");
     let s = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))
@@ -416,12 +421,8 @@ async fn a_server_that_slows_down_fails_its_drift_slo() {
         summary: Some(dir.path().join("summary.json")),
         ..RunArgs::default()
     };
-    let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
-    let exit = execute(plan, &Stop::new()).await.expect("run completes");
+    let (exit, s) = run(args, dir.path()).await;
     mock.shutdown().await;
-    let s: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("summary"))
-            .expect("JSON");
     let drift = &s["soak"]["drift"];
     assert_eq!(drift["status"], "measured", "{drift}");
     assert!(drift["last_p95_ms"].as_f64() > Some(900.0), "{drift}");
@@ -459,12 +460,8 @@ async fn a_stale_run_starts_and_rejections_are_not_a_failed_run() {
         session_strategy: Some("stale".into()),
         ..RunArgs::default()
     };
-    let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
-    let exit = execute(plan, &Stop::new()).await.expect("run completes");
+    let (exit, s) = run(args, dir.path()).await;
     mock.shutdown().await;
-    let s: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("summary"))
-            .expect("JSON");
     let counts = &s["totals"]["counts"];
     assert!(counts["session_expired"].as_u64() > Some(0), "{counts}");
     assert_eq!(counts["ok"], 0, "{counts}");
