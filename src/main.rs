@@ -37,6 +37,8 @@ enum Command {
     Report(commands::report::Args),
     /// Merge the JSON summaries of a load's shards (`--instance-share`) into one, exactly.
     Merge(commands::merge::Args),
+    /// Steer a running soak: state, pause, resume, rate N, mix tool=W,... (`run --control`).
+    Ctl(commands::ctl::Args),
     /// Print the JSON Schema of the summary file.
     Schema(commands::schema::Args),
     /// Entry point for the MCP conformance suite's client mode.
@@ -73,6 +75,7 @@ fn main() {
                 Command::Report(a) => commands::report::run(a).await,
                 Command::Merge(a) => commands::merge::run(a).await,
                 Command::Schema(a) => commands::schema::run(a).await,
+                Command::Ctl(a) => commands::ctl::run(a).await,
                 Command::ConformanceClient(a) => commands::conformance::run(a).await,
             }
         }),

@@ -662,11 +662,23 @@ fn a_reload_refuses_what_cannot_change_live_and_names_it() {
     use mcp_soak::commands::reload::not_live;
     let f = file(".toml", BASE);
     let running = load(&f, &[], &[]).expect("running plan");
-    let cases: [(&[&str], &[&str]); 8] = [
+    let args = mcp_soak::commands::reload::args_of(&running);
+    let cases: [(&[&str], &[&str]); 12] = [
         (&["--slo", "p95=10s"], &[]),
+        // The rate of a one-stage load and the weights apply live (as a re-rate, a reweigh).
+        (&["--rate", "20"], &[]),
+        (&["--mix", "echo=1,tools/list=1"], &[]),
         (&["--url", "http://127.0.0.1:10/mcp"], &["target.url"]),
-        (&["--rate", "20"], &["load"]),
-        (&["--mix", "echo=1"], &["mix"]),
+        (&["--header", "X-A: b"], &["target.headers"]),
+        (&["--duration", "2m"], &["load.duration"]),
+        (
+            &["--stages", "10:1m,20:1m"],
+            &["load.stages (only the rate of a single-stage load changes live)"],
+        ),
+        (
+            &["--mix", "echo=1"],
+            &["mix (operations added, removed, renamed or reordered)"],
+        ),
         (&["--slo-window", "1m"], &["limits.slo_window"]),
         (&["--label", "env=ci"], &["run.labels"]),
         (&["--max-in-flight", "7"], &["limits"]),
@@ -674,8 +686,15 @@ fn a_reload_refuses_what_cannot_change_live_and_names_it() {
     ];
     for (flags, refused) in cases {
         let new = load(&f, flags, &[]).expect("valid change");
-        assert_eq!(not_live(&running, &new), refused, "{flags:?}");
+        assert_eq!(not_live(&running, &new, Some(&args)), refused, "{flags:?}");
     }
+    // Tool arguments cannot change on a live run.
+    let other_args = file(".toml", &BASE.replace("len = 5", "len = 6"));
+    let new = load(&other_args, &[], &[]).expect("valid change");
+    assert_eq!(
+        not_live(&running, &new, Some(&args)),
+        ["mix.args (tool arguments)"]
+    );
 }
 
 #[test]

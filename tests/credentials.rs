@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
-use support::Soak;
+use support::{Soak, resp};
 
 const HEADER_SECRET: &str = "HDR-SECRET-7f3a";
 const REFRESH_SECRET: &str = "REFRESH-SECRET-91bc";
@@ -45,14 +45,6 @@ impl Seen {
 }
 
 type Log = Arc<Mutex<Vec<Seen>>>;
-
-fn resp(status: u16, ct: &str, body: impl Into<Body>) -> Response {
-    Response::builder()
-        .status(status)
-        .header("content-type", ct)
-        .body(body.into())
-        .unwrap_or_default()
-}
 
 async fn handler(
     State(log): State<Log>,

@@ -1,7 +1,7 @@
 //! Reload on SIGHUP, through the binary: an invalid file and a change that cannot apply live are
 //! refused with the running plan kept; a new SLO applies at once (the exported threshold and the
-//! final verdict follow) while the counters go on from where they were; `GET /control/state` shows
-//! where the run is and the SLOs judged now.
+//! final verdict follow) while the counters go on from where they were; a new rate applies as a
+//! re-rate (the mock sees it); `GET /control/state` shows where the run is and the SLOs judged now.
 //!
 //! The target is the built-in mock, in this test process on port 0; the binary runs as a child.
 
@@ -13,8 +13,12 @@ use std::time::Duration;
 use support::{Soak, fixed_latency, get, get_text, mock, read_summary, wait_until};
 
 fn config(url: &str, rate: u32, p95: &str) -> String {
+    config_for(url, rate, p95, "12s")
+}
+
+fn config_for(url: &str, rate: u32, p95: &str, duration: &str) -> String {
     format!(
-        "[target]\nurl = \"{url}\"\n\n[load]\nstages = [{{ rate = {rate}, duration = \"12s\" }}]\n\n\
+        "[target]\nurl = \"{url}\"\n\n[load]\nstages = [{{ rate = {rate}, duration = \"{duration}\" }}]\n\n\
          [[mix]]\ntool = \"list_clusters\"\nweight = 1\n\n[[slo]]\np95 = \"{p95}\"\n"
     )
 }
@@ -61,6 +65,23 @@ async fn state(url: &str) -> serde_json::Value {
     serde_json::from_str(&body).expect("state is JSON")
 }
 
+/// `mcp-soak run -c CFG` with its metrics on an ephemeral port and its summary at `summary`.
+fn start(dir: &Path, cfg: &Path, summary: &Path) -> Soak {
+    let args = [
+        "run",
+        "-c",
+        cfg.to_str().expect("utf-8"),
+        "--protocol",
+        "2025-11-25",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--quiet",
+        "--summary",
+        summary.to_str().expect("utf-8"),
+    ];
+    Soak::start(dir, &args, &[])
+}
+
 /// Waits for the `n`th stderr line containing `what`.
 async fn logged(soak: &Soak, what: &str, n: usize) {
     wait_until(Duration::from_secs(30), what, || {
@@ -77,22 +98,7 @@ async fn sighup_applies_new_slos_and_refuses_bad_files_and_live_load_changes() {
     let summary = dir.path().join("summary.json");
     // 1 ms cannot hold against 20 ms of latency: without the reload the verdict is "failed".
     write(&cfg, &config(&m.url, 20, "1ms"));
-    let mut soak = Soak::start(
-        dir.path(),
-        &[
-            "run",
-            "-c",
-            cfg.to_str().expect("utf-8"),
-            "--protocol",
-            "2025-11-25",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--quiet",
-            "--summary",
-            summary.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
+    let mut soak = start(dir.path(), &cfg, &summary);
     let addr = soak.metrics_addr().await;
     let metrics = format!("http://{addr}/metrics");
     let control = format!("http://{addr}/control/state");
@@ -111,11 +117,12 @@ async fn sighup_applies_new_slos_and_refuses_bad_files_and_live_load_changes() {
     soak.signal("HUP");
     logged(&soak, "reload refused: the config is invalid", 1).await;
 
-    write(&cfg, &config(&m.url, 40, "10s"));
+    // A new SLO beside a new target: nothing of it applies.
+    write(&cfg, &config("http://127.0.0.1:9/mcp", 20, "10s"));
     soak.signal("HUP");
     logged(
         &soak,
-        "cannot change live (restart the soak for it): load",
+        "cannot change live (restart the soak for it): target.url",
         1,
     )
     .await;
@@ -127,7 +134,7 @@ async fn sighup_applies_new_slos_and_refuses_bad_files_and_live_load_changes() {
 
     write(&cfg, &config(&m.url, 20, "10s"));
     soak.signal("HUP");
-    logged(&soak, "reloaded: SLO objectives replaced", 1).await;
+    logged(&soak, "reloaded: applied live", 1).await;
     assert_eq!(
         p95_threshold(&metrics).await,
         "10",
@@ -159,4 +166,62 @@ async fn sighup_applies_new_slos_and_refuses_bad_files_and_live_load_changes() {
     // Nothing was reset and the refused rate never applied: 20/s for 12 s.
     assert_eq!(s["totals"]["calls"], 240, "{}", s["totals"]);
     assert_eq!(s["stages"].as_array().map(Vec::len), Some(1));
+    let events = s["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "only the applied reload: {events:?}");
+    assert_eq!(
+        (events[0]["action"].as_str(), events[0]["source"].as_str()),
+        (Some("slos"), Some("reload"))
+    );
+}
+
+/// Calls the mock received over `window`.
+async fn calls_in(m: &mcp_soak::mock::MockHandle, window: Duration) -> u64 {
+    let start = m.stats().total_calls();
+    tokio::time::sleep(window).await;
+    m.stats().total_calls() - start
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rerates_a_running_soak_and_refuses_a_new_duration() {
+    let m = mock(fixed_latency(Duration::from_millis(2))).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("soak.toml");
+    let summary = dir.path().join("summary.json");
+    write(&cfg, &config_for(&m.url, 10, "10s", "90s"));
+    let mut soak = start(dir.path(), &cfg, &summary);
+    soak.metrics_addr().await;
+    wait_until(Duration::from_secs(30), "calls to reach the mock", || {
+        m.stats().total_calls() >= 5
+    })
+    .await;
+    let before = calls_in(&m, Duration::from_secs(3)).await;
+
+    write(&cfg, &config_for(&m.url, 10, "10s", "91s"));
+    soak.signal("HUP");
+    logged(
+        &soak,
+        "cannot change live (restart the soak for it): load.duration",
+        1,
+    )
+    .await;
+
+    write(&cfg, &config_for(&m.url, 50, "10s", "90s"));
+    soak.signal("HUP");
+    logged(&soak, "reloaded: applied live", 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = calls_in(&m, Duration::from_secs(3)).await;
+    assert!((15..=60).contains(&before), "10/s over 3 s: {before}");
+    assert!(
+        (90..=240).contains(&after),
+        "50/s over 3 s after the reload: {after}"
+    );
+
+    soak.signal("INT");
+    soak.wait(Duration::from_secs(60)).await;
+    let s = read_summary(&summary);
+    let events = s["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["action"], "rate");
+    assert_eq!(events[0]["source"], "reload");
+    assert_eq!(events[0]["to"], "50/s");
 }

@@ -1,6 +1,8 @@
 //! The client against a hostile in-process server: every misbehaviour ends in the right
 //! OutcomeKind, sessions expire and come back, DELETEs are sent, tokens never leak.
 
+mod support;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,6 +17,7 @@ use mcp_soak::mcp::{
 };
 use mcp_soak::secret::Secret;
 use serde_json::{Value, json};
+use support::resp;
 
 #[derive(Default)]
 struct Seen {
@@ -26,14 +29,6 @@ struct Seen {
 }
 
 type S = Arc<Seen>;
-
-fn resp(status: u16, ct: &str, body: impl Into<Body>) -> Response {
-    Response::builder()
-        .status(status)
-        .header("content-type", ct)
-        .body(body.into())
-        .unwrap_or_default()
-}
 
 fn json_reply(id: &Value, result: Value) -> Response {
     resp(

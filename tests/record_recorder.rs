@@ -370,6 +370,12 @@ fn docs_table_matches_exported_names() {
     for name in [names::SLO_MAX_MEMORY_GROWTH, names::SLO_MAX_P95_DRIFT] {
         rec.gauge(name, vec![]).set(1.0);
     }
+    // A runtime change (`/control/…`, a reload) is counted once one is made.
+    rec.counter(
+        names::CONTROL_CHANGES_TOTAL,
+        vec![metrics::Label::new("action", "pause")],
+    )
+    .increment(1);
     let text = rec.prometheus().render();
     let exported: BTreeSet<String> = text
         .lines()

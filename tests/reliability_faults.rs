@@ -62,9 +62,15 @@ async fn soak(args: RunArgs) -> Out {
     .await
     .expect("metrics server");
     let stop = Stop::new();
-    let fin = engine::run(plan, client, recorder.clone(), &stop)
-        .await
-        .expect("run");
+    let fin = engine::run(
+        plan,
+        client,
+        recorder.clone(),
+        &stop,
+        mcp_soak::schedule::control::idle(),
+    )
+    .await
+    .expect("run");
     let summary = summary::build(&recorder.snapshot(), RunMeta::new(fin.started, fin.ended));
     let metrics = get_text(&format!("http://{}/metrics", server.addr())).await;
     server.shutdown().await;

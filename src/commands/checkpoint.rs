@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::plan::Load;
+use crate::record::events::Events;
 use crate::record::http::ControlState;
 use crate::record::{Recorder, Snapshot};
 use crate::report::summary::{self, Checkpoint, RunMeta};
@@ -34,6 +35,8 @@ pub struct Setup {
     /// The run's meta as the final summary would have it, minus its end.
     pub meta: RunMeta,
     pub load: Load,
+    /// The changes made so far, for the summary's `events`.
+    pub events: Events,
 }
 
 impl Checkpointer {
@@ -77,6 +80,7 @@ fn write_one(setup: &Setup, recorder: &Recorder) -> anyhow::Result<()> {
         ended: std::time::SystemTime::now(),
         is_final: false,
         checkpoint: Some(position(&setup.load, &snap, setup.every)),
+        events: setup.events.list(),
         ..setup.meta.clone()
     };
     let summary = summary::build(&snap, meta);

@@ -54,9 +54,7 @@ pub fn startup(plan: &Plan) -> Result<Checked, CheckError> {
     if c.stdio.is_none() {
         target_url(&c.url).map_err(CheckError::Url)?;
     }
-    if let Some(path) = &c.ca_file {
-        ca_certificates(path).map_err(CheckError::Client)?;
-    }
+    // Building the client reads the CA file (`tls::load_ca`): a missing, empty or foreign one fails here.
     transport::client_for(c).map_err(CheckError::Client)?;
     transport::extra_headers(&c.headers).map_err(CheckError::Client)?;
     if let Some(path) = &plan.output.summary {
@@ -98,21 +96,6 @@ fn target_url(url: &str) -> Result<(), String> {
         _ => Err(format!(
             "{safe} names no host (e.g. http://127.0.0.1:8080/mcp)"
         )),
-    }
-}
-
-/// A CA file must hold at least one PEM certificate (an empty or foreign file would otherwise be
-/// accepted, and every TLS handshake fail later).
-fn ca_certificates(path: &Path) -> Result<usize, String> {
-    let pem =
-        std::fs::read(path).map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
-    match reqwest::Certificate::from_pem_bundle(&pem) {
-        Ok(certs) if !certs.is_empty() => Ok(certs.len()),
-        Ok(_) => Err(format!(
-            "CA file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-            path.display()
-        )),
-        Err(e) => Err(format!("invalid CA file {}: {e}", path.display())),
     }
 }
 

@@ -8,6 +8,8 @@ pub mod checkpoint;
 pub mod checks;
 pub mod compare;
 pub mod conformance;
+pub mod control;
+pub mod ctl;
 pub mod demo;
 pub mod discover;
 pub mod merge;

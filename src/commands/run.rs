@@ -7,15 +7,18 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::checkpoint::{self, Checkpointer};
+use super::control::Controller;
 use super::{Exit, ExitError};
 use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
 use crate::mcp::{Auth, Negotiated};
 use crate::plan::{Load, Plan};
-use crate::record::http::Readiness;
+use crate::record::events::Events;
+use crate::record::http::{ControlAct, ControlRoutes, ControlState, Readiness};
 use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, names};
 use crate::report::summary::{self, ProtocolInfo, RunMeta, Summary};
 use crate::report::{console, write};
 use crate::schedule::Pacer;
+use crate::schedule::control::Steering;
 use crate::secret::strip_credentials;
 
 /// Arguments of `mcp-soak run`.
@@ -93,20 +96,29 @@ async fn execute_with(
     let recorder = Recorder::new(recorder_setup(&plan, &run_id, &protocol))
         .context("setting up the recorder")?;
     let readiness = Readiness::new();
+    let events = Events::new(std::time::Instant::now());
+    let controller = Controller::new(steering(&plan), recorder.clone(), events.clone());
     let server = match checked.metrics_listener {
-        Some(listener) => Some(
-            crate::record::http::serve_bound(
-                listener,
-                recorder.prometheus(),
-                readiness.clone(),
-                Some(checkpoint::control_state(
-                    plan.load.clone(),
-                    recorder.clone(),
-                    checkpoint_every(&plan),
-                )),
+        Some(listener) => {
+            let routes = control_routes(&plan, &listener, &recorder, &controller)
+                .map_err(ExitError::usage)?;
+            Some(
+                crate::record::http::serve_bound(
+                    listener,
+                    recorder.prometheus(),
+                    readiness.clone(),
+                    Some(routes),
+                )
+                .map_err(ExitError::cannot_start)?,
             )
-            .map_err(ExitError::cannot_start)?,
-        ),
+        }
+        None if plan.control.enabled => {
+            return Err(ExitError::usage(anyhow::anyhow!(
+                "`control.enabled`: the controls live on the metrics listener, which is off \
+                 (set --metrics-listen 127.0.0.1:9464)"
+            ))
+            .into());
+        }
         None => None,
     };
     if let Some(server) = &server {
@@ -140,10 +152,10 @@ async fn execute_with(
     // Checkpoints and the final summary share one file: expand `{timestamp}` once.
     plan.output.summary =
         (plan.output.summary.as_deref()).map(|p| write::expand_timestamp(p, started));
-    let checkpoints = start_checkpoints(&plan, &recorder, negotiated.as_ref(), started);
+    let checkpoints = start_checkpoints(&plan, &recorder, &events, negotiated.as_ref(), started);
     #[cfg(unix)]
     let reloads =
-        reload_from.map(|args| super::reload::on_sighup(args, plan.clone(), recorder.clone()));
+        reload_from.map(|args| super::reload::on_sighup(args, plan.clone(), controller.clone()));
     let watch = super::no_success::watch(
         recorder.clone(),
         plan.output.progress_interval,
@@ -152,7 +164,14 @@ async fn execute_with(
     let result = match client {
         Ok(client) => {
             readiness.set_ready(true);
-            engine::run(plan.clone(), client, recorder.clone(), stop).await
+            engine::run(
+                plan.clone(),
+                client,
+                recorder.clone(),
+                stop,
+                controller.subscribe(),
+            )
+            .await
         }
         // The connector flips readiness once the target is reached.
         Err(reason) => {
@@ -162,6 +181,7 @@ async fn execute_with(
                 readiness.clone(),
                 recorder.clone(),
                 stop,
+                controller.subscribe(),
             )
             .await
         }
@@ -196,8 +216,8 @@ async fn execute_with(
     // Joining the raw writer and the fsyncs block: off the async threads, so `/metrics` keeps
     // answering (the final scrape) while the files are written.
     let exit = {
-        let (plan, recorder) = (plan.clone(), recorder.clone());
-        tokio::task::spawn_blocking(move || report(&plan, &recorder, &finished, &observed))
+        let (plan, recorder, events) = (plan.clone(), recorder.clone(), events.list());
+        tokio::task::spawn_blocking(move || report(&plan, &recorder, &finished, &observed, events))
             .await
             .context("the report task failed")??
     };
@@ -252,6 +272,7 @@ fn report(
     recorder: &Recorder,
     finished: &Finished,
     observed: &crate::record::resources::Observed,
+    events: Vec<crate::record::events::ControlEvent>,
 ) -> anyhow::Result<Exit> {
     if let Err(e) = recorder.finish() {
         tracing::warn!("raw stream: {e}");
@@ -261,6 +282,7 @@ fn report(
         ended: finished.ended,
         aborted: finished.stop_reason != StopReason::Completed,
         stop_reason: Some(finished.stop_reason),
+        events,
         ..run_meta(plan, finished.negotiated.as_ref(), finished.started)
     };
     let mut summary: Summary = summary::build(&snapshot, meta);
@@ -334,6 +356,7 @@ fn checkpoint_every(plan: &Plan) -> Option<std::time::Duration> {
 fn start_checkpoints(
     plan: &Plan,
     recorder: &Recorder,
+    events: &Events,
     negotiated: Option<&Negotiated>,
     started: SystemTime,
 ) -> Option<Checkpointer> {
@@ -345,8 +368,64 @@ fn start_checkpoints(
         every,
         meta: run_meta(plan, negotiated, started),
         load: plan.load.clone(),
+        events: events.clone(),
     };
     Some(Checkpointer::start(setup, recorder.clone()))
+}
+
+/// The run's steering: the mix's weights, and the first stage's rate (None for the closed model).
+fn steering(plan: &Plan) -> Steering {
+    let ops = plan
+        .mix
+        .ops
+        .iter()
+        .map(|o| (o.name.clone(), o.weight))
+        .collect();
+    let rate = match &plan.load {
+        Load::Open { stages, .. } => Some(stages.first().map_or(0.0, |s| s.rate)),
+        Load::Closed { .. } => None,
+    };
+    Steering::new(ops, rate)
+}
+
+/// The `/control/…` routes: the state always, changes when `[control] enabled`. A token is required
+/// off loopback (and with `control.require_token`); one configured is always checked.
+fn control_routes(
+    plan: &Plan,
+    listener: &std::net::TcpListener,
+    recorder: &Recorder,
+    controller: &Controller,
+) -> anyhow::Result<ControlRoutes> {
+    let c = &plan.control;
+    let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
+    if c.enabled && c.token.is_none() && !loopback {
+        anyhow::bail!(
+            "`control.enabled` on a listener that is not loopback needs a token: set {} or \
+             control.token_file",
+            crate::config::CONTROL_TOKEN_ENV
+        );
+    }
+    let progress =
+        checkpoint::control_state(plan.load.clone(), recorder.clone(), checkpoint_every(plan));
+    let (ctl, enabled) = (controller.clone(), c.enabled);
+    let state: ControlState = std::sync::Arc::new(move || {
+        let mut v = progress();
+        if let Some(o) = v.as_object_mut() {
+            let mut control = ctl.state();
+            control["enabled"] = json!(enabled);
+            o.insert("control".into(), control);
+        }
+        v
+    });
+    let ctl = controller.clone();
+    let act: Option<ControlAct> = c
+        .enabled
+        .then(|| std::sync::Arc::new(move |action: &str, body| ctl.handle(action, body)) as _);
+    Ok(ControlRoutes {
+        state,
+        act,
+        token: c.token.clone(),
+    })
 }
 
 /// What the recorder must know up front: the bounded label sets and the run's identity.

@@ -199,6 +199,11 @@ pub struct RunArgs {
     /// Exit 0 even when an SLO failed.
     #[arg(long, help_heading = "Run control")]
     pub no_fail_on_slo: bool,
+    /// Let `/control/…` on the metrics listener pause, resume, re-rate and reweigh the run
+    /// (`[control] enabled`); off loopback it needs a token from `MCP_SOAK_CONTROL_TOKEN` or
+    /// `control.token_file`.
+    #[arg(long, help_heading = "Run control")]
+    pub control: bool,
     /// Run id on every series and in the summary; give the shards of one load the same id.
     #[arg(long, value_name = "ID", help_heading = "Output")]
     pub run_id: Option<String>,

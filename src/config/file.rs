@@ -17,6 +17,19 @@ pub struct FileConfig {
     pub output: OutputCfg,
     pub run: RunCfg,
     pub soak: SoakCfg,
+    pub control: ControlCfg,
+}
+
+/// `[control]`: runtime control of a running soak over the `/metrics` listener.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlCfg {
+    /// Allow `/control/…` to pause, resume, re-rate and reweigh the run (default false).
+    pub enabled: Option<bool>,
+    /// A file holding the bearer token (when `MCP_SOAK_CONTROL_TOKEN` is not set).
+    pub token_file: Option<String>,
+    /// Require the token even on a loopback listener (default: only off loopback).
+    pub require_token: Option<bool>,
 }
 
 /// `[soak]`: the leak and drift verdicts' limits and windows.

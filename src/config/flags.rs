@@ -262,6 +262,14 @@ impl Loader<'_> {
                 .insert(format!("run.labels.{}", k.trim()), "flag --label".into());
         }
 
+        if a.control {
+            self.set(
+                &mut c.control.enabled,
+                Some(true),
+                "control.enabled",
+                "control",
+            );
+        }
         let o = &mut c.output;
         self.set(
             &mut o.summary,

@@ -19,6 +19,7 @@ pub mod presets;
 mod starter;
 
 pub use args::{ReportArgs, RunArgs};
+pub use lower::control::TOKEN_ENV as CONTROL_TOKEN_ENV;
 pub use presets::{SCENARIOS, Scenario};
 pub use starter::{starter_config, starter_config_with};
 

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -22,6 +23,7 @@ use crate::plan::{CapturePool, Load, Mix, Plan, PlanError};
 use crate::record::Recorder;
 use crate::record::http::Readiness;
 use crate::schedule::admission::{Admission, Admit};
+use crate::schedule::control::{Course, Steer};
 use crate::schedule::{closed, open, pacer::Pacer};
 use crate::secret::{scrub_url_secrets, strip_credentials};
 use crate::timer::Clock;
@@ -73,17 +75,19 @@ struct Shared {
 /// Runs the plan against a connected client until it completes or `stop` fires, then drains.
 ///
 /// The plan's mix must already be resolved against the server's tools ([`Plan::resolve_tools`]).
+/// `steer` carries the runtime controls' changes ([`crate::schedule::control::idle`] for none).
 pub async fn run(
     plan: Plan,
     client: McpClient,
     recorder: Recorder,
     stop: &Stop,
+    steer: watch::Receiver<Steer>,
 ) -> anyhow::Result<Finished> {
     let live = Live {
         mix: plan.mix.clone(),
         client,
     };
-    run_with(plan, Ok(live), recorder, stop).await
+    run_with(plan, Ok(live), recorder, stop, steer).await
 }
 
 /// Runs the plan while the target is down at start (`reason`: why the first connect failed).
@@ -99,8 +103,9 @@ pub async fn run_connecting(
     readiness: Readiness,
     recorder: Recorder,
     stop: &Stop,
+    steer: watch::Receiver<Steer>,
 ) -> anyhow::Result<Finished> {
-    run_with(plan, Err((reason, readiness)), recorder, stop).await
+    run_with(plan, Err((reason, readiness)), recorder, stop, steer).await
 }
 
 /// The one run loop: `start` is the live connection, or the first connect error and the readiness
@@ -110,6 +115,7 @@ async fn run_with(
     start: Result<Live, (String, Readiness)>,
     recorder: Recorder,
     stop: &Stop,
+    steer: watch::Receiver<Steer>,
 ) -> anyhow::Result<Finished> {
     let started = SystemTime::now();
     let grace = plan.limits.grace;
@@ -139,7 +145,7 @@ async fn run_with(
     let tracker = TaskTracker::new();
     shared.recorder.start(t0);
     shared.recorder.set_running(true);
-    let ticker = progress::spawn(shared.clone(), t0, stop.soft.clone());
+    let ticker = progress::spawn(shared.clone(), t0, stop.soft.clone(), steer.clone());
     // Stopped when the schedule ends (or at the soft stop), whichever comes first.
     let halt = stop.soft.child_token();
     let connector = readiness.map(|r| connector::spawn(shared.clone(), r, halt.clone()));
@@ -147,7 +153,8 @@ async fn run_with(
     let stop_reason = match shared.plan.load.clone() {
         Load::Open { stages, max_calls } => {
             let pacer = Pacer::new(&stages, max_calls);
-            let reason = run_open(&shared, &pacer, t0, &tracker, stop).await;
+            let mut course = Course::new(&stages, max_calls, t0);
+            let reason = run_open(&shared, &mut course, &tracker, stop, steer).await;
             // A schedule that ran to its end ends where the pacer says (the last slot fires
             // before that); a stopped one ends now.
             let end = match (reason, pacer.total_duration()) {
@@ -235,13 +242,14 @@ async fn run_with(
     })
 }
 
-/// The open model: a task per slot, an in-flight cap that drops what cannot start.
+/// The open model: a task per slot, an in-flight cap that drops what cannot start. The controls
+/// (`steer`) pause and re-rate the course and change the weights slots are drawn with.
 async fn run_open(
     shared: &Arc<Shared>,
-    pacer: &Pacer,
-    t0: Instant,
+    course: &mut Course,
     tracker: &TaskTracker,
     stop: &Stop,
+    mut steer: watch::Receiver<Steer>,
 ) -> StopReason {
     // The global ceiling is waited on (slots are delayed, never lost): a 10 ms burst holds the rate.
     let ceiling = shared
@@ -250,14 +258,16 @@ async fn run_open(
         .max_rate
         .and_then(|r| open::ceiling(r, Duration::from_millis(10)));
     let mut rng = StdRng::seed_from_u64(shared.plan.seed);
+    // The weights slots are drawn with: the plan's until the controls change them.
+    let mut weights = Weights::new(&shared.plan.mix, steer.clone());
     let end = open::run(
         &Clock::Precise,
-        pacer,
-        t0,
+        course,
         ceiling.as_deref(),
         &stop.soft,
+        &mut steer,
         |_k, slot, intended| {
-            let op = shared.plan.mix.pick_ready(&mut rng, &shared.captures);
+            let op = weights.mix().pick_ready(&mut rng, &shared.captures);
             let Some(live) = call::live(shared, op, slot.stage, intended) else {
                 return;
             };
@@ -282,6 +292,38 @@ async fn run_open(
     match end {
         open::LoopEnd::Finished => stop.reason(StopReason::Completed),
         open::LoopEnd::Stopped => stop.reason(StopReason::Signal),
+    }
+}
+
+/// The mix slots are drawn from, with the weights the controls set last (checked at each slot: a
+/// cheap look at the watch's version).
+struct Weights {
+    mix: Mix,
+    steer: watch::Receiver<Steer>,
+}
+
+impl Weights {
+    fn new(mix: &Mix, mut steer: watch::Receiver<Steer>) -> Weights {
+        let mut w = Weights {
+            mix: mix.clone(),
+            steer: steer.clone(),
+        };
+        w.take(steer.borrow_and_update().weights.clone());
+        w
+    }
+
+    fn mix(&mut self) -> &Mix {
+        if self.steer.has_changed().unwrap_or(false) {
+            let ws = self.steer.borrow_and_update().weights.clone();
+            self.take(ws);
+        }
+        &self.mix
+    }
+
+    fn take(&mut self, weights: Option<Vec<u32>>) {
+        for (op, w) in self.mix.ops.iter_mut().zip(weights.into_iter().flatten()) {
+            op.weight = w;
+        }
     }
 }
 

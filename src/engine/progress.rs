@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::mcp::OutcomeKind;
@@ -17,6 +18,7 @@ use crate::record::Snapshot;
 use crate::record::snapshot::Hist;
 use crate::record::window::SloWindow;
 use crate::report::slo::{BreachTracker, evaluate_window};
+use crate::schedule::control::{Course, Steer};
 use crate::schedule::pacer::Pacer;
 
 use super::{Shared, StopReason};
@@ -34,20 +36,32 @@ struct Interval {
 }
 
 /// Starts the ticker; it ends when `stop` is cancelled (the engine aborts it after draining).
+/// `steer`: the controls' changes, followed by a copy of the loop's course so the stage and
+/// target-rate gauges say what the schedule does after a pause or a re-rate.
 pub(super) fn spawn(
     shared: Arc<Shared>,
     t0: Instant,
     stop: CancellationToken,
+    steer: watch::Receiver<Steer>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move { tick_loop(shared, t0, stop).await })
+    tokio::spawn(async move { tick_loop(shared, t0, stop, steer).await })
 }
 
-async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
-    let pacer = match &shared.plan.load {
-        Load::Open { stages, max_calls } => Some(Pacer::new(stages, *max_calls)),
+async fn tick_loop(
+    shared: Arc<Shared>,
+    t0: Instant,
+    stop: CancellationToken,
+    mut steer: watch::Receiver<Steer>,
+) {
+    let mut course = match &shared.plan.load {
+        Load::Open { stages, max_calls } => Some(Course::new(stages, *max_calls, t0)),
         Load::Closed { .. } => None,
     };
-    let total = pacer.as_ref().and_then(|p| p.total_duration());
+    let total = match &shared.plan.load {
+        Load::Open { stages, max_calls } => Pacer::new(stages, *max_calls).total_duration(),
+        Load::Closed { .. } => None,
+    };
+    let mut steerable = true;
     let quiet = shared.plan.output.quiet;
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new_spinner();
@@ -72,11 +86,19 @@ async fn tick_loop(shared: Arc<Shared>, t0: Instant, stop: CancellationToken) {
         let report = tokio::select! {
             _ = reports.tick() => true,
             _ = ticker.tick() => false,
+            changed = steer.changed(), if steerable => {
+                match (changed, course.as_mut()) {
+                    (Ok(()), Some(c)) => c.apply(&steer.borrow_and_update(), Instant::now(), 0),
+                    (Ok(()), None) => {}
+                    (Err(_), _) => steerable = false,
+                }
+                false
+            }
             _ = stop.cancelled() => break,
         };
         let elapsed = t0.elapsed();
         // Past the last stage the gauges keep their last values (the run is draining).
-        let now_stage = pacer.as_ref().and_then(|p| p.stage_at(elapsed));
+        let now_stage = course.as_ref().and_then(|c| c.stage_at(Instant::now()));
         if let Some((stage, rate)) = now_stage {
             shared.recorder.set_stage(stage, rate);
             current = (stage, rate);

@@ -92,17 +92,10 @@ fn bearer(token: &str) -> Result<HeaderValue, AuthError> {
 /// The HTTP client of the token endpoint alone: no default headers, no redirects, TLS verified.
 fn token_client(ca_file: Option<&Path>) -> Result<reqwest::Client, AuthError> {
     crate::tls::install_crypto_provider();
-    let mut b = reqwest::Client::builder()
+    let b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10));
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            AuthError::Client(format!("cannot read CA file {}: {e}", path.display()))
-        })?;
-        let cert = reqwest::Certificate::from_pem(&pem)
-            .map_err(|e| AuthError::Client(format!("invalid CA file {}: {e}", path.display())))?;
-        b = b.add_root_certificate(cert);
-    }
+    let b = crate::tls::trust_ca(b, ca_file).map_err(AuthError::Client)?;
     b.build().map_err(|e| AuthError::Client(e.to_string()))
 }
 

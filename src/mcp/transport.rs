@@ -143,13 +143,7 @@ pub fn build_client(
         .pool_idle_timeout(Duration::from_secs(90))
         .connect_timeout(connect_timeout)
         .redirect(reqwest::redirect::Policy::none());
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem)
-            .map_err(|e| format!("invalid CA file {}: {e}", path.display()))?;
-        b = b.add_root_certificate(cert);
-    }
+    b = crate::tls::trust_ca(b, ca_file)?;
     if insecure {
         b = b.tls_danger_accept_invalid_certs(true);
     }

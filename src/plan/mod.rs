@@ -40,6 +40,18 @@ pub struct Plan {
     pub resources: Resources,
     /// The soak verdicts' limits and windows (`[soak]`).
     pub soak: SoakLimits,
+    /// Runtime control over the metrics listener (`[control]`).
+    pub control: Control,
+}
+
+/// `[control]`: may `/control/…` change the running soak, and with which token.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Control {
+    pub enabled: bool,
+    /// The bearer token a request must carry (from the environment or a file, never a flag).
+    pub token: Option<crate::secret::Secret>,
+    /// Require the token on a loopback listener too.
+    pub require_token: bool,
 }
 
 /// `[soak]`: limits on the leak and drift verdicts (each an SLO when set) and their windows.
@@ -401,6 +413,7 @@ impl Plan {
             },
             resources: Resources::default(),
             soak: SoakLimits::default(),
+            control: Control::default(),
         }
     }
 }

@@ -16,6 +16,7 @@
 
 mod call;
 pub mod errors;
+pub mod events;
 mod exporter;
 pub mod http;
 pub mod names;

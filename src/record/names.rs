@@ -56,6 +56,8 @@ pub const BUILD_INFO: &str = "mcp_soak_build_info";
 pub const RUN_INFO: &str = "mcp_soak_run_info";
 /// Gauge: 1 while the run sends traffic, 0 before and after.
 pub const RUNNING: &str = "mcp_soak_running";
+/// Counter `{action}`: changes made to the running soak (controls and reloads).
+pub const CONTROL_CHANGES_TOTAL: &str = "mcp_soak_control_changes_total";
 /// Gauge: stdio server processes up now (0 for an HTTP target).
 pub const SERVER_PROCESSES: &str = "mcp_soak_server_processes";
 /// Counter: stdio server process restarts (after an exit or a closed stdout).
@@ -100,7 +102,7 @@ pub struct Metric {
 
 /// Every metric mcp-soak exports, in one table: the exporter's `# HELP`/`# TYPE` lines come from
 /// it, and a test holds docs/metrics.md to it.
-pub const METRICS: [Metric; 38] = [
+pub const METRICS: [Metric; 39] = [
     Metric {
         name: CALLS_TOTAL,
         kind: MetricKind::Counter,
@@ -250,6 +252,12 @@ pub const METRICS: [Metric; 38] = [
         kind: MetricKind::Gauge,
         unit: None,
         help: "1 while the run sends traffic.",
+    },
+    Metric {
+        name: CONTROL_CHANGES_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "Changes made to the running soak (pause, resume, rate, mix, slos).",
     },
     Metric {
         name: SERVER_PROCESSES,

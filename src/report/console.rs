@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use crate::mcp::OutcomeKind;
 
-use super::format::{ms, pct};
+use super::format::{ms, pct, slo_value};
 use super::summary::{LatencyStats, Summary, Totals};
 
 fn lat_row(w: &mut impl Write, label: &str, l: &LatencyStats) -> io::Result<()> {
@@ -286,17 +286,17 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     }
     for v in &s.slos {
         let measured = match (v.measured, &v.reason) {
-            (Some(m), _) => format!("{m:.4}"),
+            (Some(m), _) => slo_value(v.objective, m),
             (None, Some(r)) => r.clone(),
             (None, None) => "-".into(),
         };
         let verdict = if v.passed { "PASS" } else { "FAIL" };
         writeln!(
             w,
-            "  {verdict}  {:<20} {:<22} target {:<10} measured {measured}",
+            "  {verdict}  {:<20} {:<22} target {:<12} measured {measured}",
             v.op,
             v.objective,
-            format!("{}", v.target)
+            slo_value(v.objective, v.target)
         )?;
     }
 

@@ -32,8 +32,9 @@ pub fn num(v: f64) -> String {
 pub fn slo_value(objective: Objective, v: f64) -> String {
     match objective {
         Objective::P95LatencyMs => format!("{} ms", ms(v)),
-        Objective::MaxErrorRatio => pct(v),
-        _ => format!("{} /s", num(v)),
+        Objective::MaxErrorRatio | Objective::MaxP95Drift => pct(v),
+        Objective::MinCallsPerSecond => format!("{} /s", num(v)),
+        Objective::MaxMemoryGrowthBytesPerHour => format!("{:.1} MB/h", v / 1e6),
     }
 }
 
@@ -81,6 +82,11 @@ mod tests {
         assert_eq!(slo_value(Objective::P95LatencyMs, 150.0), "150 ms");
         assert_eq!(slo_value(Objective::MaxErrorRatio, 0.001), "0.10 %");
         assert_eq!(slo_value(Objective::MinCallsPerSecond, 50.0), "50.0 /s");
+        assert_eq!(
+            slo_value(Objective::MaxMemoryGrowthBytesPerHour, 5e7),
+            "50.0 MB/h"
+        );
+        assert_eq!(slo_value(Objective::MaxP95Drift, 0.2), "20.00 %");
         assert_eq!(delta_value("calls_per_s", 1234.6), "1235");
     }
 }

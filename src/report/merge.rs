@@ -481,6 +481,15 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
         stop_reason,
         // A merge of checkpoints is itself a checkpoint: the load was still going on.
         is_final: shards.iter().all(|s| s.summary.is_final),
+        // Every shard's changes, in time order (each from its own start).
+        events: {
+            let mut all: Vec<_> = shards
+                .iter()
+                .flat_map(|s| s.summary.events.clone())
+                .collect();
+            all.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+            all
+        },
         ..RunMeta::new(started, ended)
     };
     let mut summary = summary::build(&snap, meta);

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::mcp::OutcomeKind;
 use crate::mcp::handshake::HandshakeKind;
 use crate::record::Snapshot;
+use crate::record::events::ControlEvent;
 use crate::record::snapshot::{self, Hist, OutcomeCounts, TimelinePoint};
 use crate::secret::strip_credentials;
 
@@ -104,6 +105,8 @@ pub struct RunMeta {
     pub is_final: bool,
     /// Where the pacer was when a checkpoint was taken (None in a final summary).
     pub checkpoint: Option<Checkpoint>,
+    /// Changes made to the running soak (controls, reloads), oldest first.
+    pub events: Vec<ControlEvent>,
 }
 
 impl RunMeta {
@@ -118,6 +121,7 @@ impl RunMeta {
             stop_reason: None,
             is_final: true,
             checkpoint: None,
+            events: Vec::new(),
         }
     }
 }
@@ -204,6 +208,10 @@ pub struct Summary {
     /// The pacer's position when this checkpoint was written; absent from a final summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Checkpoint>,
+    /// Changes made while the run went on (runtime controls, SIGHUP reloads), oldest first; the
+    /// newest 1,000 are kept. (Added within schema 2: absent in older files, read as empty.)
+    #[serde(default)]
+    pub events: Vec<ControlEvent>,
     /// Raw-stream lines written and lost (0 without `--raw`).
     pub raw_lines_written: u64,
     pub raw_lines_lost: u64,
@@ -610,6 +618,7 @@ pub fn build(snap: &Snapshot, meta: RunMeta) -> Summary {
         stop_reason: meta.stop_reason,
         is_final: meta.is_final,
         checkpoint: meta.checkpoint,
+        events: meta.events,
         raw_lines_written: snap.raw_written,
         raw_lines_lost: snap.raw_lost,
         soak: Default::default(),

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
-use super::pacer::{Pacer, Slot};
+use tokio::sync::watch;
+
+use super::control::{Course, Next, Steer};
+use super::pacer::Slot;
 use crate::timer::{Clock, Timer};
 
 /// Why the open loop ended.
@@ -37,35 +40,58 @@ pub fn ceiling(max_rate: f64, burst: Duration) -> Option<Arc<DefaultDirectRateLi
     )))
 }
 
-/// Runs the pacer from `t0`, calling `fire(k, slot, intended)` for every slot, until the pacer ends or
-/// `stop` is cancelled. Sleeps on `clock` (the precise [`Timer`] in production).
+/// Runs `course` (the pacer's schedule from its start, as the controls steer it), calling
+/// `fire(k, slot, intended)` for every slot, until the schedule ends or `stop` is cancelled. Sleeps on
+/// `clock` (the precise [`Timer`] in production). `steer` is read whenever the loop waits, so a change
+/// applies before the next slot, never in the middle of a batch of due slots.
 pub async fn run<F>(
     clock: &Clock,
-    pacer: &Pacer,
-    t0: Instant,
+    course: &mut Course,
     ceiling: Option<&DefaultDirectRateLimiter>,
     stop: &CancellationToken,
+    steer: &mut watch::Receiver<Steer>,
     mut fire: F,
 ) -> LoopEnd
 where
     F: FnMut(u64, Slot, Instant),
 {
     let timer = Timer::new();
+    // False once the controls are gone: nothing more can change.
+    let mut steerable = true;
     let mut k: u64 = 0;
+    course.apply(&steer.borrow_and_update(), clock.now(), k);
     loop {
-        let Some(slot) = pacer.slot(k) else {
-            return LoopEnd::Finished;
+        let due = match course.next(k) {
+            Next::End => return LoopEnd::Finished,
+            Next::Fire { slot, intended } => Some((slot, intended)),
+            Next::Paused => None,
         };
-        let intended = t0 + slot.at;
-        if intended > clock.now() {
+        let wait = due.map(|(_, at)| at).filter(|at| *at > clock.now());
+        if due.is_none() || wait.is_some() {
             tokio::select! {
-                _ = clock.sleep_until(&timer, intended) => {}
+                // A change first: a slot due at the same instant follows the change.
+                biased;
+                changed = steer.changed(), if steerable => {
+                    match changed {
+                        Ok(()) => course.apply(&steer.borrow_and_update(), clock.now(), k),
+                        Err(_) => steerable = false,
+                    }
+                    continue;
+                }
                 _ = stop.cancelled() => return LoopEnd::Stopped,
+                _ = async {
+                    match wait {
+                        Some(at) => clock.sleep_until(&timer, at).await,
+                        None => std::future::pending().await,
+                    }
+                } => {}
             }
         }
+        let Some((mut slot, mut intended)) = due else {
+            continue;
+        };
         // Fire everything that is due now (one slot, or a batch after a late wake-up).
         let now = clock.now();
-        let mut slot = slot;
         loop {
             if stop.is_cancelled() {
                 return LoopEnd::Stopped;
@@ -78,12 +104,15 @@ where
                     _ = stop.cancelled() => return LoopEnd::Stopped,
                 }
             }
-            fire(k, slot, t0 + slot.at);
+            fire(k, slot, intended);
             k += 1;
-            match pacer.slot(k) {
-                Some(next) if t0 + next.at <= now => slot = next,
-                Some(_) => break,
-                None => return LoopEnd::Finished,
+            match course.next(k) {
+                Next::Fire {
+                    slot: s,
+                    intended: at,
+                } if at <= now => (slot, intended) = (s, at),
+                Next::End => return LoopEnd::Finished,
+                _ => break,
             }
         }
     }
@@ -93,6 +122,7 @@ where
 mod tests {
     use super::*;
     use crate::plan::Stage;
+    use crate::schedule::control::Steering;
 
     fn stages() -> Vec<Stage> {
         vec![
@@ -101,22 +131,47 @@ mod tests {
         ]
     }
 
-    /// Fires the pacer in virtual time, stopping once a slot is due at or after `stop_at`;
-    /// returns (stage, intended, fired) offsets per slot.
+    /// Runs the loop over [`stages`] in virtual time on `clock`, steered by `steering`; `hook` sees each
+    /// slot's intended offset as it fires (with the stop token). Returns (stage, intended, fired)
+    /// offsets per slot.
+    async fn fire_steered(
+        clock: &Clock,
+        steering: &Steering,
+        mut hook: impl FnMut(Duration, &CancellationToken),
+    ) -> (LoopEnd, Vec<(usize, Duration, Duration)>) {
+        let t0 = clock.now();
+        let mut course = Course::new(&stages(), None, t0);
+        let stop = CancellationToken::new();
+        let mut steer = steering.subscribe();
+        let mut fired = Vec::new();
+        let end = run(
+            clock,
+            &mut course,
+            None,
+            &stop,
+            &mut steer,
+            |_k, slot, at| {
+                fired.push((slot.stage, at - t0, clock.now() - t0));
+                hook(at - t0, &stop);
+            },
+        )
+        .await;
+        (end, fired)
+    }
+
+    fn steering() -> Steering {
+        Steering::new(vec![("echo".into(), 1)], Some(100.0))
+    }
+
+    /// Fires the pacer in virtual time, stopping once a slot is due at or after `stop_at`.
     async fn fire_all(stop_at: Option<Duration>) -> (LoopEnd, Vec<(usize, Duration, Duration)>) {
         let clock = Clock::virtual_time();
-        let pacer = Pacer::new(&stages(), None);
-        let t0 = clock.now();
-        let stop = CancellationToken::new();
-        let mut fired = Vec::new();
-        let end = run(&clock, &pacer, t0, None, &stop, |_k, slot, at| {
-            fired.push((slot.stage, at - t0, clock.now() - t0));
-            if stop_at.is_some_and(|s| at - t0 >= s) {
+        fire_steered(&clock, &steering(), |at, stop| {
+            if stop_at.is_some_and(|s| at >= s) {
                 stop.cancel();
             }
         })
-        .await;
-        (end, fired)
+        .await
     }
 
     #[tokio::test]
@@ -144,6 +199,77 @@ mod tests {
         assert_eq!(
             fired.last().map(|f| f.1),
             Some(Duration::from_millis(1_500))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pause_sends_nothing_and_the_resume_brings_no_late_burst() {
+        let clock = Clock::virtual_time();
+        let t0 = clock.now();
+        let steering = steering();
+        let (paused_tx, paused_rx) = tokio::sync::oneshot::channel();
+        let mut paused_tx = Some(paused_tx);
+        // Once paused at 0.5 s, the clock moves 10 s on and the schedule is resumed.
+        let resumer = {
+            let (clock, steering) = (clock.clone(), steering.clone());
+            tokio::spawn(async move {
+                let _ = paused_rx.await;
+                clock
+                    .sleep_until(&Timer::new(), t0 + Duration::from_millis(10_500))
+                    .await;
+                steering.resume().map(|_| ())
+            })
+        };
+        let (end, fired) = fire_steered(&clock, &steering, |at, _| {
+            if at == Duration::from_millis(500) {
+                assert!(steering.pause().is_ok());
+                if let Some(tx) = paused_tx.take() {
+                    let _ = tx.send(());
+                }
+            }
+        })
+        .await;
+        assert_eq!(end, LoopEnd::Finished);
+        assert_eq!(resumer.await.ok(), Some(Ok(())));
+        assert_eq!(fired.len(), 200, "the plan's calls, none lost, none added");
+        for (stage, intended, at) in &fired {
+            assert_eq!(
+                intended, at,
+                "stage {stage}: fired at its (moved) intended time"
+            );
+            assert!(
+                *at <= Duration::from_millis(500) || *at >= Duration::from_millis(10_510),
+                "nothing fires while paused: {at:?}"
+            );
+        }
+        // The slot after the pause keeps its 10 ms spacing from the resume; the second stage
+        // starts 10 s late.
+        assert_eq!(fired[51].1, Duration::from_millis(10_510));
+        assert_eq!(fired[100].1, Duration::from_millis(11_000));
+    }
+
+    #[tokio::test]
+    async fn a_rerate_changes_the_spacing_from_the_change_on() {
+        let clock = Clock::virtual_time();
+        let steering = steering();
+        let mut rerated = false;
+        let (end, fired) = fire_steered(&clock, &steering, |at, _| {
+            if at == Duration::from_millis(500) && !rerated {
+                rerated = true;
+                assert!(steering.set_rate(10.0).is_ok());
+            }
+        })
+        .await;
+        assert_eq!(end, LoopEnd::Finished);
+        let stage0: Vec<_> = fired.iter().filter(|f| f.0 == 0).map(|f| f.1).collect();
+        // 51 at 100/s up to 0.5 s, then 10/s from the change to the stage's end: 0.5 .. 0.9 s.
+        assert_eq!(stage0.len(), 51 + 5);
+        assert_eq!(stage0[51..].first(), Some(&Duration::from_millis(500)));
+        assert_eq!(stage0.last(), Some(&Duration::from_millis(900)));
+        assert_eq!(
+            fired.iter().filter(|f| f.0 == 1).count(),
+            100,
+            "then the plan"
         );
     }
 }

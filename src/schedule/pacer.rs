@@ -119,10 +119,16 @@ impl Pacer {
     /// Negative or non-finite rates are treated as 0; a stage with `duration: None` ends the schedule
     /// (later stages are never reached).
     pub fn new(stages: &[Stage], max_calls: Option<u64>) -> Pacer {
+        Pacer::from_rate(stages, 0.0, max_calls)
+    }
+
+    /// Like [`Pacer::new`], the first stage's ramp starting at `start_rate` instead of 0 (a schedule
+    /// resumed mid-ramp by the controls).
+    pub fn from_rate(stages: &[Stage], start_rate: f64, max_calls: Option<u64>) -> Pacer {
         let mut segs = Vec::with_capacity(stages.len());
         let mut start = Duration::ZERO;
         let mut before = 0u64;
-        let mut prev_rate = 0.0;
+        let mut prev_rate = start_rate;
         for st in stages {
             let to = if st.rate.is_finite() && st.rate > 0.0 {
                 st.rate

@@ -279,3 +279,12 @@ pub fn sum_by(metrics: &str, name: &str, label: &str) -> BTreeMap<String, f64> {
     }
     out
 }
+
+/// A reply of a hand-written test server: `status`, `content-type: ct` and `body`.
+pub fn resp(status: u16, ct: &str, body: impl Into<axum::body::Body>) -> axum::response::Response {
+    axum::response::Response::builder()
+        .status(status)
+        .header("content-type", ct)
+        .body(body.into())
+        .unwrap_or_default()
+}

@@ -1,6 +1,7 @@
 //! Lowering the merged config into the typed `Plan`, one section per submodule; shared helpers here.
 
 mod client;
+pub(crate) mod control;
 mod load;
 mod mix;
 mod output;
@@ -48,6 +49,7 @@ impl Loader<'_> {
         let identity = self.lower_identity(&c)?;
         let resources = self.lower_resources(&c)?;
         let soak = self.lower_soak(&c)?;
+        let control = self.lower_control(&c)?;
         Ok(Plan {
             client,
             load,
@@ -59,6 +61,7 @@ impl Loader<'_> {
             identity,
             resources,
             soak,
+            control,
         })
     }
 }

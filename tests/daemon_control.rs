@@ -1,0 +1,266 @@
+//! Runtime control of a running soak, through the binary: pause, re-rate and reweigh over
+//! `/control/…`, checked against what the mock received; bad bodies refused naming the field; the
+//! token enforced when required; `mcp-soak ctl` as the front; every change kept as a summary event
+//! and counted on `/metrics`.
+//!
+//! The target is the built-in mock, in this test process on port 0; the binary runs as a child.
+//! Rates are measured over windows of seconds with generous bounds (a loaded 2-core machine).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{Soak, fixed_latency, get_text, mock, read_summary, wait_until};
+
+/// POSTs `body` (raw) to `url` with an optional bearer token: (status, JSON answer).
+async fn post(url: &str, body: &str, token: Option<&str>) -> (u16, Value) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Calls the mock received over `window` (after in-flight calls of before settled).
+async fn calls_in(m: &mcp_soak::mock::MockHandle, window: Duration) -> u64 {
+    let start = m.stats().total_calls();
+    tokio::time::sleep(window).await;
+    m.stats().total_calls() - start
+}
+
+fn start(
+    dir: &std::path::Path,
+    url: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Soak, std::path::PathBuf) {
+    let summary = dir.join("summary.json");
+    let mut args = vec![
+        "run",
+        "--url",
+        url,
+        "--protocol",
+        "2025-11-25",
+        "--mix",
+        "list_clusters=1,list_versions=1",
+        "--duration",
+        "90s",
+        "--control",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--quiet",
+        "--summary",
+        summary.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    (Soak::start(dir, &args, env), summary)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_rerate_and_reweigh_change_what_the_server_receives() {
+    let m = mock(fixed_latency(Duration::from_millis(2))).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut soak, summary) = start(dir.path(), &m.url, &["--rate", "10"], &[]);
+    let addr = soak.metrics_addr().await;
+    let ctl = |a: &str| format!("http://{addr}/control/{a}");
+    wait_until(Duration::from_secs(30), "calls to reach the mock", || {
+        m.stats().total_calls() >= 5
+    })
+    .await;
+
+    // Bad bodies: 400 naming the field, nothing changes.
+    for (action, body, field) in [
+        ("rate", r#"{"rate": -5}"#, "rate"),
+        ("rate", r#"{"rate": "#, "body"),
+        ("rate", r#"{}"#, "rate"),
+        ("mix", r#"{"weights": {"nope": 1}}"#, "weights.nope"),
+        (
+            "mix",
+            r#"{"weights": {"list_versions": 0, "list_clusters": 0}}"#,
+            "weights",
+        ),
+        (
+            "mix",
+            r#"{"weights": {"list_versions": -1}}"#,
+            "weights.list_versions",
+        ),
+    ] {
+        let (status, answer) = post(&ctl(action), body, None).await;
+        assert_eq!(status, 400, "{action} {body}: {answer}");
+        assert_eq!(answer["field"], field, "{action} {body}: {answer}");
+    }
+    let state: Value = serde_json::from_str(&get_text(&ctl("state")).await).expect("json");
+    assert_eq!(state["control"]["paused"], false, "{state}");
+    assert_eq!(state["control"]["rate"], Value::Null, "{state}");
+
+    // Re-rate: 10/s → 50/s, measured at the mock over 3 s windows.
+    let before = calls_in(&m, Duration::from_secs(3)).await;
+    let (status, answer) = post(&ctl("rate"), r#"{"rate": 50}"#, None).await;
+    assert_eq!(
+        (status, answer["to"].as_str()),
+        (200, Some("50/s")),
+        "{answer}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = calls_in(&m, Duration::from_secs(3)).await;
+    assert!((15..=60).contains(&before), "10/s over 3 s: {before}");
+    assert!((90..=240).contains(&after), "50/s over 3 s: {after}");
+
+    // Reweigh: only list_versions from now on.
+    let lv0 = m.stats().calls_of("list_versions");
+    let lc0 = m.stats().calls_of("list_clusters");
+    let (status, answer) = post(&ctl("mix"), r#"{"weights": {"list_clusters": 0}}"#, None).await;
+    assert_eq!(status, 200, "{answer}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let lc1 = m.stats().calls_of("list_clusters");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        m.stats().calls_of("list_clusters"),
+        lc1,
+        "no list_clusters after the reweigh"
+    );
+    assert!(
+        lc1 - lc0 <= 10,
+        "at most the calls already under way: {lc0} → {lc1}"
+    );
+    assert!(
+        m.stats().calls_of("list_versions") > lv0 + 40,
+        "list_versions takes all the calls"
+    );
+
+    // Pause: nothing reaches the mock; resume: the calls come back without a late burst.
+    let (status, _) = post(&ctl("pause"), "", None).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let during = calls_in(&m, Duration::from_secs(2)).await;
+    assert_eq!(during, 0, "no call while paused");
+    let (status, answer) = post(&ctl("resume"), "", None).await;
+    assert_eq!(
+        (status, answer["to"].as_str()),
+        (200, Some("running")),
+        "{answer}"
+    );
+    let resumed = Instant::now();
+    let after_resume = calls_in(&m, Duration::from_secs(1)).await;
+    assert!(resumed.elapsed() < Duration::from_secs(5));
+    assert!(
+        (10..=120).contains(&after_resume),
+        "50/s again, no burst of the paused 2 s: {after_resume}"
+    );
+
+    let page = get_text(&format!("http://{addr}/metrics")).await;
+    for action in ["pause", "resume", "rate", "mix"] {
+        let label = format!("action=\"{action}\"");
+        assert!(
+            page.lines()
+                .any(|l| l.starts_with("mcp_soak_control_changes_total{")
+                    && l.contains(&label)
+                    && l.ends_with(" 1")),
+            "{action}:\n{page}"
+        );
+    }
+
+    soak.signal("INT");
+    soak.wait(Duration::from_secs(60)).await;
+    let s = read_summary(&summary);
+    let events: Vec<(&str, &str)> = s["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or(""),
+                e["source"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("rate", "control"),
+            ("mix", "control"),
+            ("pause", "control"),
+            ("resume", "control")
+        ]
+    );
+    // The paused 2 s were not counted as lag: the schedule moved by the pause.
+    let lag_max = s["schedule"]["lag"]["max_ms"].as_f64().expect("lag");
+    assert!(
+        lag_max < 1_500.0,
+        "schedule lag after a 2 s pause: {lag_max} ms"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_required_token_is_enforced_and_ctl_carries_it() {
+    let m = mock(fixed_latency(Duration::from_millis(2))).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [
+        ("MCP_SOAK_CONTROL_TOKEN", "s3cret-token"),
+        ("MCP_SOAK__CONTROL__REQUIRE_TOKEN", "true"),
+    ];
+    let (mut soak, _summary) = start(dir.path(), &m.url, &["--rate", "5"], &env);
+    let addr = soak.metrics_addr().await;
+    let url = format!("http://{addr}");
+    for token in [None, Some("wrong")] {
+        let (status, answer) = post(&format!("{url}/control/pause"), "", token).await;
+        assert_eq!(status, 401, "{token:?}: {answer}");
+    }
+    let ctl = |args: &[&str], token: Option<&str>| {
+        let mut cmd = std::process::Command::new(support::bin());
+        cmd.arg("ctl")
+            .arg("--url")
+            .arg(&url)
+            .args(args)
+            .env_remove("MCP_SOAK_CONTROL_TOKEN");
+        if let Some(t) = token {
+            cmd.env("MCP_SOAK_CONTROL_TOKEN", t);
+        }
+        cmd.output().expect("run mcp-soak ctl")
+    };
+    let out = ctl(&["state"], Some("s3cret-token"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state: Value = serde_json::from_slice(&out.stdout).expect("state JSON");
+    assert_eq!(
+        state["control"]["paused"], false,
+        "the refused pauses changed nothing"
+    );
+    assert_eq!(state["control"]["enabled"], true);
+
+    let out = ctl(&["pause"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("401"),
+        "{out:?}"
+    );
+    let out = ctl(&["rate", "-3"], Some("s3cret-token"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`rate`"),
+        "{out:?}"
+    );
+    let out = ctl(&["mix", "list_versions=4"], Some("s3cret-token"));
+    assert!(out.status.success(), "{out:?}");
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("answer JSON");
+    assert_eq!(answer["to"], json!("list_clusters=1,list_versions=4"));
+    soak.signal("INT");
+    soak.wait(Duration::from_secs(60)).await;
+}
