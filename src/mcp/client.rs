@@ -463,10 +463,11 @@ impl McpClient {
     ) -> Exchange {
         let http = &self.inner.http;
         let is_tool = matches!(req, McpRequest::ToolsCall { .. });
-        // The client's own requests (listing tools before the run) must succeed: under `stale` they
-        // get a fresh session and DELETE it, as `per-call` does; only the load gets stale ids.
+        // Only the load is shaped by a one-session-per-call strategy. The client's own requests
+        // (listing tools before the run) get a fresh session and DELETE it, as `per-call` does: under
+        // `stale` they must succeed, under `abandon` they are not the load's abandoned sessions.
         let strategy = match (self.inner.strategy, purpose) {
-            (SessionStrategy::Stale, Purpose::Own) => SessionStrategy::PerCall,
+            (s, Purpose::Own) if s.session_per_call() => SessionStrategy::PerCall,
             (s, _) => s,
         };
         if strategy.session_per_call() {
