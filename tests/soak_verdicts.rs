@@ -247,6 +247,13 @@ async fn an_unreadable_source_is_not_measured_and_fails() {
             .contains("not a Prometheus text exposition"),
         "{mem}"
     );
+    // The reason names the config key to fix.
+    assert!(
+        mem["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("target.metrics_url")),
+        "{mem}"
+    );
     assert!(s["soak"]["sample_failures"]["not_prometheus"].as_u64() >= Some(5));
     let slo = memory_slo(&s);
     assert_eq!(slo["passed"], false);
