@@ -29,6 +29,13 @@ enum Mode {
     Stdio(super::stdio::Stdio),
 }
 
+/// Whose request a call is: the load's, shaped by the session strategy, or the client's own.
+#[derive(Clone, Copy)]
+enum Purpose {
+    Load,
+    Own,
+}
+
 struct Inner {
     http: Http,
     url: String,
@@ -358,7 +365,8 @@ impl McpClient {
     /// Sends one request and classifies the result. Never retries, never panics.
     /// `keep_result` keeps the JSON-RPC `result` in the outcome (for captures).
     pub async fn call(&self, request: &McpRequest, keep_result: bool) -> CallOutcome {
-        self.call_page(request, None, keep_result).await
+        self.call_page(request, None, keep_result, Purpose::Load)
+            .await
     }
 
     /// [`McpClient::call`] bounded by the caller's `deadline` instead of the client's own timeout
@@ -381,6 +389,7 @@ impl McpClient {
         request: &McpRequest,
         cursor: Option<&str>,
         keep: bool,
+        purpose: Purpose,
     ) -> CallOutcome {
         self.attempt(request, cursor, keep, true).await
     }
@@ -403,7 +412,7 @@ impl McpClient {
             match &inner.mode {
                 Mode::Stateless(st) => self.stateless_call(st, request, cursor, keep).await,
                 Mode::Session(pool) => {
-                    self.session_call(pool, request, cursor, keep, &mut session_slot)
+                    self.session_call(pool, request, cursor, keep, purpose, &mut session_slot)
                         .await
                 }
                 Mode::Legacy(l) => l.call(&inner.http, request, cursor, keep).await,
@@ -485,11 +494,18 @@ impl McpClient {
         req: &McpRequest,
         cursor: Option<&str>,
         keep: bool,
+        purpose: Purpose,
         slot_out: &mut Option<u32>,
     ) -> Exchange {
         let http = &self.inner.http;
         let is_tool = matches!(req, McpRequest::ToolsCall { .. });
-        let strategy = self.inner.strategy;
+        // Only the load is shaped by a one-session-per-call strategy. The client's own requests
+        // (listing tools before the run) get a fresh session and DELETE it, as `per-call` does: under
+        // `stale` they must succeed, under `abandon` they are not the load's abandoned sessions.
+        let strategy = match (self.inner.strategy, purpose) {
+            (s, Purpose::Own) if s.session_per_call() => SessionStrategy::PerCall,
+            (s, _) => s,
+        };
         if strategy.session_per_call() {
             let s = if strategy == SessionStrategy::Stale {
                 pool.stale(http).await
@@ -521,7 +537,7 @@ impl McpClient {
         let x = send_in_session(http, pool, &s, req, cursor, is_tool, keep).await;
         if x.kind == OutcomeKind::SessionExpired {
             pool.expire(slot, &s);
-        } else if let SessionStrategy::Churn { calls_per_session } = self.inner.strategy
+        } else if let SessionStrategy::Churn { calls_per_session } = strategy
             && pool.count_call(slot, &s, calls_per_session)
         {
             self.spawn_delete(s);
@@ -546,7 +562,12 @@ impl McpClient {
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let o = self
-                .call_page(&McpRequest::ToolsList, cursor.as_deref(), true)
+                .call_page(
+                    &McpRequest::ToolsList,
+                    cursor.as_deref(),
+                    true,
+                    Purpose::Own,
+                )
                 .await;
             if o.kind != OutcomeKind::Ok {
                 let x = Exchange {
