@@ -379,9 +379,8 @@ impl McpClient {
         keep_result: bool,
         deadline: tokio::time::Instant,
     ) -> Option<CallOutcome> {
-        tokio::time::timeout_at(deadline, self.attempt(request, None, keep_result, false))
-            .await
-            .ok()
+        let attempt = self.attempt(request, None, keep_result, Purpose::Load, false);
+        tokio::time::timeout_at(deadline, attempt).await.ok()
     }
 
     async fn call_page(
@@ -391,7 +390,7 @@ impl McpClient {
         keep: bool,
         purpose: Purpose,
     ) -> CallOutcome {
-        self.attempt(request, cursor, keep, true).await
+        self.attempt(request, cursor, keep, purpose, true).await
     }
 
     /// One call; bounded by the client's timeout (from the send) when `own_timeout`.
@@ -400,6 +399,7 @@ impl McpClient {
         request: &McpRequest,
         cursor: Option<&str>,
         keep: bool,
+        purpose: Purpose,
         own_timeout: bool,
     ) -> CallOutcome {
         let inner = &self.inner;
