@@ -18,6 +18,8 @@
 //! * [`timer`] is the sub-millisecond sleep the pacer and the mock's latency share.
 //! * [`secret`] (secrets and credential-free URLs) and [`tls`] sit below every layer that needs them.
 
+#![warn(missing_docs)]
+
 pub mod commands;
 pub mod config;
 pub mod engine;

@@ -213,6 +213,7 @@ pub struct RunArgs {
     /// JSON summary path; `{timestamp}` is expanded, e.g. `results/{timestamp}.json`.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub summary: Option<PathBuf>,
+    /// The HTML, JUnit and Markdown report paths (`--html`, `--junit`, `--markdown`).
     #[command(flatten)]
     pub reports: ReportArgs,
     /// Raw JSON-lines stream, one line per call.

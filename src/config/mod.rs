@@ -41,6 +41,7 @@ pub struct ConfigError {
     pub origin: String,
     /// Dotted key, e.g. `load.rate`, `mix[2].weight`.
     pub key: String,
+    /// What was wrong and what was expected, e.g. `must be > 0`.
     pub message: String,
 }
 

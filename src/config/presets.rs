@@ -13,8 +13,11 @@ use super::file::MixCfg;
 /// A closed-model preset of `--scenario`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scenario {
+    /// The `--scenario` value, e.g. `moderate`.
     pub name: &'static str,
+    /// Concurrent users of the closed model.
     pub users: u32,
+    /// Calls each user makes before it stops.
     pub requests_per_user: u64,
     /// Pause after each reply (the assisted-service script's `delay`).
     pub delay: Duration,
