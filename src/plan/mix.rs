@@ -9,12 +9,28 @@ use crate::mcp::McpRequest;
 /// The MCP method an operation sends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Method {
-    ToolsCall { tool: String },
+    /// `tools/call` of the named tool.
+    ToolsCall {
+        /// The tool's name as the server lists it.
+        tool: String,
+    },
+    /// `tools/list`.
     ToolsList,
+    /// `resources/list`.
     ResourcesList,
-    ResourcesRead { uri: String },
+    /// `resources/read` of one URI.
+    ResourcesRead {
+        /// The resource's URI.
+        uri: String,
+    },
+    /// `prompts/list`.
     PromptsList,
-    PromptsGet { name: String },
+    /// `prompts/get` of the named prompt.
+    PromptsGet {
+        /// The prompt's name.
+        name: String,
+    },
+    /// `ping`.
     Ping,
 }
 
@@ -37,7 +53,9 @@ impl Method {
 pub struct Operation {
     /// Label in metrics and reports: the tool name for `tools/call`, else the method (`tools/list`).
     pub name: String,
+    /// What the operation sends.
     pub method: Method,
+    /// Relative share of the calls (0 = never picked; the weights are not all 0).
     pub weight: u32,
     /// Arguments for `tools/call` / `prompts/get`.
     pub args: ArgTemplate,
@@ -106,6 +124,7 @@ impl Operation {
 /// The operations and their weights.
 #[derive(Debug, Clone, Default)]
 pub struct Mix {
+    /// Every operation of the run, in config order (names unique).
     pub ops: Vec<Operation>,
 }
 

@@ -26,11 +26,17 @@ pub use stage::Stage;
 /// Everything a run does, fully resolved.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// How to reach the server: URL or stdio command, transport, timeouts, sessions, auth, TLS.
     pub client: ClientConfig,
+    /// The load model: open (stages) or closed (users × requests).
     pub load: Load,
+    /// The weighted operations and their argument templates.
     pub mix: Mix,
+    /// The `[[slo]]` objectives, judged live and at the end.
     pub slos: Vec<Slo>,
+    /// In-flight and rate ceilings, the grace period and the stop conditions.
     pub limits: Limits,
+    /// Report paths, the metrics listener and console settings.
     pub output: Output,
     /// Seed of every random generator in the run (a run is reproducible with the same seed).
     pub seed: u64,
@@ -47,6 +53,7 @@ pub struct Plan {
 /// `[control]`: may `/control/…` change the running soak, and with which token.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Control {
+    /// `/control/…` may pause, resume, re-rate and reweigh the run.
     pub enabled: bool,
     /// The bearer token a request must carry (from the environment or a file, never a flag).
     pub token: Option<crate::secret::Secret>,
@@ -81,6 +88,7 @@ pub enum ResourceSource {
 /// Sampling of the target server's own resources (`target.metrics_url` / `target.pid`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resources {
+    /// Where samples come from: a Prometheus endpoint or a local pid; None = no sampling.
     pub source: Option<ResourceSource>,
     /// Series to scrape besides the `process_*` defaults (`target.metrics_series`).
     pub series: Vec<String>,
@@ -113,14 +121,18 @@ pub struct Identity {
 pub enum Load {
     /// Open model: calls start at intended times whatever the server does.
     Open {
+        /// The load shape, in order; the last may run forever.
         stages: Vec<Stage>,
         /// Stop after this many calls (scheduled, dropped included), if set.
         max_calls: Option<u64>,
     },
     /// Closed model (the scripts we replace): each user sends, waits for the reply, sleeps.
     Closed {
+        /// Concurrent users, each a sequence of calls.
         users: u32,
+        /// Calls each user makes.
         requests_per_user: u64,
+        /// Pause after each reply before the user's next call.
         delay: Duration,
     },
 }
@@ -169,7 +181,9 @@ pub struct Output {
     pub summary: Option<PathBuf>,
     /// Report files written with the summary (`{timestamp}` expanded), if any.
     pub html: Option<PathBuf>,
+    /// JUnit XML of the SLO verdicts, if any.
     pub junit: Option<PathBuf>,
+    /// Markdown report, if any.
     pub markdown: Option<PathBuf>,
     /// Raw JSON-lines stream, one line per call, if any.
     pub raw: Option<PathBuf>,
@@ -182,6 +196,7 @@ pub struct Output {
     /// How often the summary is rewritten while the run goes on: `Auto` = [`Checkpoints::AUTO`]
     /// for runs planned longer than an hour.
     pub checkpoints: Checkpoints,
+    /// No progress lines on the console.
     pub quiet: bool,
     /// Exit 0 even when an SLO failed.
     pub no_fail_on_slo: bool,
@@ -211,7 +226,9 @@ pub enum Checkpoints {
     /// Every [`Checkpoints::AUTO`] when the run is planned to last longer than
     /// [`Checkpoints::AUTO_PAST`] (or has no planned end); never for shorter runs.
     Auto,
+    /// Every this often, whatever the planned length.
     Every(Duration),
+    /// Never (`checkpoint_every = "off"`).
     Off,
 }
 
@@ -299,19 +316,28 @@ impl std::fmt::Display for Objective {
 /// A mix that does not fit the server it runs against.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
+    /// Operations of the mix name tools missing from the server's `tools/list`.
     #[error("the mix calls tools the server does not have: {}; the server has: {}", unknown.join(", "), if available.is_empty() { "(no tools)".to_string() } else { available.join(", ") })]
     UnknownTools {
+        /// The mix's tool names the server does not have.
         unknown: Vec<String>,
+        /// Every tool the server lists, for the error message.
         available: Vec<String>,
     },
+    /// The mix would call tools that may be destructive and the config does not allow them.
     #[error("{}", refusal(tools))]
-    Destructive { tools: Vec<RefusedTool> },
+    Destructive {
+        /// Every such tool, with the reason.
+        tools: Vec<RefusedTool>,
+    },
 }
 
 /// A tool the mix would call although it may be destructive, and why it may be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefusedTool {
+    /// The tool's name as the server lists it.
     pub name: String,
+    /// Why it may be destructive (its annotations, or their absence).
     pub reason: crate::mcp::DestructiveReason,
 }
 

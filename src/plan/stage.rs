@@ -26,7 +26,9 @@ pub struct Stage {
 pub struct StageError {
     /// 1-based position in the list.
     pub index: usize,
+    /// The stage as written, e.g. `100:5x`.
     pub text: String,
+    /// What is wrong, e.g. `bad duration`.
     pub message: String,
 }
 

@@ -18,7 +18,9 @@ pub const DEFAULT_POOL_CAPACITY: usize = 10_000;
 /// text content item, then in the result itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaptureSpec {
+    /// Name of the pool the value goes into; `{ capture = "pool" }` templates draw from it.
     pub pool: String,
+    /// JSON pointer (RFC 6901) to the value, e.g. `/payment_id`.
     pub pointer: String,
 }
 

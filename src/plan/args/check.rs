@@ -22,9 +22,11 @@ use crate::plan::{Method, Mix};
 pub struct ArgProblem {
     /// Index of the entry in the mix (`mix[3]`, as in config errors).
     pub entry: usize,
+    /// The tool whose `inputSchema` the arguments break.
     pub tool: String,
     /// Where in the arguments (`method`, `metadata.source`, `items[0]`); empty for the whole.
     pub key: String,
+    /// What is wrong, e.g. `missing required property`.
     pub message: String,
 }
 
@@ -41,6 +43,7 @@ impl std::fmt::Display for ArgProblem {
     problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
 )]
 pub struct ArgCheckError {
+    /// Every mismatch found, in mix order (at least one).
     pub problems: Vec<ArgProblem>,
 }
 

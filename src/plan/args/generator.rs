@@ -36,36 +36,71 @@ pub enum Generator {
     /// A random UUID v4 string (drawn from the run's RNG, so seeded runs repeat it).
     Uuid,
     /// A uniform integer in `min..=max`.
-    Int { min: i64, max: i64 },
+    Int {
+        /// Smallest value drawn (inclusive).
+        min: i64,
+        /// Largest value drawn (inclusive).
+        max: i64,
+    },
     /// A uniform number in `min..=max` rounded to `precision` decimals.
-    Decimal { min: f64, max: f64, precision: u32 },
+    Decimal {
+        /// Smallest value drawn (inclusive).
+        min: f64,
+        /// Largest value drawn (inclusive).
+        max: f64,
+        /// Decimal places kept.
+        precision: u32,
+    },
     /// One of the values, uniformly.
     Choice(Vec<Value>),
     /// `start`, `start + step`, ... shared by every call of the run; a string when `prefix` is set.
     Seq {
+        /// The value the next call gets, shared by every clone of the generator.
         next: Arc<AtomicI64>,
+        /// Added after each call (may be negative).
         step: i64,
+        /// Text put before the number; the value is then a string.
         prefix: Option<String>,
     },
     /// The wall-clock time of the call (not reproducible by seed).
     Timestamp(TimeFormat),
     /// Random alphanumeric characters, after `prefix`.
-    Str { len: usize, prefix: String },
+    Str {
+        /// Characters drawn after the prefix.
+        len: usize,
+        /// Fixed text at the start.
+        prefix: String,
+    },
     /// Random lowercase hex digits, after `prefix`.
-    Hex { len: usize, prefix: String },
+    Hex {
+        /// Hex digits drawn after the prefix.
+        len: usize,
+        /// Fixed text at the start.
+        prefix: String,
+    },
     /// A random boolean.
     Bool,
     /// A string matching a regular expression, `min_len..=max_len` characters when it can.
     Pattern {
+        /// The compiled regular expression.
         pattern: Pattern,
+        /// Shortest string wanted, in characters.
         min_len: usize,
+        /// Longest string wanted, in characters.
         max_len: usize,
     },
     /// A string in a JSON Schema `format`.
     Format(StringFormat),
     /// `k * of` for a uniform integer `k` in `min..=max` (a schema's `multipleOf`); an integer
     /// when `of` is one.
-    Multiple { min: i64, max: i64, of: f64 },
+    Multiple {
+        /// Smallest multiplier `k` (inclusive).
+        min: i64,
+        /// Largest multiplier `k` (inclusive).
+        max: i64,
+        /// The step (`multipleOf`).
+        of: f64,
+    },
 }
 
 /// JSON Schema string formats with a generator of their own (`date-time` and `uuid` use

@@ -36,7 +36,9 @@ pub use template::ArgTemplate;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("at `{path}`: {message}")]
 pub struct ArgError {
+    /// Where in the template, e.g. `args.amount.min`.
     pub path: String,
+    /// What is wrong with the value there.
     pub message: String,
 }
 

@@ -21,12 +21,19 @@ pub enum ArgTemplate {
     Gen(Generator),
     /// A value from a capture pool, or the fallback when it is empty.
     Capture {
+        /// Name of the pool drawn from.
         pool: String,
+        /// Rendered instead while the pool is empty; None = the operation is not ready until it fills.
         fallback: Option<Box<ArgTemplate>>,
     },
     /// An array of `len` distinct renderings of `item` (a schema's `uniqueItems`); shorter when
     /// the item cannot yield that many distinct values in a few tries.
-    Unique { item: Box<ArgTemplate>, len: usize },
+    Unique {
+        /// The template of each element.
+        item: Box<ArgTemplate>,
+        /// How many elements wanted.
+        len: usize,
+    },
     /// Not resolved yet: filled from the tool's `inputSchema` by `Plan::resolve_tools`.
     Auto,
 }
