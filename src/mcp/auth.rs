@@ -34,17 +34,29 @@ pub enum AuthError {
     /// The token endpoint answered with an HTTP error.
     #[error("token endpoint {url} answered HTTP {status}{}", oauth_error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default())]
     Status {
+        /// The token endpoint (credential-free).
         url: String,
+        /// The HTTP status it answered.
         status: u16,
         /// `error` and `error_description` of an OAuth error reply, e.g. `invalid_grant: Token is not active`.
         oauth_error: Option<String>,
     },
     /// The token endpoint could not be reached.
     #[error("token endpoint {url} unreachable: {reason}")]
-    Unreachable { url: String, reason: String },
+    Unreachable {
+        /// The token endpoint (credential-free).
+        url: String,
+        /// Why it could not be reached (connect, TLS, timeout).
+        reason: String,
+    },
     /// The token endpoint's answer had no usable `access_token`.
     #[error("token endpoint {url} reply unusable: {reason}")]
-    BadReply { url: String, reason: String },
+    BadReply {
+        /// The token endpoint (credential-free).
+        url: String,
+        /// What was wrong with the reply.
+        reason: String,
+    },
     /// A token is not a valid header value.
     #[error("token contains characters not allowed in an HTTP header")]
     BadHeader,

@@ -10,7 +10,12 @@ use super::transport::Exchange;
 pub enum ClientError {
     /// The server could not be reached at all (refused, DNS, TLS, timeout).
     #[error("cannot reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
+    Unreachable {
+        /// The target (credential-free URL, or the stdio command line).
+        url: String,
+        /// Why it could not be reached.
+        reason: String,
+    },
     /// Anything else the server did wrong, described.
     #[error("{0}")]
     Failed(String),

@@ -40,6 +40,7 @@ impl HandshakeKind {
 /// What one call spent on handshakes, per kind (in [`HandshakeKind::ALL`] order).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Handshakes {
+    /// Time spent per kind, indexed like [`HandshakeKind::ALL`]; None = that kind was not done.
     pub spent: [Option<Duration>; 2],
 }
 

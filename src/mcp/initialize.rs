@@ -8,8 +8,11 @@ use super::{SUPPORTED_REVISIONS, jsonrpc};
 /// What the server said in its initialize result.
 #[derive(Debug, Clone)]
 pub struct InitInfo {
+    /// The revision the server chose (`protocolVersion`).
     pub protocol_version: String,
+    /// `serverInfo.name`, when the server sent it.
     pub server_name: Option<String>,
+    /// `serverInfo.version`, when the server sent it.
     pub server_version: Option<String>,
 }
 

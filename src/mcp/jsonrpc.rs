@@ -132,9 +132,12 @@ struct Incoming<'a> {
 /// A JSON-RPC error object.
 #[derive(serde::Deserialize, Debug, Clone)]
 pub struct RpcErrorObj {
+    /// The JSON-RPC error code, e.g. -32601 (method not found).
     pub code: i64,
+    /// The error's message (empty when the server sent none).
     #[serde(default)]
     pub message: String,
+    /// The error's `data`, when present.
     #[serde(default)]
     pub data: Option<Value>,
 }
@@ -148,9 +151,13 @@ struct ToolResultHead {
 /// What one reply message amounted to.
 #[derive(Debug)]
 pub struct Classified {
+    /// The outcome the reply counts as.
     pub kind: OutcomeKind,
+    /// The JSON-RPC error code, for an error reply.
     pub rpc_code: Option<i64>,
+    /// Short cause for anything but `Ok`.
     pub detail: Option<String>,
+    /// The `result` of a successful reply.
     pub result: Option<Value>,
     /// The JSON-RPC error object, kept for negotiation (-32022 `data.supported`).
     pub error: Option<RpcErrorObj>,

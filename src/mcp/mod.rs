@@ -96,7 +96,10 @@ pub enum SessionStrategy {
     #[default]
     Pooled,
     /// A session is retired (DELETE) and replaced after this many calls.
-    Churn { calls_per_session: u64 },
+    Churn {
+        /// Calls a session carries before it is replaced.
+        calls_per_session: u64,
+    },
     /// A new session for every call (initialize, call, DELETE).
     PerCall,
     /// A new session for every call, never DELETEd: what a careless client does to a server, and
@@ -105,7 +108,12 @@ pub enum SessionStrategy {
     /// A pool in which `share_pct` % of the sessions (at least one, never all) are left idle for
     /// `after`, then given one call: the server's idle expiry and the re-initialize cost, measured
     /// while the rest of the pool carries the load.
-    Idle { after: Duration, share_pct: u8 },
+    Idle {
+        /// How long an idle session waits between its calls.
+        after: Duration,
+        /// Percent of the pool's sessions that idle.
+        share_pct: u8,
+    },
     /// Every call on a session the server must not know: alternately an id never issued and one
     /// just DELETEd. The expected answer is `session_expired`; an `ok` is the finding.
     Stale,
@@ -166,6 +174,7 @@ impl std::fmt::Display for ProtocolChoice {
 /// Credentials sent with every request.
 #[derive(Debug, Clone, Default)]
 pub enum Auth {
+    /// No credential.
     #[default]
     None,
     /// `Authorization: Bearer <token>`.
@@ -176,8 +185,11 @@ pub enum Auth {
     /// Exchange an offline/refresh token for access tokens (OAuth2 `refresh_token` grant), refreshed
     /// before expiry.
     OfflineToken {
+        /// The offline token exchanged at the endpoint.
         refresh_token: Secret,
+        /// The OAuth2 token endpoint.
         token_url: String,
+        /// The OAuth2 client id (default `cloud-services`).
         client_id: String,
     },
 }
@@ -187,8 +199,11 @@ pub enum Auth {
 pub struct ClientConfig {
     /// The MCP endpoint, e.g. `http://127.0.0.1:8080/mcp` (for legacy SSE: the `/sse` URL).
     pub url: String,
+    /// The wire protocol of a URL target.
     pub transport: Transport,
+    /// Which revision to offer: the newest with fallback, or one pinned.
     pub protocol: ProtocolChoice,
+    /// Where the credential comes from.
     pub auth: Auth,
     /// Extra headers on every MCP request, never on the token endpoint's (values may be secrets:
     /// never logged).
@@ -208,9 +223,11 @@ pub struct ClientConfig {
     /// At most this many calls on the wire at once (HTTP/1.1: one connection each); a call over it
     /// waits for a free one, and the wait counts as schedule lag, not service time.
     pub max_connections: usize,
+    /// How sessions are opened, reused, retired or left idle (session era).
     pub session_strategy: SessionStrategy,
     /// `clientInfo.name` / `version`.
     pub client_name: String,
+    /// `clientInfo.version` (this crate's version by default).
     pub client_version: String,
     /// When set, the target is this command run as a pool of stdio servers, and `url` is ignored.
     pub stdio: Option<stdio::StdioTarget>,
@@ -232,9 +249,12 @@ impl ClientConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TargetTransport {
+    /// Streamable HTTP (a POST per message).
     #[default]
     StreamableHttp,
+    /// The deprecated HTTP+SSE transport of 2024-11-05.
     LegacySse,
+    /// A pool of server processes speaking over stdin/stdout.
     Stdio,
 }
 
@@ -284,8 +304,11 @@ impl Default for ClientConfig {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Era {
+    /// 2026-07-28 and later: no session, every request self-contained.
     Stateless,
+    /// 2025-03-26 to 2025-11-25: calls ride on a session that `initialize` opened.
     Session,
+    /// 2024-11-05's HTTP+SSE: replies arrive on a long-lived event stream.
     LegacySse,
 }
 
@@ -303,17 +326,24 @@ impl Era {
 /// What `connect` learned about the server.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Negotiated {
+    /// The revision both sides speak.
     pub protocol_version: String,
+    /// The era that revision belongs to.
     pub era: Era,
+    /// `serverInfo.name`, when the server sent it.
     pub server_name: Option<String>,
+    /// `serverInfo.version`, when the server sent it.
     pub server_version: Option<String>,
 }
 
 /// A tool as `tools/list` describes it.
 #[derive(Debug, Clone)]
 pub struct ToolInfo {
+    /// The tool's name, as `tools/call` takes it.
     pub name: String,
+    /// Its `description`, when it has one.
     pub description: Option<String>,
+    /// Its `inputSchema` (JSON Schema of the arguments).
     pub input_schema: serde_json::Value,
     /// The tool may be destructive by the MCP spec's defaults (see [`hints`]): true unless
     /// `annotations` say `readOnlyHint: true` or `destructiveHint: false`.

@@ -90,6 +90,7 @@ impl std::fmt::Display for OutcomeKind {
 /// intended send time and adds it when it builds the [`crate::record::Record`].
 #[derive(Debug, Clone)]
 pub struct CallOutcome {
+    /// The one class this call counts as.
     pub kind: OutcomeKind,
     /// HTTP status of the reply, when one arrived.
     pub status: Option<u16>,
@@ -97,7 +98,9 @@ pub struct CallOutcome {
     pub rpc_code: Option<i64>,
     /// Short human-readable cause for anything but `Ok` (never contains a secret; bounded length).
     pub detail: Option<String>,
+    /// When the request left (after any handshake).
     pub sent: Instant,
+    /// When the reply was read in full, or the call failed.
     pub done: Instant,
     /// Response body bytes read.
     pub bytes: u64,

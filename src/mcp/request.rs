@@ -5,22 +5,34 @@ use serde_json::Value;
 /// One MCP request to send. The client turns it into a JSON-RPC message for the negotiated revision.
 #[derive(Debug, Clone, PartialEq)]
 pub enum McpRequest {
+    /// `tools/call`.
     ToolsCall {
+        /// The tool's name.
         name: String,
+        /// The `arguments` object.
         arguments: Value,
     },
+    /// `tools/list`.
     ToolsList,
+    /// `resources/list`.
     ResourcesList,
+    /// `resources/read`.
     ResourcesRead {
+        /// The resource's URI.
         uri: String,
     },
+    /// `prompts/list`.
     PromptsList,
+    /// `prompts/get`.
     PromptsGet {
+        /// The prompt's name.
         name: String,
+        /// The prompt's `arguments` object.
         arguments: Value,
     },
+    /// `ping`.
     Ping,
-    /// Stateless era only (2026-07-28).
+    /// `server/discover`: stateless era only (2026-07-28).
     ServerDiscover,
 }
 

@@ -130,14 +130,21 @@ pub struct Pool {
     /// Calls sent by the `stale` profile (even: an unknown id, odd: a deleted one).
     stale_seq: AtomicU64,
     gate: tokio::sync::Semaphore,
+    /// The protocol revision the sessions are opened with.
     pub version: String,
+    /// The `MCP-Protocol-Version` header value (None before 2025-06-18, which has no such header).
     pub proto: Option<HeaderValue>,
     client_name: String,
     client_version: String,
+    /// Sessions opened (initialize succeeded), for `/metrics` and the summary.
     pub initialized: AtomicU64,
+    /// Sessions the server forgot (404 on a session id).
     pub expired: AtomicU64,
+    /// Sessions DELETEd and accepted by the server.
     pub deleted: AtomicU64,
+    /// Sessions left open on purpose by the `abandon` strategy.
     pub abandoned: AtomicU64,
+    /// Slots re-opened after the server forgot their session.
     pub reinitialized: AtomicU64,
     active: AtomicI64,
     /// Whether the server ever issued an `Mcp-Session-Id`: a session-era server that serves

@@ -20,10 +20,15 @@ pub struct SseEvent {
 /// Why the byte stream is not valid SSE.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SseError {
+    /// A line of the stream is not valid UTF-8.
     #[error("SSE line is not UTF-8")]
     NotUtf8,
+    /// An event grew past the cap.
     #[error("SSE event exceeds the {limit} byte cap")]
-    TooLarge { limit: usize },
+    TooLarge {
+        /// The cap, in bytes.
+        limit: usize,
+    },
 }
 
 /// Incremental parser: [`SseParser::push`] bytes, then drain [`SseParser::next_event`].

@@ -33,12 +33,19 @@ const ERROR_BODY_PEEK: usize = 4096;
 /// The result of one HTTP exchange, already classified.
 #[derive(Debug)]
 pub struct Exchange {
+    /// The outcome the exchange counts as.
     pub kind: OutcomeKind,
+    /// HTTP status, when a reply head arrived.
     pub status: Option<u16>,
+    /// JSON-RPC error code, for an error reply.
     pub rpc_code: Option<i64>,
+    /// Short cause for anything but `Ok` (never a secret).
     pub detail: Option<String>,
+    /// Response body bytes read.
     pub bytes: u64,
+    /// The JSON-RPC `result`, when the caller asked to keep it.
     pub result: Option<serde_json::Value>,
+    /// `Retry-After` of a 429/503, in seconds.
     pub retry_after: Option<f64>,
     /// The JSON-RPC error, from a JSON-RPC reply or an HTTP error body that held one.
     pub error: Option<RpcErrorObj>,
@@ -91,20 +98,29 @@ impl Exchange {
 /// The per-request headers besides the fixed ones.
 #[derive(Default)]
 pub struct PostHeaders<'a> {
+    /// `Mcp-Session-Id` (session era).
     pub session: Option<&'a HeaderValue>,
+    /// `MCP-Protocol-Version` (2025-06-18 and later).
     pub protocol: Option<&'a HeaderValue>,
+    /// `Mcp-Method` (stateless era).
     pub method: Option<HeaderValue>,
+    /// `Mcp-Name`: the tool, prompt or resource the request names (stateless era).
     pub name: Option<HeaderValue>,
 }
 
 /// The shared HTTP side of the client.
 pub struct Http {
+    /// The reqwest client: TLS, timeouts and the connection pool.
     pub client: reqwest::Client,
+    /// The MCP endpoint (legacy SSE: the `/sse` URL).
     pub url: reqwest::Url,
+    /// Supplies the `Authorization` (or offline-token) header, refreshing when due.
     pub auth: AuthProvider,
     /// The extra `--header`s: sent on MCP requests only (never default headers of the client).
     pub headers: HeaderMap,
+    /// Largest reply body read, in bytes; a longer one is cut and counted `protocol`.
     pub max_body: usize,
+    /// Per-call timeout.
     pub timeout: Duration,
     /// One permit per call on the wire (`max_connections`): bounds the connections the pool opens.
     pub slots: tokio::sync::Semaphore,
@@ -114,11 +130,14 @@ pub struct Http {
 
 /// A reply head and its body, from reqwest or from the direct path.
 pub enum Reply<'a> {
+    /// A reply through reqwest.
     Reqwest(reqwest::Response),
+    /// A reply through the direct hyper path.
     Direct(direct::Reply<'a>),
 }
 
 impl Reply<'_> {
+    /// HTTP status code of the reply.
     pub fn status(&self) -> u16 {
         match self {
             Reply::Reqwest(r) => r.status().as_u16(),
@@ -126,6 +145,7 @@ impl Reply<'_> {
         }
     }
 
+    /// The reply's headers.
     pub fn headers(&self) -> &HeaderMap {
         match self {
             Reply::Reqwest(r) => r.headers(),
@@ -133,6 +153,7 @@ impl Reply<'_> {
         }
     }
 
+    /// The `Content-Length` the reply announced, if any.
     pub fn content_length(&self) -> Option<u64> {
         match self {
             Reply::Reqwest(r) => r.content_length(),

@@ -121,9 +121,11 @@ pub struct ProcessSample {
     pub running: u64,
     /// Restarts so far.
     pub restarts: u64,
+    /// Resident memory of the processes now, in bytes.
     pub resident_bytes: u64,
     /// CPU seconds, cumulative over restarts.
     pub cpu_seconds: f64,
+    /// Open file descriptors of the processes now.
     pub open_fds: u64,
 }
 
@@ -159,6 +161,7 @@ struct Shared {
 /// The pool of stdio server processes.
 pub struct Stdio {
     shared: Arc<Shared>,
+    /// The revision and era the pool's processes speak, settled at start.
     pub negotiated: Negotiated,
     tasks: TaskTracker,
 }

@@ -8,8 +8,11 @@ use std::collections::HashMap;
 /// What one process group uses now (CPU is cumulative over its life).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct GroupUsage {
+    /// Resident memory, in bytes.
     pub resident_bytes: u64,
+    /// CPU seconds (user + system) since the group started.
     pub cpu_seconds: f64,
+    /// Open file descriptors.
     pub open_fds: u64,
     /// Processes in the group.
     pub processes: u64,

@@ -10,7 +10,9 @@ use std::time::Duration;
 /// The signals the shutdown sequence sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sig {
+    /// SIGTERM: asks the process group to exit.
     Term,
+    /// SIGKILL: ends it when it did not.
     Kill,
 }
 
