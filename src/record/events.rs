@@ -38,11 +38,13 @@ impl ChangeSource {
 pub struct ControlEvent {
     /// Seconds from the run's start.
     pub at_s: f64,
+    /// What changed: pause, resume, rate or weights.
     pub action: ControlAction,
     /// What it was before, e.g. `50/s`, `running`, `echo=3,add=1`.
     pub from: String,
     /// What it became.
     pub to: String,
+    /// Who changed it: `/control/…` or a reload (SIGHUP).
     pub source: ChangeSource,
 }
 

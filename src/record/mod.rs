@@ -58,8 +58,11 @@ pub struct Record {
     pub op: usize,
     /// Index of the stage the call was scheduled in.
     pub stage: usize,
+    /// The one class the call counts as (`dropped` for a slot never sent).
     pub kind: OutcomeKind,
+    /// HTTP status of the reply, when one arrived.
     pub status: Option<u16>,
+    /// JSON-RPC error code, for an `rpc_error`.
     pub rpc_code: Option<i64>,
     /// When the schedule meant the call to start; latency is measured from here.
     pub intended: Instant,
@@ -67,15 +70,20 @@ pub struct Record {
     pub sent: Option<Instant>,
     /// When the outcome was known (for dropped slots: when the drop was decided).
     pub done: Instant,
+    /// Response body bytes read.
     pub bytes: u64,
+    /// Short cause for anything but `ok` (never a secret), for the error breakdown.
     pub detail: Option<String>,
+    /// Which pooled session carried the call (session era), for the raw stream.
     pub session: Option<u32>,
+    /// `Retry-After` of a 429/503, in seconds, when the server sent one.
     pub retry_after: Option<f64>,
 }
 
 /// What the run is; exported as `mcp_soak_run_info` and echoed in the summary.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RunInfo {
+    /// The run id (`[run] id`, or a fresh UUID), the `run_id` label of every series.
     pub run_id: String,
     /// Target URL; credentials, query and fragment are stripped by [`Recorder::new`].
     pub target: String,
@@ -94,32 +102,45 @@ pub struct RecorderSetup {
     pub op_names: Vec<String>,
     /// Every stage in plan order (`Record::stage` indexes this): target rate and window start.
     pub stages: Vec<StagePlan>,
+    /// The SLOs exported as `mcp_soak_slo_*` and judged live (a reload may replace them).
     pub slos: Vec<Slo>,
     /// Raw JSON-lines stream path, if any.
     pub raw: Option<PathBuf>,
+    /// Identity exported as `mcp_soak_run_info` and echoed in the summary.
     pub run_info: RunInfo,
 }
 
 /// Errors of the recorder and the metrics server.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
+    /// The latency histogram's bounds were rejected.
     #[error("cannot create a latency histogram: {0}")]
     Histogram(#[from] hdrhistogram::CreationError),
+    /// The Prometheus bucket list was rejected.
     #[error("invalid histogram buckets: {0}")]
     Buckets(#[from] metrics_exporter_prometheus::BuildError),
+    /// The raw stream's file could not be created.
     #[error("cannot open the raw stream {path}: {error}")]
     RawOpen {
+        /// The path given (`--raw`).
         path: PathBuf,
+        /// The I/O error.
         error: std::io::Error,
     },
+    /// A write to the raw stream failed.
     #[error("cannot write the raw stream {path}: {error}")]
     RawWrite {
+        /// The path given (`--raw`).
         path: PathBuf,
+        /// The I/O error.
         error: std::io::Error,
     },
+    /// The `/metrics` listener could not bind.
     #[error("cannot listen for /metrics on {addr}: {error}")]
     Bind {
+        /// The address asked for (`--metrics-listen`).
         addr: std::net::SocketAddr,
+        /// The I/O error.
         error: std::io::Error,
     },
 }
@@ -345,8 +366,6 @@ impl Recorder {
         inner.stages.end_schedule(at);
     }
 
-    /// Per SLO objective (in verdict order): seconds in breach over the sliding window and the
-    /// worst full window, as tracked by the engine.
     /// The SLOs judged now (the plan's, or the last reload's).
     pub fn slos(&self) -> Vec<Slo> {
         lock(&self.inner.slos).clone()
@@ -364,6 +383,8 @@ impl Recorder {
         *lock(&self.inner.slos) = slos;
     }
 
+    /// Per SLO objective (in verdict order): seconds in breach over the sliding window and the
+    /// worst full window, as the engine tracked them.
     pub fn set_slo_windows(&self, tracked: Vec<(f64, Option<f64>)>) {
         *lock(&self.inner.slo_windows) = tracked;
     }

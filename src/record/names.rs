@@ -86,17 +86,24 @@ pub const TARGET_SAMPLE_FAILURES_TOTAL: &str = "mcp_soak_target_sample_failures_
 /// What a metric is, for its `# TYPE` line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
+    /// A monotonic total (`_total`).
     Counter,
+    /// A value that goes up and down.
     Gauge,
+    /// A bucketed distribution (`_bucket`, `_sum`, `_count`).
     Histogram,
 }
 
 /// One exported metric: name, kind, unit and help text (its `# HELP` line).
 #[derive(Debug, Clone, Copy)]
 pub struct Metric {
+    /// The exported name, e.g. `mcp_soak_calls_total`.
     pub name: &'static str,
+    /// Counter, gauge or histogram.
     pub kind: MetricKind,
+    /// The unit, when the series has one (seconds, bytes).
     pub unit: Option<metrics::Unit>,
+    /// The `# HELP` text.
     pub help: &'static str,
 }
 

@@ -59,6 +59,7 @@ pub struct Snapshot {
     pub in_flight: u64,
     /// Raw-stream lines written and lines lost to back-pressure or I/O errors (0 without `--raw`).
     pub raw_written: u64,
+    /// Raw-stream lines lost (see `raw_written`).
     pub raw_lost: u64,
     /// Width of one timeline interval now (it doubles each time the timeline is coarsened).
     pub timeline_interval: Duration,
@@ -91,7 +92,9 @@ pub fn answered(kind: OutcomeKind) -> bool {
 /// One operation's numbers.
 #[derive(Debug, Clone)]
 pub struct OpStats {
+    /// The operation's name, as in the mix.
     pub name: String,
+    /// Calls by outcome, dropped slots included.
     pub counts: OutcomeCounts,
     /// From the intended send time, every call that got an answer ([`answered`]), µs.
     pub latency: Hist,
@@ -108,6 +111,7 @@ pub struct OpStats {
 pub struct StageStats {
     /// 0-based position in the plan (the drain's is the number of stages).
     pub index: usize,
+    /// Target rate at the stage's end, in calls/s.
     pub target_rate: f64,
     /// Where the stage's window starts, from the run's `t0`.
     pub start: Duration,
@@ -121,6 +125,7 @@ pub struct StageStats {
     pub counts: OutcomeCounts,
     /// Calls that ended inside the window and got an answer.
     pub latency: Hist,
+    /// From the actual send to the reply, µs (same calls as `latency`).
     pub service: Hist,
 }
 
@@ -129,6 +134,7 @@ pub struct StageStats {
 pub struct TimelinePoint {
     /// Seconds since start at the interval's start.
     pub start_s: f64,
+    /// Length of the interval, in seconds.
     pub duration_s: f64,
     /// Completed calls that ended in the interval.
     pub calls: u64,
@@ -136,7 +142,9 @@ pub struct TimelinePoint {
     pub errors: u64,
     /// Latency from the intended send time (after coarsening: p50 calls-weighted, p95/p99 the max).
     pub p50_ms: f64,
+    /// 95th percentile, ms (see `p50_ms`).
     pub p95_ms: f64,
+    /// 99th percentile, ms (see `p50_ms`).
     pub p99_ms: f64,
     /// Calls by outcome (kinds seen only), dropped slots included (by when they were dropped).
     #[serde(default)]
@@ -152,9 +160,13 @@ pub struct TimelinePoint {
 /// How often one error message was seen.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ErrorCount {
+    /// The operation's name.
     pub op: String,
+    /// The outcome class the message came with.
     pub kind: OutcomeKind,
+    /// The message (the call's `detail`), bounded in length.
     pub message: String,
+    /// How many calls ended with it.
     pub count: u64,
 }
 

@@ -41,7 +41,9 @@ pub struct WindowView {
 /// One operation inside the window.
 #[derive(Debug, Clone)]
 pub struct WindowOp {
+    /// The operation's name, as in the mix.
     pub name: String,
+    /// Calls that ended inside the window, by outcome.
     pub counts: OutcomeCounts,
     /// Latency from the intended send of the successful calls, µs.
     pub ok_latency: Hist,

@@ -45,24 +45,47 @@ pub const MAX_SAMPLES: usize = 720;
 /// Why one sample could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum SampleError {
+    /// The metrics URL could not be fetched.
     #[error("target.metrics_url {url} unreachable: {source}")]
     Unreachable {
+        /// The metrics URL, credential-free.
         url: String,
+        /// The HTTP client's error.
         #[source]
         source: reqwest::Error,
     },
+    /// The metrics URL answered with an HTTP error.
     #[error("target.metrics_url {url} answered HTTP {status}")]
-    Status { url: String, status: u16 },
+    Status {
+        /// The metrics URL, credential-free.
+        url: String,
+        /// The status it answered.
+        status: u16,
+    },
+    /// The reply is not a Prometheus text exposition.
     #[error("target.metrics_url {url}: {source}")]
     NotPrometheus {
+        /// The metrics URL, credential-free.
         url: String,
+        /// What the parser rejected.
         #[source]
         source: ParseError,
     },
+    /// Series named in `target.metrics_series` are not in the reply.
     #[error("target.metrics_series absent from {url}: {names}")]
-    SeriesAbsent { url: String, names: String },
+    SeriesAbsent {
+        /// The metrics URL, credential-free.
+        url: String,
+        /// The missing names, comma-separated.
+        names: String,
+    },
+    /// `/proc/PID` cannot be read.
     #[error("target.pid {pid}: the process is gone (or /proc is not readable)")]
-    ProcessGone { pid: u32 },
+    ProcessGone {
+        /// The process id sampled (`target.pid`).
+        pid: u32,
+    },
+    /// A stdio target has no server process up to sample right now.
     #[error("no stdio server process is up")]
     NoServerProcess,
 }
@@ -93,7 +116,9 @@ pub const REASONS: [&str; 5] = [
 /// series name for the series the user named).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Sample {
+    /// Seconds since the sampler started.
     pub at_s: f64,
+    /// Values by key ([`RESIDENT_BYTES`]… or a user-named series).
     pub values: BTreeMap<String, f64>,
 }
 
@@ -101,7 +126,9 @@ pub struct Sample {
 /// the leak verdict (`report::verdicts`) fits its slope to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
+    /// Seconds since the sampler started.
     pub at_s: f64,
+    /// The value, in the quantity's unit (bytes, fds, CPU seconds…).
     pub value: f64,
 }
 
@@ -143,6 +170,7 @@ impl Timeline {
         }
     }
 
+    /// The samples kept, oldest first.
     pub fn samples(&self) -> &[Sample] {
         &self.samples
     }
@@ -166,6 +194,7 @@ impl Timeline {
 pub struct Observed {
     /// Where the samples came from (the metrics URL without credentials, or `pid N`).
     pub source: String,
+    /// The samples, thinned evenly to at most [`MAX_SAMPLES`].
     pub timeline: Timeline,
     /// Failed samples by reason.
     pub failures: BTreeMap<&'static str, u64>,
@@ -284,6 +313,7 @@ pub struct Handles {
 }
 
 impl Handles {
+    /// Registers the `mcp_soak_target_*` gauges and failure counters on `rec`, one gauge per `series`.
     pub fn new(rec: &Recorder, series: &[String]) -> Self {
         Handles {
             resident: rec.gauge(names::TARGET_RESIDENT_BYTES, vec![]),

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 /// Why a body gave no values.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ParseError {
+    /// No sample line at all; the number is the body's length in bytes.
     #[error("not a Prometheus text exposition (no sample line in {0} bytes)")]
     NotPrometheus(usize),
 }
