@@ -22,12 +22,15 @@ pub const POOR_RATIO: f64 = 0.01;
 pub const EXCELLENT_ERROR_RATIO: f64 = 0.001;
 /// Achieved over scheduled rate below which a stage is POOR / only GOOD.
 pub const POOR_ACHIEVED: f64 = 0.80;
+/// Achieved over scheduled rate below which a stage is only GOOD (at or above: EXCELLENT).
 pub const GOOD_ACHIEVED: f64 = 0.95;
 /// Schedule lag p99 (ms) at or above which a run is POOR / only GOOD.
 pub const POOR_LAG_MS: f64 = 1000.0;
+/// Schedule lag p99 (ms) below which a run can be EXCELLENT.
 pub const GOOD_LAG_MS: f64 = 100.0;
 /// Stage p95 over the first stage's at or above which a run is POOR / only GOOD.
 pub const POOR_SLOWDOWN: f64 = 10.0;
+/// Stage p95 over the first stage's below which a run can be EXCELLENT.
 pub const GOOD_SLOWDOWN: f64 = 3.0;
 
 /// The grade, best first.
@@ -45,8 +48,11 @@ pub const GOOD_SLOWDOWN: f64 = 3.0;
 )]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Band {
+    /// Every factor graded well.
     Excellent,
+    /// Some factor was worth a look, none was bad.
     Good,
+    /// Some factor was bad.
     Poor,
 }
 
@@ -67,21 +73,30 @@ impl Band {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Factor {
+    /// Whether any call completed at all (POOR when none did).
     Completion,
+    /// A failed SLO objective (always POOR).
     Slo,
+    /// The error ratio.
     Errors,
+    /// The ratio of dropped slots.
     Drops,
+    /// The worst stage's achieved over scheduled rate.
     Rate,
+    /// The schedule lag p99.
     Lag,
+    /// The worst stage's p95 over the first stage's (only without a p95 SLO).
     Latency,
 }
 
 /// The verdict: the band, the factors that set it, and why in words.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Assessment {
+    /// EXCELLENT, GOOD or POOR: the worst grade of any factor.
     pub band: Band,
     /// The factors graded as badly as the band (empty for EXCELLENT).
     pub drivers: Vec<Factor>,
+    /// The drivers' numbers in words, e.g. `error rate 2.1 %`.
     pub reason: String,
 }
 

@@ -24,16 +24,20 @@ const BOTTOM: f64 = 30.0;
 /// One named line (or one layer of a stack) and its colour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
+    /// Shown in the legend.
     pub name: String,
+    /// A CSS colour, e.g. `#2e7d32`.
     pub color: &'static str,
     /// (x, y) in data units, x ascending.
     pub points: Vec<(f64, f64)>,
     /// Draw as steps (hold each value until the next x) instead of straight segments.
     pub step: bool,
+    /// Draw dashed (a reference line, e.g. the target rate).
     pub dashed: bool,
 }
 
 impl Series {
+    /// A solid, straight-segment line.
     pub fn line(name: impl Into<String>, color: &'static str, points: Vec<(f64, f64)>) -> Self {
         Series {
             name: name.into(),
@@ -48,15 +52,20 @@ impl Series {
 /// A horizontal line across the plot (an SLO target), labelled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HLine {
+    /// Shown next to the line, e.g. `SLO p95 150 ms`.
     pub label: String,
+    /// Height, in the y axis' data units.
     pub y: f64,
+    /// A CSS colour.
     pub color: &'static str,
 }
 
 /// A vertical marker (a stage boundary), labelled at the top.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VLine {
+    /// Shown at the top, e.g. `stage 2`.
     pub label: String,
+    /// Position, in seconds from the run's start.
     pub x: f64,
 }
 
@@ -65,10 +74,15 @@ pub struct VLine {
 pub struct Chart {
     /// `data-chart` attribute: a stable name tests and readers can find.
     pub id: &'static str,
+    /// Shown above the plot.
     pub title: String,
+    /// Unit of the y axis, e.g. `ms` or `calls/s`.
     pub y_unit: &'static str,
+    /// The lines (or stacked layers) to draw, in legend order.
     pub series: Vec<Series>,
+    /// Horizontal target lines.
     pub hlines: Vec<HLine>,
+    /// Vertical stage markers.
     pub vlines: Vec<VLine>,
     /// Right end of the x axis (seconds); the left end is 0.
     pub x_max: f64,

@@ -38,18 +38,31 @@ pub const NOISE_Z: f64 = 3.0;
 /// Errors loading a summary.
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
+    /// The file could not be read.
     #[error("cannot read {path}: {error}")]
     Read {
+        /// The summary's path.
         path: PathBuf,
+        /// The I/O error.
         error: std::io::Error,
     },
+    /// The file is not JSON of the summary's shape.
     #[error("{path} is not an mcp-soak summary: {error}")]
     Parse {
+        /// The summary's path.
         path: PathBuf,
+        /// Where and how it failed to parse.
         error: serde_json::Error,
     },
+    /// A summary of another schema version.
     #[error("{path}: field `schema_version` is {found}, this mcp-soak reads {SCHEMA_VERSION}")]
-    Version { path: PathBuf, found: u64 },
+    Version {
+        /// The summary's path.
+        path: PathBuf,
+        /// Its `schema_version`.
+        found: u64,
+    },
+    /// `--tolerance` is neither a percentage nor a fraction (the text given).
     #[error("invalid tolerance {0:?}: use a percentage like 10% or a fraction like 0.1")]
     Tolerance(String),
 }
@@ -161,8 +174,11 @@ pub fn parse_tolerance(s: &str) -> Result<f64, CompareError> {
 /// One metric of one operation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delta {
+    /// The metric's name: `p50_ms`, `p95_ms`, `p99_ms`, `calls_per_s` or `error_ratio`.
     pub metric: &'static str,
+    /// Its value in the baseline.
     pub base: f64,
+    /// Its value in the new summary.
     pub new: f64,
     /// Run-to-run noise of `new − base`, as [`NOISE_Z`] standard errors (same unit as the metric).
     pub noise: f64,
@@ -173,6 +189,7 @@ pub struct Delta {
 /// One operation's deltas (`_all` for the whole run).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpDelta {
+    /// The operation's name, or `_all` for the whole run.
     pub op: String,
     /// None when the operation is missing from the new summary.
     pub deltas: Option<Vec<Delta>>,
@@ -190,7 +207,9 @@ impl OpDelta {
 /// The comparison of two summaries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
+    /// Allowed relative worsening before a delta counts (0.1 = 10 %).
     pub tolerance: f64,
+    /// `_all` first, then one row per operation of the baseline.
     pub rows: Vec<OpDelta>,
     /// Warnings for the reader (different seeds, too short a timeline to estimate noise).
     pub notes: Vec<String>,

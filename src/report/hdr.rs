@@ -22,10 +22,13 @@ pub const ENCODING: &str = "hdr-v2-deflate-base64";
 /// A histogram that could not be read back.
 #[derive(Debug, thiserror::Error)]
 pub enum HdrError {
+    /// The text is not base64.
     #[error("not base64: {0}")]
     Base64(#[from] base64::DecodeError),
+    /// The bytes are not an HDR histogram.
     #[error("not an HDR histogram: {0:?}")]
     Decode(hdrhistogram::serialization::DeserializeError),
+    /// A histogram could not be encoded.
     #[error("cannot encode the histogram: {0:?}")]
     Encode(hdrhistogram::serialization::V2DeflateSerializeError),
 }
@@ -67,14 +70,18 @@ pub struct Histograms {
 /// The latency of the unanswered calls of one outcome kind, encoded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct KindHistogram {
+    /// The outcome kind of those calls.
     pub kind: OutcomeKind,
+    /// Their latency from the intended send, µs, V2-deflate HDR histogram in base64.
     pub latency: String,
 }
 
 /// One operation's histograms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OpHistograms {
+    /// The operation's name, as in the mix.
     pub name: String,
+    /// Its `corrected` and `service` histograms.
     #[serde(flatten)]
     pub hists: HistPair,
     /// From the intended send, successful calls only (the SLO latency SLI).
@@ -84,7 +91,9 @@ pub struct OpHistograms {
 /// Latency from the intended send (`corrected`) and from the actual send (`service`), encoded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HistPair {
+    /// From the intended send, µs, V2-deflate HDR histogram in base64.
     pub corrected: String,
+    /// From the actual send, µs, same encoding.
     pub service: String,
 }
 

@@ -30,64 +30,110 @@ use super::summary::{self, Counts, RunMeta, SCHEMA_VERSION, StopReason, Summary}
 /// One shard's summary and where it came from (named in every error).
 #[derive(Debug, Clone)]
 pub struct Shard {
+    /// The path the summary was read from.
     pub file: String,
+    /// The summary as read.
     pub summary: Summary,
 }
 
 /// Why shards cannot be merged; each names the file at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// No summary was given.
     #[error("no summaries to merge")]
     Empty,
+    /// A summary of another schema version.
     #[error(
         "{file}: schema_version {found}, this mcp-soak merges version {SCHEMA_VERSION}: merge summaries written by the same version"
     )]
-    SchemaVersion { file: String, found: u32 },
+    SchemaVersion {
+        /// The file it came from.
+        file: String,
+        /// Its `schema_version`.
+        found: u32,
+    },
+    /// A summary without histograms, so it cannot be merged exactly.
     #[error(
         "{file}: the summary has no histograms (written before `merge` existed): rerun the shard with this version"
     )]
-    NoHistograms { file: String },
+    NoHistograms {
+        /// The file it came from.
+        file: String,
+    },
+    /// A summary of another run (its `run_id` differs).
     #[error(
         "{file}: run {found:?} is not run {expected:?} of {first}: refusing to mix runs (the shards of one load share `--run-id`)"
     )]
     OtherRun {
+        /// The file it came from.
         file: String,
+        /// Its run id.
         found: String,
+        /// The run id of the first summary.
         expected: String,
+        /// The file of the first summary.
         first: String,
     },
+    /// The same shard given twice.
     #[error("{file}: shard {share} was already given as {other}")]
     DuplicateShard {
+        /// The file it came from.
         file: String,
+        /// Its share, `i/n`.
         share: String,
+        /// The file that gave that share first.
         other: String,
     },
+    /// A shard that splits the load into another number of parts.
     #[error("{file}: shard {share} splits the load {n} ways, {first} splits it {expected} ways")]
     ShardCount {
+        /// The file it came from.
         file: String,
+        /// Its share, `i/n`.
         share: String,
+        /// Its number of parts.
         n: u32,
+        /// The file of the first summary.
         first: String,
+        /// The first summary's number of parts.
         expected: u32,
     },
+    /// A histogram that cannot be decoded.
     #[error("{file}: histogram of {what}: {error}")]
     Histogram {
+        /// The file it came from.
         file: String,
+        /// Which histogram: the operation, stage or kind it belongs to.
         what: String,
+        /// The decoding error.
         error: HdrError,
     },
+    /// Two histograms that cannot be added.
     #[error("{file}: histogram of {what} cannot be added: {error}")]
     Add {
+        /// The file it came from.
         file: String,
+        /// Which histogram.
         what: String,
+        /// hdrhistogram's error.
         error: hdrhistogram::AdditionError,
     },
+    /// Histograms that do not fit the summary's operations, stages or kinds.
     #[error("{file}: the histograms do not match the summary: {what}")]
-    Shape { file: String, what: String },
+    Shape {
+        /// The file it came from.
+        file: String,
+        /// What does not fit.
+        what: String,
+    },
+    /// A time field that is not RFC 3339.
     #[error("{file}: `{field}` is not an RFC 3339 time: {value:?}")]
     Time {
+        /// The file it came from.
         file: String,
+        /// The field, e.g. `started`.
         field: &'static str,
+        /// Its value.
         value: String,
     },
 }
@@ -95,6 +141,7 @@ pub enum MergeError {
 /// The merged summary and what the user should know about it.
 #[derive(Debug, Clone)]
 pub struct Merged {
+    /// The summed summary (every count added, every latency from the added histograms).
     pub summary: Summary,
     /// Shares of the load not among the inputs (`i/n`), when the inputs are shards.
     pub missing: Vec<String>,

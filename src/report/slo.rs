@@ -23,9 +23,11 @@ pub struct SloVerdict {
     /// or `max_error_ratio` (errors / completed calls); the soak verdicts add
     /// `max_memory_growth_bytes_per_hour` and `max_p95_drift`.
     pub objective: Objective,
+    /// The objective's limit, in the objective's unit.
     pub target: f64,
     /// None when nothing could be measured (see `reason`).
     pub measured: Option<f64>,
+    /// True when `measured` meets `target`.
     pub passed: bool,
     /// Why the objective failed without a measurement (no calls, unknown operation).
     pub reason: Option<String>,
@@ -42,7 +44,9 @@ pub struct SloVerdict {
 /// One operation's numbers an SLO is measured on.
 #[derive(Debug, Clone, Copy)]
 pub struct ScopeOp<'a> {
+    /// The operation's name.
     pub name: &'a str,
+    /// Its calls by outcome.
     pub counts: &'a OutcomeCounts,
     /// Latency from the intended send of the successful calls, µs.
     pub ok_latency: &'a Hist,

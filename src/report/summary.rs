@@ -92,7 +92,9 @@ impl<'de> Deserialize<'de> for StopReason {
 /// What the summary needs that the recorder does not know.
 #[derive(Debug, Clone)]
 pub struct RunMeta {
+    /// Wall-clock time the run started.
     pub started: SystemTime,
+    /// Wall-clock time the run ended (or the checkpoint was taken).
     pub ended: SystemTime,
     /// What `connect` negotiated (None when the run never connected).
     pub protocol: Option<ProtocolInfo>,
@@ -100,6 +102,7 @@ pub struct RunMeta {
     pub config: serde_json::Value,
     /// True when the run stopped before its plan ended (signal, abort-on-breach, error).
     pub aborted: bool,
+    /// Why the run stopped early, when it did.
     pub stop_reason: Option<StopReason>,
     /// False for a checkpoint written while the run goes on (or a merge of one).
     pub is_final: bool,
@@ -143,22 +146,27 @@ pub struct Checkpoint {
 /// The negotiated protocol and the server's self-description.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProtocolInfo {
+    /// The revision spoken, e.g. `2025-11-25` (None when the run never connected).
     pub version: Option<String>,
     /// `stateless`, `session` or `legacy_sse`.
     pub era: Option<crate::mcp::Era>,
+    /// `serverInfo.name`, when the server sent it.
     pub server_name: Option<String>,
+    /// `serverInfo.version`, when the server sent it.
     pub server_version: Option<String>,
 }
 
 /// The JSON summary of one run (schema version 2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
+    /// Version of this file's shape (2); readers reject other versions.
     pub schema_version: u32,
     /// Shared by the shards of one load; on every exported series as the `run_id` label.
     pub run_id: String,
     /// Static labels from `[run.labels]` / `--label` (also on every exported series).
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// The mcp-soak that wrote the file.
     pub tool: ToolVersion,
     /// RFC 3339.
     pub started: String,
@@ -170,9 +178,11 @@ pub struct Summary {
     pub target: String,
     /// How the target was reached: `streamable-http`, `legacy-sse` or `stdio`.
     pub transport: crate::mcp::TargetTransport,
+    /// What was negotiated and who the server said it was.
     pub protocol: ProtocolInfo,
     /// The effective configuration, secrets redacted.
     pub config: serde_json::Value,
+    /// Counts and rates over every call of the run.
     pub totals: Totals,
     /// Latency over every call that got an answer (errors replied by the server included).
     pub latency: LatencyPair,
@@ -183,23 +193,31 @@ pub struct Summary {
     /// is not in any service time. (Added within schema 2: absent in older files, read as empty.)
     #[serde(default)]
     pub handshakes: Vec<HandshakeSummary>,
+    /// One entry per operation of the mix, in plan order.
     pub ops: Vec<OpSummary>,
     /// One row per stage: what happened in the stage's wall-clock window.
     pub stages: Vec<StageSummary>,
     /// What ended after the schedule stopped: in-flight calls draining.
     pub drain: DrainSummary,
+    /// Failed calls by kind and the most frequent error messages.
     pub errors: ErrorBreakdown,
+    /// How well the schedule was kept: dropped slots and send lag.
     pub schedule: ScheduleSummary,
+    /// Session counters (opened, expired, deleted, abandoned, re-initialized).
     pub sessions: SessionSummary,
     /// Interval width of the timeline (it widens as a long run is coarsened).
     pub timeline_interval_s: f64,
+    /// Calls, errors and latency per interval, oldest first.
     pub timeline: Vec<TimelinePoint>,
+    /// One verdict per SLO objective.
     pub slos: Vec<SloVerdict>,
     /// True when every SLO objective passed (or none were set).
     pub slo_passed: bool,
     /// The one-word assessment and what drove it (see the `assess` module).
     pub assessment: Assessment,
+    /// True when the run stopped before its plan ended (signal, abort-on-breach, error).
     pub aborted: bool,
+    /// Why it stopped early, when it did.
     pub stop_reason: Option<StopReason>,
     /// False in a checkpoint rewritten while the run goes on; true once the run has ended (and in
     /// summaries written before checkpoints existed).
@@ -214,6 +232,7 @@ pub struct Summary {
     pub events: Vec<ControlEvent>,
     /// Raw-stream lines written and lost (0 without `--raw`).
     pub raw_lines_written: u64,
+    /// Raw-stream lines lost to back-pressure or I/O errors.
     pub raw_lines_lost: u64,
     /// The server's own resources and the leak and drift verdicts (see `report::verdicts`).
     #[serde(default)]
@@ -227,21 +246,32 @@ pub struct Summary {
 /// Name and version of the tool that wrote the summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ToolVersion {
+    /// The tool's name (`mcp-soak`).
     pub name: String,
+    /// Its version (the crate version).
     pub version: String,
 }
 
 /// Calls by outcome kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Counts {
+    /// A result (for `tools/call`, one without `isError: true`).
     pub ok: u64,
+    /// `tools/call` answered with `isError: true`.
     pub tool_error: u64,
+    /// A JSON-RPC error reply.
     pub rpc_error: u64,
+    /// HTTP 4xx/5xx.
     pub http_error: u64,
+    /// No complete answer within the call timeout.
     pub timeout: u64,
+    /// Connection refused, reset, DNS or TLS failure.
     pub connect: u64,
+    /// Malformed reply: bad JSON, wrong id, broken SSE, body over the cap.
     pub protocol: u64,
+    /// The server no longer knew the session (404 on its id, or some servers' 400).
     pub session_expired: u64,
+    /// Slots never sent (in-flight cap, rate ceiling, paused operation).
     pub dropped: u64,
 }
 
@@ -284,6 +314,7 @@ pub struct Totals {
     pub calls: u64,
     /// Calls that were sent and ended (everything but dropped).
     pub completed: u64,
+    /// Calls by outcome kind, dropped slots included.
     pub counts: Counts,
     /// ok / completed (0 when nothing completed).
     pub success_ratio: f64,
@@ -322,13 +353,21 @@ impl Totals {
 pub struct LatencyStats {
     /// Samples; when 0 every other field is 0.
     pub count: u64,
+    /// Fastest, ms.
     pub min_ms: f64,
+    /// Arithmetic mean, ms.
     pub mean_ms: f64,
+    /// Median, ms.
     pub p50_ms: f64,
+    /// 90th percentile, ms.
     pub p90_ms: f64,
+    /// 95th percentile, ms.
     pub p95_ms: f64,
+    /// 99th percentile, ms.
     pub p99_ms: f64,
+    /// 99.9th percentile, ms.
     pub p999_ms: f64,
+    /// Slowest, ms.
     pub max_ms: f64,
 }
 
@@ -365,8 +404,11 @@ pub struct LatencyPair {
 /// One operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OpSummary {
+    /// The operation's name, as in the mix.
     pub name: String,
+    /// Counts and rates of this operation's calls.
     pub totals: Totals,
+    /// Its latency over the calls that got an answer.
     pub latency: LatencyPair,
     /// This operation's own timeline, coarser than the run's (at most 120 points; absent in
     /// summaries written before it existed).
@@ -395,6 +437,7 @@ pub struct StageSummary {
     pub sent_per_second: f64,
     /// Calls that ended inside the window; rates are per second of the window (achieved).
     pub totals: Totals,
+    /// Latency of the calls that ended inside the window.
     pub latency: LatencyPair,
 }
 
@@ -403,22 +446,27 @@ pub struct StageSummary {
 pub struct DrainSummary {
     /// Seconds from the run's start to the end of the schedule.
     pub start_s: f64,
+    /// Seconds the drain lasted.
     pub duration_s: f64,
     /// Calls that ended during the drain.
     pub totals: Totals,
+    /// Latency of the calls that ended during the drain.
     pub latency: LatencyPair,
 }
 
 /// How long calls spent on one kind of handshake.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HandshakeSummary {
+    /// Which handshake: `initialize` or `token_refresh`.
     pub kind: HandshakeKind,
+    /// How long calls spent on it, from its start to its end.
     pub latency: LatencyStats,
 }
 
 /// Latency of the calls of one outcome kind that got no answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FailedLatency {
+    /// The outcome kind of those calls (`timeout`, `connect`…).
     pub kind: OutcomeKind,
     /// From the intended send time to the failure (or the cancel).
     pub latency: LatencyStats,
@@ -436,16 +484,22 @@ pub struct ErrorBreakdown {
 /// How many calls ended in one kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct KindCount {
+    /// The outcome kind.
     pub kind: OutcomeKind,
+    /// Calls that ended in it.
     pub count: u64,
 }
 
 /// One error message and how often it was seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorMessage {
+    /// The operation's name.
     pub op: String,
+    /// The outcome kind the message came with.
     pub kind: OutcomeKind,
+    /// The message, bounded in length, never a secret.
     pub message: String,
+    /// How many calls ended with it.
     pub count: u64,
 }
 

@@ -23,8 +23,13 @@ pub use crate::record::resources::Point;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Measured<T> {
+    /// The verdict's value.
     Measured(T),
-    NotMeasured { reason: String },
+    /// Not computed, e.g. too few samples.
+    NotMeasured {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 impl<T> Measured<T> {
@@ -50,11 +55,13 @@ pub struct Growth {
     pub per_hour: f64,
     /// The interquartile range of the pairwise slopes (units per hour): how sure the slope is.
     pub per_hour_low: f64,
+    /// Upper quartile of the pairwise slopes, units per hour (see `per_hour_low`).
     pub per_hour_high: f64,
     /// The slope times the steady span: what the fitted line grew by, units.
     pub growth: f64,
     /// Samples used (after the warm-up) and the span they cover, seconds.
     pub samples: usize,
+    /// The span the samples cover, seconds.
     pub span_s: f64,
 }
 
@@ -128,13 +135,17 @@ pub fn leak_breached(g: &Measured<Growth>, max_per_hour: f64) -> Option<bool> {
 pub struct Drift {
     /// Calls-weighted mean of the per-interval p95 in each window, milliseconds.
     pub first_p95_ms: f64,
+    /// The same in the last window, milliseconds.
     pub last_p95_ms: f64,
     /// (last − first) / first; `None` when the first window's p95 is 0.
     pub p95_change: Option<f64>,
+    /// Errors / completed calls in the first window.
     pub first_error_ratio: f64,
+    /// The same in the last window.
     pub last_error_ratio: f64,
-    /// Window bounds, seconds since the start.
+    /// The first steady window's bounds, seconds since the start.
     pub first_window_s: (f64, f64),
+    /// The last window's bounds, seconds since the start.
     pub last_window_s: (f64, f64),
 }
 
@@ -260,6 +271,7 @@ pub struct SoakSummary {
     pub samples: Vec<Sample>,
     /// Failed samples by reason (`unreachable`, `not_prometheus`, `process_gone`, …).
     pub sample_failures: BTreeMap<String, u64>,
+    /// The last sample failure, in words.
     pub last_failure: Option<String>,
     /// Seconds at the start excluded from both verdicts.
     pub warmup_s: f64,

@@ -10,11 +10,15 @@ use super::Summary;
 /// Errors writing a report file.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
+    /// A file could not be written.
     #[error("cannot write {path}: {error}")]
     Io {
+        /// The file's path.
         path: PathBuf,
+        /// The I/O error.
         error: std::io::Error,
     },
+    /// The summary could not be turned into JSON.
     #[error("cannot serialize the summary: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -82,8 +86,11 @@ pub fn write_summary(path: &Path, summary: &Summary) -> Result<PathBuf, WriteErr
 /// Report files to write from a summary (all optional).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReportPaths {
+    /// Self-contained HTML report (`--html`).
     pub html: Option<PathBuf>,
+    /// JUnit XML of the SLO verdicts (`--junit`).
     pub junit: Option<PathBuf>,
+    /// Markdown report (`--markdown`).
     pub markdown: Option<PathBuf>,
     /// Appended to, not replaced (GitHub's `$GITHUB_STEP_SUMMARY` collects every step's Markdown).
     pub step_summary: Option<PathBuf>,
