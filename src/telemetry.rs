@@ -17,7 +17,11 @@ use tracing_subscriber::{Layer, Registry};
 /// The `tracing` target of the per-call spans.
 pub const CALL_TARGET: &str = "mcp_soak::call";
 
-/// Log line format.
+/// Log line format: `Text`, human-readable lines (the default), or `Json`, one JSON object per line
+/// for log pipelines.
+// The variants carry no doc comments on purpose: clap shows a possible value's doc in `--help`,
+// which switches every command's `--help` to its long layout.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LogFormat {
     #[default]

@@ -31,9 +31,11 @@ pub struct Checkpointer {
 pub struct Setup {
     /// Where the summary goes, `{timestamp}` already expanded (the final summary goes there too).
     pub path: PathBuf,
+    /// Time between checkpoints.
     pub every: Duration,
     /// The run's meta as the final summary would have it, minus its end.
     pub meta: RunMeta,
+    /// The load model, to say in the checkpoint where the pacer was.
     pub load: Load,
     /// The changes made so far, for the summary's `events`.
     pub events: Events,

@@ -19,24 +19,34 @@ use crate::report::write::expand_timestamp;
 /// A startup check that failed; each message names the setting and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
+    /// The `/metrics` address cannot be bound.
     #[error(
         "`output.metrics_listen` (--metrics-listen): cannot listen on {addr}: {error}; \
          another process (often another mcp-soak) holds it: pick a free port \
          (--metrics-listen 127.0.0.1:9465), port 0 for any free one, or none"
     )]
     Listen {
+        /// The address asked for (`--metrics-listen`).
         addr: SocketAddr,
+        /// The bind error.
         error: std::io::Error,
     },
+    /// The HTTP client cannot be built from the TLS or header settings (the reason).
     #[error("`target` TLS or headers (--ca-file, --header): {0}")]
     Client(String),
+    /// `target.url` is not a usable URL (the reason).
     #[error("`target.url` (--url): {0}")]
     Url(String),
+    /// A report file's directory is not writable.
     #[error("`{key}` ({flag}): cannot write {path}: {problem}")]
     Output {
+        /// The config key, e.g. `output.summary`.
         key: &'static str,
+        /// The flag, e.g. `--summary`.
         flag: &'static str,
+        /// The path, `{timestamp}` expanded.
         path: PathBuf,
+        /// What went wrong writing there.
         problem: String,
     },
 }
@@ -44,6 +54,7 @@ pub enum CheckError {
 /// What the checks hold on to for the run: the bound `/metrics` socket, if any.
 #[derive(Debug)]
 pub struct Checked {
+    /// The `/metrics` socket bound by the check, handed to the run (None with `metrics_listen = "none"`).
     pub metrics_listener: Option<TcpListener>,
 }
 

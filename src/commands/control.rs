@@ -16,9 +16,13 @@ use crate::schedule::control::{Change, ControlAction, ControlError, Steering};
 /// A change asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
+    /// Stop sending; the schedule freezes where it is.
     Pause,
+    /// Send again from where the schedule was paused.
     Resume,
+    /// Set the rate (calls/s) for the rest of the current stage.
     Rate(f64),
+    /// Set the weights of the named operations (others keep theirs).
     Mix(BTreeMap<String, f64>),
 }
 
@@ -78,6 +82,7 @@ pub struct Controller {
 }
 
 impl Controller {
+    /// A controller that steers the run through `steering` and records each change in `recorder` and `events`.
     pub fn new(steering: Steering, recorder: Recorder, events: Events) -> Controller {
         Controller {
             steering,

@@ -31,6 +31,7 @@ pub struct Args {
     /// A file holding the bearer token (when MCP_SOAK_CONTROL_TOKEN is not set).
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<std::path::PathBuf>,
+    /// What to ask of the run.
     #[command(subcommand)]
     pub action: Action,
 }
@@ -52,6 +53,7 @@ pub enum Action {
     },
     /// Change mix weights: `tool=W,...` (unlisted operations keep theirs).
     Mix {
+        /// Operation names and their new weights, e.g. `echo=3,add=1`.
         #[arg(value_name = "NAME=WEIGHT,...")]
         weights: String,
     },

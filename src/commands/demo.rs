@@ -27,6 +27,7 @@ pub struct Args {
     /// Print the embedded demo configuration and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Every `run` flag; without `--config` the embedded demo config is the file.
     #[command(flatten)]
     pub run: Box<crate::config::RunArgs>,
 }

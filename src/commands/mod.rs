@@ -38,6 +38,7 @@ pub enum Exit {
 #[derive(Debug, thiserror::Error)]
 #[error("{error:#}")]
 pub struct ExitError {
+    /// The process exit code this failure ends with.
     pub code: Exit,
     /// What went wrong (its whole chain is printed once).
     pub error: anyhow::Error,

@@ -22,8 +22,10 @@ use crate::record::events::ChangeSource;
 /// Why a reload was not applied.
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadError {
+    /// The new config does not load or lower into a plan (the error).
     #[error("the config is invalid, the running plan is kept: {0:#}")]
     Invalid(anyhow::Error),
+    /// The new config changes settings that only a restart can change (their keys).
     #[error(
         "cannot change live (restart the soak for it): {}; the running plan is kept",
         .0.join(", ")

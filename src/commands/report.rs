@@ -18,6 +18,7 @@ use crate::report::write::{self, ReportPaths};
 pub struct Args {
     /// The summary (JSON written by `mcp-soak run --summary`).
     pub summary: PathBuf,
+    /// Which report files to write (`--html`, `--junit`, `--markdown`).
     #[command(flatten)]
     pub files: crate::config::ReportArgs,
 }

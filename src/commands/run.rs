@@ -29,6 +29,7 @@ use crate::secret::strip_credentials;
   mcp-soak run -c config/payments.toml --slo 'create_payment:p95=150ms,tps=1000,errors=0.1%'
   mcp-soak run --url http://127.0.0.1:8080/mcp --scenario moderate --mixed --allow-destructive create_payment")]
 pub struct Args {
+    /// The config file, the environment and every flag.
     #[command(flatten)]
     pub config: Box<crate::config::RunArgs>,
 }

@@ -16,6 +16,7 @@ use crate::schedule::Pacer;
   mcp-soak validate -c config/stepped-mock.toml --stages 10:1m,20:1m   # flags layer over the file
   mcp-soak validate -c config/payments.toml --url http://127.0.0.1:8080/mcp   # also check arguments against the server")]
 pub struct Args {
+    /// The same config and flags `run` takes.
     #[command(flatten)]
     pub run: Box<RunArgs>,
 }
