@@ -59,20 +59,25 @@ impl Default for MockConfig {
 pub enum Latency {
     /// Always the same delay.
     Fixed {
+        /// The delay.
         #[serde(with = "humantime_serde")]
         delay: Duration,
     },
     /// `base` plus a uniform draw in `[0, jitter]`.
     Uniform {
+        /// The least delay.
         #[serde(with = "humantime_serde")]
         base: Duration,
+        /// The most added on top of `base`.
         #[serde(with = "humantime_serde")]
         jitter: Duration,
     },
     /// A lognormal distribution fitted to a median and a 95th percentile (`p95 >= p50 > 0`).
     Lognormal {
+        /// The median delay.
         #[serde(with = "humantime_serde")]
         p50: Duration,
+        /// The 95th-percentile delay.
         #[serde(with = "humantime_serde")]
         p95: Duration,
     },
