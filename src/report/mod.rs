@@ -4,12 +4,12 @@
 //! * [`summary::build`] — `Snapshot` + [`summary::RunMeta`] → [`summary::Summary`] (the JSON file).
 //! * [`slo::evaluate`] — SLO verdicts from a snapshot.
 //! * [`console::write`] — the human report, from the same `Summary` (so console and JSON agree).
-//! * [`write`] — atomic file writes and `{timestamp}` expansion.
+//! * [`write`](mod@write) — atomic file writes and `{timestamp}` expansion.
 //! * [`assess::assess`] — the one-word assessment and the factors that drove it.
 //! * [`compare`] — deltas between two summaries, regressions beyond a tolerance.
 //! * [`verdicts`] — leak (robust memory slope) and drift (last window against the first steady one).
 //! * [`html`], [`markdown`], [`junit`] — report files from a `Summary` (or a comparison); [`chart`]
-//!   draws the HTML's SVG charts, [`format`] keeps numbers alike across them.
+//!   draws the HTML's SVG charts, [`format`](mod@format) keeps numbers alike across them.
 //! * [`merge`] — the summaries of a load's shards as the summary of the whole (exact percentiles).
 
 pub mod assess;
