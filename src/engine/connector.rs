@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 use super::{Live, Shared, StopReason};
 use crate::mcp::McpClient;
 use crate::plan::PlanError;
-use crate::record::http::Readiness;
 use crate::secret::scrub_url_secrets;
+use crate::serve::Readiness;
 
 /// First retry delay (before jitter).
 const FIRST_DELAY: Duration = Duration::from_millis(500);

@@ -21,11 +21,11 @@ use tokio_util::task::TaskTracker;
 use crate::mcp::{McpClient, Negotiated};
 use crate::plan::{CapturePool, Load, Mix, Plan, PlanError};
 use crate::record::Recorder;
-use crate::record::http::Readiness;
 use crate::schedule::admission::{Admission, Admit};
 use crate::schedule::control::{Course, Steer};
 use crate::schedule::{closed, open, pacer::Pacer};
 use crate::secret::{scrub_url_secrets, strip_credentials};
+use crate::serve::Readiness;
 use crate::timer::Clock;
 
 pub use crate::report::summary::StopReason;
