@@ -53,10 +53,12 @@ struct Live {
     mix: Mix,
 }
 
-/// Shared state of one running soak, handed to every call task.
+/// What every call task of one running soak reads: the connection, the plan, the recorder and the
+/// admission it goes through, the captures it feeds, and the counts it keeps. The progress ticker
+/// ([`progress::Ticker`]) and the connector ([`connector::Connector`]) get their own parts.
 struct Shared {
-    /// The live connection, or why there is none yet (the connector's).
-    conn: Connection,
+    /// The live connection, or why there is none yet (the connector writes it).
+    conn: Arc<Connection>,
     recorder: Recorder,
     plan: Plan,
     captures: CapturePool,
@@ -64,10 +66,8 @@ struct Shared {
     hard_stop: CancellationToken,
     /// Calls cancelled by `hard_stop`.
     cancelled: AtomicU64,
-    /// Calls started and not yet recorded.
-    in_flight: AtomicU64,
-    /// The run's stop handle (progress may ask for a stop on an SLO breach).
-    stop: Stop,
+    /// Calls started and not yet recorded (the progress ticker reads it).
+    in_flight: Arc<AtomicU64>,
     /// Whether a due slot may start (in-flight cap, operation ceilings, Retry-After pauses).
     admission: Admission,
 }
@@ -131,6 +131,25 @@ async fn run_with(
         Ok(l) => (Connection::new(Ok(l)), None),
         Err((reason, readiness)) => (Connection::new(Err(&reason)), Some(readiness)),
     };
+    let conn = Arc::new(conn);
+    let in_flight = Arc::new(AtomicU64::new(0));
+    let ticker = progress::Ticker::new(
+        &plan,
+        recorder.clone(),
+        conn.clone(),
+        in_flight.clone(),
+        stop.clone(),
+    );
+    // Stopped when the schedule ends (or at the soft stop), whichever comes first.
+    let halt = stop.soft.child_token();
+    let connector = readiness.map(|r| {
+        let connector = connector::Connector {
+            conn: conn.clone(),
+            plan: plan.clone(),
+            stop: stop.clone(),
+        };
+        connector::spawn(connector, r, halt.clone())
+    });
     let shared = Arc::new(Shared {
         conn,
         recorder,
@@ -138,17 +157,13 @@ async fn run_with(
         captures: CapturePool::default(),
         hard_stop: stop.hard.clone(),
         cancelled: AtomicU64::new(0),
-        in_flight: AtomicU64::new(0),
-        stop: stop.clone(),
+        in_flight,
         admission,
     });
     let tracker = TaskTracker::new();
     shared.recorder.start(t0);
     shared.recorder.set_running(true);
-    let ticker = progress::spawn(shared.clone(), t0, stop.soft.clone(), steer.clone());
-    // Stopped when the schedule ends (or at the soft stop), whichever comes first.
-    let halt = stop.soft.child_token();
-    let connector = readiness.map(|r| connector::spawn(shared.clone(), r, halt.clone()));
+    let ticker = progress::spawn(ticker, t0, steer.clone());
 
     let stop_reason = match shared.plan.load.clone() {
         Load::Open { stages, max_calls } => {
@@ -170,6 +185,7 @@ async fn run_with(
             delay,
         } => {
             let shared2 = shared.clone();
+            let soft = stop.soft.clone();
             let rng = Arc::new(std::sync::Mutex::new(StdRng::seed_from_u64(
                 shared.plan.seed,
             )));
@@ -181,6 +197,7 @@ async fn run_with(
                 move |_user, _i| {
                     let shared = shared2.clone();
                     let rng = rng.clone();
+                    let soft = soft.clone();
                     async move {
                         let now = Instant::now();
                         let started = {
@@ -198,7 +215,7 @@ async fn run_with(
                             }
                             // Not connected (recorded as `connect`): one failed call per connect
                             // attempt, not a busy loop.
-                            None => connector::wait_for_attempt(&shared).await,
+                            None => connector::wait_for_attempt(&shared.conn, &soft).await,
                         }
                     }
                 },

@@ -5,23 +5,23 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 use crate::mcp::OutcomeKind;
-use crate::plan::Load;
-use crate::record::Snapshot;
+use crate::plan::{Load, Plan};
 use crate::record::snapshot::Hist;
 use crate::record::window::SloWindow;
+use crate::record::{Recorder, Snapshot};
 use crate::report::slo::{BreachTracker, evaluate_window};
 use crate::schedule::control::{Course, Steer};
 use crate::schedule::pacer::Pacer;
 
-use super::{Shared, StopReason};
+use super::connector::Connection;
+use super::{Stop, StopReason};
 
 /// Gauges are refreshed this often; the status line every `progress_interval`.
 const TICK: Duration = Duration::from_secs(1);
@@ -35,34 +35,68 @@ struct Interval {
     rate: f64,
 }
 
-/// Starts the ticker; it ends when `stop` is cancelled (the engine aborts it after draining).
+/// What the ticker reads and sets: the gauges it refreshes (the recorder), what it reads them from
+/// (the connection, the in-flight count), the plan's settings it needs, and the run's stop (it
+/// ends at the soft stop, and requests a stop on `abort_on_breach`).
+pub(super) struct Ticker {
+    recorder: Recorder,
+    conn: Arc<Connection>,
+    /// Calls started and not yet recorded (the call tasks count them).
+    in_flight: Arc<AtomicU64>,
+    stop: Stop,
+    load: Load,
+    quiet: bool,
+    /// The status line's interval (at least one gauge tick).
+    every: Duration,
+    slo_window: Duration,
+    abort_on_breach: Option<Duration>,
+}
+
+impl Ticker {
+    /// The ticker of a run of `plan`, with what it shares with the call tasks.
+    pub(super) fn new(
+        plan: &Plan,
+        recorder: Recorder,
+        conn: Arc<Connection>,
+        in_flight: Arc<AtomicU64>,
+        stop: Stop,
+    ) -> Ticker {
+        Ticker {
+            recorder,
+            conn,
+            in_flight,
+            stop,
+            load: plan.load.clone(),
+            quiet: plan.output.quiet,
+            every: plan.output.progress_interval.max(TICK),
+            slo_window: plan.limits.slo_window,
+            abort_on_breach: plan.limits.abort_on_breach,
+        }
+    }
+}
+
+/// Starts the ticker; it ends at the soft stop (the engine aborts it after draining).
 /// `steer`: the controls' changes, followed by a copy of the loop's course so the stage and
 /// target-rate gauges say what the schedule does after a pause or a re-rate.
 pub(super) fn spawn(
-    shared: Arc<Shared>,
+    ticker: Ticker,
     t0: Instant,
-    stop: CancellationToken,
     steer: watch::Receiver<Steer>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move { tick_loop(shared, t0, stop, steer).await })
+    tokio::spawn(async move { tick_loop(ticker, t0, steer).await })
 }
 
-async fn tick_loop(
-    shared: Arc<Shared>,
-    t0: Instant,
-    stop: CancellationToken,
-    mut steer: watch::Receiver<Steer>,
-) {
-    let mut course = match &shared.plan.load {
+async fn tick_loop(ticker: Ticker, t0: Instant, mut steer: watch::Receiver<Steer>) {
+    let mut course = match &ticker.load {
         Load::Open { stages, max_calls } => Some(Course::new(stages, *max_calls, t0)),
         Load::Closed { .. } => None,
     };
-    let total = match &shared.plan.load {
+    let total = match &ticker.load {
         Load::Open { stages, max_calls } => Pacer::new(stages, *max_calls).total_duration(),
         Load::Closed { .. } => None,
     };
     let mut steerable = true;
-    let quiet = shared.plan.output.quiet;
+    let quiet = ticker.quiet;
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
@@ -71,21 +105,21 @@ async fn tick_loop(
         );
         bar
     });
-    let every = shared.plan.output.progress_interval.max(TICK);
+    let every = ticker.every;
     let mut last_report = t0;
     let mut previous: Option<Snapshot> = None;
-    let mut window = SloWindow::new(shared.plan.limits.slo_window);
+    let mut window = SloWindow::new(ticker.slo_window);
     let mut breaches = BreachTracker::default();
     let mut current = (0, 0.0);
-    let mut ticker = tokio::time::interval(TICK);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut gauge_ticks = tokio::time::interval(TICK);
+    gauge_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Reports fall on t0 + n·every, whatever the gauge ticks do: a line every interval, none skipped.
     let mut reports = tokio::time::interval_at((t0 + every).into(), every);
     reports.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let report = tokio::select! {
             _ = reports.tick() => true,
-            _ = ticker.tick() => false,
+            _ = gauge_ticks.tick() => false,
             changed = steer.changed(), if steerable => {
                 match (changed, course.as_mut()) {
                     (Ok(()), Some(c)) => c.apply(&steer.borrow_and_update(), Instant::now(), 0),
@@ -94,22 +128,22 @@ async fn tick_loop(
                 }
                 false
             }
-            _ = stop.cancelled() => break,
+            _ = ticker.stop.soft.cancelled() => break,
         };
         let elapsed = t0.elapsed();
         // Past the last stage the gauges keep their last values (the run is draining).
         let now_stage = course.as_ref().and_then(|c| c.stage_at(Instant::now()));
         if let Some((stage, rate)) = now_stage {
-            shared.recorder.set_stage(stage, rate);
+            ticker.recorder.set_stage(stage, rate);
             current = (stage, rate);
         }
         let (stage, rate) = current;
-        let in_flight = shared.in_flight.load(Ordering::Relaxed);
-        shared.recorder.set_in_flight(in_flight);
-        if let Some(live) = shared.conn.live() {
-            shared.recorder.set_sessions(live.client.session_stats());
+        let in_flight = ticker.in_flight.load(Ordering::Relaxed);
+        ticker.recorder.set_in_flight(in_flight);
+        if let Some(live) = ticker.conn.live() {
+            ticker.recorder.set_sessions(live.client.session_stats());
             if let Some(pool) = live.client.stdio() {
-                shared.recorder.set_server_processes(&pool.sample());
+                ticker.recorder.set_server_processes(&pool.sample());
             }
         }
         if !report {
@@ -117,10 +151,10 @@ async fn tick_loop(
         }
         let dt = last_report.elapsed();
         last_report = Instant::now();
-        let snap = shared.recorder.snapshot();
+        let snap = ticker.recorder.snapshot();
         let iv = interval(&snap, previous.as_ref(), dt);
-        shared.recorder.set_achieved_rate(iv.rate);
-        let slo = judge_window(&shared, &snap, &mut window, &mut breaches);
+        ticker.recorder.set_achieved_rate(iv.rate);
+        let slo = judge_window(&ticker, &snap, &mut window, &mut breaches);
         previous = Some(snap);
         let error_pct = if iv.calls > 0 {
             100.0 * iv.errors as f64 / iv.calls as f64
@@ -219,28 +253,28 @@ fn interval(now: &Snapshot, before: Option<&Snapshot>, dt: Duration) -> Interval
 /// window (handed to the recorder for the summary), stops the run when an SLO has failed without a
 /// break for `abort_on_breach`, and says the state for the progress line.
 fn judge_window(
-    shared: &Shared,
+    ticker: &Ticker,
     snap: &Snapshot,
     window: &mut SloWindow,
     breaches: &mut BreachTracker,
 ) -> &'static str {
     // The recorder's SLOs, not the plan's: a reload (SIGHUP) may have replaced them.
-    let slos = shared.recorder.slos();
+    let slos = ticker.recorder.slos();
     if slos.is_empty() {
         return "none";
     }
     let view = window.view(snap.elapsed, &snap.ops);
     let verdicts = evaluate_window(&slos, &view);
     breaches.update(snap.elapsed, view.full, &verdicts);
-    shared.recorder.set_slo_windows(breaches.results());
-    shared.recorder.set_slo_failing(&breaches.failing());
-    if let Some(limit) = shared.plan.limits.abort_on_breach
+    ticker.recorder.set_slo_windows(breaches.results());
+    ticker.recorder.set_slo_failing(&breaches.failing());
+    if let Some(limit) = ticker.abort_on_breach
         && breaches
             .failing_for(snap.elapsed)
             .is_some_and(|f| f >= limit)
     {
         tracing::warn!(abort_on_breach = ?limit, window = ?window.length(), "an SLO has failed over the sliding window for the whole abort time: stopping early");
-        shared.stop.request(StopReason::SloBreach);
+        ticker.stop.request(StopReason::SloBreach);
     }
     if breaches.failing_now() {
         "failing"
