@@ -119,7 +119,9 @@ async fn run_with(
 ) -> anyhow::Result<Finished> {
     let started = SystemTime::now();
     let grace = plan.limits.grace;
-    let t0 = Instant::now();
+    // One clock for the schedule and the progress ticker: the course's stages start from this t0.
+    let clock = Clock::Precise;
+    let t0 = clock.now();
     let op_max_rates: Vec<_> = plan.mix.ops.iter().map(|o| o.max_rate).collect();
     let admission = Admission::new(
         t0,
@@ -139,6 +141,7 @@ async fn run_with(
         conn.clone(),
         in_flight.clone(),
         stop.clone(),
+        clock.clone(),
     );
     // Stopped when the schedule ends (or at the soft stop), whichever comes first.
     let halt = stop.soft.child_token();
@@ -169,7 +172,7 @@ async fn run_with(
         Load::Open { stages, max_calls } => {
             let pacer = Pacer::new(&stages, max_calls);
             let mut course = Course::new(&stages, max_calls, t0);
-            let reason = run_open(&shared, &mut course, &tracker, stop, steer).await;
+            let reason = run_open(&shared, &clock, &mut course, &tracker, stop, steer).await;
             // A schedule that ran to its end ends where the pacer says (the last slot fires
             // before that); a stopped one ends now.
             let end = match (reason, pacer.total_duration()) {
@@ -263,6 +266,7 @@ async fn run_with(
 /// (`steer`) pause and re-rate the course and change the weights slots are drawn with.
 async fn run_open(
     shared: &Arc<Shared>,
+    clock: &Clock,
     course: &mut Course,
     tracker: &TaskTracker,
     stop: &Stop,
@@ -278,7 +282,7 @@ async fn run_open(
     // The weights slots are drawn with: the plan's until the controls change them.
     let mut weights = Weights::new(&shared.plan.mix, steer.clone());
     let end = open::run(
-        &Clock::Precise,
+        clock,
         course,
         ceiling.as_deref(),
         &stop.soft,

@@ -19,6 +19,7 @@ use crate::record::{Recorder, Snapshot};
 use crate::report::slo::{BreachTracker, evaluate_window};
 use crate::schedule::control::{Course, Steer};
 use crate::schedule::pacer::Pacer;
+use crate::timer::{Clock, Timer};
 
 use super::connector::Connection;
 use super::{Stop, StopReason};
@@ -44,6 +45,8 @@ pub(super) struct Ticker {
     /// Calls started and not yet recorded (the call tasks count them).
     in_flight: Arc<AtomicU64>,
     stop: Stop,
+    /// The pacer's clock (`t0` is on it).
+    clock: Clock,
     load: Load,
     quiet: bool,
     /// The status line's interval (at least one gauge tick).
@@ -60,12 +63,14 @@ impl Ticker {
         conn: Arc<Connection>,
         in_flight: Arc<AtomicU64>,
         stop: Stop,
+        clock: Clock,
     ) -> Ticker {
         Ticker {
             recorder,
             conn,
             in_flight,
             stop,
+            clock,
             load: plan.load.clone(),
             quiet: plan.output.quiet,
             every: plan.output.progress_interval.max(TICK),
@@ -106,23 +111,20 @@ async fn tick_loop(ticker: Ticker, t0: Instant, mut steer: watch::Receiver<Steer
         bar
     });
     let every = ticker.every;
+    let clock = &ticker.clock;
+    let timer = Timer::new();
     let mut last_report = t0;
     let mut previous: Option<Snapshot> = None;
     let mut window = SloWindow::new(ticker.slo_window);
     let mut breaches = BreachTracker::default();
     let mut current = (0, 0.0);
-    let mut gauge_ticks = tokio::time::interval(TICK);
-    gauge_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Reports fall on t0 + n·every, whatever the gauge ticks do: a line every interval, none skipped.
-    let mut reports = tokio::time::interval_at((t0 + every).into(), every);
-    reports.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut ticks = Ticks::new(t0, every);
     loop {
         let report = tokio::select! {
-            _ = reports.tick() => true,
-            _ = gauge_ticks.tick() => false,
+            _ = clock.sleep_until(&timer, ticks.next()) => ticks.due(clock.now()),
             changed = steer.changed(), if steerable => {
                 match (changed, course.as_mut()) {
-                    (Ok(()), Some(c)) => c.apply(&steer.borrow_and_update(), Instant::now(), 0),
+                    (Ok(()), Some(c)) => c.apply(&steer.borrow_and_update(), clock.now(), 0),
                     (Ok(()), None) => {}
                     (Err(_), _) => steerable = false,
                 }
@@ -130,9 +132,10 @@ async fn tick_loop(ticker: Ticker, t0: Instant, mut steer: watch::Receiver<Steer
             }
             _ = ticker.stop.soft.cancelled() => break,
         };
-        let elapsed = t0.elapsed();
+        let now = clock.now();
+        let elapsed = now.saturating_duration_since(t0);
         // Past the last stage the gauges keep their last values (the run is draining).
-        let now_stage = course.as_ref().and_then(|c| c.stage_at(Instant::now()));
+        let now_stage = course.as_ref().and_then(|c| c.stage_at(now));
         if let Some((stage, rate)) = now_stage {
             ticker.recorder.set_stage(stage, rate);
             current = (stage, rate);
@@ -149,8 +152,8 @@ async fn tick_loop(ticker: Ticker, t0: Instant, mut steer: watch::Receiver<Steer
         if !report {
             continue;
         }
-        let dt = last_report.elapsed();
-        last_report = Instant::now();
+        let dt = now.saturating_duration_since(last_report);
+        last_report = now;
         let snap = ticker.recorder.snapshot();
         let iv = interval(&snap, previous.as_ref(), dt);
         ticker.recorder.set_achieved_rate(iv.rate);
@@ -191,6 +194,44 @@ async fn tick_loop(ticker: Ticker, t0: Instant, mut steer: watch::Receiver<Steer
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+}
+
+/// When the ticker wakes: a gauge tick at once and then a tick after each wake (late ticks are
+/// not made up), and reports at `t0 + n·every` whatever the gauge ticks do, a line every interval
+/// (one that fell behind skips to the next multiple rather than bunching up).
+struct Ticks {
+    tick: Instant,
+    report: Instant,
+    every: Duration,
+}
+
+impl Ticks {
+    fn new(t0: Instant, every: Duration) -> Ticks {
+        Ticks {
+            tick: t0,
+            report: t0 + every,
+            every,
+        }
+    }
+
+    /// The next wake.
+    fn next(&self) -> Instant {
+        self.tick.min(self.report)
+    }
+
+    /// Woken at `now`: moves past what was due, and says whether a report is.
+    fn due(&mut self, now: Instant) -> bool {
+        if now >= self.tick {
+            self.tick = now + TICK;
+        }
+        if now < self.report {
+            return false;
+        }
+        while self.report <= now {
+            self.report += self.every;
+        }
+        true
     }
 }
 
@@ -285,7 +326,121 @@ fn judge_window(
 
 #[cfg(test)]
 mod tests {
-    use super::round_to;
+    use super::*;
+    use crate::plan::Stage;
+    use crate::record::{RecorderSetup, StagePlan, names};
+
+    const S: Duration = Duration::from_secs(1);
+    const MS: Duration = Duration::from_millis(1);
+
+    /// The value of the one series of gauge `name` in the recorder's exposition.
+    fn gauge(recorder: &Recorder, name: &str) -> f64 {
+        let text = recorder.prometheus().render();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"));
+        let value = line.rsplit(' ').next().unwrap_or_default();
+        value.parse().unwrap_or_else(|_| panic!("{line}"))
+    }
+
+    #[test]
+    fn ticks_report_on_multiples_of_the_interval_and_skip_late_ones() {
+        let t0 = Instant::now();
+        let mut t = Ticks::new(t0, 5 * S);
+        // A gauge tick at once, then one a tick after each wake.
+        assert_eq!(t.next(), t0);
+        assert!(!t.due(t0));
+        assert_eq!(t.next(), t0 + S);
+        assert!(!t.due(t0 + S + 300 * MS));
+        assert_eq!(t.next(), t0 + 2 * S + 300 * MS);
+        // The report falls on t0 + 5 s, not on a gauge tick's phase.
+        for _ in 0..3 {
+            let at = t.next();
+            assert!(!t.due(at));
+        }
+        assert_eq!(t.next(), t0 + 5 * S);
+        assert!(t.due(t0 + 5 * S));
+        // Woken 12 s late: one report, and the next on the next multiple (t0 + 20 s).
+        assert!(t.due(t0 + 17 * S));
+        assert_eq!(t.next(), t0 + 18 * S);
+        assert!(!t.due(t0 + 18 * S));
+        assert!(!t.due(t0 + 19 * S));
+        assert_eq!(t.next(), t0 + 20 * S);
+        assert!(t.due(t0 + 20 * S));
+    }
+
+    /// On tokio's paused clock the ticker's gauges are exact at every instant: the stage and target
+    /// rate follow the course (a re-rate included), in-flight follows the count, and past the last
+    /// stage the gauges keep their last values.
+    #[tokio::test(start_paused = true)]
+    async fn gauges_follow_the_course_on_the_injected_clock() {
+        let recorder = Recorder::new(RecorderSetup {
+            op_names: vec!["echo".into()],
+            stages: StagePlan::steps(&[(10.0, 2 * S), (40.0, 3 * S)]),
+            ..RecorderSetup::default()
+        })
+        .expect("recorder");
+        let clock = Clock::Tokio;
+        let t0 = clock.now();
+        let in_flight = Arc::new(AtomicU64::new(0));
+        let stop = Stop::new();
+        let ticker = Ticker {
+            recorder: recorder.clone(),
+            conn: Arc::new(Connection::new(Err("down"))),
+            in_flight: in_flight.clone(),
+            stop: stop.clone(),
+            clock: clock.clone(),
+            load: Load::Open {
+                stages: vec![
+                    Stage::steady(10.0, Some(2 * S)),
+                    Stage::steady(40.0, Some(3 * S)),
+                ],
+                max_calls: None,
+            },
+            quiet: true,
+            every: S,
+            slo_window: 300 * S,
+            abort_on_breach: None,
+        };
+        let (steer_tx, steer) = watch::channel(Steer::default());
+        let task = spawn(ticker, t0, steer);
+        let at = |offset: Duration| tokio::time::sleep_until((t0 + offset).into());
+        let stage_and_rate = || {
+            (
+                gauge(&recorder, names::STAGE),
+                gauge(&recorder, names::TARGET_RATE),
+            )
+        };
+
+        at(1500 * MS).await;
+        assert_eq!(stage_and_rate(), (1.0, 10.0));
+        assert_eq!(gauge(&recorder, names::IN_FLIGHT), 0.0);
+
+        in_flight.store(7, Ordering::Relaxed);
+        at(2500 * MS).await;
+        assert_eq!(stage_and_rate(), (2.0, 40.0));
+        assert_eq!(gauge(&recorder, names::IN_FLIGHT), 7.0);
+
+        // A re-rate at 3 s holds for the rest of the stage; the next tick shows it.
+        at(3 * S).await;
+        steer_tx.send_modify(|s| {
+            s.rerates += 1;
+            s.rate = Some(25.0);
+        });
+        at(3500 * MS).await;
+        assert_eq!(stage_and_rate(), (2.0, 25.0));
+
+        // The schedule ended at 5 s: the gauges keep the last stage's values.
+        at(7 * S).await;
+        assert_eq!(stage_and_rate(), (2.0, 25.0));
+
+        stop.soft.cancel();
+        tokio::time::timeout(S, task)
+            .await
+            .expect("the ticker ends at the soft stop")
+            .expect("ticker task");
+    }
 
     #[test]
     fn progress_numbers_are_rounded_for_the_log_line() {
