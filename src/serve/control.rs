@@ -39,6 +39,7 @@ pub struct ControlRoutes {
     pub token: Option<Secret>,
 }
 
+/// `GET /control/state`: where the run is, as the run's [`ControlState`] says.
 pub(super) async fn state(State(s): State<AppState>, headers: HeaderMap) -> Response {
     match &s.control {
         Some(c) if !authorized(c, &headers) => unauthorized(),
@@ -47,6 +48,7 @@ pub(super) async fn state(State(s): State<AppState>, headers: HeaderMap) -> Resp
     }
 }
 
+/// `POST /control/{action}`: the body parsed (empty = `null`) and handed to [`ControlAct`].
 pub(super) async fn change(
     State(s): State<AppState>,
     Path(action): Path<String>,

@@ -10,11 +10,13 @@ use super::AppState;
 /// The content type of the Prometheus text exposition format.
 pub const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// `GET /metrics`: the recorder's series in the text format.
 pub(super) async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     // Rendering drains histogram samples (CPU-bound, short): fine on the runtime.
     ([(header::CONTENT_TYPE, TEXT_FORMAT)], s.handle.render())
 }
 
+/// `GET /readyz`: 200 once the run is ready, 503 before.
 pub(super) async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     if s.ready.is_ready() {
         (StatusCode::OK, "ready\n")
