@@ -143,16 +143,6 @@ async fn run_with(
         stop.clone(),
         clock.clone(),
     );
-    // Stopped when the schedule ends (or at the soft stop), whichever comes first.
-    let halt = stop.soft.child_token();
-    let connector = readiness.map(|r| {
-        let connector = connector::Connector {
-            conn: conn.clone(),
-            plan: plan.clone(),
-            stop: stop.clone(),
-        };
-        connector::spawn(connector, r, halt.clone())
-    });
     let shared = Arc::new(Shared {
         conn,
         recorder,
@@ -167,6 +157,16 @@ async fn run_with(
     shared.recorder.start(t0);
     shared.recorder.set_running(true);
     let ticker = progress::spawn(ticker, t0, steer.clone());
+    // Stopped when the schedule ends (or at the soft stop), whichever comes first.
+    let halt = stop.soft.child_token();
+    let connector = readiness.map(|r| {
+        let connector = connector::Connector {
+            conn: shared.conn.clone(),
+            plan: shared.plan.clone(),
+            stop: stop.clone(),
+        };
+        connector::spawn(connector, r, halt.clone())
+    });
 
     let stop_reason = match shared.plan.load.clone() {
         Load::Open { stages, max_calls } => {
@@ -176,8 +176,8 @@ async fn run_with(
             // A schedule that ran to its end ends where the pacer says (the last slot fires
             // before that); a stopped one ends now.
             let end = match (reason, pacer.total_duration()) {
-                (StopReason::Completed, Some(total)) => (t0 + total).max(Instant::now()),
-                _ => Instant::now(),
+                (StopReason::Completed, Some(total)) => (t0 + total).max(clock.now()),
+                _ => clock.now(),
             };
             shared.recorder.end_schedule(end);
             reason
