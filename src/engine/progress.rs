@@ -328,7 +328,7 @@ fn judge_window(
 mod tests {
     use super::*;
     use crate::plan::Stage;
-    use crate::record::{RecorderSetup, StagePlan, names};
+    use crate::record::{Record, RecorderSetup, StagePlan, names};
 
     const S: Duration = Duration::from_secs(1);
     const MS: Duration = Duration::from_millis(1);
@@ -370,6 +370,85 @@ mod tests {
         assert!(t.due(t0 + 20 * S));
     }
 
+    /// A ticker on tokio's paused clock over `stages`, and the stop that ends it.
+    fn paused_ticker(recorder: &Recorder, stages: Vec<Stage>, every: Duration) -> (Ticker, Stop) {
+        let stop = Stop::new();
+        let ticker = Ticker {
+            recorder: recorder.clone(),
+            conn: Arc::new(Connection::new(Err("down"))),
+            in_flight: Arc::new(AtomicU64::new(0)),
+            stop: stop.clone(),
+            clock: Clock::Tokio,
+            load: Load::Open {
+                stages,
+                max_calls: None,
+            },
+            quiet: true,
+            every,
+            slo_window: 300 * S,
+            abort_on_breach: None,
+        };
+        (ticker, stop)
+    }
+
+    /// The achieved rate is set at each report, from the calls completed since the last one over
+    /// the time between them on the run's clock; gauge ticks in between leave it alone.
+    #[tokio::test(start_paused = true)]
+    async fn achieved_rate_is_per_report_interval_on_the_injected_clock() {
+        let recorder = Recorder::new(RecorderSetup {
+            op_names: vec!["echo".into()],
+            stages: StagePlan::steps(&[(50.0, 10 * S)]),
+            ..RecorderSetup::default()
+        })
+        .expect("recorder");
+        let (ticker, stop) =
+            paused_ticker(&recorder, vec![Stage::steady(50.0, Some(10 * S))], 2 * S);
+        let t0 = Clock::Tokio.now();
+        recorder.start(t0);
+        let task = spawn(ticker, t0, watch::channel(Steer::default()).1);
+        let at = |offset: Duration| tokio::time::sleep_until((t0 + offset).into());
+        let calls = |n: usize| {
+            for _ in 0..n {
+                let now = Clock::Tokio.now();
+                recorder.record(Record {
+                    op: 0,
+                    stage: 0,
+                    kind: OutcomeKind::Ok,
+                    status: Some(200),
+                    rpc_code: None,
+                    intended: now,
+                    sent: Some(now),
+                    done: now,
+                    bytes: 0,
+                    detail: None,
+                    session: None,
+                    retry_after: None,
+                });
+            }
+        };
+        let achieved = || gauge(&recorder, names::ACHIEVED_RATE);
+        let close = |got: f64, want: f64| (got - want).abs() < want * 0.01;
+
+        at(500 * MS).await;
+        calls(10);
+        // Gauge ticks at 1 s do not report.
+        at(1500 * MS).await;
+        assert_eq!(achieved(), 0.0);
+        at(2500 * MS).await;
+        assert!(close(achieved(), 5.0), "10 calls over 2 s: {}", achieved());
+        calls(40);
+        at(3500 * MS).await;
+        assert!(close(achieved(), 5.0), "no report at 3 s: {}", achieved());
+        at(4500 * MS).await;
+        assert!(close(achieved(), 20.0), "40 calls over 2 s: {}", achieved());
+
+        stop.soft.cancel();
+        tokio::time::timeout(S, task)
+            .await
+            .expect("the ticker ends at the soft stop")
+            .expect("ticker task");
+    }
+
     /// On tokio's paused clock the ticker's gauges are exact at every instant: the stage and target
     /// rate follow the course (a re-rate included), in-flight follows the count, and past the last
     /// stage the gauges keep their last values.
@@ -381,28 +460,16 @@ mod tests {
             ..RecorderSetup::default()
         })
         .expect("recorder");
-        let clock = Clock::Tokio;
-        let t0 = clock.now();
-        let in_flight = Arc::new(AtomicU64::new(0));
-        let stop = Stop::new();
-        let ticker = Ticker {
-            recorder: recorder.clone(),
-            conn: Arc::new(Connection::new(Err("down"))),
-            in_flight: in_flight.clone(),
-            stop: stop.clone(),
-            clock: clock.clone(),
-            load: Load::Open {
-                stages: vec![
-                    Stage::steady(10.0, Some(2 * S)),
-                    Stage::steady(40.0, Some(3 * S)),
-                ],
-                max_calls: None,
-            },
-            quiet: true,
-            every: S,
-            slo_window: 300 * S,
-            abort_on_breach: None,
-        };
+        let (ticker, stop) = paused_ticker(
+            &recorder,
+            vec![
+                Stage::steady(10.0, Some(2 * S)),
+                Stage::steady(40.0, Some(3 * S)),
+            ],
+            S,
+        );
+        let in_flight = ticker.in_flight.clone();
+        let t0 = Clock::Tokio.now();
         let (steer_tx, steer) = watch::channel(Steer::default());
         let task = spawn(ticker, t0, steer);
         let at = |offset: Duration| tokio::time::sleep_until((t0 + offset).into());
