@@ -119,3 +119,34 @@ fn refused(r: Refusal) -> Response {
     let body = serde_json::json!({ "error": r.message, "field": r.field });
     (status, axum::Json(body)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routes(token: Option<&str>) -> ControlRoutes {
+        ControlRoutes {
+            state: Arc::new(|| serde_json::Value::Null),
+            act: None,
+            token: token.map(Secret::new),
+        }
+    }
+
+    fn bearer(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, value.parse().expect("header value"));
+        h
+    }
+
+    #[test]
+    fn the_bearer_token_must_match_exactly_when_one_is_set() {
+        assert!(authorized(&routes(None), &HeaderMap::new()));
+        let r = routes(Some("s3cret"));
+        assert!(authorized(&r, &bearer("Bearer s3cret")));
+        assert!(!authorized(&r, &HeaderMap::new()));
+        assert!(!authorized(&r, &bearer("Bearer s3cre")));
+        assert!(!authorized(&r, &bearer("Bearer s3cret2")));
+        assert!(!authorized(&r, &bearer("Basic s3cret")));
+        assert!(!authorized(&r, &bearer("s3cret")));
+    }
+}
