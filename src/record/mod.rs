@@ -18,7 +18,6 @@ mod call;
 pub mod errors;
 pub mod events;
 mod exporter;
-pub mod http;
 pub mod names;
 mod ops;
 pub mod raw;
@@ -29,7 +28,6 @@ pub(crate) mod timeline;
 pub mod window;
 
 pub use exporter::latency_buckets;
-pub use http::{MetricsServer, Readiness, serve};
 pub use ops::new_hist;
 pub use snapshot::Snapshot;
 pub use stages::StagePlan;
@@ -110,7 +108,7 @@ pub struct RecorderSetup {
     pub run_info: RunInfo,
 }
 
-/// Errors of the recorder and the metrics server.
+/// Errors of the recorder.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     /// The latency histogram's bounds were rejected.
@@ -132,14 +130,6 @@ pub enum RecordError {
     RawWrite {
         /// The path given (`--raw`).
         path: PathBuf,
-        /// The I/O error.
-        error: std::io::Error,
-    },
-    /// The `/metrics` listener could not bind.
-    #[error("cannot listen for /metrics on {addr}: {error}")]
-    Bind {
-        /// The address asked for (`--metrics-listen`).
-        addr: std::net::SocketAddr,
         /// The I/O error.
         error: std::io::Error,
     },
