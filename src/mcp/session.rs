@@ -138,7 +138,7 @@ pub struct Pool {
     client_version: String,
     /// Sessions opened (initialize succeeded), for `/metrics` and the summary.
     pub initialized: AtomicU64,
-    /// Sessions the server forgot (404 on a session id).
+    /// Sessions the server forgot (it answered a call on them with `session_expired`).
     pub expired: AtomicU64,
     /// Sessions DELETEd and accepted by the server.
     pub deleted: AtomicU64,
