@@ -34,10 +34,13 @@ pub use shutdown::Stop;
 
 /// What a finished run hands to the report.
 pub struct Finished {
+    /// Wall-clock time the run started.
     pub started: SystemTime,
+    /// Wall-clock time the run ended (after the grace period).
     pub ended: SystemTime,
     /// The negotiated protocol; None when the target never came up.
     pub negotiated: Option<Negotiated>,
+    /// Why the run ended: its plan completed, a signal, an SLO breach or a mix mismatch.
     pub stop_reason: StopReason,
     /// In-flight calls still running when the grace period ended (counted as timeouts).
     pub cancelled_in_flight: u64,
@@ -93,7 +96,7 @@ pub async fn run(
 /// Runs the plan while the target is down at start (`reason`: why the first connect failed).
 ///
 /// The schedule starts at once: every slot due while not connected is recorded as a `connect`
-/// outcome ("not connected: <reason>") without sending anything. A background connector retries
+/// outcome (`not connected: <reason>`) without sending anything. A background connector retries
 /// with backoff; once connected it resolves the mix against the server's tools, publishes the
 /// client, marks `readiness` ready, and calls go out normally. If the tools do not fit the mix the
 /// run stops with [`StopReason::MixMismatch`] and [`Finished::mix_error`] set.

@@ -24,14 +24,18 @@ pub type ControlAct =
 /// A control request refused: its status (400, 404), the field at fault and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {
+    /// HTTP status of the answer: 400 (bad body or change), 403 (controls off), 404 (no such action).
     pub status: u16,
+    /// The body field at fault, e.g. `rate`; None when the request as a whole is refused.
     pub field: Option<String>,
+    /// Why, in words.
     pub message: String,
 }
 
 /// The `/control/…` routes of the listener.
 #[derive(Clone)]
 pub struct ControlRoutes {
+    /// Answers `GET /control/state`: where the run is and what the controls ask now.
     pub state: ControlState,
     /// None: the controls are off (changes get 403).
     pub act: Option<ControlAct>,

@@ -1,6 +1,6 @@
 //! The run's HTTP listener: `GET /metrics` (Prometheus text), `GET /healthz` (200 while the process
 //! lives), `GET /readyz` (200 once the run is ready, 503 before), and with [`ControlRoutes`] the
-//! `/control/…` routes ([`control`]). Any other path is 404, any other method 405. Sockets get
+//! `/control/…` routes. Any other path is 404, any other method 405. Sockets get
 //! `TCP_NODELAY`. It only serves: what `/metrics` renders comes from the recorder's
 //! `PrometheusHandle`, what `/control/…` answers from the closures the run hands in.
 
@@ -25,9 +25,12 @@ use tokio::task::JoinHandle;
 /// Errors of the listener.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// The `/metrics` address could not be bound.
     #[error("cannot listen for /metrics on {addr}: {error}")]
     Bind {
+        /// The address asked for (`--metrics-listen`).
         addr: SocketAddr,
+        /// The bind error.
         error: std::io::Error,
     },
 }
