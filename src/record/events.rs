@@ -38,7 +38,7 @@ impl ChangeSource {
 pub struct ControlEvent {
     /// Seconds from the run's start.
     pub at_s: f64,
-    /// What changed: pause, resume, rate or weights.
+    /// What changed: pause, resume, rate, mix weights or SLOs.
     pub action: ControlAction,
     /// What it was before, e.g. `50/s`, `running`, `echo=3,add=1`.
     pub from: String,

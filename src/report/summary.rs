@@ -102,7 +102,7 @@ pub struct RunMeta {
     pub config: serde_json::Value,
     /// True when the run stopped before its plan ended (signal, abort-on-breach, error).
     pub aborted: bool,
-    /// Why the run stopped early, when it did.
+    /// Why the run ended (its plan completed, a signal, an SLO breach, a mix mismatch).
     pub stop_reason: Option<StopReason>,
     /// False for a checkpoint written while the run goes on (or a merge of one).
     pub is_final: bool,
@@ -217,7 +217,7 @@ pub struct Summary {
     pub assessment: Assessment,
     /// True when the run stopped before its plan ended (signal, abort-on-breach, error).
     pub aborted: bool,
-    /// Why it stopped early, when it did.
+    /// Why the run ended, e.g. `completed` or `signal`.
     pub stop_reason: Option<StopReason>,
     /// False in a checkpoint rewritten while the run goes on; true once the run has ended (and in
     /// summaries written before checkpoints existed).
