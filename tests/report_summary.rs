@@ -206,7 +206,7 @@ fn console_and_json_agree_on_every_count() {
     assert_eq!(console_number(&text, "Sessions"), s.sessions.initialized);
     assert!(
         text.contains(
-            "9 created, 5 deleted, 3 expired, 2 re-initialized, 0 abandoned, 2 open at the end"
+            "9 created, 5 deleted, 3 expired, 2 re-initialized, 0 abandoned, 0 refused, 2 open at the end"
         ),
         "{text}"
     );

@@ -288,6 +288,7 @@ fn report(
     let mut summary: Summary = summary::build(&snapshot, meta);
     let (soak, soak_slos) = crate::report::verdicts::soak_summary(
         observed,
+        &summary.sessions,
         &summary.timeline,
         summary
             .ops

@@ -297,6 +297,7 @@ impl Recorder {
         g.sessions_deleted.absolute(s.deleted);
         g.sessions_abandoned.absolute(s.abandoned);
         g.sessions_reinitialized.absolute(s.reinitialized);
+        g.sessions_refused.absolute(s.refused);
     }
 
     /// A gauge on this run's exporter (with the run identity labels), for the target's resource
