@@ -104,7 +104,7 @@ pub struct Metric {
 
 /// Every metric mcp-soak exports, in one table: the exporter's `# HELP`/`# TYPE` lines come from
 /// it, and a test holds docs/metrics.md to it.
-pub const METRICS: [Metric; 39] = [
+pub const METRICS: [Metric; 40] = [
     Metric {
         name: CALLS_TOTAL,
         kind: MetricKind::Counter,
@@ -206,6 +206,12 @@ pub const METRICS: [Metric; 39] = [
         kind: MetricKind::Counter,
         unit: None,
         help: "MCP initializes that replaced a session the server expired.",
+    },
+    Metric {
+        name: SESSIONS_REFUSED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP initializes the server refused (an HTTP or JSON-RPC error, e.g. 503 past a session cap).",
     },
     Metric {
         name: STAGE,
