@@ -253,6 +253,47 @@ async fn session_era_initialize_list_call_delete() {
     m.shutdown().await;
 }
 
+/// Past `max_sessions` the mock refuses `initialize` as the PyPI `mcp` server does past its cap (503,
+/// -32603 "Too many open sessions"), and one DELETE lets exactly one new session in.
+#[tokio::test]
+async fn past_its_session_cap_initialize_gets_503_until_a_session_is_deleted() {
+    let m = start(MockConfig {
+        max_sessions: Some(2),
+        ..MockConfig::default()
+    })
+    .await;
+    let c = client();
+    let first = initialize(&c, &m.url).await;
+    initialize(&c, &m.url).await;
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": SESSION_VERSION, "capabilities": {},
+        "clientInfo": {"name": "mock-test", "version": "0"}}});
+    let refused = session_post(&c, &m.url, None, init.clone()).await;
+    assert!(refused.headers().get("mcp-session-id").is_none());
+    let (status, v) = reply(refused).await;
+    assert_eq!(status, 503);
+    assert_eq!(v["error"]["code"], -32603, "{v}");
+    assert_eq!(v["error"]["message"], "Too many open sessions");
+    // The open sessions still work.
+    assert_eq!(tools_list(&c, &m.url, &first, 1).await.0, 200);
+
+    let del = c
+        .delete(&m.url)
+        .header("Mcp-Session-Id", &first)
+        .header("MCP-Protocol-Version", SESSION_VERSION)
+        .send()
+        .await
+        .expect("delete sent");
+    assert!(del.status().is_success(), "DELETE → {}", del.status());
+    initialize(&c, &m.url).await;
+    let again = session_post(&c, &m.url, None, init).await;
+    assert_eq!(again.status().as_u16(), 503);
+
+    let s = m.stats();
+    assert_eq!((s.sessions_created, s.sessions_refused), (3, 2), "{s:?}");
+    m.shutdown().await;
+}
+
 #[tokio::test]
 async fn stateless_era_discover_and_call_sse_and_json() {
     for (stateless, json_response) in [(false, false), (true, true)] {
