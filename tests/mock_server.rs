@@ -175,6 +175,18 @@ async fn initialize(c: &reqwest::Client, url: &str) -> String {
     session
 }
 
+/// DELETEs `session`; the server must accept it.
+async fn delete(c: &reqwest::Client, url: &str, session: &str) {
+    let del = c
+        .delete(url)
+        .header("Mcp-Session-Id", session)
+        .header("MCP-Protocol-Version", SESSION_VERSION)
+        .send()
+        .await
+        .expect("delete sent");
+    assert!(del.status().is_success(), "DELETE → {}", del.status());
+}
+
 #[tokio::test]
 async fn session_era_initialize_list_call_delete() {
     let m = start(MockConfig::default()).await;
@@ -232,14 +244,7 @@ async fn session_era_initialize_list_call_delete() {
     let parsed: Value = serde_json::from_str(text).expect("list_clusters text is JSON");
     assert!(parsed["clusters"].as_array().is_some_and(|a| !a.is_empty()));
 
-    let del = c
-        .delete(&m.url)
-        .header("Mcp-Session-Id", &session)
-        .header("MCP-Protocol-Version", SESSION_VERSION)
-        .send()
-        .await
-        .expect("delete sent");
-    assert!(del.status().is_success(), "DELETE → {}", del.status());
+    delete(&c, &m.url, &session).await;
     let after = tools_list_post(&c, &m.url, &session, 4).await;
     assert_eq!(after.status().as_u16(), 404);
 
@@ -277,14 +282,7 @@ async fn past_its_session_cap_initialize_gets_503_until_a_session_is_deleted() {
     // The open sessions still work.
     assert_eq!(tools_list(&c, &m.url, &first, 1).await.0, 200);
 
-    let del = c
-        .delete(&m.url)
-        .header("Mcp-Session-Id", &first)
-        .header("MCP-Protocol-Version", SESSION_VERSION)
-        .send()
-        .await
-        .expect("delete sent");
-    assert!(del.status().is_success(), "DELETE → {}", del.status());
+    delete(&c, &m.url, &first).await;
     initialize(&c, &m.url).await;
     let again = session_post(&c, &m.url, None, init).await;
     assert_eq!(again.status().as_u16(), 503);
