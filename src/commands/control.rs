@@ -58,9 +58,16 @@ impl Request {
                 None => Err(bad("stage", "missing: send {\"stage\": 2}".into())),
             },
             "append" => match body.get("stages") {
-                Some(Value::String(text)) => Stage::parse_list(text)
-                    .map(Request::Append)
-                    .map_err(|e| bad(&format!("stages[{}]", e.index - 1), e.to_string())),
+                Some(Value::String(text)) => {
+                    Stage::parse_list(text).map(Request::Append).map_err(|e| {
+                        let field = format!("stages[{}]", e.index.saturating_sub(1));
+                        let message = format!(
+                            "`{field}`: `{}`: {} (expected RATE:DURATION[@RAMP], e.g. 100:5m@30s)",
+                            e.text, e.message
+                        );
+                        bad(&field, message)
+                    })
+                }
                 Some(v) => Err(bad(
                     "stages",
                     format!("expected RATE:DURATION[@RAMP],... as a string, got {v}"),
