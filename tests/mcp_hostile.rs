@@ -26,6 +26,7 @@ struct Seen {
     auth: Mutex<Vec<String>>,
     next_session: AtomicU64,
     tokens_issued: AtomicU64,
+    huge_served: AtomicU64,
 }
 
 type S = Arc<Seen>;
@@ -156,7 +157,11 @@ async fn handler(
             });
             resp(200, "text/event-stream", Body::from_stream(s))
         }
-        "/huge" => {
+        // The first tools/call gets the huge body, every later one a plain reply.
+        "/huge-once" if seen.huge_served.fetch_add(1, Ordering::SeqCst) > 0 => {
+            json_reply(&id, json!({"content": [{"type": "text", "text": "ok"}]}))
+        }
+        "/huge" | "/huge-once" => {
             // 64 MiB of JSON, streamed without a Content-Length.
             let chunk = Bytes::from(vec![b' '; 64 * 1024]);
             let s = futures_util::stream::iter(
@@ -483,4 +488,72 @@ async fn bearer_and_offline_token_never_leak() {
         text.contains("400") && !text.contains("WRONG-SECRET"),
         "{text}"
     );
+}
+
+/// Starts a TCP relay to `to` that counts the connections it accepts.
+async fn counting_relay(to: String) -> (String, Arc<AtomicU64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let accepted = Arc::new(AtomicU64::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let to = to.clone();
+            tokio::spawn(async move {
+                if let Ok(mut out) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_reuse_keep_alive_connections_and_never_open_more_than_the_cap() {
+    let (base, _seen) = start().await;
+    let (relay, accepted) = counting_relay(base.trim_start_matches("http://").to_owned()).await;
+    let mut c = cfg(format!("{relay}/stateless/ok"));
+    c.protocol = ProtocolChoice::Revision("2026-07-28".into());
+    c.max_connections = 2;
+    let client = McpClient::connect(c).await.expect("connect");
+    // One after another: the discover and every call share one connection.
+    for _ in 0..30 {
+        let o = client.call(&tool(), false).await;
+        assert_eq!(o.kind, OutcomeKind::Ok, "{o:?}");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "one keep-alive connection"
+    );
+    // Many at once: the cap bounds the connections, and idle ones are reused.
+    let request = tool();
+    let calls = (0..60).map(|_| client.call(&request, false));
+    for o in futures_util::future::join_all(calls).await {
+        assert_eq!(o.kind, OutcomeKind::Ok, "{o:?}");
+    }
+    let n = accepted.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&n), "{n} connections for a cap of 2");
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_abandoned_half_way_does_not_spoil_the_next_call() {
+    let (base, _seen) = start().await;
+    let mut c = cfg(format!("{base}/stateless/huge-once"));
+    c.protocol = ProtocolChoice::Revision("2026-07-28".into());
+    c.max_connections = 1;
+    let client = McpClient::connect(c).await.expect("connect");
+    // Cut at the body cap: its connection is left mid-body and must not be handed out again as is.
+    let o = client.call(&tool(), false).await;
+    assert_eq!(o.kind, OutcomeKind::Protocol, "{o:?}");
+    for _ in 0..3 {
+        let o = client.call(&tool(), false).await;
+        assert_eq!(o.kind, OutcomeKind::Ok, "{o:?}");
+    }
+    client.shutdown().await;
 }

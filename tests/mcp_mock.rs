@@ -383,3 +383,62 @@ async fn stale_session_ids_are_rejected_and_counted() {
     assert_eq!((stats.expired, stats.reinitialized), (0, 0), "{stats:?}");
     mock.shutdown().await;
 }
+
+/// `stale` and `abandon` shape the load only: the client's own tools/list (which `run` sends before
+/// the schedule) gets a fresh session that is DELETEd after, so a stale run can start against a
+/// server that rejects unknown ids (every real one does), and an abandon run abandons only its calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_client_still_lists_tools() {
+    use mcp_soak::mcp::SessionStrategy;
+    let mock = mock().await;
+    let client = McpClient::connect(with_strategy(&mock.url, SessionStrategy::Stale))
+        .await
+        .expect("connects");
+    let tools = client
+        .list_tools()
+        .await
+        .expect("tools/list in a fresh session");
+    assert!(tools.iter().any(|t| t.name == "echo"), "{tools:?}");
+    let out = client.call(&echo("after listing"), false).await;
+    assert_eq!(out.kind, OutcomeKind::SessionExpired, "{out:?}");
+    client.shutdown().await;
+    let stats = client.session_stats();
+    // The handshake's own session and the listing's: both DELETEd, nothing counted as expired.
+    assert_eq!(
+        (
+            stats.initialized,
+            stats.deleted,
+            stats.active,
+            stats.expired
+        ),
+        (2, 2, 0, 0),
+        "{stats:?}"
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandon_client_deletes_its_own_listing_session() {
+    use mcp_soak::mcp::SessionStrategy;
+    let mock = mock().await;
+    let client = McpClient::connect(with_strategy(&mock.url, SessionStrategy::Abandon))
+        .await
+        .expect("connects");
+    client.list_tools().await.expect("tools/list");
+    let out = client.call(&echo("abandoned"), false).await;
+    assert_eq!(out.kind, OutcomeKind::Ok, "{out:?}");
+    client.shutdown().await;
+    let stats = client.session_stats();
+    // The handshake's and the listing's sessions DELETEd; only the call's abandoned.
+    assert_eq!(
+        (
+            stats.initialized,
+            stats.deleted,
+            stats.abandoned,
+            stats.active
+        ),
+        (3, 2, 1, 0),
+        "{stats:?}"
+    );
+    mock.shutdown().await;
+}

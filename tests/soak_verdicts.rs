@@ -114,6 +114,11 @@ async fn soak_url(
         session_strategy: strategy.map(str::to_owned),
         ..RunArgs::default()
     };
+    run(args, dir).await
+}
+
+/// Runs `args` (whose summary goes to `dir/summary.json`); the exit and the summary.
+async fn run(args: RunArgs, dir: &Path) -> (Exit, Value) {
     let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
     let exit = execute(plan, &Stop::new()).await.expect("run completes");
     let s = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))
@@ -240,6 +245,13 @@ async fn an_unreadable_source_is_not_measured_and_fails() {
             .as_str()
             .expect("reason")
             .contains("not a Prometheus text exposition"),
+        "{mem}"
+    );
+    // The reason names the config key to fix.
+    assert!(
+        mem["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("target.metrics_url")),
         "{mem}"
     );
     assert!(s["soak"]["sample_failures"]["not_prometheus"].as_u64() >= Some(5));
@@ -416,12 +428,8 @@ async fn a_server_that_slows_down_fails_its_drift_slo() {
         summary: Some(dir.path().join("summary.json")),
         ..RunArgs::default()
     };
-    let plan = load_with_env(&args, &HashMap::new()).expect("valid plan");
-    let exit = execute(plan, &Stop::new()).await.expect("run completes");
+    let (exit, s) = run(args, dir.path()).await;
     mock.shutdown().await;
-    let s: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("summary"))
-            .expect("JSON");
     let drift = &s["soak"]["drift"];
     assert_eq!(drift["status"], "measured", "{drift}");
     assert!(drift["last_p95_ms"].as_f64() > Some(900.0), "{drift}");
@@ -436,4 +444,33 @@ async fn a_server_that_slows_down_fails_its_drift_slo() {
     assert_eq!(slos[0]["objective"], "max_p95_drift");
     assert_eq!(slos[0]["passed"], false);
     assert_eq!(s["soak"]["memory"]["status"], "not_measured");
+}
+
+/// `run --session-strategy stale` end to end: it starts (the tools are listed in a fresh session),
+/// every call is rejected as `session_expired`, and that is the answer asked for, so the run exits 0
+/// without SLOs instead of "no call succeeded".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_run_starts_and_rejections_are_not_a_failed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn(MockConfig::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("mock starts");
+    let args = RunArgs {
+        url: Some(mock.url.clone()),
+        metrics_listen: Some("none".into()),
+        quiet: true,
+        rate: Some(20.0),
+        duration: Some("1s".into()),
+        mix: Some("echo=1".into()),
+        summary: Some(dir.path().join("summary.json")),
+        protocol: Some("2025-11-25".into()),
+        session_strategy: Some("stale".into()),
+        ..RunArgs::default()
+    };
+    let (exit, s) = run(args, dir.path()).await;
+    mock.shutdown().await;
+    let counts = &s["totals"]["counts"];
+    assert!(counts["session_expired"].as_u64() > Some(0), "{counts}");
+    assert_eq!(counts["ok"], 0, "{counts}");
+    assert_eq!(exit, Exit::Ok, "{}", s["totals"]);
 }

@@ -156,7 +156,11 @@ async fn execute_with(
     #[cfg(unix)]
     let reloads =
         reload_from.map(|args| super::reload::on_sighup(args, plan.clone(), controller.clone()));
-    let watch = super::no_success::watch(recorder.clone(), plan.output.progress_interval);
+    let watch = super::no_success::watch(
+        recorder.clone(),
+        plan.output.progress_interval,
+        stale(&plan),
+    );
     let result = match client {
         Ok(client) => {
             readiness.set_ready(true);
@@ -312,7 +316,7 @@ fn report(
         tracing::info!(path = %written.display(), "report written");
     }
     if let Some((exit, message)) =
-        super::no_success::verdict(&summary, finished.negotiated.is_some())
+        super::no_success::verdict(&summary, finished.negotiated.is_some(), stale(plan))
     {
         tracing::error!("{message}");
         return Ok(exit);
@@ -322,6 +326,11 @@ fn report(
     } else {
         Exit::Ok
     })
+}
+
+/// Whether the load runs on stale session ids, where `session_expired` is the answer asked for.
+fn stale(plan: &Plan) -> bool {
+    plan.client.session_strategy == crate::mcp::SessionStrategy::Stale
 }
 
 /// The summary's meta of a run that started at `started` and has not ended (yet).

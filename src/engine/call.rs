@@ -73,11 +73,14 @@ pub(super) async fn execute(
         };
         (outcome, false)
     };
+    // The client's one timer is this deadline.
     let (outcome, was_sent) = tokio::select! {
-        out = live.client.call(&request, keep).instrument(span.clone()) => (out, true),
-        _ = tokio::time::sleep_until(deadline) => {
-            unanswered(format!("no complete reply within {timeout:?} of the intended send"))
-        }
+        // Boxed: the call's state machine is kilobytes, and an unboxed one would be copied
+        // whole each time the task is spawned and its stage changes.
+        out = Box::pin(live.client.call_until(&request, keep, deadline).instrument(span.clone())) => match out {
+            Some(out) => (out, true),
+            None => unanswered(format!("no complete reply within {timeout:?} of the intended send")),
+        },
         _ = shared.hard_stop.cancelled() => {
             shared.cancelled.fetch_add(1, Ordering::Relaxed);
             unanswered("cancelled: still in flight when the grace period ended".into())

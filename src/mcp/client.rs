@@ -29,6 +29,13 @@ enum Mode {
     Stdio(super::stdio::Stdio),
 }
 
+/// Whose request a call is: the load's, shaped by the session strategy, or the client's own.
+#[derive(Clone, Copy)]
+enum Purpose {
+    Load,
+    Own,
+}
+
 struct Inner {
     http: Http,
     url: String,
@@ -189,6 +196,10 @@ impl McpClient {
             super::auth::AuthProvider::new(&config.auth, extra_secrets, config.ca_file.as_deref())
                 .map_err(|e| ClientError::Failed(e.to_string()))?;
         let headers = transport::extra_headers(&config.headers).map_err(ClientError::Failed)?;
+        // MCP POSTs skip reqwest when the target is plain http:// (see `direct`).
+        let direct = (config.stdio.is_none() && config.transport != Transport::LegacySse)
+            .then(|| super::direct::Direct::for_url(&parsed, config.connect_timeout))
+            .flatten();
         let http = Http {
             client,
             url: parsed,
@@ -197,6 +208,7 @@ impl McpClient {
             max_body: config.max_body_bytes,
             timeout: config.timeout,
             slots: tokio::sync::Semaphore::new(config.max_connections.max(1)),
+            direct,
         };
         let tasks = TaskTracker::new();
         // A credential that cannot be had is reported as itself (token URL, status, OAuth error),
@@ -353,7 +365,22 @@ impl McpClient {
     /// Sends one request and classifies the result. Never retries, never panics.
     /// `keep_result` keeps the JSON-RPC `result` in the outcome (for captures).
     pub async fn call(&self, request: &McpRequest, keep_result: bool) -> CallOutcome {
-        self.call_page(request, None, keep_result).await
+        self.call_page(request, None, keep_result, Purpose::Load)
+            .await
+    }
+
+    /// [`McpClient::call`] bounded by the caller's `deadline` instead of the client's own timeout
+    /// (one timer for the engine's call, which counts from the intended send). Waiting for a
+    /// connection permit counts against the deadline too. None when the deadline passed first:
+    /// the caller knows what it waited for and reports the timeout itself.
+    pub async fn call_until(
+        &self,
+        request: &McpRequest,
+        keep_result: bool,
+        deadline: tokio::time::Instant,
+    ) -> Option<CallOutcome> {
+        let attempt = self.attempt(request, None, keep_result, Purpose::Load, false);
+        tokio::time::timeout_at(deadline, attempt).await.ok()
     }
 
     async fn call_page(
@@ -361,6 +388,19 @@ impl McpClient {
         request: &McpRequest,
         cursor: Option<&str>,
         keep: bool,
+        purpose: Purpose,
+    ) -> CallOutcome {
+        self.attempt(request, cursor, keep, purpose, true).await
+    }
+
+    /// One call; bounded by the client's timeout (from the send) when `own_timeout`.
+    async fn attempt(
+        &self,
+        request: &McpRequest,
+        cursor: Option<&str>,
+        keep: bool,
+        purpose: Purpose,
+        own_timeout: bool,
     ) -> CallOutcome {
         let inner = &self.inner;
         // Waiting for a free connection is schedule lag, not service time: `sent` is taken after.
@@ -372,20 +412,25 @@ impl McpClient {
             match &inner.mode {
                 Mode::Stateless(st) => self.stateless_call(st, request, cursor, keep).await,
                 Mode::Session(pool) => {
-                    self.session_call(pool, request, cursor, keep, &mut session_slot)
+                    self.session_call(pool, request, cursor, keep, purpose, &mut session_slot)
                         .await
                 }
                 Mode::Legacy(l) => l.call(&inner.http, request, cursor, keep).await,
                 Mode::Stdio(p) => p.call(request, cursor, keep, &mut session_slot).await,
             }
         };
-        let (x, handshakes) = handshake::timed(tokio::time::timeout(inner.http.timeout, fut)).await;
-        let x = x.unwrap_or_else(|_| {
-            Exchange::failed(
-                OutcomeKind::Timeout,
-                format!("no complete reply within {:?}", inner.http.timeout),
-            )
-        });
+        let (x, handshakes) = if own_timeout {
+            let (x, h) = handshake::timed(tokio::time::timeout(inner.http.timeout, fut)).await;
+            let x = x.unwrap_or_else(|_| {
+                Exchange::failed(
+                    OutcomeKind::Timeout,
+                    format!("no complete reply within {:?}", inner.http.timeout),
+                )
+            });
+            (x, h)
+        } else {
+            handshake::timed(fut).await
+        };
         let done = Instant::now();
         // Service time starts when the request left: after any handshake the call had to do first.
         let sent = (sent + handshakes.total()).min(done);
@@ -449,11 +494,18 @@ impl McpClient {
         req: &McpRequest,
         cursor: Option<&str>,
         keep: bool,
+        purpose: Purpose,
         slot_out: &mut Option<u32>,
     ) -> Exchange {
         let http = &self.inner.http;
         let is_tool = matches!(req, McpRequest::ToolsCall { .. });
-        let strategy = self.inner.strategy;
+        // Only the load is shaped by a one-session-per-call strategy. The client's own requests
+        // (listing tools before the run) get a fresh session and DELETE it, as `per-call` does: under
+        // `stale` they must succeed, under `abandon` they are not the load's abandoned sessions.
+        let strategy = match (self.inner.strategy, purpose) {
+            (s, Purpose::Own) if s.session_per_call() => SessionStrategy::PerCall,
+            (s, _) => s,
+        };
         if strategy.session_per_call() {
             let s = if strategy == SessionStrategy::Stale {
                 pool.stale(http).await
@@ -485,7 +537,7 @@ impl McpClient {
         let x = send_in_session(http, pool, &s, req, cursor, is_tool, keep).await;
         if x.kind == OutcomeKind::SessionExpired {
             pool.expire(slot, &s);
-        } else if let SessionStrategy::Churn { calls_per_session } = self.inner.strategy
+        } else if let SessionStrategy::Churn { calls_per_session } = strategy
             && pool.count_call(slot, &s, calls_per_session)
         {
             self.spawn_delete(s);
@@ -510,7 +562,12 @@ impl McpClient {
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let o = self
-                .call_page(&McpRequest::ToolsList, cursor.as_deref(), true)
+                .call_page(
+                    &McpRequest::ToolsList,
+                    cursor.as_deref(),
+                    true,
+                    Purpose::Own,
+                )
                 .await;
             if o.kind != OutcomeKind::Ok {
                 let x = Exchange {

@@ -7,9 +7,8 @@
 //! outside a call, e.g. during the first connect). The totals come back with the call's outcome and
 //! are recorded apart, per kind.
 
+use std::cell::Cell;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A kind of handshake.
@@ -51,22 +50,26 @@ impl Handshakes {
     }
 }
 
+/// Nanoseconds per kind; lives in the call's task-local slot (no allocation, no atomics: only the
+/// call's own task touches it) and is taken back out when the call ends.
 #[derive(Default)]
-struct Spent([AtomicU64; 2]);
+struct Spent([Cell<u64>; 2]);
 
 tokio::task_local! {
-    static SPENT: Arc<Spent>;
+    static SPENT: Spent;
 }
 
 /// Runs `f` (one call) and returns what it spent on handshakes.
 pub async fn timed<F: Future>(f: F) -> (F::Output, Handshakes) {
-    let spent = Arc::new(Spent::default());
-    let out = SPENT.scope(spent.clone(), f).await;
+    let mut scoped = std::pin::pin!(SPENT.scope(Spent::default(), f));
+    let out = scoped.as_mut().await;
     let mut h = Handshakes::default();
-    for (slot, ns) in h.spent.iter_mut().zip(&spent.0) {
-        let ns = ns.load(Ordering::Relaxed);
-        if ns > 0 {
-            *slot = Some(Duration::from_nanos(ns));
+    if let Some(spent) = scoped.as_mut().take_value() {
+        for (slot, ns) in h.spent.iter_mut().zip(&spent.0) {
+            let ns = ns.get();
+            if ns > 0 {
+                *slot = Some(Duration::from_nanos(ns));
+            }
         }
     }
     (out, h)
@@ -76,7 +79,8 @@ pub async fn timed<F: Future>(f: F) -> (F::Output, Handshakes) {
 pub fn add(kind: HandshakeKind, d: Duration) {
     let i = kind as usize;
     let _ = SPENT.try_with(|s| {
-        s.0[i].fetch_add(d.as_nanos().max(1) as u64, Ordering::Relaxed);
+        let c = &s.0[i];
+        c.set(c.get() + d.as_nanos().max(1) as u64);
     });
 }
 

@@ -368,6 +368,7 @@ impl std::ops::AddAssign for SessionStats {
 
 pub mod auth;
 pub mod client;
+pub mod direct;
 pub mod error;
 pub mod hints;
 pub mod initialize;

@@ -1,5 +1,9 @@
-//! Streamable HTTP transport: one shared reqwest client, one POST per request, the reply read as
-//! JSON or SSE with a byte cap, and every result turned into an [`Exchange`] (never an error).
+//! Streamable HTTP transport: one POST per request, the reply read as JSON or SSE with a byte cap,
+//! and every result turned into an [`Exchange`] (never an error).
+//!
+//! MCP POSTs to a plain `http://` target go straight to hyper ([`super::direct`]); everything else
+//! (TLS, proxies, GET streams, DELETE, legacy endpoints) goes through one shared reqwest client. A
+//! reply is read the same way whichever carried it ([`Reply`]).
 
 use std::time::Duration;
 
@@ -7,6 +11,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, 
 
 use super::OutcomeKind;
 use super::auth::{AuthError, AuthProvider};
+use super::direct::{self, Direct};
 use super::jsonrpc::{self, Classified, Message, RpcErrorObj};
 use super::sse::SseParser;
 use crate::tls::install_crypto_provider;
@@ -103,6 +108,45 @@ pub struct Http {
     pub timeout: Duration,
     /// One permit per call on the wire (`max_connections`): bounds the connections the pool opens.
     pub slots: tokio::sync::Semaphore,
+    /// The hyper path for MCP POSTs when the target is plain, unproxied `http://`.
+    pub direct: Option<Direct>,
+}
+
+/// A reply head and its body, from reqwest or from the direct path.
+pub enum Reply<'a> {
+    Reqwest(reqwest::Response),
+    Direct(direct::Reply<'a>),
+}
+
+impl Reply<'_> {
+    pub fn status(&self) -> u16 {
+        match self {
+            Reply::Reqwest(r) => r.status().as_u16(),
+            Reply::Direct(r) => r.status,
+        }
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        match self {
+            Reply::Reqwest(r) => r.headers(),
+            Reply::Direct(r) => &r.headers,
+        }
+    }
+
+    pub fn content_length(&self) -> Option<u64> {
+        match self {
+            Reply::Reqwest(r) => r.content_length(),
+            Reply::Direct(r) => r.content_length(),
+        }
+    }
+
+    /// The next piece of the body (`None` at its end); an error is classified and described.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, (OutcomeKind, String)> {
+        match self {
+            Reply::Reqwest(r) => r.chunk().await.map_err(|e| map_reqwest(e, true)),
+            Reply::Direct(r) => r.chunk().await,
+        }
+    }
 }
 
 /// The extra headers as a map of sensitive values (never logged).
@@ -223,13 +267,55 @@ fn is_content_type(v: Option<&HeaderValue>, want: &str) -> bool {
 }
 
 impl Http {
-    async fn send(
+    /// POSTs `body` to the MCP endpoint: on the direct path when there is one.
+    async fn post(&self, body: Vec<u8>, h: &PostHeaders<'_>) -> Result<Reply<'_>, Exchange> {
+        let Some(direct) = &self.direct else {
+            return self
+                .send_to(&self.url, reqwest::Method::POST, Some(body), h, ACCEPT_BOTH)
+                .await
+                .map(Reply::Reqwest);
+        };
+        let headers = self.request_headers(true, h, ACCEPT_BOTH).await?;
+        direct
+            .post(headers, body)
+            .await
+            .map(Reply::Direct)
+            .map_err(|(kind, d)| Exchange::failed(kind, self.auth.scrub(&d)))
+    }
+
+    /// Every header of an MCP request: the extra ones, the credential, Accept, Content-Type
+    /// (with a body), the per-request ones and `traceparent` when spans are exported.
+    async fn request_headers(
         &self,
-        method: reqwest::Method,
-        body: Option<Vec<u8>>,
+        with_body: bool,
         h: &PostHeaders<'_>,
-    ) -> Result<reqwest::Response, Exchange> {
-        self.send_to(&self.url, method, body, h, ACCEPT_BOTH).await
+        accept: HeaderValue,
+    ) -> Result<HeaderMap, Exchange> {
+        let auth = self.auth.header().await.map_err(auth_failure)?;
+        let mut headers = self.headers.clone();
+        if let Some((name, value)) = auth {
+            headers.insert(name, value);
+        }
+        headers.append(ACCEPT, accept);
+        if with_body {
+            headers.append(CONTENT_TYPE, JSON);
+        }
+        if let Some(s) = h.session {
+            headers.append(&SESSION_ID, s.clone());
+        }
+        if let Some(p) = h.protocol {
+            headers.append(&PROTOCOL_VERSION, p.clone());
+        }
+        if let Some(m) = &h.method {
+            headers.append(&MCP_METHOD, m.clone());
+        }
+        if let Some(n) = &h.name {
+            headers.append(&MCP_NAME, n.clone());
+        }
+        if let Some(tp) = crate::telemetry::traceparent() {
+            headers.append("traceparent", tp);
+        }
+        Ok(headers)
     }
 
     async fn send_to(
@@ -240,33 +326,10 @@ impl Http {
         h: &PostHeaders<'_>,
         accept: HeaderValue,
     ) -> Result<reqwest::Response, Exchange> {
-        let auth = self.auth.header().await.map_err(auth_failure)?;
-        let mut headers = self.headers.clone();
-        if let Some((name, value)) = auth {
-            headers.insert(name, value);
-        }
-        let mut req = self
-            .client
-            .request(method, url.clone())
-            .headers(headers)
-            .header(ACCEPT, accept);
+        let headers = self.request_headers(body.is_some(), h, accept).await?;
+        let mut req = self.client.request(method, url.clone()).headers(headers);
         if let Some(b) = body {
-            req = req.header(CONTENT_TYPE, JSON).body(b);
-        }
-        if let Some(s) = h.session {
-            req = req.header(&SESSION_ID, s.clone());
-        }
-        if let Some(p) = h.protocol {
-            req = req.header(&PROTOCOL_VERSION, p.clone());
-        }
-        if let Some(m) = &h.method {
-            req = req.header(&MCP_METHOD, m.clone());
-        }
-        if let Some(n) = &h.name {
-            req = req.header(&MCP_NAME, n.clone());
-        }
-        if let Some(tp) = crate::telemetry::traceparent() {
-            req = req.header("traceparent", tp);
+            req = req.body(b);
         }
         req.send().await.map_err(|e| {
             let (kind, d) = map_reqwest(e, false);
@@ -275,7 +338,7 @@ impl Http {
     }
 
     /// Reads at most `cap` bytes of an error body.
-    async fn peek_body(&self, resp: &mut reqwest::Response, cap: usize) -> (Vec<u8>, u64) {
+    async fn peek_body(&self, resp: &mut Reply<'_>, cap: usize) -> (Vec<u8>, u64) {
         let mut buf = Vec::new();
         let mut total = 0u64;
         while let Ok(Some(chunk)) = resp.chunk().await {
@@ -296,11 +359,11 @@ impl Http {
     /// HTTP statuses (404 for method-not-found), and the code is the more precise answer.
     async fn http_error(
         &self,
-        mut resp: reqwest::Response,
+        mut resp: Reply<'_>,
         session_sent: bool,
         id: Option<u64>,
     ) -> Exchange {
-        let status = resp.status().as_u16();
+        let status = resp.status();
         let retry_after = resp.headers().get(RETRY_AFTER).and_then(parse_retry_after);
         let (body, bytes) = self.peek_body(&mut resp, ERROR_BODY_PEEK).await;
         let text = String::from_utf8_lossy(&body);
@@ -362,11 +425,11 @@ impl Http {
         is_tool_call: bool,
         keep: bool,
     ) -> Exchange {
-        let mut resp = match self.send(reqwest::Method::POST, Some(body), h).await {
+        let mut resp = match self.post(body, h).await {
             Ok(r) => r,
             Err(x) => return x,
         };
-        let status = resp.status().as_u16();
+        let status = resp.status();
         if status >= 400 {
             return self.http_error(resp, h.session.is_some(), Some(id)).await;
         }
@@ -403,8 +466,7 @@ impl Http {
                         buf.extend_from_slice(&c);
                     }
                     Ok(None) => break,
-                    Err(e) => {
-                        let (k, d) = map_reqwest(e, true);
+                    Err((k, d)) => {
                         return Exchange::failed(k, d).with_status(status, buf.len() as u64);
                     }
                 }
@@ -447,7 +509,7 @@ impl Http {
 
     async fn read_sse(
         &self,
-        mut resp: reqwest::Response,
+        mut resp: Reply<'_>,
         id: u64,
         status: u16,
         session_id: Option<HeaderValue>,
@@ -466,8 +528,7 @@ impl Http {
                     )
                     .with_status(status, bytes);
                 }
-                Err(e) => {
-                    let (k, d) = map_reqwest(e, true);
+                Err((k, d)) => {
                     return Exchange::failed(k, format!("SSE {d}")).with_status(status, bytes);
                 }
             };
@@ -511,11 +572,11 @@ impl Http {
 
     /// POSTs a notification (or a response); any 2xx is fine.
     pub async fn notify(&self, body: Vec<u8>, h: &PostHeaders<'_>) -> Exchange {
-        let resp = match self.send(reqwest::Method::POST, Some(body), h).await {
+        let resp = match self.post(body, h).await {
             Ok(r) => r,
             Err(x) => return x,
         };
-        let status = resp.status().as_u16();
+        let status = resp.status();
         if status >= 400 {
             return self.http_error(resp, h.session.is_some(), None).await;
         }
@@ -538,7 +599,7 @@ impl Http {
             )
             .await?;
         if resp.status().as_u16() >= 400 {
-            return Err(self.http_error(resp, false, None).await);
+            return Err(self.http_error(Reply::Reqwest(resp), false, None).await);
         }
         if !is_content_type(resp.headers().get(CONTENT_TYPE), "text/event-stream") {
             return Err(Exchange::failed(
@@ -562,14 +623,14 @@ impl Http {
             .await?;
         let status = resp.status().as_u16();
         if status >= 400 {
-            return Err(self.http_error(resp, true, None).await);
+            return Err(self.http_error(Reply::Reqwest(resp), true, None).await);
         }
         Ok(status)
     }
 
     /// DELETEs a session; returns the status (405 is a fine answer).
     pub async fn delete(&self, h: &PostHeaders<'_>) -> Option<u16> {
-        let fut = self.send(reqwest::Method::DELETE, None, h);
+        let fut = self.send_to(&self.url, reqwest::Method::DELETE, None, h, ACCEPT_BOTH);
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(r)) => Some(r.status().as_u16()),
             _ => None,

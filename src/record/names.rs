@@ -28,7 +28,7 @@ pub const IN_FLIGHT: &str = "mcp_soak_in_flight";
 pub const SESSIONS_ACTIVE: &str = "mcp_soak_sessions_active";
 /// Counter: sessions initialized.
 pub const SESSIONS_INITIALIZED_TOTAL: &str = "mcp_soak_sessions_initialized_total";
-/// Counter: sessions the server expired (re-initialized after).
+/// Counter: the load's sessions the server expired (their replacements: `SESSIONS_REINITIALIZED_TOTAL`).
 pub const SESSIONS_EXPIRED_TOTAL: &str = "mcp_soak_sessions_expired_total";
 /// Counter: sessions DELETEd (the server answered 2xx).
 pub const SESSIONS_DELETED_TOTAL: &str = "mcp_soak_sessions_deleted_total";

@@ -45,23 +45,23 @@ pub const MAX_SAMPLES: usize = 720;
 /// Why one sample could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum SampleError {
-    #[error("metrics endpoint {url} unreachable: {source}")]
+    #[error("target.metrics_url {url} unreachable: {source}")]
     Unreachable {
         url: String,
         #[source]
         source: reqwest::Error,
     },
-    #[error("metrics endpoint {url} answered HTTP {status}")]
+    #[error("target.metrics_url {url} answered HTTP {status}")]
     Status { url: String, status: u16 },
-    #[error("metrics endpoint {url}: {source}")]
+    #[error("target.metrics_url {url}: {source}")]
     NotPrometheus {
         url: String,
         #[source]
         source: ParseError,
     },
-    #[error("series absent from {url}: {names}")]
+    #[error("target.metrics_series absent from {url}: {names}")]
     SeriesAbsent { url: String, names: String },
-    #[error("process {pid} is gone (or /proc is not readable)")]
+    #[error("target.pid {pid}: the process is gone (or /proc is not readable)")]
     ProcessGone { pid: u32 },
     #[error("no stdio server process is up")]
     NoServerProcess,
