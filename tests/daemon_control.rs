@@ -180,17 +180,7 @@ async fn pause_rerate_and_reweigh_change_what_the_server_receives() {
     soak.signal("INT");
     soak.wait(Duration::from_secs(60)).await;
     let s = read_summary(&summary);
-    let events: Vec<(&str, &str)> = s["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| {
-            (
-                e["action"].as_str().unwrap_or(""),
-                e["source"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
+    let events = support::events(&s);
     assert_eq!(
         events,
         [
@@ -317,12 +307,7 @@ async fn stepped_rows_follow_a_pause_a_jump_and_an_appended_stage() {
         rows[0]
     );
     assert!(f(1, "start_s") > f(0, "duration_s") + 2.0, "{rows:?}");
-    let events: Vec<&str> = s["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e["action"].as_str().unwrap_or(""))
-        .collect();
+    let events: Vec<&str> = support::events(&s).into_iter().map(|e| e.0).collect();
     assert_eq!(events, ["pause", "resume", "append", "stage"]);
 }
 

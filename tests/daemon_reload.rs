@@ -288,16 +288,6 @@ async fn sighup_rerates_the_running_stage_and_appends_stages_of_a_stepped_load()
         [50.0, 5.0, 30.0],
         "the rate in force; the appended stage"
     );
-    let events: Vec<(&str, &str)> = s["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| {
-            (
-                e["action"].as_str().unwrap_or(""),
-                e["source"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
+    let events = support::events(&s);
     assert_eq!(events, [("append", "reload"), ("rate", "reload")]);
 }

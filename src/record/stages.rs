@@ -285,6 +285,7 @@ fn stats(index: usize, target_rate: f64, start_us: u64, len_us: u64, w: &Window)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schedule::control::seg;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -359,15 +360,6 @@ mod tests {
         assert_eq!(rows[0].elapsed, ms(1000));
         assert_eq!(rows[1].elapsed, ms(250));
         assert_eq!(drain.elapsed, Duration::ZERO);
-    }
-
-    fn seg(start_ms: u64, stage: usize, rate: f64, paused: bool) -> Segment {
-        Segment {
-            start: ms(start_ms),
-            stage,
-            rate,
-            paused,
-        }
     }
 
     fn ok(s: &Stages, stage: usize, done: Instant) {

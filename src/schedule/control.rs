@@ -545,6 +545,17 @@ impl Course {
     }
 }
 
+/// A segment for tests: `start_ms` after `t0`.
+#[cfg(test)]
+pub(crate) fn seg(start_ms: u64, stage: usize, rate: f64, paused: bool) -> Segment {
+    Segment {
+        start: Duration::from_millis(start_ms),
+        stage,
+        rate,
+        paused,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -660,15 +671,6 @@ mod tests {
             None,
             "the stage ends as planned"
         );
-    }
-
-    fn seg(start_ms: u64, stage: usize, rate: f64, paused: bool) -> Segment {
-        Segment {
-            start: ms(start_ms),
-            stage,
-            rate,
-            paused,
-        }
     }
 
     #[test]

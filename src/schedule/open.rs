@@ -213,6 +213,39 @@ mod tests {
         }
     }
 
+    /// Runs [`stages`] in virtual time (recorded into `recorder`, if any), paused when the slot due
+    /// at 0.5 s fires and resumed 10 s later by a task on the same clock.
+    async fn paused_from_half_a_second_for_10s(
+        recorder: Option<&Recorder>,
+    ) -> (LoopEnd, Vec<(usize, Duration, Duration)>, Instant) {
+        let clock = Clock::virtual_time();
+        let t0 = clock.now();
+        let steering = steering();
+        let (paused_tx, paused_rx) = tokio::sync::oneshot::channel();
+        let mut paused_tx = Some(paused_tx);
+        let resumer = {
+            let (clock, steering) = (clock.clone(), steering.clone());
+            tokio::spawn(async move {
+                let _ = paused_rx.await;
+                clock
+                    .sleep_until(&Timer::new(), t0 + Duration::from_millis(10_500))
+                    .await;
+                steering.resume().map(|_| ())
+            })
+        };
+        let (end, fired) = fire_recorded(&clock, &steering, recorder, |at, _| {
+            if at == Duration::from_millis(500) {
+                assert!(steering.pause().is_ok());
+                if let Some(tx) = paused_tx.take() {
+                    let _ = tx.send(());
+                }
+            }
+        })
+        .await;
+        assert_eq!(resumer.await.ok(), Some(Ok(())));
+        (end, fired, t0)
+    }
+
     /// Fires the pacer in virtual time, stopping once a slot is due at or after `stop_at`.
     async fn fire_all(stop_at: Option<Duration>) -> (LoopEnd, Vec<(usize, Duration, Duration)>) {
         let clock = Clock::virtual_time();
@@ -254,33 +287,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_pause_sends_nothing_and_the_resume_brings_no_late_burst() {
-        let clock = Clock::virtual_time();
-        let t0 = clock.now();
-        let steering = steering();
-        let (paused_tx, paused_rx) = tokio::sync::oneshot::channel();
-        let mut paused_tx = Some(paused_tx);
-        // Once paused at 0.5 s, the clock moves 10 s on and the schedule is resumed.
-        let resumer = {
-            let (clock, steering) = (clock.clone(), steering.clone());
-            tokio::spawn(async move {
-                let _ = paused_rx.await;
-                clock
-                    .sleep_until(&Timer::new(), t0 + Duration::from_millis(10_500))
-                    .await;
-                steering.resume().map(|_| ())
-            })
-        };
-        let (end, fired) = fire_steered(&clock, &steering, |at, _| {
-            if at == Duration::from_millis(500) {
-                assert!(steering.pause().is_ok());
-                if let Some(tx) = paused_tx.take() {
-                    let _ = tx.send(());
-                }
-            }
-        })
-        .await;
+        let (end, fired, _) = paused_from_half_a_second_for_10s(None).await;
         assert_eq!(end, LoopEnd::Finished);
-        assert_eq!(resumer.await.ok(), Some(Ok(())));
         assert_eq!(fired.len(), 200, "the plan's calls, none lost, none added");
         for (stage, intended, at) in &fired {
             assert_eq!(
@@ -328,9 +336,6 @@ mod tests {
     /// begins 10 s late and holds its own 100.
     #[tokio::test]
     async fn a_pause_keeps_each_stage_s_calls_in_its_row() {
-        let clock = Clock::virtual_time();
-        let t0 = clock.now();
-        let steering = steering();
         let recorder = Recorder::new(RecorderSetup {
             op_names: vec!["echo".into()],
             stages: StagePlan::steps(&[
@@ -340,29 +345,8 @@ mod tests {
             ..RecorderSetup::default()
         })
         .expect("recorder");
-        let (paused_tx, paused_rx) = tokio::sync::oneshot::channel();
-        let mut paused_tx = Some(paused_tx);
-        let resumer = {
-            let (clock, steering) = (clock.clone(), steering.clone());
-            tokio::spawn(async move {
-                let _ = paused_rx.await;
-                clock
-                    .sleep_until(&Timer::new(), t0 + Duration::from_millis(10_500))
-                    .await;
-                steering.resume().map(|_| ())
-            })
-        };
-        let (end, fired) = fire_recorded(&clock, &steering, Some(&recorder), |at, _| {
-            if at == Duration::from_millis(500) {
-                assert!(steering.pause().is_ok());
-                if let Some(tx) = paused_tx.take() {
-                    let _ = tx.send(());
-                }
-            }
-        })
-        .await;
+        let (end, fired, t0) = paused_from_half_a_second_for_10s(Some(&recorder)).await;
         assert_eq!((end, fired.len()), (LoopEnd::Finished, 200));
-        assert_eq!(resumer.await.ok(), Some(Ok(())));
         recorder.stop_at(t0 + Duration::from_secs(13));
         let snap = recorder.snapshot();
         let ok = |i: usize| snap.stages[i].counts[crate::mcp::OutcomeKind::Ok.index()];
