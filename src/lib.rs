@@ -13,6 +13,7 @@
 //!   classifies every call into exactly one [`mcp::OutcomeKind`].
 //! * [`record`] takes one cheap [`record::Record`] per call and fans it out to metrics, histograms,
 //!   the timeline and the raw stream.
+//! * [`serve`] is the run's HTTP listener: `/metrics`, health and readiness, the `/control/…` routes.
 //! * [`report`] renders snapshots: console report, JSON summary, SLO verdicts, baseline compare.
 //! * [`mock`] is the built-in MCP server used by `demo`, the tests and the docker-compose stack.
 //! * [`timer`] is the sub-millisecond sleep the pacer and the mock's latency share.
@@ -28,6 +29,7 @@ pub mod record;
 pub mod report;
 pub mod schedule;
 pub mod secret;
+pub mod serve;
 pub mod telemetry;
 pub mod timer;
 pub mod tls;

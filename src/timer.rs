@@ -9,7 +9,8 @@ use std::time::Instant;
 
 /// Where time comes from: the monotonic clock and the precise [`Timer`] in production; in tests a
 /// virtual clock that jumps to every deadline it is asked to sleep until, so a schedule runs in
-/// virtual time, deterministically and at once.
+/// virtual time, deterministically and at once, or tokio's clock, which a test pauses
+/// (`start_paused`) to see a task's state at exact instants.
 #[derive(Debug, Clone, Default)]
 pub enum Clock {
     /// `Instant::now` and the timerfd [`Timer`].
@@ -17,6 +18,8 @@ pub enum Clock {
     Precise,
     /// Virtual time: starts at the instant it was made and moves only when slept on.
     Virtual(std::sync::Arc<VirtualTime>),
+    /// `tokio::time`: its `Instant::now` and `sleep_until` (millisecond ticks), paused in tests.
+    Tokio,
 }
 
 /// The state of a [`Clock::Virtual`].
@@ -45,6 +48,7 @@ impl Clock {
                         v.offset_ns.load(std::sync::atomic::Ordering::Relaxed),
                     )
             }
+            Clock::Tokio => tokio::time::Instant::now().into_std(),
         }
     }
 
@@ -59,6 +63,7 @@ impl Clock {
                     .fetch_max(ns, std::sync::atomic::Ordering::Relaxed);
                 tokio::task::yield_now().await;
             }
+            Clock::Tokio => tokio::time::sleep_until(deadline.into()).await,
         }
     }
 }

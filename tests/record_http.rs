@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use mcp_soak::record::{Readiness, Recorder, RecorderSetup, names, serve};
+use mcp_soak::record::{Recorder, RecorderSetup, names};
+use mcp_soak::serve::{Readiness, serve};
 
 #[tokio::test]
 async fn metrics_server_answers_only_its_paths() {

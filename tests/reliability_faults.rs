@@ -13,10 +13,10 @@ use mcp_soak::config::RunArgs;
 use mcp_soak::engine::{self, Stop};
 use mcp_soak::mock::{MockConfig, MockHandle, Stall};
 
-use mcp_soak::record::http::{self, Readiness};
 use mcp_soak::record::{Recorder, RecorderSetup, RunInfo};
 use mcp_soak::report::console;
 use mcp_soak::report::summary::{self, RunMeta, Summary};
+use mcp_soak::serve::{self, Readiness};
 
 use support::{fixed_latency, get_text, mock, sum_by, wait_until};
 
@@ -54,7 +54,7 @@ async fn soak(args: RunArgs) -> Out {
         run_info: RunInfo::default(),
     })
     .expect("recorder");
-    let server = http::serve(
+    let server = serve::serve(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         recorder.prometheus(),
         Readiness::new(),

@@ -15,11 +15,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::plan::Load;
 use crate::record::events::Events;
-use crate::record::http::ControlState;
 use crate::record::{Recorder, Snapshot};
 use crate::report::summary::{self, Checkpoint, RunMeta};
 use crate::report::write;
 use crate::schedule::Pacer;
+use crate::serve::ControlState;
 
 /// A running checkpoint writer.
 pub struct Checkpointer {

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use crate::plan::Stage;
 use crate::record::Recorder;
 use crate::record::events::{ChangeSource, Events};
-use crate::record::http::Refusal;
 use crate::record::names;
 use crate::schedule::control::{Change, ControlAction, ControlError, Steering};
+use crate::serve::Refusal;
 
 /// A change asked for.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,13 +13,13 @@ use crate::engine::{self, Finished, FirstConnect, Stop, StopReason};
 use crate::mcp::{Auth, Negotiated};
 use crate::plan::{Load, Plan};
 use crate::record::events::Events;
-use crate::record::http::{ControlAct, ControlRoutes, ControlState, Readiness};
 use crate::record::{Recorder, RecorderSetup, RunInfo, StagePlan, names};
 use crate::report::summary::{self, ProtocolInfo, RunMeta, Summary};
 use crate::report::{console, write};
 use crate::schedule::Pacer;
 use crate::schedule::control::Steering;
 use crate::secret::strip_credentials;
+use crate::serve::{ControlAct, ControlRoutes, ControlState, Readiness};
 
 /// Arguments of `mcp-soak run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -103,7 +103,7 @@ async fn execute_with(
             let routes = control_routes(&plan, &listener, &recorder, &controller)
                 .map_err(ExitError::usage)?;
             Some(
-                crate::record::http::serve_bound(
+                crate::serve::serve_bound(
                     listener,
                     recorder.prometheus(),
                     readiness.clone(),

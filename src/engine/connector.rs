@@ -14,11 +14,11 @@ use tokio::sync::Notify;
 use rand::RngExt;
 use tokio_util::sync::CancellationToken;
 
-use super::{Live, Shared, StopReason};
+use super::{Live, Stop, StopReason};
 use crate::mcp::McpClient;
-use crate::plan::PlanError;
-use crate::record::http::Readiness;
+use crate::plan::{Plan, PlanError};
 use crate::secret::scrub_url_secrets;
+use crate::serve::Readiness;
 
 /// First retry delay (before jitter).
 const FIRST_DELAY: Duration = Duration::from_millis(500);
@@ -81,30 +81,39 @@ impl Connection {
     }
 }
 
+/// The connector of a run: the connection it publishes to, the plan it connects and resolves the
+/// mix with, and the run's stop (it requests one on a mix mismatch).
+pub(super) struct Connector {
+    pub conn: Arc<Connection>,
+    pub plan: Plan,
+    pub stop: Stop,
+}
+
 /// Starts the connector; it ends once connected, on a mix mismatch, or when `halt` is cancelled.
 pub(super) fn spawn(
-    shared: Arc<Shared>,
+    connector: Connector,
     readiness: Readiness,
     halt: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        connect_loop(&shared, &readiness, &halt).await;
+        connect_loop(&connector, &readiness, &halt).await;
         // Nobody waits for an attempt that will not come.
-        shared.conn.attempted.notify_waiters();
+        connector.conn.attempted.notify_waiters();
     })
 }
 
-/// Waits until the connector's next attempt ends, the run is connected, or the run stops.
-pub(super) async fn wait_for_attempt(shared: &Shared) {
-    let attempted = shared.conn.attempted.notified();
+/// Waits until the connector's next attempt ends, the run is connected, or `stop` (the run's soft
+/// stop) is cancelled.
+pub(super) async fn wait_for_attempt(conn: &Connection, stop: &CancellationToken) {
+    let attempted = conn.attempted.notified();
     tokio::pin!(attempted);
     attempted.as_mut().enable();
-    if shared.conn.live().is_some() {
+    if conn.live().is_some() {
         return;
     }
     tokio::select! {
         _ = attempted => {}
-        _ = shared.stop.soft.cancelled() => {}
+        _ = stop.cancelled() => {}
     }
 }
 
@@ -116,7 +125,7 @@ enum Failed {
     Mix(PlanError),
 }
 
-async fn connect_loop(shared: &Shared, readiness: &Readiness, halt: &CancellationToken) {
+async fn connect_loop(connector: &Connector, readiness: &Readiness, halt: &CancellationToken) {
     let mut delay = FIRST_DELAY;
     loop {
         // Jitter in [delay/2, delay]: several soak instances do not retry in lockstep.
@@ -126,7 +135,7 @@ async fn connect_loop(shared: &Shared, readiness: &Readiness, halt: &Cancellatio
             _ = halt.cancelled() => return,
         }
         let attempt = tokio::select! {
-            a = attempt(shared) => a,
+            a = attempt(connector) => a,
             _ = halt.cancelled() => return,
         };
         match attempt {
@@ -142,20 +151,24 @@ async fn connect_loop(shared: &Shared, readiness: &Readiness, halt: &Cancellatio
                     live.client.shutdown().await;
                     return;
                 }
-                let _ = shared.conn.live.set(Arc::new(live));
+                let _ = connector.conn.live.set(Arc::new(live));
                 readiness.set_ready(true);
                 return;
             }
             Err(Failed::Mix(e)) => {
                 tracing::error!("the target came up but does not fit the mix: {e}");
-                let _ = shared.conn.mix_error.set(e);
-                shared.stop.request(StopReason::MixMismatch);
+                let _ = connector.conn.mix_error.set(e);
+                connector.stop.request(StopReason::MixMismatch);
                 return;
             }
             Err(Failed::Retry(reason)) => {
                 delay = (delay * 2).min(MAX_DELAY);
                 let detail = not_connected(&reason);
-                let mut down = shared.conn.down.lock().unwrap_or_else(|p| p.into_inner());
+                let mut down = connector
+                    .conn
+                    .down
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
                 // Warn when the reason changes; the same failure again is only debug.
                 if *down != detail {
                     tracing::warn!(retry_within = ?delay, "still not connected: {reason}");
@@ -165,15 +178,15 @@ async fn connect_loop(shared: &Shared, readiness: &Readiness, halt: &Cancellatio
                 *down = detail;
             }
         }
-        shared.conn.attempted.notify_waiters();
+        connector.conn.attempted.notify_waiters();
     }
 }
 
 /// One attempt: connect, list the tools, resolve the mix against them.
-async fn attempt(shared: &Shared) -> Result<Live, Failed> {
-    let url = &shared.plan.client.url;
+async fn attempt(connector: &Connector) -> Result<Live, Failed> {
+    let url = &connector.plan.client.url;
     let scrub = |e: &dyn std::fmt::Display| scrub_url_secrets(&e.to_string(), url);
-    let client = McpClient::connect(shared.plan.client.clone())
+    let client = McpClient::connect(connector.plan.client.clone())
         .await
         .map_err(|e| Failed::Retry(scrub(&e)))?;
     let tools = match client.list_tools().await {
@@ -183,7 +196,7 @@ async fn attempt(shared: &Shared) -> Result<Live, Failed> {
             return Err(Failed::Retry(format!("listing the tools: {}", scrub(&e))));
         }
     };
-    let mut plan = shared.plan.clone();
+    let mut plan = connector.plan.clone();
     if let Err(e) = plan.resolve_tools(&tools) {
         client.shutdown().await;
         return Err(Failed::Mix(e));

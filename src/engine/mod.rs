@@ -21,11 +21,11 @@ use tokio_util::task::TaskTracker;
 use crate::mcp::{McpClient, Negotiated};
 use crate::plan::{CapturePool, Load, Mix, Plan, PlanError};
 use crate::record::Recorder;
-use crate::record::http::Readiness;
 use crate::schedule::admission::{Admission, Admit};
 use crate::schedule::control::{Course, Steer};
 use crate::schedule::{closed, open};
 use crate::secret::{scrub_url_secrets, strip_credentials};
+use crate::serve::Readiness;
 use crate::timer::Clock;
 
 pub use crate::report::summary::StopReason;
@@ -53,10 +53,12 @@ struct Live {
     mix: Mix,
 }
 
-/// Shared state of one running soak, handed to every call task.
+/// What every call task of one running soak reads: the connection, the plan, the recorder and the
+/// admission it goes through, the captures it feeds, and the counts it keeps. The progress ticker
+/// ([`progress::Ticker`]) and the connector ([`connector::Connector`]) get their own parts.
 struct Shared {
-    /// The live connection, or why there is none yet (the connector's).
-    conn: Connection,
+    /// The live connection, or why there is none yet (the connector writes it).
+    conn: Arc<Connection>,
     recorder: Recorder,
     plan: Plan,
     captures: CapturePool,
@@ -64,10 +66,8 @@ struct Shared {
     hard_stop: CancellationToken,
     /// Calls cancelled by `hard_stop`.
     cancelled: AtomicU64,
-    /// Calls started and not yet recorded.
-    in_flight: AtomicU64,
-    /// The run's stop handle (progress may ask for a stop on an SLO breach).
-    stop: Stop,
+    /// Calls started and not yet recorded (the progress ticker reads it).
+    in_flight: Arc<AtomicU64>,
     /// Whether a due slot may start (in-flight cap, operation ceilings, Retry-After pauses).
     admission: Admission,
 }
@@ -119,7 +119,9 @@ async fn run_with(
 ) -> anyhow::Result<Finished> {
     let started = SystemTime::now();
     let grace = plan.limits.grace;
-    let t0 = Instant::now();
+    // One clock for the schedule and the progress ticker: the course's stages start from this t0.
+    let clock = Clock::Precise;
+    let t0 = clock.now();
     let op_max_rates: Vec<_> = plan.mix.ops.iter().map(|o| o.max_rate).collect();
     let admission = Admission::new(
         t0,
@@ -131,6 +133,16 @@ async fn run_with(
         Ok(l) => (Connection::new(Ok(l)), None),
         Err((reason, readiness)) => (Connection::new(Err(&reason)), Some(readiness)),
     };
+    let conn = Arc::new(conn);
+    let in_flight = Arc::new(AtomicU64::new(0));
+    let ticker = progress::Ticker::new(
+        &plan,
+        recorder.clone(),
+        conn.clone(),
+        in_flight.clone(),
+        stop.clone(),
+        clock.clone(),
+    );
     let shared = Arc::new(Shared {
         conn,
         recorder,
@@ -138,27 +150,33 @@ async fn run_with(
         captures: CapturePool::default(),
         hard_stop: stop.hard.clone(),
         cancelled: AtomicU64::new(0),
-        in_flight: AtomicU64::new(0),
-        stop: stop.clone(),
+        in_flight,
         admission,
     });
     let tracker = TaskTracker::new();
     shared.recorder.start(t0);
     shared.recorder.set_running(true);
-    let ticker = progress::spawn(shared.clone(), t0, stop.soft.clone(), steer.clone());
+    let ticker = progress::spawn(ticker, t0, steer.clone());
     // Stopped when the schedule ends (or at the soft stop), whichever comes first.
     let halt = stop.soft.child_token();
-    let connector = readiness.map(|r| connector::spawn(shared.clone(), r, halt.clone()));
+    let connector = readiness.map(|r| {
+        let connector = connector::Connector {
+            conn: shared.conn.clone(),
+            plan: shared.plan.clone(),
+            stop: stop.clone(),
+        };
+        connector::spawn(connector, r, halt.clone())
+    });
 
     let stop_reason = match shared.plan.load.clone() {
         Load::Open { stages, max_calls } => {
             let mut course = Course::new(&stages, max_calls, t0);
-            let reason = run_open(&shared, &mut course, &tracker, stop, steer, t0).await;
+            let reason = run_open(&shared, &clock, &mut course, &tracker, stop, steer, t0).await;
             // A schedule that ran to its end ends where the pacer (as steered) says (the last slot
             // fires before that); a stopped one ends now.
             let end = match (reason, course.end()) {
-                (StopReason::Completed, Some(end)) => end.max(Instant::now()),
-                _ => Instant::now(),
+                (StopReason::Completed, Some(end)) => end.max(clock.now()),
+                _ => clock.now(),
             };
             shared.recorder.end_schedule(end);
             reason
@@ -169,6 +187,7 @@ async fn run_with(
             delay,
         } => {
             let shared2 = shared.clone();
+            let soft = stop.soft.clone();
             let rng = Arc::new(std::sync::Mutex::new(StdRng::seed_from_u64(
                 shared.plan.seed,
             )));
@@ -180,6 +199,7 @@ async fn run_with(
                 move |_user, _i| {
                     let shared = shared2.clone();
                     let rng = rng.clone();
+                    let soft = soft.clone();
                     async move {
                         let now = Instant::now();
                         let started = {
@@ -197,7 +217,7 @@ async fn run_with(
                             }
                             // Not connected (recorded as `connect`): one failed call per connect
                             // attempt, not a busy loop.
-                            None => connector::wait_for_attempt(&shared).await,
+                            None => connector::wait_for_attempt(&shared.conn, &soft).await,
                         }
                     }
                 },
@@ -245,6 +265,7 @@ async fn run_with(
 /// (`steer`) pause and re-rate the course and change the weights slots are drawn with.
 async fn run_open(
     shared: &Arc<Shared>,
+    clock: &Clock,
     course: &mut Course,
     tracker: &TaskTracker,
     stop: &Stop,
@@ -261,7 +282,7 @@ async fn run_open(
     // The weights slots are drawn with: the plan's until the controls change them.
     let mut weights = Weights::new(&shared.plan.mix, steer.clone());
     let end = open::run(
-        &Clock::Precise,
+        clock,
         course,
         ceiling.as_deref(),
         &stop.soft,

@@ -18,7 +18,6 @@ mod call;
 pub mod errors;
 pub mod events;
 mod exporter;
-pub mod http;
 pub mod names;
 mod ops;
 pub mod raw;
@@ -29,7 +28,6 @@ pub(crate) mod timeline;
 pub mod window;
 
 pub use exporter::latency_buckets;
-pub use http::{MetricsServer, Readiness, serve};
 pub use ops::new_hist;
 pub use snapshot::Snapshot;
 pub use stages::StagePlan;
@@ -100,7 +98,7 @@ pub struct RecorderSetup {
     pub run_info: RunInfo,
 }
 
-/// Errors of the recorder and the metrics server.
+/// Errors of the recorder.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error("cannot create a latency histogram: {0}")]
@@ -115,11 +113,6 @@ pub enum RecordError {
     #[error("cannot write the raw stream {path}: {error}")]
     RawWrite {
         path: PathBuf,
-        error: std::io::Error,
-    },
-    #[error("cannot listen for /metrics on {addr}: {error}")]
-    Bind {
-        addr: std::net::SocketAddr,
         error: std::io::Error,
     },
 }
