@@ -468,7 +468,7 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
         },
         slos: slos_of(first),
         sessions,
-        current_stage: 0,
+        current_stage: None,
         in_flight: 0,
         raw_written,
         raw_lost,
