@@ -66,6 +66,7 @@ pub enum Action {
     },
     /// Append stages after the plan's last one, in the `--stages` syntax.
     Append {
+        /// The stages to add, e.g. `200:10m,100:5m@30s`.
         #[arg(value_name = "RATE:DURATION[@RAMP],...")]
         stages: String,
     },

@@ -38,7 +38,7 @@ impl ChangeSource {
 pub struct ControlEvent {
     /// Seconds from the run's start.
     pub at_s: f64,
-    /// What changed: pause, resume, rate, mix weights or SLOs.
+    /// What changed: pause, resume, rate, mix weights, SLOs, a stage jump or appended stages.
     pub action: ControlAction,
     /// What it was before, e.g. `50/s`, `running`, `echo=3,add=1`.
     pub from: String,

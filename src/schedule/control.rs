@@ -44,12 +44,19 @@ pub struct Steer {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ControlAction {
+    /// Sending stopped; the schedule froze.
     Pause,
+    /// Sending resumed where the schedule was paused.
     Resume,
+    /// The rate was set for the rest of the current stage.
     Rate,
+    /// Mix weights were changed.
     Mix,
+    /// The SLOs were replaced by a reload (SIGHUP).
     Slos,
+    /// The schedule jumped to another stage.
     Stage,
+    /// Stages were appended after the plan's last one.
     Append,
 }
 
@@ -71,8 +78,11 @@ impl ControlAction {
 /// What one accepted change did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
+    /// What kind of change it was.
     pub action: ControlAction,
+    /// The state before, in words, e.g. `50/s`.
     pub from: String,
+    /// The state after, in words.
     pub to: String,
 }
 
@@ -80,7 +90,9 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("`{field}`: {message}")]
 pub struct ControlError {
+    /// The field at fault, e.g. `rate`.
     pub field: String,
+    /// Why the change was refused.
     pub message: String,
 }
 
@@ -326,7 +338,12 @@ impl Steering {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Next {
     /// Fire at `intended`; `slot.stage` is the stage's index in the plan.
-    Fire { slot: Slot, intended: Instant },
+    Fire {
+        /// The scheduled call: its offset from the start and its stage.
+        slot: Slot,
+        /// When the schedule meant it to start.
+        intended: Instant,
+    },
     /// Paused: wait for a change.
     Paused,
     /// The schedule is over.
