@@ -50,7 +50,9 @@ pub struct Direct {
 
 /// A reply whose connection returns to the pool when it is dropped.
 pub struct Reply<'a> {
+    /// HTTP status code of the reply.
     pub status: u16,
+    /// The reply's headers; the body is read with [`Reply::chunk`].
     pub headers: HeaderMap,
     body: Incoming,
     conn: Option<SendRequest<Full<Bytes>>>,
