@@ -663,7 +663,7 @@ fn a_reload_refuses_what_cannot_change_live_and_names_it() {
     let f = file(".toml", BASE);
     let running = load(&f, &[], &[]).expect("running plan");
     let args = mcp_soak::commands::reload::args_of(&running);
-    let cases: [(&[&str], &[&str]); 12] = [
+    let cases: [(&[&str], &[&str]); 13] = [
         (&["--slo", "p95=10s"], &[]),
         // The rate of a one-stage load and the weights apply live (as a re-rate, a reweigh).
         (&["--rate", "20"], &[]),
@@ -671,9 +671,13 @@ fn a_reload_refuses_what_cannot_change_live_and_names_it() {
         (&["--url", "http://127.0.0.1:10/mcp"], &["target.url"]),
         (&["--header", "X-A: b"], &["target.headers"]),
         (&["--duration", "2m"], &["load.duration"]),
+        // A stage appended after the last one applies live (as `ctl append`); a new ramp does not.
+        (&["--stages", "10:1m,20:1m"], &[]),
         (
-            &["--stages", "10:1m,20:1m"],
-            &["load.stages (only the rate of a single-stage load changes live)"],
+            &["--stages", "10:1m@5s"],
+            &[
+                "load.stages (only the rate of the stage running now, and stages appended after the last, change live)",
+            ],
         ),
         (
             &["--mix", "echo=1"],
@@ -686,13 +690,17 @@ fn a_reload_refuses_what_cannot_change_live_and_names_it() {
     ];
     for (flags, refused) in cases {
         let new = load(&f, flags, &[]).expect("valid change");
-        assert_eq!(not_live(&running, &new, Some(&args)), refused, "{flags:?}");
+        assert_eq!(
+            not_live(&running, &new, Some(&args), Some(0)),
+            refused,
+            "{flags:?}"
+        );
     }
     // Tool arguments cannot change on a live run.
     let other_args = file(".toml", &BASE.replace("len = 5", "len = 6"));
     let new = load(&other_args, &[], &[]).expect("valid change");
     assert_eq!(
-        not_live(&running, &new, Some(&args)),
+        not_live(&running, &new, Some(&args), Some(0)),
         ["mix.args (tool arguments)"]
     );
 }

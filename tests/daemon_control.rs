@@ -57,8 +57,6 @@ fn start(
         "2025-11-25",
         "--mix",
         "list_clusters=1,list_versions=1",
-        "--duration",
-        "90s",
         "--control",
         "--metrics-listen",
         "127.0.0.1:0",
@@ -74,7 +72,12 @@ fn start(
 async fn pause_rerate_and_reweigh_change_what_the_server_receives() {
     let m = mock(fixed_latency(Duration::from_millis(2))).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut soak, summary) = start(dir.path(), &m.url, &["--rate", "10"], &[]);
+    let (mut soak, summary) = start(
+        dir.path(),
+        &m.url,
+        &["--rate", "10", "--duration", "90s"],
+        &[],
+    );
     let addr = soak.metrics_addr().await;
     let ctl = |a: &str| format!("http://{addr}/control/{a}");
     wait_until(Duration::from_secs(30), "calls to reach the mock", || {
@@ -177,17 +180,7 @@ async fn pause_rerate_and_reweigh_change_what_the_server_receives() {
     soak.signal("INT");
     soak.wait(Duration::from_secs(60)).await;
     let s = read_summary(&summary);
-    let events: Vec<(&str, &str)> = s["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| {
-            (
-                e["action"].as_str().unwrap_or(""),
-                e["source"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
+    let events = support::events(&s);
     assert_eq!(
         events,
         [
@@ -205,6 +198,119 @@ async fn pause_rerate_and_reweigh_change_what_the_server_receives() {
     );
 }
 
+/// Runs `mcp-soak ctl --url URL ARGS…` with `token` (if any) in its environment.
+fn ctl(url: &str, args: &[&str], token: Option<&str>) -> std::process::Output {
+    let mut cmd = std::process::Command::new(support::bin());
+    cmd.arg("ctl")
+        .arg("--url")
+        .arg(url)
+        .args(args)
+        .env_remove("MCP_SOAK_CONTROL_TOKEN");
+    if let Some(t) = token {
+        cmd.env("MCP_SOAK_CONTROL_TOKEN", t);
+    }
+    cmd.output().expect("run mcp-soak ctl")
+}
+
+/// A stepped run paused in stage 1, jumped to stage 2 and given a third stage: every row of the
+/// summary holds its own stage's calls, over the time the stage really ran (the pause left out),
+/// at the rate in force.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stepped_rows_follow_a_pause_a_jump_and_an_appended_stage() {
+    let m = mock(fixed_latency(Duration::from_millis(2))).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let began = Instant::now();
+    // Stage 1 is long (a slow start cannot leave it); the test jumps out of it.
+    let (mut soak, summary) = start(dir.path(), &m.url, &["--stages", "20:120s,40:3s"], &[]);
+    let addr = soak.metrics_addr().await;
+    let url = format!("http://{addr}");
+    let state = || async {
+        serde_json::from_str::<Value>(&get_text(&format!("{url}/control/state")).await)
+            .expect("state JSON")
+    };
+    wait_until(Duration::from_secs(30), "calls to reach the mock", || {
+        m.stats().total_calls() >= 10
+    })
+    .await;
+
+    let out = ctl(&url, &["pause"], None);
+    assert!(out.status.success(), "{out:?}");
+    let paused = state().await;
+    assert_eq!(paused["position"]["stage"], 1, "{paused}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(ctl(&url, &["resume"], None).status.success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Bad input: refused naming the field, nothing changed.
+    for (args, field) in [
+        (&["stage", "0"][..], "`stage`"),
+        (&["stage", "3"][..], "`stage`"),
+        (&["append", "x:1s"][..], "`stages[0]`"),
+        (&["append", "10:1s,5:forever,5:1s"][..], "`stages[1]`"),
+    ] {
+        let out = ctl(&url, args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("400") && err.contains(field),
+            "{args:?}: {err}"
+        );
+    }
+    let out = ctl(&url, &["append", "30:2s"], None);
+    assert!(out.status.success(), "{out:?}");
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("answer JSON");
+    assert_eq!(answer["to"], "3 stages", "{answer}");
+    let out = ctl(&url, &["stage", "2"], None);
+    assert!(out.status.success(), "{out:?}");
+    let jumped = began.elapsed();
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("answer JSON");
+    assert_eq!(
+        (answer["from"].as_str(), answer["to"].as_str()),
+        (Some("stage 1"), Some("stage 2")),
+        "{answer}"
+    );
+
+    // Stage 2 (3 s) and the appended stage 3 (2 s) run, then the run ends by itself.
+    let status = soak.wait(Duration::from_secs(60)).await;
+    assert!(status.success(), "{status:?}");
+    let s = read_summary(&summary);
+    let rows = s["stages"].as_array().expect("stages");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let f = |i: usize, key: &str| rows[i][key].as_f64().unwrap_or(f64::NAN);
+    let n = |i: usize, key: &str| rows[i]["totals"][key].as_u64().unwrap_or(u64::MAX);
+    let scheduled = |i: usize| rows[i]["scheduled"].as_u64().unwrap_or(u64::MAX);
+    assert_eq!(
+        [
+            f(0, "target_rate"),
+            f(1, "target_rate"),
+            f(2, "target_rate")
+        ],
+        [20.0, 40.0, 30.0]
+    );
+    // Whole stages from the jump on: exactly their slots, and (2 ms calls) most of them ended
+    // inside their own window (a loaded machine may send the last few late, into the next;
+    // calls in flight at a boundary end in the next one).
+    assert_eq!((scheduled(1), scheduled(2)), (120, 60));
+    assert!((100..=130).contains(&n(1, "calls")), "{}", rows[1]);
+    assert!((45..=90).contains(&n(2, "calls")), "{}", rows[2]);
+    assert!(
+        n(0, "calls").abs_diff(scheduled(0)) <= 10,
+        "stage 1's calls in stage 1's row: {}",
+        rows[0]
+    );
+    assert!((f(1, "duration_s") - 3.0).abs() < 0.05, "{}", rows[1]);
+    assert!((f(2, "start_s") - f(1, "start_s") - 3.0).abs() < 0.05);
+    // Stage 1 ran until the jump, less the ~3 s pause (inside its window, not its time).
+    assert!(
+        f(0, "duration_s") < jumped.as_secs_f64() - 2.0,
+        "paused time left out: {} (jump after {jumped:?})",
+        rows[0]
+    );
+    assert!(f(1, "start_s") > f(0, "duration_s") + 2.0, "{rows:?}");
+    let events: Vec<&str> = support::events(&s).into_iter().map(|e| e.0).collect();
+    assert_eq!(events, ["pause", "resume", "append", "stage"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_required_token_is_enforced_and_ctl_carries_it() {
     let m = mock(fixed_latency(Duration::from_millis(2))).await;
@@ -213,25 +319,19 @@ async fn a_required_token_is_enforced_and_ctl_carries_it() {
         ("MCP_SOAK_CONTROL_TOKEN", "s3cret-token"),
         ("MCP_SOAK__CONTROL__REQUIRE_TOKEN", "true"),
     ];
-    let (mut soak, _summary) = start(dir.path(), &m.url, &["--rate", "5"], &env);
+    let (mut soak, _summary) = start(
+        dir.path(),
+        &m.url,
+        &["--rate", "5", "--duration", "90s"],
+        &env,
+    );
     let addr = soak.metrics_addr().await;
     let url = format!("http://{addr}");
     for token in [None, Some("wrong")] {
         let (status, answer) = post(&format!("{url}/control/pause"), "", token).await;
         assert_eq!(status, 401, "{token:?}: {answer}");
     }
-    let ctl = |args: &[&str], token: Option<&str>| {
-        let mut cmd = std::process::Command::new(support::bin());
-        cmd.arg("ctl")
-            .arg("--url")
-            .arg(&url)
-            .args(args)
-            .env_remove("MCP_SOAK_CONTROL_TOKEN");
-        if let Some(t) = token {
-            cmd.env("MCP_SOAK_CONTROL_TOKEN", t);
-        }
-        cmd.output().expect("run mcp-soak ctl")
-    };
+    let ctl = |args: &[&str], token: Option<&str>| ctl(&url, args, token);
     let out = ctl(&["state"], Some("s3cret-token"));
     assert!(
         out.status.success(),

@@ -1,7 +1,8 @@
 //! Reload on SIGHUP, through the binary: an invalid file and a change that cannot apply live are
 //! refused with the running plan kept; a new SLO applies at once (the exported threshold and the
 //! final verdict follow) while the counters go on from where they were; a new rate applies as a
-//! re-rate (the mock sees it); `GET /control/state` shows where the run is and the SLOs judged now.
+//! re-rate (the mock sees it), in a stepped load to the running stage, and stages appended to the
+//! file are appended to the run; `GET /control/state` shows where the run is and the SLOs judged now.
 //!
 //! The target is the built-in mock, in this test process on port 0; the binary runs as a child.
 
@@ -224,4 +225,69 @@ async fn sighup_rerates_a_running_soak_and_refuses_a_new_duration() {
     assert_eq!(events[0]["action"], "rate");
     assert_eq!(events[0]["source"], "reload");
     assert_eq!(events[0]["to"], "50/s");
+}
+
+/// A stepped load: `(rate, duration)` per stage.
+fn stepped(url: &str, stages: &[(u32, &str)]) -> String {
+    let list: Vec<String> = stages
+        .iter()
+        .map(|(r, d)| format!("{{ rate = {r}, duration = \"{d}\" }}"))
+        .collect();
+    format!(
+        "[target]\nurl = \"{url}\"\n\n[load]\nstages = [{}]\n\n[[mix]]\ntool = \"list_clusters\"\nweight = 1\n",
+        list.join(", ")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rerates_the_running_stage_and_appends_stages_of_a_stepped_load() {
+    let m = mock(fixed_latency(Duration::from_millis(2))).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("soak.toml");
+    let summary = dir.path().join("summary.json");
+    // Stage 1 is long: the test stops the run in it.
+    write(&cfg, &stepped(&m.url, &[(10, "120s"), (5, "2s")]));
+    let mut soak = start(dir.path(), &cfg, &summary);
+    soak.metrics_addr().await;
+    wait_until(Duration::from_secs(30), "calls to reach the mock", || {
+        m.stats().total_calls() >= 5
+    })
+    .await;
+
+    // A stage that is not running cannot change: refused, nothing applies.
+    write(&cfg, &stepped(&m.url, &[(10, "120s"), (7, "2s")]));
+    soak.signal("HUP");
+    logged(
+        &soak,
+        "cannot change live (restart the soak for it): load.stages",
+        1,
+    )
+    .await;
+
+    // The running stage's rate and a stage appended: both apply.
+    write(
+        &cfg,
+        &stepped(&m.url, &[(50, "120s"), (5, "2s"), (30, "1s")]),
+    );
+    soak.signal("HUP");
+    logged(&soak, "reloaded: applied live", 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = calls_in(&m, Duration::from_secs(3)).await;
+    assert!((90..=240).contains(&after), "50/s over 3 s: {after}");
+
+    soak.signal("INT");
+    soak.wait(Duration::from_secs(60)).await;
+    let s = read_summary(&summary);
+    let rows = s["stages"].as_array().expect("stages");
+    let rates: Vec<f64> = rows
+        .iter()
+        .map(|r| r["target_rate"].as_f64().unwrap_or(f64::NAN))
+        .collect();
+    assert_eq!(
+        rates,
+        [50.0, 5.0, 30.0],
+        "the rate in force; the appended stage"
+    );
+    let events = support::events(&s);
+    assert_eq!(events, [("append", "reload"), ("rate", "reload")]);
 }

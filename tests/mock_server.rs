@@ -175,6 +175,18 @@ async fn initialize(c: &reqwest::Client, url: &str) -> String {
     session
 }
 
+/// DELETEs `session`; the server must accept it.
+async fn delete(c: &reqwest::Client, url: &str, session: &str) {
+    let del = c
+        .delete(url)
+        .header("Mcp-Session-Id", session)
+        .header("MCP-Protocol-Version", SESSION_VERSION)
+        .send()
+        .await
+        .expect("delete sent");
+    assert!(del.status().is_success(), "DELETE → {}", del.status());
+}
+
 #[tokio::test]
 async fn session_era_initialize_list_call_delete() {
     let m = start(MockConfig::default()).await;
@@ -232,14 +244,7 @@ async fn session_era_initialize_list_call_delete() {
     let parsed: Value = serde_json::from_str(text).expect("list_clusters text is JSON");
     assert!(parsed["clusters"].as_array().is_some_and(|a| !a.is_empty()));
 
-    let del = c
-        .delete(&m.url)
-        .header("Mcp-Session-Id", &session)
-        .header("MCP-Protocol-Version", SESSION_VERSION)
-        .send()
-        .await
-        .expect("delete sent");
-    assert!(del.status().is_success(), "DELETE → {}", del.status());
+    delete(&c, &m.url, &session).await;
     let after = tools_list_post(&c, &m.url, &session, 4).await;
     assert_eq!(after.status().as_u16(), 404);
 
@@ -250,6 +255,40 @@ async fn session_era_initialize_list_call_delete() {
     assert_eq!(s.calls_of("list_clusters"), 1);
     assert_eq!(s.total_calls(), 2);
     assert!(s.http_requests >= 7, "{s:?}");
+    m.shutdown().await;
+}
+
+/// Past `max_sessions` the mock refuses `initialize` as the PyPI `mcp` server does past its cap (503,
+/// -32603 "Too many open sessions"), and one DELETE lets exactly one new session in.
+#[tokio::test]
+async fn past_its_session_cap_initialize_gets_503_until_a_session_is_deleted() {
+    let m = start(MockConfig {
+        max_sessions: Some(2),
+        ..MockConfig::default()
+    })
+    .await;
+    let c = client();
+    let first = initialize(&c, &m.url).await;
+    initialize(&c, &m.url).await;
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": SESSION_VERSION, "capabilities": {},
+        "clientInfo": {"name": "mock-test", "version": "0"}}});
+    let refused = session_post(&c, &m.url, None, init.clone()).await;
+    assert!(refused.headers().get("mcp-session-id").is_none());
+    let (status, v) = reply(refused).await;
+    assert_eq!(status, 503);
+    assert_eq!(v["error"]["code"], -32603, "{v}");
+    assert_eq!(v["error"]["message"], "Too many open sessions");
+    // The open sessions still work.
+    assert_eq!(tools_list(&c, &m.url, &first, 1).await.0, 200);
+
+    delete(&c, &m.url, &first).await;
+    initialize(&c, &m.url).await;
+    let again = session_post(&c, &m.url, None, init).await;
+    assert_eq!(again.status().as_u16(), 503);
+
+    let s = m.stats();
+    assert_eq!((s.sessions_created, s.sessions_refused), (3, 2), "{s:?}");
     m.shutdown().await;
 }
 

@@ -219,6 +219,7 @@ fn metrics_text_agrees_with_counts_and_slos() {
         deleted: 4,
         abandoned: 1,
         reinitialized: 2,
+        refused: 6,
     });
     rec.set_in_flight(11);
     // Objectives in verdict order: echo p95; _all p95, min rate, max error ratio.
@@ -311,6 +312,7 @@ fn metrics_text_agrees_with_counts_and_slos() {
         (names::SESSIONS_DELETED_TOTAL, 4.0),
         (names::SESSIONS_ABANDONED_TOTAL, 1.0),
         (names::SESSIONS_REINITIALIZED_TOTAL, 2.0),
+        (names::SESSIONS_REFUSED_TOTAL, 6.0),
     ] {
         assert_eq!(value(&s, name, &[]), Some(n), "{name}");
     }

@@ -193,6 +193,7 @@ fn console_and_json_agree_on_every_count() {
         deleted: 5,
         abandoned: 0,
         reinitialized: 2,
+        refused: 4,
     };
     let mut out = Vec::new();
     console::write(&s, &mut out).expect("write");
@@ -206,7 +207,7 @@ fn console_and_json_agree_on_every_count() {
     assert_eq!(console_number(&text, "Sessions"), s.sessions.initialized);
     assert!(
         text.contains(
-            "9 created, 5 deleted, 3 expired, 2 re-initialized, 0 abandoned, 2 open at the end"
+            "9 created, 5 deleted, 3 expired, 2 re-initialized, 0 abandoned, 4 refused, 2 open at the end"
         ),
         "{text}"
     );

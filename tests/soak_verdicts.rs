@@ -232,6 +232,55 @@ async fn a_flat_server_passes() {
     assert!(drift["first_p95_ms"].as_f64() > Some(0.0));
 }
 
+/// A server that caps its sessions (503 -32603 "Too many open sessions" past the cap, like the PyPI
+/// `mcp` server) stops growing at the cap: under `abandon` its flat memory line is "capped", not
+/// healthy, and the memory SLO fails with that reason. Without the cap the same flat line passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_cap_is_capped_not_healthy() {
+    let flat = fake_metrics(Body::Flat).await;
+    let extra = |_: &str| format!("metrics_url = \"{flat}\"");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn(
+        MockConfig {
+            max_sessions: Some(5),
+            ..MockConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("mock starts");
+    let (exit, s) = soak_url(dir.path(), &mock.url, Some("abandon"), extra(&mock.url)).await;
+    let seen = mock.stats();
+    mock.shutdown().await;
+    // 40 calls, at most 5 sessions open (the DELETEd start-up sessions let as many more in): every
+    // initialize past that was refused, and the client counted exactly what the server refused.
+    let refused = s["sessions"]["refused"].as_u64().expect("refused");
+    assert!(refused >= 10, "{}", s["sessions"]);
+    assert_eq!(refused, seen.sessions_refused, "{seen:?}");
+    assert!(seen.sessions_created <= 5 + seen.deletes, "{seen:?}");
+    assert_eq!(s["soak"]["capped"], true);
+    let mem = &s["soak"]["memory"];
+    assert_eq!(mem["status"], "not_measured", "{mem}");
+    let reason = mem["reason"].as_str().expect("reason");
+    assert!(
+        reason.starts_with(&format!("capped: the server refused {refused} of ")),
+        "{reason}"
+    );
+    assert!(reason.contains("a session cap hides a leak"), "{reason}");
+    let slo = memory_slo(&s);
+    assert_eq!(slo["passed"], false, "{slo}");
+    assert_eq!(slo["reason"], format!("not measured: {reason}"));
+    assert_eq!(exit, Exit::SloFailed);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (exit, s) = soak_sessions(dir.path(), MockConfig::default(), Some("abandon"), extra).await;
+    assert_eq!(s["sessions"]["refused"], 0, "{}", s["sessions"]);
+    assert_eq!(s["soak"]["capped"], false);
+    assert_eq!(memory_slo(&s)["passed"], true, "{}", s["soak"]);
+    assert_eq!(exit, Exit::Ok);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_source_is_not_measured_and_fails() {
     let dir = tempfile::tempdir().unwrap();

@@ -34,7 +34,6 @@ pub struct Setup {
     pub every: Duration,
     /// The run's meta as the final summary would have it, minus its end.
     pub meta: RunMeta,
-    pub load: Load,
     /// The changes made so far, for the summary's `events`.
     pub events: Events,
 }
@@ -79,7 +78,7 @@ fn write_one(setup: &Setup, recorder: &Recorder) -> anyhow::Result<()> {
     let meta = RunMeta {
         ended: std::time::SystemTime::now(),
         is_final: false,
-        checkpoint: Some(position(&setup.load, &snap, setup.every)),
+        checkpoint: Some(position(&snap, setup.every)),
         events: setup.events.list(),
         ..setup.meta.clone()
     };
@@ -90,10 +89,11 @@ fn write_one(setup: &Setup, recorder: &Recorder) -> anyhow::Result<()> {
 }
 
 /// Where the run is in its plan at `snap` (`every`: the checkpoint interval, 0 without).
-fn position(load: &Load, snap: &Snapshot, every: Duration) -> Checkpoint {
+fn position(snap: &Snapshot, every: Duration) -> Checkpoint {
     Checkpoint {
         elapsed_s: snap.elapsed.as_secs_f64(),
-        stage: stage_at(load, snap.elapsed),
+        // The recorder's windows: they follow pauses, re-rates, jumps and appends.
+        stage: snap.current_stage.map(|i| i + 1),
         scheduled: snap.stages.iter().map(|s| s.scheduled).sum(),
         every_s: every.as_secs_f64(),
     }
@@ -101,7 +101,7 @@ fn position(load: &Load, snap: &Snapshot, every: Duration) -> Checkpoint {
 
 /// What `GET /control/state` answers: the run's position in its plan, the calls so far and the
 /// SLOs judged now (a reload may have replaced them). Read only.
-pub fn control_state(load: Load, recorder: Recorder, every: Option<Duration>) -> ControlState {
+pub fn control_state(recorder: Recorder, every: Option<Duration>) -> ControlState {
     std::sync::Arc::new(move || {
         let snap = recorder.snapshot();
         let calls: u64 = snap
@@ -111,22 +111,12 @@ pub fn control_state(load: Load, recorder: Recorder, every: Option<Duration>) ->
             .sum();
         serde_json::json!({
             "run_id": snap.run_info.run_id,
-            "position": position(&load, &snap, every.unwrap_or_default()),
+            "position": position(&snap, every.unwrap_or_default()),
             "calls": calls,
             "in_flight": snap.in_flight,
             "slos": recorder.slos(),
         })
     })
-}
-
-/// The stage (from 1) the pacer is in `elapsed` after the start; the closed model has one.
-fn stage_at(load: &Load, elapsed: Duration) -> Option<usize> {
-    match load {
-        Load::Open { stages, max_calls } => Pacer::new(stages, *max_calls)
-            .stage_at(elapsed)
-            .map(|(i, _)| i + 1),
-        Load::Closed { .. } => Some(1),
-    }
 }
 
 /// The planned length of a run (None: no planned end), which decides the default interval.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::plan::Stage;
 use crate::record::Recorder;
 use crate::record::events::{ChangeSource, Events};
 use crate::record::names;
@@ -20,11 +21,16 @@ pub enum Request {
     Resume,
     Rate(f64),
     Mix(BTreeMap<String, f64>),
+    /// Jump to this stage (from 1).
+    Stage(usize),
+    /// Append these stages.
+    Append(Vec<Stage>),
 }
 
 impl Request {
     /// `action` with its JSON body: `pause`, `resume` (no body), `rate` (`{"rate": 25}`), `mix`
-    /// (`{"weights": {"echo": 3}}`).
+    /// (`{"weights": {"echo": 3}}`), `stage` (`{"stage": 2}`, from 1), `append`
+    /// (`{"stages": "50:30s,100:1m"}`, the `--stages` syntax).
     pub fn parse(action: &str, body: &Value) -> Result<Request, Refusal> {
         let bad = |field: &str, message: String| Refusal {
             status: 400,
@@ -40,6 +46,36 @@ impl Request {
                     .map(Request::Rate)
                     .ok_or_else(|| bad("rate", format!("expected a number of calls/s, got {v}"))),
                 None => Err(bad("rate", "missing: send {\"rate\": 25}".into())),
+            },
+            "stage" => match body.get("stage") {
+                Some(v) => v
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .map(Request::Stage)
+                    .ok_or_else(|| {
+                        bad("stage", format!("expected a stage number from 1, got {v}"))
+                    }),
+                None => Err(bad("stage", "missing: send {\"stage\": 2}".into())),
+            },
+            "append" => match body.get("stages") {
+                Some(Value::String(text)) => {
+                    Stage::parse_list(text).map(Request::Append).map_err(|e| {
+                        let field = format!("stages[{}]", e.index.saturating_sub(1));
+                        let message = format!(
+                            "`{field}`: `{}`: {} (expected RATE:DURATION[@RAMP], e.g. 100:5m@30s)",
+                            e.text, e.message
+                        );
+                        bad(&field, message)
+                    })
+                }
+                Some(v) => Err(bad(
+                    "stages",
+                    format!("expected RATE:DURATION[@RAMP],... as a string, got {v}"),
+                )),
+                None => Err(bad(
+                    "stages",
+                    "missing: send {\"stages\": \"50:30s,100:1m\"}".into(),
+                )),
             },
             "mix" => {
                 let Some(map) = body.get("weights").and_then(Value::as_object) else {
@@ -63,7 +99,9 @@ impl Request {
             other => Err(Refusal {
                 status: 404,
                 field: None,
-                message: format!("no control action {other:?} (state, pause, resume, rate, mix)"),
+                message: format!(
+                    "no control action {other:?} (state, pause, resume, rate, mix, stage, append)"
+                ),
             }),
         }
     }
@@ -93,6 +131,10 @@ impl Controller {
             Request::Resume => self.steering.resume(),
             Request::Rate(r) => self.steering.set_rate(*r),
             Request::Mix(w) => self.steering.set_weights(w),
+            Request::Stage(n) => self
+                .steering
+                .jump(*n, self.recorder.stage_now().map(|i| i + 1)),
+            Request::Append(stages) => self.steering.append(stages),
         }?;
         if change.from != change.to {
             self.note(&change, source);
@@ -135,6 +177,8 @@ impl Controller {
         json!({
             "paused": s.paused,
             "rate": s.rate,
+            "stage": s.stage.map(|i| i + 1),
+            "appended": s.appended.len(),
             "weights": self.steering.weights(),
         })
     }
@@ -188,5 +232,26 @@ mod tests {
             Some("weights.echo")
         );
         assert_eq!(p("jump", Value::Null).err().map(|e| e.status), Some(404));
+        assert_eq!(p("stage", json!({"stage": 2})), Ok(Request::Stage(2)));
+        assert_eq!(
+            field(p("stage", json!({"stage": -1}))).as_deref(),
+            Some("stage")
+        );
+        assert_eq!(field(p("stage", json!({}))).as_deref(), Some("stage"));
+        assert_eq!(
+            p("append", json!({"stages": "50:30s,100:1m@10s"})).map(|r| match r {
+                Request::Append(s) => s.len(),
+                _ => 0,
+            }),
+            Ok(2)
+        );
+        assert_eq!(
+            field(p("append", json!({"stages": "50:30s,x:1m"}))).as_deref(),
+            Some("stages[1]")
+        );
+        assert_eq!(
+            field(p("append", json!({"stages": [1]}))).as_deref(),
+            Some("stages")
+        );
     }
 }

@@ -19,6 +19,8 @@ use crate::config::CONTROL_TOKEN_ENV;
   mcp-soak ctl pause
   mcp-soak ctl rate 25
   mcp-soak ctl mix echo=3,get-sum=1
+  mcp-soak ctl stage 2
+  mcp-soak ctl append 50:30s,100:1m@10s
   MCP_SOAK_CONTROL_TOKEN=... mcp-soak ctl --url http://10.0.0.5:9464 resume")]
 pub struct Args {
     /// The running soak's metrics listener.
@@ -55,6 +57,16 @@ pub enum Action {
         #[arg(value_name = "NAME=WEIGHT,...")]
         weights: String,
     },
+    /// Jump to stage N (from 1) now: it runs whole, then the stages after it.
+    Stage {
+        /// The stage number, from 1 (as the progress line and the summary count).
+        number: u64,
+    },
+    /// Append stages after the plan's last one, in the `--stages` syntax.
+    Append {
+        #[arg(value_name = "RATE:DURATION[@RAMP],...")]
+        stages: String,
+    },
 }
 
 impl Action {
@@ -66,6 +78,8 @@ impl Action {
             Action::Resume => ("resume", Some(Value::Null)),
             Action::Rate { rate } => ("rate", Some(json!({ "rate": rate }))),
             Action::Mix { weights } => ("mix", Some(json!({ "weights": parse_weights(weights)? }))),
+            Action::Stage { number } => ("stage", Some(json!({ "stage": number }))),
+            Action::Append { stages } => ("append", Some(json!({ "stages": stages }))),
         })
     }
 }

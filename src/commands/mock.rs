@@ -59,6 +59,10 @@ pub struct Args {
     /// Seed of the fault RNG.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Cap open sessions at N: past it `initialize` gets HTTP 503 -32603 "Too many open sessions"
+    /// (like the PyPI `mcp` server past 10,000).
+    #[arg(long, value_name = "N")]
+    pub max_sessions: Option<usize>,
 
     /// Fault injection flags (boxed: keeps the CLI enum small).
     #[command(flatten)]
@@ -153,6 +157,9 @@ impl Args {
         cfg.stateless |= self.stateless;
         cfg.json_response |= self.json_response;
         set(&mut cfg.seed, self.seed);
+        if self.max_sessions.is_some() {
+            cfg.max_sessions = self.max_sessions;
+        }
 
         let fa = &*self.faults;
         let f = &mut cfg.faults;
@@ -301,6 +308,8 @@ mod tests {
             "5s",
             "--stall-for",
             "2s",
+            "--max-sessions",
+            "7",
         ])
         .map_err(|e| e.to_string());
         let cfg = cli.and_then(|c| c.args.to_config().map_err(|e| e.to_string()));
@@ -309,6 +318,7 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         assert_eq!(cfg.allowed_hosts, vec!["mock"]);
+        assert_eq!(cfg.max_sessions, Some(7));
         assert!(matches!(
             cfg.faults.latency,
             Some(Latency::Lognormal { .. })

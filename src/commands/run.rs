@@ -288,6 +288,7 @@ fn report(
     let mut summary: Summary = summary::build(&snapshot, meta);
     let (soak, soak_slos) = crate::report::verdicts::soak_summary(
         observed,
+        &summary.sessions,
         &summary.timeline,
         summary
             .ops
@@ -367,7 +368,6 @@ fn start_checkpoints(
         path,
         every,
         meta: run_meta(plan, negotiated, started),
-        load: plan.load.clone(),
         events: events.clone(),
     };
     Some(Checkpointer::start(setup, recorder.clone()))
@@ -381,11 +381,12 @@ fn steering(plan: &Plan) -> Steering {
         .iter()
         .map(|o| (o.name.clone(), o.weight))
         .collect();
-    let rate = match &plan.load {
-        Load::Open { stages, .. } => Some(stages.first().map_or(0.0, |s| s.rate)),
-        Load::Closed { .. } => None,
-    };
-    Steering::new(ops, rate)
+    match &plan.load {
+        Load::Open { stages, .. } => {
+            Steering::new(ops, Some(stages.first().map_or(0.0, |s| s.rate))).with_stages(stages)
+        }
+        Load::Closed { .. } => Steering::new(ops, None),
+    }
 }
 
 /// The `/control/…` routes: the state always, changes when `[control] enabled`. A token is required
@@ -405,8 +406,7 @@ fn control_routes(
             crate::config::CONTROL_TOKEN_ENV
         );
     }
-    let progress =
-        checkpoint::control_state(plan.load.clone(), recorder.clone(), checkpoint_every(plan));
+    let progress = checkpoint::control_state(recorder.clone(), checkpoint_every(plan));
     let (ctl, enabled) = (controller.clone(), c.enabled);
     let state: ControlState = std::sync::Arc::new(move || {
         let mut v = progress();

@@ -23,7 +23,7 @@ use crate::plan::{CapturePool, Load, Mix, Plan, PlanError};
 use crate::record::Recorder;
 use crate::schedule::admission::{Admission, Admit};
 use crate::schedule::control::{Course, Steer};
-use crate::schedule::{closed, open, pacer::Pacer};
+use crate::schedule::{closed, open};
 use crate::secret::{scrub_url_secrets, strip_credentials};
 use crate::serve::Readiness;
 use crate::timer::Clock;
@@ -170,13 +170,12 @@ async fn run_with(
 
     let stop_reason = match shared.plan.load.clone() {
         Load::Open { stages, max_calls } => {
-            let pacer = Pacer::new(&stages, max_calls);
             let mut course = Course::new(&stages, max_calls, t0);
-            let reason = run_open(&shared, &clock, &mut course, &tracker, stop, steer).await;
-            // A schedule that ran to its end ends where the pacer says (the last slot fires
-            // before that); a stopped one ends now.
-            let end = match (reason, pacer.total_duration()) {
-                (StopReason::Completed, Some(total)) => (t0 + total).max(clock.now()),
+            let reason = run_open(&shared, &clock, &mut course, &tracker, stop, steer, t0).await;
+            // A schedule that ran to its end ends where the pacer (as steered) says (the last slot
+            // fires before that); a stopped one ends now.
+            let end = match (reason, course.end()) {
+                (StopReason::Completed, Some(end)) => end.max(clock.now()),
                 _ => clock.now(),
             };
             shared.recorder.end_schedule(end);
@@ -271,6 +270,7 @@ async fn run_open(
     tracker: &TaskTracker,
     stop: &Stop,
     mut steer: watch::Receiver<Steer>,
+    t0: Instant,
 ) -> StopReason {
     // The global ceiling is waited on (slots are delayed, never lost): a 10 ms burst holds the rate.
     let ceiling = shared
@@ -287,6 +287,12 @@ async fn run_open(
         ceiling.as_deref(),
         &stop.soft,
         &mut steer,
+        // The recorder's stage windows follow the schedule as it is steered.
+        |course, at| {
+            if let Err(e) = shared.recorder.relayout(at, &course.layout(at, t0)) {
+                tracing::warn!("per-stage windows not moved: {e}");
+            }
+        },
         |_k, slot, intended| {
             let op = weights.mix().pick_ready(&mut rng, &shared.captures);
             let Some(live) = call::live(shared, op, slot.stage, intended) else {

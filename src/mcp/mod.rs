@@ -352,6 +352,10 @@ pub struct SessionStats {
     /// Initializes that replaced an expired session.
     #[serde(default)]
     pub reinitialized: u64,
+    /// Initializes the server refused: answered with an HTTP error (e.g. the PyPI server's 503
+    /// "Too many open sessions" past its cap) or a JSON-RPC error.
+    #[serde(default)]
+    pub refused: u64,
 }
 
 impl std::ops::AddAssign for SessionStats {
@@ -363,6 +367,7 @@ impl std::ops::AddAssign for SessionStats {
         self.deleted += o.deleted;
         self.abandoned += o.abandoned;
         self.reinitialized += o.reinitialized;
+        self.refused += o.refused;
     }
 }
 

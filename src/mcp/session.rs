@@ -139,6 +139,8 @@ pub struct Pool {
     pub deleted: AtomicU64,
     pub abandoned: AtomicU64,
     pub reinitialized: AtomicU64,
+    /// Initializes answered with an HTTP or JSON-RPC error (a session cap, most often).
+    pub refused: AtomicU64,
     active: AtomicI64,
     /// Whether the server ever issued an `Mcp-Session-Id`: a session-era server that serves
     /// statelessly issues none, and then no session is open however often it was initialized.
@@ -172,6 +174,7 @@ impl Pool {
             deleted: AtomicU64::new(0),
             abandoned: AtomicU64::new(0),
             reinitialized: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
             active: AtomicI64::new(0),
             issued_ids: AtomicBool::new(false),
         }
@@ -301,6 +304,7 @@ impl Pool {
             deleted: n(&self.deleted),
             abandoned: n(&self.abandoned),
             reinitialized: n(&self.reinitialized),
+            refused: n(&self.refused),
         }
     }
 
@@ -329,8 +333,14 @@ impl Pool {
 
     async fn open_untimed(&self, http: &Http) -> Result<Arc<Session>, Exchange> {
         let _permit = self.gate.acquire().await;
-        let (s, info) =
-            initialize(http, &self.version, &self.client_name, &self.client_version).await?;
+        let (s, info) = initialize(http, &self.version, &self.client_name, &self.client_version)
+            .await
+            .inspect_err(|x| {
+                // The server answered and said no: a refusal (a timeout or reset is not one).
+                if matches!(x.kind, OutcomeKind::HttpError | OutcomeKind::RpcError) {
+                    self.refused.fetch_add(1, Ordering::Relaxed);
+                }
+            })?;
         if info.protocol_version != self.version {
             let d = format!(
                 "server changed protocol version to {}",

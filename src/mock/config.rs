@@ -26,6 +26,10 @@ pub struct MockConfig {
     /// Idle time after which a session is forgotten (then the client gets 404).
     #[serde(with = "humantime_serde")]
     pub session_idle_timeout: Option<Duration>,
+    /// At most this many sessions open at once: past it `initialize` is answered HTTP 503 with
+    /// JSON-RPC -32603 "Too many open sessions", as the PyPI `mcp` server does past 10,000 (a DELETE
+    /// or an idle expiry lets one more in). None: no cap. Ignored when `stateless`.
+    pub max_sessions: Option<usize>,
     /// How many created payment ids `verify_payment` remembers (oldest forgotten first).
     pub payment_store_capacity: usize,
     /// Seed of the fault-injection RNG: the same seed and request order give the same faults.
@@ -45,6 +49,7 @@ impl Default for MockConfig {
             stateless: false,
             json_response: false,
             session_idle_timeout: Some(Duration::from_secs(300)),
+            max_sessions: None,
             payment_store_capacity: 100_000,
             seed: 0x5eed,
             faults: FaultConfig::default(),

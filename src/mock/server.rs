@@ -166,6 +166,10 @@ impl ServerHandler for MockServer {
 pub(crate) struct CountingSessions {
     inner: LocalSessionManager,
     shared: Arc<Shared>,
+    /// `MockConfig::max_sessions`.
+    max_sessions: Option<usize>,
+    /// Held from the cap check until the session exists, so the cap is exact under concurrency.
+    opening: tokio::sync::Mutex<()>,
 }
 
 impl CountingSessions {
@@ -310,6 +314,31 @@ async fn http_layer(State(s): State<Arc<Shared>>, req: Request, next: Next) -> R
         .await
 }
 
+/// The body the PyPI `mcp` server sends with its 503 past the session cap.
+const TOO_MANY_SESSIONS: &str = r#"{"jsonrpc":"2.0","id":"server-error","error":{"code":-32603,"message":"Too many open sessions"}}"#;
+
+/// With `max_sessions` set, answers a session-less POST (an `initialize`) with 503 and JSON-RPC
+/// -32603 "Too many open sessions" while that many sessions are open.
+async fn session_cap(State(c): State<Arc<CountingSessions>>, req: Request, next: Next) -> Response {
+    let Some(max) = c.max_sessions else {
+        return next.run(req).await;
+    };
+    if req.method() != Method::POST || req.headers().contains_key("mcp-session-id") {
+        return next.run(req).await;
+    }
+    let _one_at_a_time = c.opening.lock().await;
+    if c.inner.sessions.read().await.len() >= max {
+        bump(&c.shared.counters.sessions_refused);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/json")],
+            TOO_MANY_SESSIONS,
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
 /// Origins on an allowed host: any port, http or https (an explicit `host:port` pins the port).
 fn origins_for_host(host: &str) -> Vec<String> {
     let has_port = !host.contains('[')
@@ -418,6 +447,8 @@ pub async fn spawn_on(
     let sessions = Arc::new(CountingSessions {
         inner,
         shared: shared.clone(),
+        max_sessions: cfg.max_sessions.filter(|_| !cfg.stateless),
+        opening: tokio::sync::Mutex::new(()),
     });
     let ct = CancellationToken::new();
     let server = MockServer(shared.clone());
@@ -428,6 +459,10 @@ pub async fn spawn_on(
     );
     let app = axum::Router::new()
         .route_service(&cfg.path, service)
+        .route_layer(axum::middleware::from_fn_with_state(
+            sessions.clone(),
+            session_cap,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             http_layer,

@@ -36,6 +36,8 @@ pub struct MockStats {
     pub deletes: u64,
     /// Sessions forgotten by [`super::MockHandle::expire_sessions`].
     pub sessions_expired: u64,
+    /// `initialize` requests answered 503 because `max_sessions` sessions were open.
+    pub sessions_refused: u64,
     /// The most tool calls the mock was handling at the same time.
     pub peak_in_flight: u64,
     /// Injected faults by kind.
@@ -60,6 +62,7 @@ pub(crate) struct Counters {
     pub(crate) sessions_created: AtomicU64,
     pub(crate) deletes: AtomicU64,
     pub(crate) sessions_expired: AtomicU64,
+    pub(crate) sessions_refused: AtomicU64,
     pub(crate) in_flight: AtomicU64,
     pub(crate) peak_in_flight: AtomicU64,
     pub(crate) latency: AtomicU64,
@@ -109,6 +112,7 @@ impl Counters {
             sessions_created: get(&self.sessions_created),
             deletes: get(&self.deletes),
             sessions_expired: get(&self.sessions_expired),
+            sessions_refused: get(&self.sessions_refused),
             peak_in_flight: get(&self.peak_in_flight),
             faults: FaultCounts {
                 latency: get(&self.latency),

@@ -149,7 +149,6 @@ struct Inner {
     run_info: RunInfo,
     /// The SLOs judged now: replaced by a reload (SIGHUP).
     slos: Mutex<Vec<Slo>>,
-    current_stage: AtomicU64,
     in_flight: AtomicU64,
     sessions: Mutex<SessionStats>,
     /// Per SLO objective: seconds in breach over the sliding window and the worst full window.
@@ -234,7 +233,6 @@ impl Recorder {
             raw,
             run_info,
             slos: Mutex::new(setup.slos),
-            current_stage: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             sessions: Mutex::new(SessionStats::default()),
             slo_windows: Mutex::new(Vec::new()),
@@ -259,6 +257,22 @@ impl Recorder {
         self.inner.stages.start(t0);
     }
 
+    /// The schedule changed at `at` (or started): from then on its stages begin as `segments`
+    /// say (offsets from `t0`, from the pacer's [`Course::layout`](crate::schedule::control::Course::layout)),
+    /// and the per-stage windows follow.
+    pub fn relayout(
+        &self,
+        at: Instant,
+        segments: &[crate::schedule::control::Segment],
+    ) -> Result<(), RecordError> {
+        self.inner.stages.relayout(at, segments)
+    }
+
+    /// The stage (0-based) the schedule is in now, by the per-stage windows; None once it ended.
+    pub fn stage_now(&self) -> Option<usize> {
+        self.inner.stages.stage_at(Instant::now())
+    }
+
     /// The schedule stopped sending at `at` (it ran to its end, or was stopped): calls that end
     /// later belong to the drain row, and the last stage's window ends here.
     pub fn end_schedule(&self, at: Instant) {
@@ -269,7 +283,6 @@ impl Recorder {
     /// within a stage). `mcp_soak_stage` shows the stage number as everywhere else: from 1.
     pub fn set_stage(&self, idx: usize, target_rate: f64) {
         let inner = &*self.inner;
-        inner.current_stage.store(idx as u64, Ordering::Relaxed);
         inner.gauges.stage.set((idx + 1) as f64);
         inner.gauges.target_rate.set(target_rate);
     }
@@ -290,6 +303,7 @@ impl Recorder {
         g.sessions_deleted.absolute(s.deleted);
         g.sessions_abandoned.absolute(s.abandoned);
         g.sessions_reinitialized.absolute(s.reinitialized);
+        g.sessions_refused.absolute(s.refused);
     }
 
     /// A gauge on this run's exporter (with the run identity labels), for the target's resource

@@ -36,6 +36,8 @@ pub const SESSIONS_DELETED_TOTAL: &str = "mcp_soak_sessions_deleted_total";
 pub const SESSIONS_ABANDONED_TOTAL: &str = "mcp_soak_sessions_abandoned_total";
 /// Counter: initializes that replaced a session the server expired.
 pub const SESSIONS_REINITIALIZED_TOTAL: &str = "mcp_soak_sessions_reinitialized_total";
+/// Counter: initializes the server refused (an HTTP or JSON-RPC error, e.g. 503 past a session cap).
+pub const SESSIONS_REFUSED_TOTAL: &str = "mcp_soak_sessions_refused_total";
 /// Gauge: index of the current stage (0-based).
 pub const STAGE: &str = "mcp_soak_stage";
 /// Gauge `{tool}`: SLO p95 latency threshold, seconds.
@@ -102,7 +104,7 @@ pub struct Metric {
 
 /// Every metric mcp-soak exports, in one table: the exporter's `# HELP`/`# TYPE` lines come from
 /// it, and a test holds docs/metrics.md to it.
-pub const METRICS: [Metric; 39] = [
+pub const METRICS: [Metric; 40] = [
     Metric {
         name: CALLS_TOTAL,
         kind: MetricKind::Counter,
@@ -204,6 +206,12 @@ pub const METRICS: [Metric; 39] = [
         kind: MetricKind::Counter,
         unit: None,
         help: "MCP initializes that replaced a session the server expired.",
+    },
+    Metric {
+        name: SESSIONS_REFUSED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        help: "MCP initializes the server refused (an HTTP or JSON-RPC error, e.g. 503 past a session cap).",
     },
     Metric {
         name: STAGE,

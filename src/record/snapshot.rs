@@ -53,8 +53,9 @@ pub struct Snapshot {
     pub slo_windows: Vec<(f64, Option<f64>)>,
     /// Handshakes calls did, per kind seen (µs): not part of any service time.
     pub handshakes: Vec<(crate::mcp::handshake::HandshakeKind, Hist)>,
-    /// Index of the current (or last) stage.
-    pub current_stage: usize,
+    /// The stage (0-based) the schedule is in, by the same windows as the per-stage rows; None once
+    /// the schedule ended.
+    pub current_stage: Option<usize>,
     /// Calls in flight as last set by the engine.
     pub in_flight: u64,
     /// Raw-stream lines written and lines lost to back-pressure or I/O errors (0 without `--raw`).
@@ -222,7 +223,7 @@ impl super::Recorder {
                 .filter(|(_, h)| !h.is_empty())
                 .map(|(k, h)| (k, h.clone()))
                 .collect(),
-            current_stage: inner.current_stage.load(Ordering::Relaxed) as usize,
+            current_stage: inner.stages.stage_at(end),
             in_flight: inner.in_flight.load(Ordering::Relaxed),
             raw_written: inner.raw.as_ref().map_or(0, raw::RawSink::written),
             raw_lost: inner.raw.as_ref().map_or(0, raw::RawSink::lost),

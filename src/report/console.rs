@@ -138,16 +138,17 @@ pub fn write(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         "Throughput", t.calls_per_second, t.ok_per_second
     )?;
     let ss = &s.sessions;
-    if ss.initialized > 0 {
+    if ss.initialized > 0 || ss.refused > 0 {
         writeln!(
             w,
-            "  {:<22} {} created, {} deleted, {} expired, {} re-initialized, {} abandoned, {} open at the end",
+            "  {:<22} {} created, {} deleted, {} expired, {} re-initialized, {} abandoned, {} refused, {} open at the end",
             "Sessions",
             ss.initialized,
             ss.deleted,
             ss.expired,
             ss.reinitialized,
             ss.abandoned,
+            ss.refused,
             ss.active
         )?;
     }

@@ -468,7 +468,7 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
         },
         slos: slos_of(first),
         sessions,
-        current_stage: 0,
+        current_stage: None,
         in_flight: 0,
         raw_written,
         raw_lost,
@@ -501,9 +501,14 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
 }
 
 /// Every shard samples the same server: the merged summary keeps the soak section (and its SLO
-/// verdicts) of the first shard that sampled one.
+/// verdicts) of the first shard the server capped (its memory line says nothing about a leak), else
+/// of the first shard that sampled one.
 fn carry_soak(summary: &mut Summary, shards: &[Shard]) {
-    let Some(s) = shards.iter().find(|s| s.summary.soak.source.is_some()) else {
+    let Some(s) = shards
+        .iter()
+        .find(|s| s.summary.soak.capped)
+        .or_else(|| shards.iter().find(|s| s.summary.soak.source.is_some()))
+    else {
         return;
     };
     summary.soak = s.summary.soak.clone();

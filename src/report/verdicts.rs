@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::mcp::SessionStats;
 use crate::plan::{Objective, SoakLimits};
 use crate::record::resources::{self, Observed, Sample};
 use crate::record::snapshot::TimelinePoint;
@@ -121,6 +122,29 @@ pub const MIN_LEAK_GROWTH_BYTES: f64 = 5e6;
 pub fn leak_breached(g: &Measured<Growth>, max_per_hour: f64) -> Option<bool> {
     g.value()
         .map(|g| g.per_hour > max_per_hour && g.growth > MIN_LEAK_GROWTH_BYTES)
+}
+
+/// Refused initializes needed, at least, to call a run capped (a few refusals are noise).
+pub const CAPPED_MIN_REFUSED: u64 = 10;
+/// …and their least share of the initialize attempts (sessions created plus refused).
+pub const CAPPED_MIN_SHARE: f64 = 0.01;
+
+/// Why the memory slope says nothing when the server capped its sessions, or `None`: at least
+/// [`CAPPED_MIN_REFUSED`] initializes refused and at least [`CAPPED_MIN_SHARE`] of the attempts. A
+/// server that refuses new sessions past a cap (the PyPI `mcp` server: 503 "Too many open sessions"
+/// past 10,000) stops growing at the cap, so its flat line would otherwise read as healthy.
+pub fn capped(sessions: &SessionStats) -> Option<String> {
+    let refused = sessions.refused;
+    let attempts = sessions.initialized + refused;
+    (refused >= CAPPED_MIN_REFUSED && refused as f64 >= CAPPED_MIN_SHARE * attempts as f64).then(
+        || {
+            format!(
+                "capped: the server refused {refused} of {attempts} new sessions (an HTTP or \
+                 JSON-RPC error to initialize, e.g. HTTP 503 \"Too many open sessions\") — a \
+                 session cap hides a leak from the slope"
+            )
+        },
+    )
 }
 
 /// The last window against the first steady one.
@@ -272,6 +296,10 @@ pub struct SoakSummary {
     /// The same per tool (or method) of the mix, from each one's own timeline, same windows.
     #[serde(default)]
     pub drift_by_tool: BTreeMap<String, Measured<Drift>>,
+    /// The server refused new sessions often enough to be capped ([`capped`]): memory and fds
+    /// are then not measured, whatever their slope.
+    #[serde(default)]
+    pub capped: bool,
 }
 
 const NO_SOURCE: &str = "no target.metrics_url or target.pid set";
@@ -288,6 +316,7 @@ impl Default for SoakSummary {
             open_fds: Measured::not(NO_SOURCE),
             drift: Measured::not("no calls completed"),
             drift_by_tool: BTreeMap::new(),
+            capped: false,
         }
     }
 }
@@ -295,9 +324,11 @@ impl Default for SoakSummary {
 /// Builds the soak summary from what the sampler saw, the call timeline and each tool's own
 /// (`per_tool`: name, timeline), and the SLO verdicts for the limits that are set (`not measured`
 /// fails: a soak that could not see its server's memory has not shown it does not leak). The drift
-/// SLO judges every tool together; the per-tool drift is reported beside it.
+/// SLO judges every tool together; the per-tool drift is reported beside it. When the `sessions`
+/// counters say the server was [`capped`], memory and fds are not measured, for that reason.
 pub fn soak_summary<'a>(
     seen: &Observed,
+    sessions: &SessionStats,
     timeline: &[TimelinePoint],
     per_tool: impl IntoIterator<Item = (&'a str, &'a [TimelinePoint])>,
     run_s: f64,
@@ -309,7 +340,11 @@ pub fn soak_summary<'a>(
     let window_s = limits
         .window
         .map_or_else(|| default_window_s(run_s, warmup_s), |d| d.as_secs_f64());
+    let cap = capped(sessions);
     let sampled = |key: &str| {
+        if let Some(reason) = &cap {
+            return Measured::not(reason.clone());
+        }
         if seen.source.is_empty() {
             return Measured::not(NO_SOURCE);
         }
@@ -338,6 +373,7 @@ pub fn soak_summary<'a>(
             .into_iter()
             .map(|(name, points)| (name.to_owned(), drift(points, warmup_s, window_s)))
             .collect(),
+        capped: cap.is_some(),
     };
     let mut slos = Vec::new();
     let verdict = |objective: Objective,
@@ -599,7 +635,14 @@ mod tests {
             ..SoakLimits::default()
         };
         let per_tool = [("fast", fast.as_slice()), ("slow", slow.as_slice())];
-        let (s, slos) = soak_summary(&Observed::default(), &all, per_tool, 20.0, &limits);
+        let (s, slos) = soak_summary(
+            &Observed::default(),
+            &SessionStats::default(),
+            &all,
+            per_tool,
+            20.0,
+            &limits,
+        );
         let change = |tool: &str| {
             s.drift_by_tool[tool]
                 .value()
@@ -626,12 +669,73 @@ mod tests {
         // One tool: its drift is the run's, not repeated.
         let (one, _) = soak_summary(
             &Observed::default(),
+            &SessionStats::default(),
             &all,
             [("slow", slow.as_slice())],
             20.0,
             &limits,
         );
         assert_eq!(soak_rows(&one).len(), 4);
+    }
+
+    /// 60 s of a server whose memory stays at 100 MB, sampled every 5 s.
+    fn flat_memory_observed() -> Observed {
+        let mut timeline = resources::Timeline::new(100);
+        for i in 0..=12 {
+            timeline.push(Sample {
+                at_s: i as f64 * 5.0,
+                values: BTreeMap::from([(resources::RESIDENT_BYTES.to_owned(), 100e6)]),
+            });
+        }
+        Observed {
+            source: "pid 1".into(),
+            timeline,
+            ..Observed::default()
+        }
+    }
+
+    #[test]
+    fn sustained_refused_initializes_make_the_memory_verdict_capped() {
+        let stats = |initialized, refused| SessionStats {
+            initialized,
+            refused,
+            ..SessionStats::default()
+        };
+        // A few refusals, or a sliver of the attempts, are noise; ≥ 10 and ≥ 1 % is a cap.
+        assert_eq!(capped(&stats(100, 9)), None);
+        assert_eq!(capped(&stats(10_000, 100)), None);
+        assert!(capped(&stats(9_900, 100)).is_some());
+        let why = capped(&stats(10, 990)).expect("capped");
+        assert!(why.contains("refused 990 of 1000 new sessions"), "{why}");
+        assert!(why.contains("a session cap hides a leak"), "{why}");
+
+        // A flat memory line that would pass: capped, it is not measured and the SLO fails.
+        let seen = flat_memory_observed();
+        let limits = SoakLimits {
+            max_memory_growth: Some(50e6),
+            warmup: Some(std::time::Duration::ZERO),
+            ..SoakLimits::default()
+        };
+        let none: [(&str, &[TimelinePoint]); 0] = [];
+        let (healthy, slos) = soak_summary(&seen, &stats(10, 0), &[], none, 60.0, &limits);
+        assert!(!healthy.capped);
+        assert!(slos[0].passed, "{slos:?}");
+        let (s, slos) = soak_summary(&seen, &stats(10, 990), &[], none, 60.0, &limits);
+        assert!(s.capped);
+        assert!(matches!(&s.memory, Measured::NotMeasured { reason } if reason == &why));
+        assert!(!slos[0].passed);
+        let reason = slos[0].reason.as_deref().expect("a reason");
+        assert!(
+            reason.starts_with("not measured: capped: the server refused 990"),
+            "{reason}"
+        );
+        assert!(
+            soak_rows(&s)[1]
+                .1
+                .starts_with("memory not measured: capped:"),
+            "{:?}",
+            soak_rows(&s)
+        );
     }
 
     #[test]

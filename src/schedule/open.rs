@@ -43,23 +43,29 @@ pub fn ceiling(max_rate: f64, burst: Duration) -> Option<Arc<DefaultDirectRateLi
 /// Runs `course` (the pacer's schedule from its start, as the controls steer it), calling
 /// `fire(k, slot, intended)` for every slot, until the schedule ends or `stop` is cancelled. Sleeps on
 /// `clock` (the precise [`Timer`] in production). `steer` is read whenever the loop waits, so a change
-/// applies before the next slot, never in the middle of a batch of due slots.
-pub async fn run<F>(
+/// applies before the next slot, never in the middle of a batch of due slots. `relaid(course, at)`
+/// is called at the start and after every change, with the instant it applied at (the recorder's
+/// stage windows follow [`Course::layout`]).
+pub async fn run<F, R>(
     clock: &Clock,
     course: &mut Course,
     ceiling: Option<&DefaultDirectRateLimiter>,
     stop: &CancellationToken,
     steer: &mut watch::Receiver<Steer>,
+    mut relaid: R,
     mut fire: F,
 ) -> LoopEnd
 where
     F: FnMut(u64, Slot, Instant),
+    R: FnMut(&Course, Instant),
 {
     let timer = Timer::new();
     // False once the controls are gone: nothing more can change.
     let mut steerable = true;
     let mut k: u64 = 0;
-    course.apply(&steer.borrow_and_update(), clock.now(), k);
+    let now = clock.now();
+    course.apply(&steer.borrow_and_update(), now, k);
+    relaid(course, now);
     loop {
         let due = match course.next(k) {
             Next::End => return LoopEnd::Finished,
@@ -73,7 +79,11 @@ where
                 biased;
                 changed = steer.changed(), if steerable => {
                     match changed {
-                        Ok(()) => course.apply(&steer.borrow_and_update(), clock.now(), k),
+                        Ok(()) => {
+                            let now = clock.now();
+                            course.apply(&steer.borrow_and_update(), now, k);
+                            relaid(course, now);
+                        }
                         Err(_) => steerable = false,
                     }
                     continue;
@@ -122,6 +132,7 @@ where
 mod tests {
     use super::*;
     use crate::plan::Stage;
+    use crate::record::{Record, Recorder, RecorderSetup, StagePlan};
     use crate::schedule::control::Steering;
 
     fn stages() -> Vec<Stage> {
@@ -137,9 +148,23 @@ mod tests {
     async fn fire_steered(
         clock: &Clock,
         steering: &Steering,
+        hook: impl FnMut(Duration, &CancellationToken),
+    ) -> (LoopEnd, Vec<(usize, Duration, Duration)>) {
+        fire_recorded(clock, steering, None, hook).await
+    }
+
+    /// [`fire_steered`], each slot also recorded as an answered call ending when it fired, and the
+    /// recorder's stage windows moved as the engine moves them (`recorder` started at `t0`).
+    async fn fire_recorded(
+        clock: &Clock,
+        steering: &Steering,
+        recorder: Option<&Recorder>,
         mut hook: impl FnMut(Duration, &CancellationToken),
     ) -> (LoopEnd, Vec<(usize, Duration, Duration)>) {
         let t0 = clock.now();
+        if let Some(r) = recorder {
+            r.start(t0);
+        }
         let mut course = Course::new(&stages(), None, t0);
         let stop = CancellationToken::new();
         let mut steer = steering.subscribe();
@@ -150,7 +175,15 @@ mod tests {
             None,
             &stop,
             &mut steer,
+            |course, at| {
+                if let Some(r) = recorder {
+                    r.relayout(at, &course.layout(at, t0)).expect("relayout");
+                }
+            },
             |_k, slot, at| {
+                if let Some(r) = recorder {
+                    r.record(answered(slot.stage, at, clock.now()));
+                }
                 fired.push((slot.stage, at - t0, clock.now() - t0));
                 hook(at - t0, &stop);
             },
@@ -161,6 +194,56 @@ mod tests {
 
     fn steering() -> Steering {
         Steering::new(vec![("echo".into(), 1)], Some(100.0))
+    }
+
+    fn answered(stage: usize, intended: Instant, done: Instant) -> Record {
+        Record {
+            op: 0,
+            stage,
+            kind: crate::mcp::OutcomeKind::Ok,
+            status: Some(200),
+            rpc_code: None,
+            intended,
+            sent: Some(intended),
+            done,
+            bytes: 0,
+            detail: None,
+            session: None,
+            retry_after: None,
+        }
+    }
+
+    /// Runs [`stages`] in virtual time (recorded into `recorder`, if any), paused when the slot due
+    /// at 0.5 s fires and resumed 10 s later by a task on the same clock.
+    async fn paused_from_half_a_second_for_10s(
+        recorder: Option<&Recorder>,
+    ) -> (LoopEnd, Vec<(usize, Duration, Duration)>, Instant) {
+        let clock = Clock::virtual_time();
+        let t0 = clock.now();
+        let steering = steering();
+        let (paused_tx, paused_rx) = tokio::sync::oneshot::channel();
+        let mut paused_tx = Some(paused_tx);
+        let resumer = {
+            let (clock, steering) = (clock.clone(), steering.clone());
+            tokio::spawn(async move {
+                let _ = paused_rx.await;
+                clock
+                    .sleep_until(&Timer::new(), t0 + Duration::from_millis(10_500))
+                    .await;
+                steering.resume().map(|_| ())
+            })
+        };
+        let (end, fired) = fire_recorded(&clock, &steering, recorder, |at, _| {
+            if at == Duration::from_millis(500) {
+                assert!(steering.pause().is_ok());
+                if let Some(tx) = paused_tx.take() {
+                    let _ = tx.send(());
+                }
+            }
+        })
+        .await;
+        assert_eq!(resumer.await.ok(), Some(Ok(())));
+        (end, fired, t0)
     }
 
     /// Fires the pacer in virtual time, stopping once a slot is due at or after `stop_at`.
@@ -204,33 +287,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_pause_sends_nothing_and_the_resume_brings_no_late_burst() {
-        let clock = Clock::virtual_time();
-        let t0 = clock.now();
-        let steering = steering();
-        let (paused_tx, paused_rx) = tokio::sync::oneshot::channel();
-        let mut paused_tx = Some(paused_tx);
-        // Once paused at 0.5 s, the clock moves 10 s on and the schedule is resumed.
-        let resumer = {
-            let (clock, steering) = (clock.clone(), steering.clone());
-            tokio::spawn(async move {
-                let _ = paused_rx.await;
-                clock
-                    .sleep_until(&Timer::new(), t0 + Duration::from_millis(10_500))
-                    .await;
-                steering.resume().map(|_| ())
-            })
-        };
-        let (end, fired) = fire_steered(&clock, &steering, |at, _| {
-            if at == Duration::from_millis(500) {
-                assert!(steering.pause().is_ok());
-                if let Some(tx) = paused_tx.take() {
-                    let _ = tx.send(());
-                }
-            }
-        })
-        .await;
+        let (end, fired, _) = paused_from_half_a_second_for_10s(None).await;
         assert_eq!(end, LoopEnd::Finished);
-        assert_eq!(resumer.await.ok(), Some(Ok(())));
         assert_eq!(fired.len(), 200, "the plan's calls, none lost, none added");
         for (stage, intended, at) in &fired {
             assert_eq!(
@@ -271,5 +329,37 @@ mod tests {
             100,
             "then the plan"
         );
+    }
+
+    /// Issue 13: stage windows come from the pacer's segment starts, as steered. Paused 10 s in
+    /// stage 1 (index 0): its 100 calls stay in its row, which lasted 1 s of schedule; stage 2
+    /// begins 10 s late and holds its own 100.
+    #[tokio::test]
+    async fn a_pause_keeps_each_stage_s_calls_in_its_row() {
+        let recorder = Recorder::new(RecorderSetup {
+            op_names: vec!["echo".into()],
+            stages: StagePlan::steps(&[
+                (100.0, Duration::from_secs(1)),
+                (50.0, Duration::from_secs(2)),
+            ]),
+            ..RecorderSetup::default()
+        })
+        .expect("recorder");
+        let (end, fired, t0) = paused_from_half_a_second_for_10s(Some(&recorder)).await;
+        assert_eq!((end, fired.len()), (LoopEnd::Finished, 200));
+        recorder.stop_at(t0 + Duration::from_secs(13));
+        let snap = recorder.snapshot();
+        let ok = |i: usize| snap.stages[i].counts[crate::mcp::OutcomeKind::Ok.index()];
+        assert_eq!((ok(0), ok(1)), (100, 100), "each stage's calls in its row");
+        assert_eq!(
+            (snap.stages[0].start, snap.stages[0].elapsed),
+            (Duration::ZERO, Duration::from_secs(1)),
+            "the paused 10 s are not the stage's"
+        );
+        assert_eq!(
+            (snap.stages[1].start, snap.stages[1].elapsed),
+            (Duration::from_secs(11), Duration::from_secs(2))
+        );
+        assert_eq!(snap.current_stage, None, "the schedule is over");
     }
 }

@@ -225,6 +225,22 @@ pub fn read_summary(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("summary is valid JSON")
 }
 
+/// The summary's `events` as (action, source) pairs, oldest first.
+pub fn events(summary: &serde_json::Value) -> Vec<(&str, &str)> {
+    let list = summary["events"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    list.iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or(""),
+                e["source"].as_str().unwrap_or(""),
+            )
+        })
+        .collect()
+}
+
 /// GETs a loopback URL: (status, body). Installs rustls' ring provider first, once.
 pub async fn get(url: &str) -> (u16, String) {
     let _ = rustls::crypto::ring::default_provider().install_default();
