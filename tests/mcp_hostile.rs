@@ -557,3 +557,71 @@ async fn a_reply_abandoned_half_way_does_not_spoil_the_next_call() {
     }
     client.shutdown().await;
 }
+
+/// A relay whose connections are all cut when `cut` is sent; `closed` counts the cut ones.
+async fn cutting_relay(
+    to: String,
+) -> (
+    String,
+    tokio::sync::watch::Sender<u32>,
+    Arc<AtomicU64>,
+    Arc<AtomicU64>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (cut, cuts) = tokio::sync::watch::channel(0u32);
+    let (accepted, closed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (a, c) = (accepted.clone(), closed.clone());
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            a.fetch_add(1, Ordering::SeqCst);
+            let (to, c, mut cuts) = (to.clone(), c.clone(), cuts.clone());
+            cuts.mark_unchanged();
+            tokio::spawn(async move {
+                if let Ok(mut out) = tokio::net::TcpStream::connect(to).await {
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut out) => {}
+                        _ = cuts.changed() => {}
+                    }
+                }
+                drop(inbound);
+                c.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (format!("http://{addr}"), cut, accepted, closed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_connection_the_server_closed_is_noticed_and_replaced() {
+    let (base, _seen) = start().await;
+    let (relay, cut, accepted, closed) =
+        cutting_relay(base.trim_start_matches("http://").to_owned()).await;
+    let mut c = cfg(format!("{relay}/stateless/ok"));
+    c.protocol = ProtocolChoice::Revision("2026-07-28".into());
+    c.max_connections = 1;
+    let client = McpClient::connect(c).await.expect("connect");
+    for round in 1..=3u64 {
+        let o = client.call(&tool(), false).await;
+        assert_eq!(o.kind, OutcomeKind::Ok, "round {round}: {o:?}");
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            round,
+            "one connection per round"
+        );
+        // The server side goes away while the client's connection sits idle in its pool.
+        cut.send_modify(|n| *n += 1);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while closed.load(Ordering::SeqCst) < round {
+            assert!(std::time::Instant::now() < deadline, "the relay never cut");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    // Every cut connection was dropped from the pool: the next call dials a fresh one.
+    let o = client.call(&tool(), false).await;
+    assert_eq!(o.kind, OutcomeKind::Ok, "{o:?}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 4);
+    client.shutdown().await;
+}

@@ -10,15 +10,23 @@
 //! (`HTTP_PROXY`/`ALL_PROXY`), legacy SSE streams, DELETE, OAuth — so [`Direct::for_url`] declines
 //! an `https://` target or one a proxy variable may route.
 //!
-//! Connections: at most one request at a time each (HTTP/1.1, no pipelining). A connection goes
-//! back to the pool when its reply is dropped, and is taken again only once hyper says it is ready
-//! for the next request (the previous body fully read; a connection whose body was abandoned is
-//! closed by hyper and skipped). The number on the wire is bounded by the caller's permits
-//! (`max_connections`). A request that hyper hands back unsent (its pooled connection closed
-//! before the request was written) is sent once on a fresh connection: it never reached the server,
-//! so this is not a retry of a call.
+//! Connections: at most one request at a time each (HTTP/1.1, no pipelining). hyper's connection
+//! state machine (the part that writes the request and reads the reply off the socket) is not a
+//! task of its own: the call that holds a connection polls it beside its own futures — the reply
+//! head, then each body frame — so a call costs no hop to a second task and back (three polls of
+//! a second task per JSON call gone; BENCHMARKS.md has what that buys). Between calls nobody
+//! polls it; the next checkout polls it once, which is when it reads a server's close (or drains
+//! what is left of an abandoned body, or closes): a connection that is not ready for a request
+//! after that one poll is dropped, never waited on. A connection goes back to the pool when its reply is dropped, and is
+//! closed with the call when the call is dropped (deadline, cancellation). The number on the wire
+//! is bounded by the caller's permits (`max_connections`). A request that hyper hands back unsent
+//! (its pooled connection closed before the request was written) is sent once on a fresh
+//! connection: it never reached the server, so this is not a retry of a call.
 
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,7 +34,7 @@ use http::header::{HOST, HeaderMap, HeaderValue};
 use http::{Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 
 use super::OutcomeKind;
@@ -45,7 +53,60 @@ pub struct Direct {
     /// `Host` of every request.
     authority: HeaderValue,
     connect_timeout: Duration,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    #[expect(
+        clippy::vec_box,
+        reason = "a pooled connection moves into a call and back: a pointer, not the state machine"
+    )]
+    idle: Mutex<Vec<Box<Conn>>>,
+}
+
+/// One keep-alive connection: the request handle and the connection state machine behind it,
+/// polled by whichever call holds them (boxed: the pair moves between the pool and calls).
+struct Conn {
+    send: SendRequest<Full<Bytes>>,
+    driver: Connection<TokioIo<tokio::net::TcpStream>, Full<Bytes>>,
+    /// The state machine has finished (closed by either side, or failed): never reused.
+    done: bool,
+}
+
+impl Conn {
+    /// Polls the state machine unless it has finished; true once it has.
+    fn drive(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.done && Pin::new(&mut self.driver).poll(cx).is_ready() {
+            self.done = true;
+        }
+        self.done
+    }
+
+    /// `fut` (a reply head or a body frame, which only the state machine can deliver), awaited
+    /// while the connection is driven from this task. `fut` is polled with a waker that does
+    /// nothing: the state machine (polled with this task's waker, so the socket wakes it) is what
+    /// completes `fut`, and a channel wake-up from it would only poll this task once more for
+    /// nothing. Once the state machine has finished, hyper has already resolved `fut` (an error or
+    /// the end of the body); the task's own waker is then used, so nothing can hang.
+    async fn with<F: Future>(&mut self, fut: F) -> F::Output {
+        let mut fut = pin!(fut);
+        poll_fn(|cx| {
+            let mut quiet = Context::from_waker(Waker::noop());
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut quiet) {
+                return Poll::Ready(out);
+            }
+            if self.drive(cx) {
+                return fut.as_mut().poll(cx);
+            }
+            fut.as_mut().poll(&mut quiet)
+        })
+        .await
+    }
+
+    /// Ready for a request after one poll (a server's close or an abandoned body dealt with).
+    /// The state machine is polled with a waker that does nothing: the request sent next would
+    /// otherwise wake this very task through hyper's request channel, for one more poll of the
+    /// whole call. Polled again with the task's waker as soon as the request is sent.
+    fn ready_now(&mut self) -> bool {
+        let mut quiet = Context::from_waker(Waker::noop());
+        !self.drive(&mut quiet) && matches!(self.send.poll_ready(&mut quiet), Poll::Ready(Ok(())))
+    }
 }
 
 /// A reply whose connection returns to the pool when it is dropped.
@@ -55,14 +116,15 @@ pub struct Reply<'a> {
     /// The reply's headers; the body is read with [`Reply::chunk`].
     pub headers: HeaderMap,
     body: Incoming,
-    conn: Option<SendRequest<Full<Bytes>>>,
+    conn: Option<Box<Conn>>,
     pool: &'a Direct,
 }
 
 impl Drop for Reply<'_> {
     fn drop(&mut self) {
+        // Dropped mid-body too: the next checkout's poll drains the rest or closes it.
         if let Some(conn) = self.conn.take()
-            && !conn.is_closed()
+            && !conn.done
             && let Ok(mut idle) = self.pool.idle.lock()
         {
             idle.push(conn);
@@ -79,7 +141,11 @@ impl Reply<'_> {
     /// The next piece of the body; `None` at its end. Trailers are skipped.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, (OutcomeKind, String)> {
         loop {
-            match self.body.frame().await {
+            let frame = match self.conn.as_mut() {
+                Some(conn) => conn.with(self.body.frame()).await,
+                None => self.body.frame().await,
+            };
+            match frame {
                 None => return Ok(None),
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
@@ -154,14 +220,15 @@ impl Direct {
         *req.headers_mut() = headers;
         let mut fresh = false;
         loop {
-            let mut conn = match self.idle_conn().await {
+            let mut conn = match self.idle_conn() {
                 Some(c) => c,
                 None => {
                     fresh = true;
                     self.dial().await?
                 }
             };
-            match conn.try_send_request(req).await {
+            let sent = conn.send.try_send_request(req);
+            match conn.with(sent).await {
                 Ok(resp) => {
                     let (parts, body) = resp.into_parts();
                     return Ok(Reply {
@@ -190,17 +257,17 @@ impl Direct {
     }
 
     /// An idle connection that is ready for a request, closed ones dropped on the way.
-    async fn idle_conn(&self) -> Option<SendRequest<Full<Bytes>>> {
+    fn idle_conn(&self) -> Option<Box<Conn>> {
         loop {
             let mut conn = self.idle.lock().ok()?.pop()?;
-            if conn.is_ready() || conn.ready().await.is_ok() {
+            if conn.ready_now() {
                 return Some(conn);
             }
         }
     }
 
-    /// A new connection (TCP_NODELAY, HTTP/1.1); its driver runs as its own task.
-    async fn dial(&self) -> Result<SendRequest<Full<Bytes>>, (OutcomeKind, String)> {
+    /// A new connection (TCP_NODELAY, HTTP/1.1), driven by the call that dialled it.
+    async fn dial(&self) -> Result<Box<Conn>, (OutcomeKind, String)> {
         let connect = tokio::net::TcpStream::connect((self.host.as_str(), self.port));
         let stream = match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(Ok(s)) => s,
@@ -221,7 +288,7 @@ impl Direct {
             }
         };
         let _ = stream.set_nodelay(true);
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let (send, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| {
                 (
@@ -229,10 +296,11 @@ impl Direct {
                     format!("sending request: {}", error_chain(&e)),
                 )
             })?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(sender)
+        Ok(Box::new(Conn {
+            send,
+            driver,
+            done: false,
+        }))
     }
 }
 
