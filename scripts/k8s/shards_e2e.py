@@ -172,8 +172,10 @@ def pod_argv_env(workload, cms, pod, index, metrics_port, job_uid=None):
             return f"127.0.0.1:{metrics_port}"
         return word
 
-    entrypoint = [str(BIN)]  # the image's ENTRYPOINT ["mcp-soak"]
-    argv = [local(expand(w, env)) for w in (c.get("command") or entrypoint) + c.get("args", [])]
+    # The image's ENTRYPOINT ["mcp-soak"] is this checkout's binary, never mapped into a mount: a
+    # checkout under /tmp (as CI's may be) would otherwise be taken for the pod's /tmp volume.
+    command = [local(expand(w, env)) for w in c["command"]] if c.get("command") else [str(BIN)]
+    argv = command + [local(expand(w, env)) for w in c.get("args", [])]
     return argv, env
 
 
