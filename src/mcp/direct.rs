@@ -16,8 +16,10 @@
 //! head, then each body frame — so a call costs no hop to a second task and back (three polls of
 //! a second task per JSON call gone; BENCHMARKS.md has what that buys). Between calls nobody
 //! polls it; the next checkout polls it once, which is when it reads a server's close (or drains
-//! what is left of an abandoned body, or closes): a connection that is not ready for a request
-//! after that one poll is dropped, never waited on. A connection goes back to the pool when its reply is dropped, and is
+//! what is left of an abandoned body, or closes), then peeks at the socket itself (Linux): the
+//! runtime may not have seen a close the kernel already holds, and a request written onto it would
+//! fail as a call. A connection that is not ready for a request after that poll and peek is
+//! dropped, never waited on. A connection goes back to the pool when its reply is dropped, and is
 //! closed with the call when the call is dropped (deadline, cancellation). The number on the wire
 //! is bounded by the caller's permits (`max_connections`). A request that hyper hands back unsent
 //! (its pooled connection closed before the request was written) is sent once on a fresh
@@ -67,6 +69,9 @@ struct Conn {
     driver: Connection<TokioIo<tokio::net::TcpStream>, Full<Bytes>>,
     /// The state machine has finished (closed by either side, or failed): never reused.
     done: bool,
+    /// The socket under `driver`, for [`Conn::quiet_socket`].
+    #[cfg(target_os = "linux")]
+    fd: std::os::fd::RawFd,
 }
 
 impl Conn {
@@ -105,7 +110,34 @@ impl Conn {
     /// whole call. Polled again with the task's waker as soon as the request is sent.
     fn ready_now(&mut self) -> bool {
         let mut quiet = Context::from_waker(Waker::noop());
-        !self.drive(&mut quiet) && matches!(self.send.poll_ready(&mut quiet), Poll::Ready(Ok(())))
+        !self.drive(&mut quiet)
+            && matches!(self.send.poll_ready(&mut quiet), Poll::Ready(Ok(())))
+            && self.quiet_socket()
+    }
+
+    /// Nothing to read on the idle socket: no close (end of stream or reset) and no stray bytes.
+    /// Asks the kernel (`recv` with `MSG_PEEK | MSG_DONTWAIT`, nothing consumed) rather than the
+    /// runtime, whose readiness for this socket is only as fresh as its last look at epoll: a
+    /// server's close that arrived since is in the kernel already, and one poll of the state
+    /// machine would not see it.
+    #[cfg(target_os = "linux")]
+    fn quiet_socket(&self) -> bool {
+        use rustix::net::{RecvFlags, recv};
+        // SAFETY: `fd` belongs to the TcpStream inside `driver`, which `self` owns and which keeps
+        // its stream until it is dropped (hyper hands it back from `into_parts` even after the
+        // connection has finished), so the descriptor is open and is that socket while `self` is.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) };
+        let mut byte = [0u8; 1];
+        matches!(
+            recv(fd, &mut byte[..], RecvFlags::PEEK | RecvFlags::DONTWAIT),
+            Err(rustix::io::Errno::AGAIN)
+        )
+    }
+
+    /// Elsewhere the state machine's poll is all there is.
+    #[cfg(not(target_os = "linux"))]
+    fn quiet_socket(&self) -> bool {
+        true
     }
 }
 
@@ -288,6 +320,8 @@ impl Direct {
             }
         };
         let _ = stream.set_nodelay(true);
+        #[cfg(target_os = "linux")]
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let (send, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| {
@@ -300,6 +334,8 @@ impl Direct {
             send,
             driver,
             done: false,
+            #[cfg(target_os = "linux")]
+            fd,
         }))
     }
 }
