@@ -390,6 +390,23 @@ fn steering(plan: &Plan) -> Steering {
     }
 }
 
+/// Refuses to let the network change a run without a token: `[control] enabled` on a listener
+/// that is not loopback (`0.0.0.0`, a pod address, an address unknown) needs one.
+fn check_control_exposure(
+    c: &crate::plan::Control,
+    listening: Option<std::net::SocketAddr>,
+) -> anyhow::Result<()> {
+    let loopback = listening.is_some_and(|a| a.ip().is_loopback());
+    if c.enabled && c.token.is_none() && !loopback {
+        anyhow::bail!(
+            "`control.enabled` on a listener that is not loopback needs a token: set {} or \
+             control.token_file",
+            crate::config::CONTROL_TOKEN_ENV
+        );
+    }
+    Ok(())
+}
+
 /// The `/control/…` routes: the state always, changes when `[control] enabled`. A token is required
 /// off loopback (and with `control.require_token`); one configured is always checked.
 fn control_routes(
@@ -399,14 +416,7 @@ fn control_routes(
     controller: &Controller,
 ) -> anyhow::Result<ControlRoutes> {
     let c = &plan.control;
-    let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
-    if c.enabled && c.token.is_none() && !loopback {
-        anyhow::bail!(
-            "`control.enabled` on a listener that is not loopback needs a token: set {} or \
-             control.token_file",
-            crate::config::CONTROL_TOKEN_ENV
-        );
-    }
+    check_control_exposure(c, listener.local_addr().ok())?;
     let progress = checkpoint::control_state(recorder.clone(), checkpoint_every(plan));
     let (ctl, enabled) = (controller.clone(), c.enabled);
     let state: ControlState = std::sync::Arc::new(move || {
@@ -548,4 +558,44 @@ fn config_echo(plan: &Plan) -> serde_json::Value {
         },
         "seed": plan.seed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Control;
+
+    #[test]
+    fn control_off_loopback_needs_a_token() {
+        let open = Control {
+            enabled: true,
+            ..Control::default()
+        };
+        let err = |addr: Option<&str>| {
+            let a = addr.map(|a| a.parse().expect("address"));
+            check_control_exposure(&open, a).map_err(|e| e.to_string())
+        };
+        for exposed in [
+            Some("0.0.0.0:9464"),
+            Some("192.0.2.7:9464"),
+            Some("[::]:9464"),
+            None,
+        ] {
+            let e = err(exposed).expect_err("refused");
+            assert!(
+                e.contains("not loopback") && e.contains(crate::config::CONTROL_TOKEN_ENV),
+                "{exposed:?}: {e}"
+            );
+        }
+        for local in ["127.0.0.1:9464", "[::1]:9464"] {
+            assert!(err(Some(local)).is_ok(), "{local}");
+        }
+        let with_token = Control {
+            token: Some(crate::secret::Secret::new("t")),
+            ..open.clone()
+        };
+        assert!(check_control_exposure(&with_token, "0.0.0.0:9464".parse().ok()).is_ok());
+        let read_only = Control::default();
+        assert!(check_control_exposure(&read_only, "0.0.0.0:9464".parse().ok()).is_ok());
+    }
 }
