@@ -367,3 +367,50 @@ fn the_soak_section_of_the_shard_that_sampled_the_server_is_kept() {
     );
     assert!(!m.slo_passed, "the failed memory SLO fails the merged run");
 }
+
+/// Refusals add up across shards: three shards each under the "capped" threshold (fewer than 10
+/// refused) cross it together, and the merged memory verdict is then "capped", not a healthy slope.
+#[test]
+fn refusals_that_cap_the_run_together_cap_the_merged_soak() {
+    use mcp_soak::plan::Objective;
+    use mcp_soak::report::verdicts::{Growth, Measured};
+    let (_, mut shards) = split_run(["capped-run"; 3]);
+    for sh in &mut shards {
+        sh.summary.sessions.initialized = 300;
+        sh.summary.sessions.refused = 5;
+        assert!(mcp_soak::report::verdicts::capped(&sh.summary.sessions).is_none());
+    }
+    let s = &mut shards[0].summary;
+    s.soak.source = Some("http://server:9100/metrics".into());
+    s.soak.memory = Measured::Measured(Growth {
+        per_hour: 1e3,
+        per_hour_low: 0.0,
+        per_hour_high: 2e3,
+        growth: 1e2,
+        samples: 40,
+        span_s: 240.0,
+    });
+    let mut flat = s.slos[0].clone();
+    flat.objective = Objective::MaxMemoryGrowthBytesPerHour;
+    flat.passed = true;
+    s.slos.push(flat);
+    let m = merge::merge(&shards).expect("merge").summary;
+    assert_eq!((m.sessions.refused, m.sessions.initialized), (15, 900));
+    assert!(m.soak.capped, "15 of 915 refused caps the merged run");
+    match &m.soak.memory {
+        Measured::NotMeasured { reason } => {
+            assert!(
+                reason.starts_with("capped: the server refused 15 of 915"),
+                "{reason}"
+            )
+        }
+        other => panic!("a capped run's memory is not measured: {other:?}"),
+    }
+    let memory = m
+        .slos
+        .iter()
+        .find(|v| v.objective == Objective::MaxMemoryGrowthBytesPerHour)
+        .expect("the memory SLO is carried");
+    assert!(!memory.passed && memory.measured.is_none(), "{memory:?}");
+    assert!(!m.slo_passed);
+}

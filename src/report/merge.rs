@@ -549,18 +549,26 @@ pub fn merge(shards: &[Shard]) -> Result<Merged, MergeError> {
 
 /// Every shard samples the same server: the merged summary keeps the soak section (and its SLO
 /// verdicts) of the first shard the server capped (its memory line says nothing about a leak), else
-/// of the first shard that sampled one.
+/// of the first shard that sampled one. Refusals add up across shards: when together they make the
+/// run [`capped`](super::verdicts::capped) though no shard was alone, the merged soak is capped too.
 fn carry_soak(summary: &mut Summary, shards: &[Shard]) {
-    let Some(s) = shards
+    let carried = shards
         .iter()
         .find(|s| s.summary.soak.capped)
-        .or_else(|| shards.iter().find(|s| s.summary.soak.source.is_some()))
-    else {
-        return;
-    };
-    summary.soak = s.summary.soak.clone();
-    let soak_slos = s.summary.slos.iter().filter(|v| v.objective.is_soak());
-    summary.slos.extend(soak_slos.cloned());
+        .or_else(|| shards.iter().find(|s| s.summary.soak.source.is_some()));
+    if let Some(s) = carried {
+        summary.soak = s.summary.soak.clone();
+        let soak_slos = s.summary.slos.iter().filter(|v| v.objective.is_soak());
+        summary.slos.extend(soak_slos.cloned());
+    }
+    let together = super::verdicts::capped(&summary.sessions);
+    match together {
+        Some(why) if !summary.soak.capped => {
+            super::verdicts::apply_cap(&mut summary.soak, &mut summary.slos, why);
+        }
+        _ if carried.is_none() => return,
+        _ => {}
+    }
     summary.slo_passed = summary.slos.iter().all(|v| v.passed);
     summary.assessment = super::assess::assess(summary);
 }

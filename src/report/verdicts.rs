@@ -423,6 +423,23 @@ pub fn soak_summary<'a>(
     (s, slos)
 }
 
+/// Marks `s` capped for `reason` after the fact (memory and fds not measured) and fails its memory
+/// SLO in `slos` the same way: `mcp-soak merge`, when the shards together cross the [`capped`]
+/// threshold that none crossed alone.
+pub fn apply_cap(s: &mut SoakSummary, slos: &mut [SloVerdict], reason: String) {
+    s.memory = Measured::not(reason.clone());
+    s.open_fds = Measured::not(reason);
+    s.capped = true;
+    for v in slos
+        .iter_mut()
+        .filter(|v| v.objective == Objective::MaxMemoryGrowthBytesPerHour)
+    {
+        v.measured = None;
+        v.passed = false;
+        v.reason = not_measured(&s.memory);
+    }
+}
+
 fn not_measured<T>(m: &Measured<T>) -> Option<String> {
     match m {
         Measured::NotMeasured { reason } => Some(format!("not measured: {reason}")),
