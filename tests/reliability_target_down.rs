@@ -170,3 +170,47 @@ async fn a_late_target_whose_tools_do_not_fit_the_mix_stops_the_run_with_exit_2(
     assert_eq!(m.stats().total_calls(), 0, "no tools/call was sent");
     m.shutdown().await;
 }
+
+/// A late target that refuses every initialize (503 "Too many open sessions", a server at its
+/// session cap): the run never connects, and every refused attempt of the background connector is
+/// counted in `sessions.refused`, as the session pool counts its own, so the soak reads "capped".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_target_refusing_every_initialize_counts_the_refusals() {
+    let (port, mut soak, summary) = start_against_a_closed_port(
+        // A pinned session-era revision: no `server/discover` probe, which the mock's cap refuses too.
+        "--mix list_clusters=1 --rate 10 --duration 4s --metrics-listen none --quiet \
+         --protocol 2025-11-25",
+    );
+    // Up only after the run's first connect found it down (a refusal then is exit 3 at once).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !soak.stderr_plain().contains("target down at start") {
+        assert!(
+            Instant::now() < deadline,
+            "no warning:\n{}",
+            soak.stderr_plain()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let m = port
+        .mock(MockConfig {
+            max_sessions: Some(0),
+            ..MockConfig::default()
+        })
+        .await;
+    let st = soak.wait(Duration::from_secs(60)).await;
+    let stderr = soak.stderr_plain();
+    assert_eq!(st.code(), Some(3), "never connected:\n{stderr}");
+    let s = read_summary(&summary);
+    let refused = s["sessions"]["refused"].as_u64().expect("sessions.refused");
+    // The connector retries within 0.5 s, then backs off: at least two attempts in 4 s.
+    assert!(refused >= 2, "refusals counted: {}", s["sessions"]);
+    assert_eq!(
+        refused,
+        m.stats().sessions_refused,
+        "every refusal the mock sent is counted, and nothing else: {}",
+        s["sessions"]
+    );
+    assert_eq!(s["sessions"]["initialized"], 0);
+    assert_eq!(count(&s, "ok"), 0);
+    m.shutdown().await;
+}

@@ -6,6 +6,7 @@
 //! every call), marks the run ready and logs "connected". A mix that does not fit the server stops
 //! the run with [`StopReason::MixMismatch`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use rand::RngExt;
 use tokio_util::sync::CancellationToken;
 
 use super::{Live, Stop, StopReason};
-use crate::mcp::McpClient;
+use crate::mcp::{McpClient, SessionStats};
 use crate::plan::{Plan, PlanError};
 use crate::secret::scrub_url_secrets;
 use crate::serve::Readiness;
@@ -41,6 +42,8 @@ pub(super) struct Connection {
     attempted: Notify,
     /// Set when the late target's tools did not fit the mix.
     mix_error: OnceLock<PlanError>,
+    /// Initializes the late target refused before it connected (the client's pool counts the rest).
+    refused: AtomicU64,
 }
 
 impl Connection {
@@ -59,7 +62,21 @@ impl Connection {
             down: Mutex::new(not_connected(reason)),
             attempted: Notify::new(),
             mix_error: OnceLock::new(),
+            refused: AtomicU64::new(0),
         }
+    }
+
+    /// The session counters: the live client's, plus the initializes refused before it connected;
+    /// `None` while there is nothing to count.
+    pub(super) fn session_stats(&self) -> Option<SessionStats> {
+        let refused = self.refused.load(Ordering::Relaxed);
+        let mut stats = match self.live() {
+            Some(live) => live.client.session_stats(),
+            None if refused > 0 => SessionStats::default(),
+            None => return None,
+        };
+        stats.refused += refused;
+        Some(stats)
     }
 
     /// The live connection, if the target has been reached.
@@ -188,7 +205,12 @@ async fn attempt(connector: &Connector) -> Result<Live, Failed> {
     let scrub = |e: &dyn std::fmt::Display| scrub_url_secrets(&e.to_string(), url);
     let client = McpClient::connect(connector.plan.client.clone())
         .await
-        .map_err(|e| Failed::Retry(scrub(&e)))?;
+        .map_err(|e| {
+            if e.is_refused() {
+                connector.conn.refused.fetch_add(1, Ordering::Relaxed);
+            }
+            Failed::Retry(scrub(&e))
+        })?;
     let tools = match client.list_tools().await {
         Ok(t) => t,
         Err(e) => {

@@ -249,11 +249,13 @@ async fn run_with(
     let negotiated = match shared.conn.live() {
         Some(live) => {
             live.client.shutdown().await;
-            shared.recorder.set_sessions(live.client.session_stats());
             Some(live.client.negotiated().clone())
         }
         None => None,
     };
+    if let Some(sessions) = shared.conn.session_stats() {
+        shared.recorder.set_sessions(sessions);
+    }
     Ok(Finished {
         started,
         ended: SystemTime::now(),

@@ -143,11 +143,11 @@ async fn tick_loop(ticker: Ticker, t0: Instant, mut steer: watch::Receiver<Steer
         let (stage, rate) = current;
         let in_flight = ticker.in_flight.load(Ordering::Relaxed);
         ticker.recorder.set_in_flight(in_flight);
-        if let Some(live) = ticker.conn.live() {
-            ticker.recorder.set_sessions(live.client.session_stats());
-            if let Some(pool) = live.client.stdio() {
-                ticker.recorder.set_server_processes(&pool.sample());
-            }
+        if let Some(sessions) = ticker.conn.session_stats() {
+            ticker.recorder.set_sessions(sessions);
+        }
+        if let Some(pool) = ticker.conn.live().and_then(|live| live.client.stdio()) {
+            ticker.recorder.set_server_processes(&pool.sample());
         }
         if !report {
             continue;

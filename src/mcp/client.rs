@@ -298,7 +298,7 @@ impl McpClient {
         let (first, info) =
             session::initialize(&http, &ask, &config.client_name, &config.client_version)
                 .await
-                .map_err(|x| ClientError::from_exchange(&url, "initialize", &x))?;
+                .map_err(|x| ClientError::from_initialize(&url, &x))?;
         if matches!(config.protocol, ProtocolChoice::Revision(_)) && info.protocol_version != ask {
             session::delete(
                 &http,

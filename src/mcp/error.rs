@@ -16,6 +16,10 @@ pub enum ClientError {
         /// Why it could not be reached.
         reason: String,
     },
+    /// The server answered `initialize` and said no (an HTTP or a JSON-RPC error, e.g. 503 past a
+    /// session cap): a refusal, counted in `sessions.refused` like the session pool's own.
+    #[error("{0}")]
+    Refused(String),
     /// Anything else the server did wrong, described.
     #[error("{0}")]
     Failed(String),
@@ -25,6 +29,19 @@ impl ClientError {
     /// True when the target is down or unreachable (exit code 3 territory).
     pub fn is_unreachable(&self) -> bool {
         matches!(self, ClientError::Unreachable { .. })
+    }
+
+    /// True when the server refused the session's `initialize` ([`ClientError::Refused`]).
+    pub fn is_refused(&self) -> bool {
+        matches!(self, ClientError::Refused(_))
+    }
+
+    /// The failed session `initialize` `x`: a refusal when the server answered with an error.
+    pub(super) fn from_initialize(url: &str, x: &Exchange) -> Self {
+        match Self::from_exchange(url, "initialize", x) {
+            ClientError::Failed(why) if x.is_refusal() => ClientError::Refused(why),
+            other => other,
+        }
     }
 
     pub(crate) fn from_legacy(url: &str, x: &Exchange) -> Self {

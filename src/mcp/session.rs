@@ -344,7 +344,7 @@ impl Pool {
             .await
             .inspect_err(|x| {
                 // The server answered and said no: a refusal (a timeout or reset is not one).
-                if matches!(x.kind, OutcomeKind::HttpError | OutcomeKind::RpcError) {
+                if x.is_refusal() {
                     self.refused.fetch_add(1, Ordering::Relaxed);
                 }
             })?;

@@ -54,6 +54,12 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// An `initialize` that ended like this was refused: the server answered and said no (an HTTP
+    /// or a JSON-RPC error). A timeout or a reset is not a refusal.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self.kind, OutcomeKind::HttpError | OutcomeKind::RpcError)
+    }
+
     /// An exchange that ended before any reply.
     pub fn failed(kind: OutcomeKind, detail: impl AsRef<str>) -> Self {
         Exchange {
