@@ -142,6 +142,20 @@ pub struct RpcErrorObj {
     pub data: Option<Value>,
 }
 
+/// A successful tool call's reply as the hot path reads it: `result` straight into its head, one
+/// pass over the bytes (the general path keeps `result` raw, then parses it again for `isError`).
+#[derive(serde::Deserialize)]
+struct ToolReplyHead {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default)]
+    method: Option<IgnoredAny>,
+    #[serde(default)]
+    result: Option<ToolResultHead>,
+    #[serde(default)]
+    error: Option<IgnoredAny>,
+}
+
 #[derive(serde::Deserialize)]
 struct ToolResultHead {
     #[serde(rename = "isError", default)]
@@ -201,6 +215,15 @@ pub fn classify_message(
     is_tool_call: bool,
     keep_result: bool,
 ) -> Message {
+    if is_tool_call && !keep_result && is_plain_tool_success(text, expected_id) {
+        return Message::Response(Classified {
+            kind: OutcomeKind::Ok,
+            rpc_code: None,
+            detail: None,
+            result: None,
+            error: None,
+        });
+    }
     let msg: Incoming<'_> = match serde_json::from_slice(text) {
         Ok(m) => m,
         Err(e) => {
@@ -226,6 +249,18 @@ pub fn classify_message(
         is_tool_call,
         keep_result,
     ))
+}
+
+/// The common case in one pass: the reply to `expected_id`, a `result` object without
+/// `isError: true`, no `error`. Anything else (or anything this cannot read) is left to the
+/// general path, which describes it.
+fn is_plain_tool_success(text: &[u8], expected_id: u64) -> bool {
+    serde_json::from_slice::<ToolReplyHead>(text).is_ok_and(|m| {
+        m.method.is_none()
+            && m.error.is_none()
+            && m.id.as_ref().is_some_and(|id| id_matches(id, expected_id))
+            && m.result.is_some_and(|r| r.is_error != Some(true))
+    })
 }
 
 fn classify_response(
@@ -341,6 +376,35 @@ mod tests {
             Message::Response(c) => c.kind,
             Message::OtherResponse => OutcomeKind::Protocol,
             Message::ServerMessage => OutcomeKind::Dropped,
+        }
+    }
+
+    /// The one-pass path for a plain success agrees with the general path (taken when the result
+    /// is kept) on every reply, whichever way each is classified.
+    #[test]
+    fn the_one_pass_path_agrees_with_the_general_one() {
+        let seen = |text: &str, keep: bool| match classify_message(text.as_bytes(), 3, true, keep) {
+            Message::Response(c) => format!("{:?} {:?} {:?}", c.kind, c.rpc_code, c.detail),
+            Message::OtherResponse => "other".into(),
+            Message::ServerMessage => "server".into(),
+        };
+        for text in [
+            r#"{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"hi"}]}}"#,
+            r#"{"jsonrpc":"2.0","id":"3","result":{"isError":false}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":{"isError":true,"content":[{"type":"text","text":"boom"}]}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":{"isError":"yes"}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":5}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":null}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":{},"error":{"code":-32000,"message":"both"}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"x"}}"#,
+            r#"{"jsonrpc":"2.0","id":4,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"sampling/createMessage","params":{}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#,
+            r#"[{"jsonrpc":"2.0","id":3,"result":{}}]"#,
+            r#"{"jsonrpc":"2.0","id":3,"res"#,
+        ] {
+            assert_eq!(seen(text, false), seen(text, true), "{text}");
         }
     }
 
