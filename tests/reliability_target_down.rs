@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use mcp_soak::mock::MockConfig;
 
-use support::{ClosedPort, Soak, calls_total, get, read_summary, start_run};
+use support::{ClosedPort, Soak, calls_total, get, read_summary, start_run, wait_until};
 
 /// The count of `outcome` in a summary's totals.
 fn count(s: &serde_json::Value, outcome: &str) -> u64 {
@@ -182,15 +182,10 @@ async fn a_late_target_refusing_every_initialize_counts_the_refusals() {
          --protocol 2025-11-25",
     );
     // Up only after the run's first connect found it down (a refusal then is exit 3 at once).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !soak.stderr_plain().contains("target down at start") {
-        assert!(
-            Instant::now() < deadline,
-            "no warning:\n{}",
-            soak.stderr_plain()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(Duration::from_secs(30), "the target-down warning", || {
+        soak.stderr_plain().contains("target down at start")
+    })
+    .await;
     let m = port
         .mock(MockConfig {
             max_sessions: Some(0),
