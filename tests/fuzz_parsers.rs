@@ -1,11 +1,13 @@
 //! Bounded fuzzing (proptest) of everything that parses untrusted input: config files, environment
-//! variables and flags (never a panic, always a value or a `ConfigError`), SSE framing and JSON-RPC
-//! reply classification (never a panic, never an endless loop). Failing cases are persisted under
-//! `tests/proptest-regressions/` and replayed first on every run.
+//! variables and flags (never a panic, always a value or a `ConfigError`), SSE framing, HTTP/1.1
+//! reply framing and JSON-RPC reply classification (never a panic, never an endless loop). Failing
+//! cases are persisted under `tests/proptest-regressions/` and replayed first on every run.
 
 use std::collections::HashMap;
 
+use bytes::BytesMut;
 use mcp_soak::config::RunArgs;
+use mcp_soak::mcp::http1::{Body, Step, parse_head};
 use mcp_soak::mcp::jsonrpc::classify_message;
 use mcp_soak::mcp::sse::{SseEvent, SseParser};
 use proptest::prelude::*;
@@ -292,4 +294,76 @@ fn any_json_small() -> impl Strategy<Value = serde_json::Value> {
         Just(json!(null)),
         Just(json!([1, 2])),
     ]
+}
+
+/// A chunked encoding of `parts` (each a chunk; empty ones skipped), with the last chunk and a
+/// trailer.
+fn chunked(parts: &[Vec<u8>]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for p in parts.iter().filter(|p| !p.is_empty()) {
+        wire.extend_from_slice(format!("{:x};x=y\r\n", p.len()).as_bytes());
+        wire.extend_from_slice(p);
+        wire.extend_from_slice(b"\r\n");
+    }
+    wire.extend_from_slice(b"0\r\nx-trailer: 1\r\n\r\n");
+    wire
+}
+
+/// Feeds `wire` to `body` cut at `points`; the data, whether it ended, and an error if any.
+fn decode(mut body: Body, wire: &[u8], points: &[usize]) -> (Vec<u8>, bool, bool) {
+    let (mut out, mut buf) = (Vec::new(), BytesMut::new());
+    let mut budget = wire.len() + 2 * points.len() + 8;
+    for w in points.windows(2) {
+        buf.extend_from_slice(&wire[w[0]..w[1]]);
+        loop {
+            assert!(budget > 0, "the decoder loops without consuming");
+            budget -= 1;
+            match body.next(&mut buf) {
+                Ok(Step::Data(d)) => {
+                    assert!(!d.is_empty(), "an empty piece");
+                    out.extend_from_slice(&d);
+                }
+                Ok(Step::More) => break,
+                Ok(Step::End) => return (out, true, false),
+                Err(_) => return (out, false, true),
+            }
+        }
+    }
+    (out, false, false)
+}
+
+fn cut_points(len: usize, cuts: &[prop::sample::Index]) -> Vec<usize> {
+    let mut points: Vec<usize> = cuts.iter().map(|i| i.index(len + 1)).collect();
+    points.push(0);
+    points.push(len);
+    points.sort_unstable();
+    points
+}
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    #[test]
+    fn chunked_bodies_decode_to_their_data_however_they_are_cut(
+        parts in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..8),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+    ) {
+        let wire = chunked(&parts);
+        let (data, ended, failed) = decode(Body::chunked(), &wire, &cut_points(wire.len(), &cuts));
+        prop_assert!(ended && !failed);
+        prop_assert_eq!(data, parts.concat());
+    }
+
+    #[test]
+    fn http_framing_never_panics_or_spins_on_bytes(
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let _ = parse_head(&bytes);
+        let points = cut_points(bytes.len(), &cuts);
+        for body in [Body::chunked(), Body::length(17), Body::until_close()] {
+            let (data, _, _) = decode(body, &bytes, &points);
+            prop_assert!(data.len() <= bytes.len());
+        }
+    }
 }

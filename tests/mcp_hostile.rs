@@ -625,3 +625,161 @@ async fn an_idle_connection_the_server_closed_is_noticed_and_replaced() {
     assert_eq!(accepted.load(Ordering::SeqCst), 4);
     client.shutdown().await;
 }
+
+/// How a [`raw_server`] frames its reply to a tool call.
+fn raw_reply(path: &str, json: &[u8]) -> (Vec<Vec<u8>>, bool) {
+    let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n";
+    let cl = |extra: &str| {
+        let head = format!("{ok}{extra}content-length: {}\r\n\r\n", json.len());
+        vec![head.into_bytes(), json.to_vec()]
+    };
+    let (a, b) = json.split_at(json.len() / 2);
+    let chunked = |first: &[u8], rest: &[u8]| {
+        vec![
+            format!("{ok}transfer-encoding: chunked\r\n\r\n").into_bytes(),
+            format!("{:x};ext=1\r\n", first.len()).into_bytes(),
+            [first, b"\r\n"].concat(),
+            format!("{:X}\r\n", rest.len()).into_bytes(),
+            [rest, b"\r\n0\r\n", b"x-trailer: 1\r\n\r\n"].concat(),
+        ]
+    };
+    match path {
+        "/interim-chunked" => {
+            let mut v = vec![b"HTTP/1.1 100 Continue\r\n\r\n".to_vec()];
+            v.extend(chunked(a, b));
+            (v, false)
+        }
+        "/until-close" => (vec![format!("{ok}\r\n").into_bytes(), json.to_vec()], true),
+        "/close-header" => (cl("connection: close\r\n"), false),
+        "/http10" => {
+            let head = format!(
+                "HTTP/1.0 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                json.len()
+            );
+            (vec![head.into_bytes(), json.to_vec()], true)
+        }
+        "/garbage" => (vec![b"SSH-2.0-OpenSSH_9.6\r\n\r\n".to_vec()], true),
+        "/short" => (
+            vec![
+                format!("{ok}content-length: 500\r\n\r\n").into_bytes(),
+                a.to_vec(),
+            ],
+            true,
+        ),
+        "/bad-chunk" => (
+            vec![format!("{ok}transfer-encoding: chunked\r\n\r\nzz\r\n").into_bytes()],
+            true,
+        ),
+        _ => (cl(""), false),
+    }
+}
+
+/// A stateless-era server written on raw TCP: it answers `server/discover` plainly and every other
+/// request as [`raw_reply`] frames it for the request's path, each piece its own write; `true`
+/// closes the connection after the reply. Counts the connections it accepts.
+async fn raw_server() -> (String, Arc<AtomicU64>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let accepted = Arc::new(AtomicU64::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let _ = s.set_nodelay(true);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        let mut more = [0u8; 4096];
+                        match s.read(&mut more).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&more[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < end + 4 + len {
+                        let mut more = [0u8; 4096];
+                        match s.read(&mut more).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&more[..n]),
+                        }
+                    }
+                    let msg: Value =
+                        serde_json::from_slice(&buf[end + 4..end + 4 + len]).unwrap_or(Value::Null);
+                    buf.drain(..end + 4 + len);
+                    let result = if msg["method"] == "server/discover" {
+                        json!({"supportedVersions": ["2026-07-28"], "capabilities": {},
+                            "resultType": "complete",
+                            "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "raw", "version": "0"}}})
+                    } else {
+                        json!({"content": [{"type": "text", "text": "ok"}]})
+                    };
+                    let body =
+                        json!({"jsonrpc": "2.0", "id": msg["id"], "result": result}).to_string();
+                    let (pieces, close) = if msg["method"] == "server/discover" {
+                        raw_reply("/", body.as_bytes())
+                    } else {
+                        raw_reply(&path, body.as_bytes())
+                    };
+                    for p in pieces {
+                        if s.write_all(&p).await.is_err() {
+                            return;
+                        }
+                    }
+                    if close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_http1_framing_is_read_and_only_keep_alive_connections_are_reused() {
+    let (base, accepted) = raw_server().await;
+    // (path, outcome, connections for the discover and three calls: the discover's is kept open)
+    let cases: &[(&str, OutcomeKind, u64)] = &[
+        ("/plain", OutcomeKind::Ok, 1),
+        ("/interim-chunked", OutcomeKind::Ok, 1),
+        ("/until-close", OutcomeKind::Ok, 3),
+        ("/close-header", OutcomeKind::Ok, 3),
+        ("/http10", OutcomeKind::Ok, 3),
+        ("/garbage", OutcomeKind::Protocol, 3),
+        ("/short", OutcomeKind::Protocol, 3),
+        ("/bad-chunk", OutcomeKind::Protocol, 3),
+    ];
+    for (path, kind, conns) in cases {
+        let before = accepted.load(Ordering::SeqCst);
+        let mut c = cfg(format!("{base}{path}"));
+        c.protocol = ProtocolChoice::Revision("2026-07-28".into());
+        c.max_connections = 1;
+        let client = McpClient::connect(c).await.expect("connect");
+        for _ in 0..3 {
+            let o = client.call(&tool(), false).await;
+            assert_eq!(o.kind, *kind, "{path}: {o:?}");
+            if !kind.is_ok() {
+                assert!(
+                    o.detail
+                        .as_deref()
+                        .is_some_and(|d| d.contains("reading reply")),
+                    "{path}: {o:?}"
+                );
+            }
+        }
+        let used = accepted.load(Ordering::SeqCst) - before;
+        assert_eq!(used, *conns, "{path}: connections");
+        client.shutdown().await;
+    }
+}

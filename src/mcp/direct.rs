@@ -1,49 +1,52 @@
-//! The plain-HTTP hot path: MCP POSTs on hyper's HTTP/1.1 client connections directly, with the
-//! target parsed once and a small keep-alive pool of our own.
+//! The plain-HTTP hot path: MCP POSTs on HTTP/1.1 keep-alive connections of our own, with the
+//! target parsed once and the framing in [`super::http1`].
 //!
 //! reqwest costs a call ~22,000 instructions before hyper sees it (profiled with callgrind): the
 //! URL is parsed again for its redirect layer and its response, the request crosses a retry and a
-//! redirect layer, and its pool keys every checkout by scheme and authority. None of that does
-//! anything for a soak's POSTs to one `http://` origin, so they go here instead: the origin-form
-//! path and `Host` are built once, each call clones a ready header map, takes an idle connection
-//! (or dials one) and hands hyper the request. reqwest keeps everything else — TLS, proxies
-//! (`HTTP_PROXY`/`ALL_PROXY`), legacy SSE streams, DELETE, OAuth — so [`Direct::for_url`] declines
-//! an `https://` target or one a proxy variable may route.
+//! redirect layer, and its pool keys every checkout by scheme and authority. hyper's client
+//! connection then costs ~13,000 more: a request channel to its connection state machine, the
+//! head encoded through its generic writer, the reply head parsed into a fresh header map and the
+//! body handed back frame by frame through a second channel. None of that does anything for a
+//! soak's POSTs to one `http://` origin, so they go here instead: the origin-form path and `Host`
+//! are built once; a call takes an idle connection (or dials one), writes its request with one
+//! `write`, and reads the reply off the socket itself into the connection's buffer. reqwest keeps
+//! everything else — TLS, proxies (`HTTP_PROXY`/`ALL_PROXY`), legacy SSE streams, DELETE, OAuth —
+//! so [`Direct::for_url`] declines an `https://` target or one a proxy variable may route.
 //!
-//! Connections: at most one request at a time each (HTTP/1.1, no pipelining). hyper's connection
-//! state machine (the part that writes the request and reads the reply off the socket) is not a
-//! task of its own: the call that holds a connection polls it beside its own futures — the reply
-//! head, then each body frame — so a call costs no hop to a second task and back (three polls of
-//! a second task per JSON call gone; BENCHMARKS.md has what that buys). Between calls nobody
-//! polls it; the next checkout polls it once, which is when it reads a server's close (or drains
-//! what is left of an abandoned body, or closes), then peeks at the socket itself (Linux): the
-//! runtime may not have seen a close the kernel already holds, and a request written onto it would
-//! fail as a call. A connection that is not ready for a request after that poll and peek is
-//! dropped, never waited on. A connection goes back to the pool when its reply is dropped, and is
-//! closed with the call when the call is dropped (deadline, cancellation). The number on the wire
-//! is bounded by the caller's permits (`max_connections`). A request that hyper hands back unsent
-//! (its pooled connection closed before the request was written) is sent once on a fresh
-//! connection: it never reached the server, so this is not a retry of a call.
+//! Connections: one request at a time each (HTTP/1.1, no pipelining), owned by the call that
+//! holds it, so reading the reply wakes that call and nothing else. A connection goes back to the
+//! pool when its reply is dropped, unless the reply said it closes (`Connection: close`, HTTP/1.0,
+//! a body that ends with the connection) or failed to frame; a reply dropped before its body's end
+//! (an SSE stream once our response is in, a body cut at the cap, a call past its deadline) goes
+//! back with what is left to read. The next checkout reads that rest if it has arrived, without
+//! waiting, then peeks at the socket (Linux: `recv` with `MSG_PEEK | MSG_DONTWAIT`): the runtime's
+//! readiness is only as fresh as its last look at epoll, and a close the server sent since is
+//! already in the kernel. A connection with a body still arriving, stray bytes, or a close is
+//! dropped, never waited on. The number on the wire is bounded by the caller's permits
+//! (`max_connections`). A request whose write fails on a pooled connection never reached a
+//! server that could answer it, so it is written once more on another connection: this is not a
+//! retry of a call.
 
-use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
+use std::io;
 use std::sync::Mutex;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::{HOST, HeaderMap, HeaderValue};
-use http::{Method, Request, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::{Connection, SendRequest};
-use hyper_util::rt::TokioIo;
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::HeaderMap;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use super::OutcomeKind;
-use super::transport::error_chain;
+use super::http1::{self, Body, Step};
 
 /// Proxy variables reqwest honours for `http://` targets: any of them set keeps calls on reqwest.
 const PROXY_VARS: [&str; 4] = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
+
+/// Room made in a connection's read buffer before each read.
+const READ_ROOM: usize = 8 * 1024;
+
+/// Most of an abandoned body a checkout reads to save its connection; a longer rest closes it.
+const DRAIN_MAX: usize = 64 * 1024;
 
 /// A plain-HTTP origin and its idle connections.
 pub struct Direct {
@@ -51,93 +54,138 @@ pub struct Direct {
     host: String,
     port: u16,
     /// The request target, origin-form (`/mcp?x=y`).
-    path: Uri,
+    path: String,
     /// `Host` of every request.
-    authority: HeaderValue,
+    authority: String,
     connect_timeout: Duration,
     #[expect(
         clippy::vec_box,
-        reason = "a pooled connection moves into a call and back: a pointer, not the state machine"
+        reason = "a pooled connection moves into a call and back: a pointer, not its buffers"
     )]
     idle: Mutex<Vec<Box<Conn>>>,
 }
 
-/// One keep-alive connection: the request handle and the connection state machine behind it,
-/// polled by whichever call holds them (boxed: the pair moves between the pool and calls).
+/// One keep-alive connection and its buffers (boxed: it moves between the pool and calls).
 struct Conn {
-    send: SendRequest<Full<Bytes>>,
-    driver: Connection<TokioIo<tokio::net::TcpStream>, Full<Bytes>>,
-    /// The state machine has finished (closed by either side, or failed): never reused.
-    done: bool,
-    /// The socket under `driver`, for [`Conn::quiet_socket`].
-    #[cfg(target_os = "linux")]
-    fd: std::os::fd::RawFd,
+    stream: TcpStream,
+    /// Read off the socket and not yet taken: a reply head, body framing, body data.
+    read: BytesMut,
+    /// The request being written (kept for the next one).
+    write: Vec<u8>,
+    /// What is left of the last reply's body when its reader stopped before the end.
+    unread: Option<Body>,
 }
 
 impl Conn {
-    /// Polls the state machine unless it has finished; true once it has.
-    fn drive(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.done && Pin::new(&mut self.driver).poll(cx).is_ready() {
-            self.done = true;
-        }
-        self.done
-    }
-
-    /// `fut` (a reply head or a body frame, which only the state machine can deliver), awaited
-    /// while the connection is driven from this task. `fut` is polled with a waker that does
-    /// nothing: the state machine (polled with this task's waker, so the socket wakes it) is what
-    /// completes `fut`, and a channel wake-up from it would only poll this task once more for
-    /// nothing. Once the state machine has finished, hyper has already resolved `fut` (an error or
-    /// the end of the body); the task's own waker is then used, so nothing can hang.
-    async fn with<F: Future>(&mut self, fut: F) -> F::Output {
-        let mut fut = pin!(fut);
-        poll_fn(|cx| {
-            let mut quiet = Context::from_waker(Waker::noop());
-            if let Poll::Ready(out) = fut.as_mut().poll(&mut quiet) {
-                return Poll::Ready(out);
-            }
-            if self.drive(cx) {
-                return fut.as_mut().poll(cx);
-            }
-            fut.as_mut().poll(&mut quiet)
+    fn new(stream: TcpStream) -> Box<Conn> {
+        Box::new(Conn {
+            stream,
+            read: BytesMut::with_capacity(READ_ROOM),
+            write: Vec::with_capacity(512),
+            unread: None,
         })
-        .await
     }
 
-    /// Ready for a request after one poll (a server's close or an abandoned body dealt with).
-    /// The state machine is polled with a waker that does nothing: the request sent next would
-    /// otherwise wake this very task through hyper's request channel, for one more poll of the
-    /// whole call. Polled again with the task's waker as soon as the request is sent.
+    /// Reads more off the socket into the buffer; 0 at the end of the stream.
+    async fn fill(&mut self) -> io::Result<usize> {
+        self.read.reserve(READ_ROOM / 8);
+        self.stream.read_buf(&mut self.read).await
+    }
+
+    /// Writes the request in `self.write`.
+    async fn send(&mut self) -> io::Result<()> {
+        self.stream.write_all(&self.write).await
+    }
+
+    /// The next reply head (interim 1xx heads skipped). A close or a failure before a whole head
+    /// is `connect` (the request may not have been read), a head that is not HTTP `protocol`.
+    async fn head(&mut self) -> Result<http1::Head, (OutcomeKind, String)> {
+        loop {
+            match http1::parse_head(&self.read) {
+                Ok(Some((head, n))) => {
+                    self.read.advance(n);
+                    if !head.is_interim() {
+                        return Ok(head);
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => return Err((OutcomeKind::Protocol, format!("reading reply: {e}"))),
+            }
+            match self.fill().await {
+                Ok(0) => {
+                    return Err((
+                        OutcomeKind::Connect,
+                        "sending request: connection closed before the reply".into(),
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => return Err((OutcomeKind::Connect, format!("sending request: {e}"))),
+            }
+        }
+    }
+
+    /// Ready for a request now: what was left of the last body read if it has arrived (without
+    /// waiting), nothing else buffered, and no close or stray bytes waiting on the socket.
     fn ready_now(&mut self) -> bool {
-        let mut quiet = Context::from_waker(Waker::noop());
-        !self.drive(&mut quiet)
-            && matches!(self.send.poll_ready(&mut quiet), Poll::Ready(Ok(())))
-            && self.quiet_socket()
+        if let Some(mut body) = self.unread.take() {
+            let mut budget = DRAIN_MAX;
+            loop {
+                match body.next(&mut self.read) {
+                    Ok(Step::Data(d)) if d.len() <= budget => budget -= d.len(),
+                    Ok(Step::End) => break,
+                    Ok(Step::More) if self.read_now() => {}
+                    _ => return false,
+                }
+            }
+        }
+        self.read.is_empty() && self.quiet_socket()
+    }
+
+    /// Whatever the kernel holds for this socket, read without waiting; false when there was
+    /// nothing (or the stream ended, or failed).
+    #[cfg(target_os = "linux")]
+    fn read_now(&mut self) -> bool {
+        use rustix::net::{RecvFlags, recv};
+        let mut room = [0u8; 4096];
+        match recv(&self.stream, &mut room[..], RecvFlags::DONTWAIT) {
+            Ok((n, _)) if n > 0 => {
+                self.read.extend_from_slice(&room[..n]);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Elsewhere, what the runtime has seen of the socket.
+    #[cfg(not(target_os = "linux"))]
+    fn read_now(&mut self) -> bool {
+        matches!(self.stream.try_read_buf(&mut self.read), Ok(n) if n > 0)
     }
 
     /// Nothing to read on the idle socket: no close (end of stream or reset) and no stray bytes.
     /// Asks the kernel (`recv` with `MSG_PEEK | MSG_DONTWAIT`, nothing consumed) rather than the
     /// runtime, whose readiness for this socket is only as fresh as its last look at epoll: a
-    /// server's close that arrived since is in the kernel already, and one poll of the state
-    /// machine would not see it.
+    /// server's close that arrived since is in the kernel already.
     #[cfg(target_os = "linux")]
     fn quiet_socket(&self) -> bool {
         use rustix::net::{RecvFlags, recv};
-        // SAFETY: `fd` belongs to the TcpStream inside `driver`, which `self` owns and which keeps
-        // its stream until it is dropped (hyper hands it back from `into_parts` even after the
-        // connection has finished), so the descriptor is open and is that socket while `self` is.
-        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) };
         let mut byte = [0u8; 1];
         matches!(
-            recv(fd, &mut byte[..], RecvFlags::PEEK | RecvFlags::DONTWAIT),
+            recv(
+                &self.stream,
+                &mut byte[..],
+                RecvFlags::PEEK | RecvFlags::DONTWAIT
+            ),
             Err(rustix::io::Errno::AGAIN)
         )
     }
 
-    /// Elsewhere the state machine's poll is all there is.
+    /// Elsewhere the runtime's view is all there is.
     #[cfg(not(target_os = "linux"))]
     fn quiet_socket(&self) -> bool {
-        true
+        let mut byte = [0u8; 1];
+        matches!(self.stream.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 }
 
@@ -147,18 +195,36 @@ pub struct Reply<'a> {
     pub status: u16,
     /// The reply's headers; the body is read with [`Reply::chunk`].
     pub headers: HeaderMap,
-    body: Incoming,
+    length: Option<u64>,
+    body: Body,
+    /// The connection may carry another request once the body is read.
+    keep_alive: bool,
+    /// Taken when the reply is dropped.
     conn: Option<Box<Conn>>,
     pool: &'a Direct,
 }
 
 impl Drop for Reply<'_> {
     fn drop(&mut self) {
-        // Dropped mid-body too: the next checkout's poll drains the rest or closes it.
-        if let Some(conn) = self.conn.take()
-            && !conn.done
-            && let Ok(mut idle) = self.pool.idle.lock()
-        {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if !self.keep_alive {
+            return;
+        }
+        // What is already buffered of the rest of the body is taken now; the rest at checkout.
+        loop {
+            match self.body.next(&mut conn.read) {
+                Ok(Step::Data(_)) => {}
+                Ok(Step::End) => break,
+                Ok(Step::More) => {
+                    conn.unread = Some(self.body.clone());
+                    break;
+                }
+                Err(_) => return,
+            }
+        }
+        if let Ok(mut idle) = self.pool.idle.lock() {
             idle.push(conn);
         }
     }
@@ -167,31 +233,34 @@ impl Drop for Reply<'_> {
 impl Reply<'_> {
     /// The body's length when the server announced it.
     pub fn content_length(&self) -> Option<u64> {
-        hyper::body::Body::size_hint(&self.body).exact()
+        self.length
     }
 
-    /// The next piece of the body; `None` at its end. Trailers are skipped.
+    /// The next piece of the body; `None` at its end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, (OutcomeKind, String)> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(None);
+        };
+        let broken = |keep_alive: &mut bool, why: String| {
+            *keep_alive = false;
+            (OutcomeKind::Protocol, format!("reading reply: {why}"))
+        };
         loop {
-            let frame = match self.conn.as_mut() {
-                Some(conn) => conn.with(self.body.frame()).await,
-                None => self.body.frame().await,
-            };
-            match frame {
-                None => return Ok(None),
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        return Ok(Some(data));
+            match self.body.next(&mut conn.read) {
+                Ok(Step::Data(data)) => return Ok(Some(data)),
+                Ok(Step::End) => return Ok(None),
+                Ok(Step::More) => {}
+                Err(e) => return Err(broken(&mut self.keep_alive, e.to_string())),
+            }
+            match conn.fill().await {
+                Ok(0) => {
+                    self.keep_alive = false;
+                    if let Err(e) = self.body.at_eof() {
+                        return Err(broken(&mut self.keep_alive, e.to_string()));
                     }
                 }
-                Some(Err(e)) => {
-                    let kind = if e.is_timeout() {
-                        OutcomeKind::Timeout
-                    } else {
-                        OutcomeKind::Protocol
-                    };
-                    return Err((kind, format!("reading reply: {}", error_chain(&e))));
-                }
+                Ok(_) => {}
+                Err(e) => return Err(broken(&mut self.keep_alive, e.to_string())),
             }
         }
     }
@@ -231,27 +300,22 @@ impl Direct {
                 .trim_end_matches(']')
                 .to_owned(),
             port,
-            path: path.parse().ok()?,
-            authority: HeaderValue::from_str(&authority).ok()?,
+            path,
+            authority,
             connect_timeout,
             idle: Mutex::new(Vec::new()),
         })
     }
 
-    /// POSTs `body` with `headers` (everything but `Host`) and returns the reply head; the
-    /// error is classified as reqwest's would be (connect, timeout) and described.
+    /// POSTs `body` with `headers` (everything but `Host` and `Content-Length`) and returns the
+    /// reply head; the error is classified as reqwest's would be (connect, timeout) and described.
     pub async fn post(
         &self,
-        mut headers: HeaderMap,
+        headers: HeaderMap,
         body: Vec<u8>,
     ) -> Result<Reply<'_>, (OutcomeKind, String)> {
-        headers.insert(HOST, self.authority.clone());
-        let mut req = Request::new(Full::new(Bytes::from(body)));
-        *req.method_mut() = Method::POST;
-        *req.uri_mut() = self.path.clone();
-        *req.headers_mut() = headers;
         let mut fresh = false;
-        loop {
+        let mut conn = loop {
             let mut conn = match self.idle_conn() {
                 Some(c) => c,
                 None => {
@@ -259,33 +323,32 @@ impl Direct {
                     self.dial().await?
                 }
             };
-            let sent = conn.send.try_send_request(req);
-            match conn.with(sent).await {
-                Ok(resp) => {
-                    let (parts, body) = resp.into_parts();
-                    return Ok(Reply {
-                        status: parts.status.as_u16(),
-                        headers: parts.headers,
-                        body,
-                        conn: Some(conn),
-                        pool: self,
-                    });
-                }
-                Err(mut e) => match e.take_message() {
-                    // Never written: a pooled connection that closed under us. Once more, fresh.
-                    Some(unsent) if !fresh => req = unsent,
-                    _ => {
-                        let e = e.into_error();
-                        let kind = if e.is_timeout() {
-                            OutcomeKind::Timeout
-                        } else {
-                            OutcomeKind::Connect
-                        };
-                        return Err((kind, format!("sending request: {}", error_chain(&e))));
-                    }
-                },
+            conn.write.clear();
+            http1::write_post(
+                &mut conn.write,
+                &self.path,
+                self.authority.as_bytes(),
+                &headers,
+                &body,
+            );
+            match conn.send().await {
+                Ok(()) => break conn,
+                // A pooled connection that closed under us: nothing reached a server that could
+                // answer. Once more, on another one.
+                Err(_) if !fresh => {}
+                Err(e) => return Err((OutcomeKind::Connect, format!("sending request: {e}"))),
             }
-        }
+        };
+        let head = conn.head().await?;
+        Ok(Reply {
+            status: head.status,
+            headers: head.headers,
+            length: head.length,
+            body: head.body,
+            keep_alive: head.keep_alive,
+            conn: Some(conn),
+            pool: self,
+        })
     }
 
     /// An idle connection that is ready for a request, closed ones dropped on the way.
@@ -298,45 +361,26 @@ impl Direct {
         }
     }
 
-    /// A new connection (TCP_NODELAY, HTTP/1.1), driven by the call that dialled it.
+    /// A new connection (TCP_NODELAY), read and written by the call that dialled it.
     async fn dial(&self) -> Result<Box<Conn>, (OutcomeKind, String)> {
-        let connect = tokio::net::TcpStream::connect((self.host.as_str(), self.port));
-        let stream = match tokio::time::timeout(self.connect_timeout, connect).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                return Err((
-                    OutcomeKind::Connect,
-                    format!("sending request: connecting: {e}"),
-                ));
+        let connect = TcpStream::connect((self.host.as_str(), self.port));
+        match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                Ok(Conn::new(stream))
             }
-            Err(_) => {
-                return Err((
-                    OutcomeKind::Timeout,
-                    format!(
-                        "sending request: connecting: no connection within {:?}",
-                        self.connect_timeout
-                    ),
-                ));
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        #[cfg(target_os = "linux")]
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        let (send, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| {
-                (
-                    OutcomeKind::Connect,
-                    format!("sending request: {}", error_chain(&e)),
-                )
-            })?;
-        Ok(Box::new(Conn {
-            send,
-            driver,
-            done: false,
-            #[cfg(target_os = "linux")]
-            fd,
-        }))
+            Ok(Err(e)) => Err((
+                OutcomeKind::Connect,
+                format!("sending request: connecting: {e}"),
+            )),
+            Err(_) => Err((
+                OutcomeKind::Timeout,
+                format!(
+                    "sending request: connecting: no connection within {:?}",
+                    self.connect_timeout
+                ),
+            )),
+        }
     }
 }
 

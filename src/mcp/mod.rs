@@ -406,6 +406,7 @@ pub mod client;
 pub mod direct;
 pub mod error;
 pub mod hints;
+pub mod http1;
 pub mod initialize;
 pub mod jsonrpc;
 pub mod legacy;
