@@ -31,8 +31,8 @@ use std::io;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
-use http::header::HeaderMap;
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderName, HeaderValue};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -101,9 +101,8 @@ impl Conn {
     /// is `connect` (the request may not have been read), a head that is not HTTP `protocol`.
     async fn head(&mut self) -> Result<http1::Head, (OutcomeKind, String)> {
         loop {
-            match http1::parse_head(&self.read) {
-                Ok(Some((head, n))) => {
-                    self.read.advance(n);
+            match http1::parse_head(&mut self.read) {
+                Ok(Some(head)) => {
                     if !head.is_interim() {
                         return Ok(head);
                     }
@@ -191,14 +190,9 @@ impl Conn {
 
 /// A reply whose connection returns to the pool when it is dropped.
 pub struct Reply<'a> {
-    /// HTTP status code of the reply.
-    pub status: u16,
-    /// The reply's headers; the body is read with [`Reply::chunk`].
-    pub headers: HeaderMap,
-    length: Option<u64>,
-    body: Body,
-    /// The connection may carry another request once the body is read.
-    keep_alive: bool,
+    /// Its head; `head.body` is what is left of the body, `head.keep_alive` turns false when the
+    /// connection must not carry another request.
+    head: http1::Head,
     /// Taken when the reply is dropped.
     conn: Option<Box<Conn>>,
     pool: &'a Direct,
@@ -209,16 +203,16 @@ impl Drop for Reply<'_> {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
-        if !self.keep_alive {
+        if !self.head.keep_alive {
             return;
         }
         // What is already buffered of the rest of the body is taken now; the rest at checkout.
         loop {
-            match self.body.next(&mut conn.read) {
+            match self.head.body.next(&mut conn.read) {
                 Ok(Step::Data(_)) => {}
                 Ok(Step::End) => break,
                 Ok(Step::More) => {
-                    conn.unread = Some(self.body.clone());
+                    conn.unread = Some(self.head.body.clone());
                     break;
                 }
                 Err(_) => return,
@@ -231,9 +225,19 @@ impl Drop for Reply<'_> {
 }
 
 impl Reply<'_> {
+    /// HTTP status code of the reply.
+    pub fn status(&self) -> u16 {
+        self.head.status
+    }
+
     /// The body's length when the server announced it.
     pub fn content_length(&self) -> Option<u64> {
-        self.length
+        self.head.length
+    }
+
+    /// The first header called `name`.
+    pub fn header(&self, name: &HeaderName) -> Option<HeaderValue> {
+        self.head.header(name)
     }
 
     /// The next piece of the body; `None` at its end.
@@ -241,27 +245,26 @@ impl Reply<'_> {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(None);
         };
-        let broken = |keep_alive: &mut bool, why: String| {
-            *keep_alive = false;
+        let read = next_piece(&mut self.head, conn).await;
+        read.map_err(|why| {
+            // A body that cannot be read on: its connection is not reused.
+            self.head.keep_alive = false;
             (OutcomeKind::Protocol, format!("reading reply: {why}"))
-        };
-        loop {
-            match self.body.next(&mut conn.read) {
-                Ok(Step::Data(data)) => return Ok(Some(data)),
-                Ok(Step::End) => return Ok(None),
-                Ok(Step::More) => {}
-                Err(e) => return Err(broken(&mut self.keep_alive, e.to_string())),
-            }
-            match conn.fill().await {
-                Ok(0) => {
-                    self.keep_alive = false;
-                    if let Err(e) = self.body.at_eof() {
-                        return Err(broken(&mut self.keep_alive, e.to_string()));
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => return Err(broken(&mut self.keep_alive, e.to_string())),
-            }
+        })
+    }
+}
+
+/// The next piece of `head`'s body, read off `conn` as needed.
+async fn next_piece(head: &mut http1::Head, conn: &mut Conn) -> Result<Option<Bytes>, String> {
+    loop {
+        match head.body.next(&mut conn.read).map_err(|e| e.to_string())? {
+            Step::Data(data) => return Ok(Some(data)),
+            Step::End => return Ok(None),
+            Step::More => {}
+        }
+        if conn.fill().await.map_err(|e| e.to_string())? == 0 {
+            head.keep_alive = false;
+            head.body.at_eof().map_err(|e| e.to_string())?;
         }
     }
 }
@@ -307,13 +310,17 @@ impl Direct {
         })
     }
 
-    /// POSTs `body` with `headers` (everything but `Host` and `Content-Length`) and returns the
-    /// reply head; the error is classified as reqwest's would be (connect, timeout) and described.
-    pub async fn post(
+    /// POSTs `body` with the headers `headers()` yields (everything but `Host` and
+    /// `Content-Length`) and returns the reply head; the error is classified as reqwest's would
+    /// be (connect, timeout) and described.
+    pub async fn post<'h, I>(
         &self,
-        headers: HeaderMap,
+        headers: impl Fn() -> I,
         body: Vec<u8>,
-    ) -> Result<Reply<'_>, (OutcomeKind, String)> {
+    ) -> Result<Reply<'_>, (OutcomeKind, String)>
+    where
+        I: Iterator<Item = (&'h HeaderName, &'h HeaderValue)>,
+    {
         let mut fresh = false;
         let mut conn = loop {
             let mut conn = match self.idle_conn() {
@@ -328,7 +335,7 @@ impl Direct {
                 &mut conn.write,
                 &self.path,
                 self.authority.as_bytes(),
-                &headers,
+                headers(),
                 &body,
             );
             match conn.send().await {
@@ -341,11 +348,7 @@ impl Direct {
         };
         let head = conn.head().await?;
         Ok(Reply {
-            status: head.status,
-            headers: head.headers,
-            length: head.length,
-            body: head.body,
-            keep_alive: head.keep_alive,
+            head,
             conn: Some(conn),
             pool: self,
         })

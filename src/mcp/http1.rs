@@ -6,8 +6,7 @@
 //! bytes, so it is tested (and fuzzed, in `tests/fuzz_parsers.rs`) on its own.
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::TRANSFER_ENCODING;
-use http::header::{CONNECTION, CONTENT_LENGTH, HOST, HeaderMap, HeaderName, HeaderValue};
+use http::header::{CONTENT_LENGTH, HOST, HeaderName, HeaderValue, TRANSFER_ENCODING};
 
 /// Most header lines a reply head may carry.
 const MAX_HEADERS: usize = 100;
@@ -25,9 +24,6 @@ pub enum FrameError {
     /// The head did not end within [`MAX_HEAD`] bytes.
     #[error("reply head longer than {MAX_HEAD} bytes")]
     HeadTooLong,
-    /// A header name or value the `http` crate does not accept.
-    #[error("invalid reply header {0:?}")]
-    Header(String),
     /// `Content-Length` is not a number, or two of them disagree.
     #[error("invalid Content-Length")]
     Length,
@@ -42,7 +38,13 @@ pub enum FrameError {
 /// Writes a `POST` of `body` to `path` on `host`: the request line, `Host`, every header of
 /// `headers` but the ones framing is ours to set (`Host`, `Content-Length`, `Transfer-Encoding`),
 /// `Content-Length`, then the body.
-pub fn write_post(out: &mut Vec<u8>, path: &str, host: &[u8], headers: &HeaderMap, body: &[u8]) {
+pub fn write_post<'h>(
+    out: &mut Vec<u8>,
+    path: &str,
+    host: &[u8],
+    headers: impl IntoIterator<Item = (&'h HeaderName, &'h HeaderValue)>,
+    body: &[u8],
+) {
     out.extend_from_slice(b"POST ");
     out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
@@ -63,13 +65,11 @@ pub fn write_post(out: &mut Vec<u8>, path: &str, host: &[u8], headers: &HeaderMa
     out.extend_from_slice(body);
 }
 
-/// A reply head: status, headers and how its body is framed.
+/// A reply head: status, how its body is framed, and the head's bytes for [`Head::header`].
 #[derive(Debug)]
 pub struct Head {
     /// HTTP status code.
     pub status: u16,
-    /// Every header, as sent.
-    pub headers: HeaderMap,
     /// The body's framing.
     pub body: Body,
     /// The announced `Content-Length`, when the body is framed by it.
@@ -77,20 +77,42 @@ pub struct Head {
     /// The connection may carry another request once this body is read (HTTP/1.1 without
     /// `Connection: close`, and a body that does not end with the connection).
     pub keep_alive: bool,
+    /// The status line and header lines as received (validated by `httparse`).
+    raw: Bytes,
+    /// Where each header's name and value are in `raw`.
+    index: Vec<(Range, Range)>,
 }
+
+/// A byte range of a head (`start..end`).
+type Range = (u32, u32);
 
 impl Head {
     /// A 1xx reply other than 101: another head follows for the same request.
     pub fn is_interim(&self) -> bool {
         (100..200).contains(&self.status) && self.status != 101
     }
+
+    /// The first header called `name` (any case), its value sharing the head's bytes.
+    pub fn header(&self, name: &HeaderName) -> Option<HeaderValue> {
+        let name = name.as_str().as_bytes();
+        let span = |(start, end): Range| &self.raw[start as usize..end as usize];
+        let (_, value) = self
+            .index
+            .iter()
+            .find(|(key, _)| span(*key).eq_ignore_ascii_case(name))?;
+        HeaderValue::from_maybe_shared(self.raw.slice_ref(span(*value))).ok()
+    }
 }
 
-/// The reply head at the front of `buf` and its length in bytes, or `None` while it is incomplete.
-pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, FrameError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut reply = httparse::Response::new(&mut slots);
-    let n = match reply.parse(buf) {
+/// The reply head at the front of `buf`, taken off it; `None` (and `buf` untouched) while the head
+/// is incomplete.
+pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, FrameError> {
+    // Uninitialised slots: httparse writes the ones it fills (no 3 KiB memset a reply).
+    let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut reply = httparse::Response::new(&mut []);
+    let config = httparse::ParserConfig::default();
+    let n = match config.parse_response_with_uninit_headers(&mut reply, buf, &mut slots) {
+        Ok(httparse::Status::Complete(n)) if n > MAX_HEAD => return Err(FrameError::HeadTooLong),
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
             return Err(FrameError::HeadTooLong);
@@ -101,21 +123,23 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, FrameError> {
     let status = reply.code.unwrap_or(0);
     let mut close = reply.version != Some(1);
     let (mut length, mut chunked, mut encoded) = (None, false, false);
-    let mut headers = HeaderMap::with_capacity(reply.headers.len());
+    let at = |part: &[u8]| {
+        let start = part.as_ptr() as usize - buf.as_ptr() as usize;
+        (start as u32, (start + part.len()) as u32)
+    };
+    let mut index = Vec::with_capacity(reply.headers.len());
     for h in reply.headers.iter() {
-        let invalid = || FrameError::Header(h.name.to_owned());
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| invalid())?;
-        let value = HeaderValue::from_bytes(h.value).map_err(|_| invalid())?;
-        if name == CONTENT_LENGTH {
+        index.push((at(h.name.as_bytes()), at(h.value)));
+        if h.name.eq_ignore_ascii_case("content-length") {
             let n = parse_length(h.value)?;
             if length.is_some_and(|l| l != n) {
                 return Err(FrameError::Length);
             }
             length = Some(n);
-        } else if name == TRANSFER_ENCODING {
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             encoded = true;
             chunked = last_token(h.value).eq_ignore_ascii_case(b"chunked");
-        } else if name == CONNECTION {
+        } else if h.name.eq_ignore_ascii_case("connection") {
             for token in h.value.split(|&b| b == b',') {
                 let token = token.trim_ascii();
                 if token.eq_ignore_ascii_case(b"close") {
@@ -125,7 +149,6 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, FrameError> {
                 }
             }
         }
-        headers.append(name, value);
     }
     let body = if (100..200).contains(&status) || status == 204 || status == 304 {
         length = None;
@@ -145,14 +168,14 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, FrameError> {
         close = true;
         Body::until_close()
     };
-    let head = Head {
+    Ok(Some(Head {
         status,
-        headers,
         body,
         length,
         keep_alive: !close,
-    };
-    Ok(Some((head, n)))
+        raw: buf.split_to(n).freeze(),
+        index,
+    }))
 }
 
 fn parse_length(v: &[u8]) -> Result<u64, FrameError> {
@@ -353,11 +376,14 @@ mod tests {
     use super::*;
 
     fn head(text: &str) -> Head {
-        let (h, n) = parse_head(text.as_bytes())
-            .expect("parses")
-            .expect("complete");
-        assert_eq!(n, text.len(), "the whole head is consumed");
+        let mut buf = BytesMut::from(text);
+        let h = parse_head(&mut buf).expect("parses").expect("complete");
+        assert!(buf.is_empty(), "the whole head is consumed");
         h
+    }
+
+    fn parse(text: &[u8]) -> Result<Option<Head>, FrameError> {
+        parse_head(&mut BytesMut::from(text))
     }
 
     /// Feeds `wire` to `body` `step` bytes at a time; the body and whether it ended.
@@ -378,7 +404,7 @@ mod tests {
 
     #[test]
     fn the_request_frames_itself_and_skips_framing_headers() {
-        let mut h = HeaderMap::new();
+        let mut h = http::HeaderMap::new();
         h.insert("content-type", HeaderValue::from_static("application/json"));
         h.insert("content-length", HeaderValue::from_static("999"));
         h.insert("host", HeaderValue::from_static("evil"));
@@ -396,7 +422,16 @@ mod tests {
         let h =
             head("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n");
         assert_eq!((h.status, h.length, h.keep_alive), (200, Some(12), true));
-        assert_eq!(h.headers["content-type"], "application/json");
+        let ct = HeaderName::from_static("content-type");
+        assert_eq!(h.header(&ct).unwrap(), "application/json");
+        let h = head("HTTP/1.1 200 OK\r\nX-A:  one \r\nMcp-Session-Id:abc\r\nx-a: two\r\n\r\n");
+        let (a, sid) = (
+            HeaderName::from_static("x-a"),
+            HeaderName::from_static("mcp-session-id"),
+        );
+        assert_eq!(h.header(&a).unwrap(), "one", "the first, trimmed");
+        assert_eq!(h.header(&sid).unwrap(), "abc");
+        assert_eq!(h.header(&ct), None);
         let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n");
         assert_eq!(
             (h.body, h.length, h.keep_alive),
@@ -420,23 +455,22 @@ mod tests {
 
     #[test]
     fn bad_heads_are_errors_and_partial_ones_wait() {
+        assert!(matches!(parse(b"HTTP/1.1 200 OK\r\nContent-"), Ok(None)));
         assert!(matches!(
-            parse_head(b"HTTP/1.1 200 OK\r\nContent-"),
-            Ok(None)
-        ));
-        assert!(matches!(
-            parse_head(b"<html>hello</html>\r\n\r\n"),
+            parse(b"<html>hello</html>\r\n\r\n"),
             Err(FrameError::Head(_))
         ));
         let two = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n";
-        assert_eq!(parse_head(two).unwrap_err(), FrameError::Length);
+        assert_eq!(parse(two).unwrap_err(), FrameError::Length);
         let neg = b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n";
-        assert_eq!(parse_head(neg).unwrap_err(), FrameError::Length);
+        assert_eq!(parse(neg).unwrap_err(), FrameError::Length);
         let long = format!("HTTP/1.1 200 OK\r\nX: {}", "a".repeat(MAX_HEAD + 1));
         assert_eq!(
-            parse_head(long.as_bytes()).unwrap_err(),
-            FrameError::HeadTooLong
+            parse(format!("{long}\r\n\r\n").as_bytes()).unwrap_err(),
+            FrameError::HeadTooLong,
+            "a long head is refused whole too"
         );
+        assert_eq!(parse(long.as_bytes()).unwrap_err(), FrameError::HeadTooLong);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Streamable HTTP transport: one POST per request, the reply read as JSON or SSE with a byte cap,
 //! and every result turned into an [`Exchange`] (never an error).
 //!
-//! MCP POSTs to a plain `http://` target go straight to hyper ([`super::direct`]); everything else
+//! MCP POSTs to a plain `http://` target go on our own HTTP/1.1 connections ([`super::direct`]); everything else
 //! (TLS, proxies, GET streams, DELETE, legacy endpoints) goes through one shared reqwest client. A
 //! reply is read the same way whichever carried it ([`Reply`]).
 
@@ -25,8 +25,13 @@ pub static MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
 /// `Mcp-Name` (stateless era).
 pub static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 
+/// `traceparent` (W3C trace context), sent when spans are exported.
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+static ACCEPT_NAME: HeaderName = ACCEPT;
+static CONTENT_TYPE_NAME: HeaderName = CONTENT_TYPE;
+
 const ACCEPT_BOTH: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
-const JSON: HeaderValue = HeaderValue::from_static("application/json");
+static JSON: HeaderValue = HeaderValue::from_static("application/json");
 /// How much of an error body is read to classify it and quote it.
 const ERROR_BODY_PEEK: usize = 4096;
 
@@ -114,6 +119,47 @@ pub struct PostHeaders<'a> {
     pub name: Option<HeaderValue>,
 }
 
+/// Every header of one MCP request, borrowed where it can be: the extra ones (less any the
+/// credential replaces), the credential, Accept, Content-Type (with a body), the per-request ones
+/// and `traceparent` when spans are exported. The direct path writes them straight into the
+/// request; reqwest gets them as a map.
+struct RequestHeaders<'a> {
+    extra: &'a HeaderMap,
+    auth: Option<(HeaderName, HeaderValue)>,
+    accept: HeaderValue,
+    with_body: bool,
+    post: &'a PostHeaders<'a>,
+    traceparent: Option<HeaderValue>,
+}
+
+impl RequestHeaders<'_> {
+    /// Each header, in the order sent.
+    fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        let replaced = self.auth.as_ref().map(|(name, _)| name);
+        let post = self.post;
+        self.extra
+            .iter()
+            .filter(move |(name, _)| Some(*name) != replaced)
+            .chain(self.auth.as_ref().map(|(n, v)| (n, v)))
+            .chain(std::iter::once((&ACCEPT_NAME, &self.accept)))
+            .chain(self.with_body.then_some((&CONTENT_TYPE_NAME, &JSON)))
+            .chain(post.session.map(|v| (&SESSION_ID, v)))
+            .chain(post.protocol.map(|v| (&PROTOCOL_VERSION, v)))
+            .chain(post.method.as_ref().map(|v| (&MCP_METHOD, v)))
+            .chain(post.name.as_ref().map(|v| (&MCP_NAME, v)))
+            .chain(self.traceparent.as_ref().map(|v| (&TRACEPARENT, v)))
+    }
+
+    /// The headers as a map, for reqwest.
+    fn to_map(&self) -> HeaderMap {
+        let mut map = HeaderMap::with_capacity(self.extra.len() + 8);
+        for (name, value) in self.iter() {
+            map.append(name.clone(), value.clone());
+        }
+        map
+    }
+}
+
 /// The shared HTTP side of the client.
 pub struct Http {
     /// The reqwest client: TLS, timeouts and the connection pool.
@@ -147,15 +193,15 @@ impl Reply<'_> {
     pub fn status(&self) -> u16 {
         match self {
             Reply::Reqwest(r) => r.status().as_u16(),
-            Reply::Direct(r) => r.status,
+            Reply::Direct(r) => r.status(),
         }
     }
 
-    /// The reply's headers.
-    pub fn headers(&self) -> &HeaderMap {
+    /// The first header called `name`.
+    pub fn header(&self, name: &HeaderName) -> Option<HeaderValue> {
         match self {
-            Reply::Reqwest(r) => r.headers(),
-            Reply::Direct(r) => &r.headers,
+            Reply::Reqwest(r) => r.headers().get(name).cloned(),
+            Reply::Direct(r) => r.header(name),
         }
     }
 
@@ -304,45 +350,27 @@ impl Http {
         };
         let headers = self.request_headers(true, h, ACCEPT_BOTH).await?;
         direct
-            .post(headers, body)
+            .post(|| headers.iter(), body)
             .await
             .map(Reply::Direct)
             .map_err(|(kind, d)| Exchange::failed(kind, self.auth.scrub(&d)))
     }
 
-    /// Every header of an MCP request: the extra ones, the credential, Accept, Content-Type
-    /// (with a body), the per-request ones and `traceparent` when spans are exported.
-    async fn request_headers(
-        &self,
+    /// The headers of an MCP request (see [`RequestHeaders`]), the credential fetched or refreshed.
+    async fn request_headers<'a>(
+        &'a self,
         with_body: bool,
-        h: &PostHeaders<'_>,
+        post: &'a PostHeaders<'a>,
         accept: HeaderValue,
-    ) -> Result<HeaderMap, Exchange> {
-        let auth = self.auth.header().await.map_err(auth_failure)?;
-        let mut headers = self.headers.clone();
-        if let Some((name, value)) = auth {
-            headers.insert(name, value);
-        }
-        headers.append(ACCEPT, accept);
-        if with_body {
-            headers.append(CONTENT_TYPE, JSON);
-        }
-        if let Some(s) = h.session {
-            headers.append(&SESSION_ID, s.clone());
-        }
-        if let Some(p) = h.protocol {
-            headers.append(&PROTOCOL_VERSION, p.clone());
-        }
-        if let Some(m) = &h.method {
-            headers.append(&MCP_METHOD, m.clone());
-        }
-        if let Some(n) = &h.name {
-            headers.append(&MCP_NAME, n.clone());
-        }
-        if let Some(tp) = crate::telemetry::traceparent() {
-            headers.append("traceparent", tp);
-        }
-        Ok(headers)
+    ) -> Result<RequestHeaders<'a>, Exchange> {
+        Ok(RequestHeaders {
+            extra: &self.headers,
+            auth: self.auth.header().await.map_err(auth_failure)?,
+            accept,
+            with_body,
+            post,
+            traceparent: crate::telemetry::traceparent(),
+        })
     }
 
     async fn send_to(
@@ -354,7 +382,10 @@ impl Http {
         accept: HeaderValue,
     ) -> Result<reqwest::Response, Exchange> {
         let headers = self.request_headers(body.is_some(), h, accept).await?;
-        let mut req = self.client.request(method, url.clone()).headers(headers);
+        let mut req = self
+            .client
+            .request(method, url.clone())
+            .headers(headers.to_map());
         if let Some(b) = body {
             req = req.body(b);
         }
@@ -391,7 +422,10 @@ impl Http {
         id: Option<u64>,
     ) -> Exchange {
         let status = resp.status();
-        let retry_after = resp.headers().get(RETRY_AFTER).and_then(parse_retry_after);
+        let retry_after = resp
+            .header(&RETRY_AFTER)
+            .as_ref()
+            .and_then(parse_retry_after);
         let (body, bytes) = self.peek_body(&mut resp, ERROR_BODY_PEEK).await;
         let text = String::from_utf8_lossy(&body);
         let snippet: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -460,7 +494,7 @@ impl Http {
         if status >= 400 {
             return self.http_error(resp, h.session.is_some(), Some(id)).await;
         }
-        let session_id = resp.headers().get(&SESSION_ID).cloned();
+        let session_id = resp.header(&SESSION_ID);
         if let Some(len) = resp.content_length()
             && len > self.max_body as u64
         {
@@ -473,7 +507,8 @@ impl Http {
             )
             .with_status(status, 0);
         }
-        let ct = resp.headers().get(CONTENT_TYPE);
+        let ct = resp.header(&CONTENT_TYPE);
+        let ct = ct.as_ref();
         if is_content_type(ct, "application/json") {
             let mut buf = Vec::with_capacity(
                 resp.content_length()
@@ -662,5 +697,49 @@ impl Http {
             Ok(Ok(r)) => Some(r.status().as_u16()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_headers_put_the_credential_in_place_of_an_extra_one() {
+        let mut extra = HeaderMap::new();
+        extra.insert("authorization", HeaderValue::from_static("Basic old"));
+        extra.insert("x-extra", HeaderValue::from_static("1"));
+        let session = HeaderValue::from_static("s-1");
+        let post = PostHeaders {
+            session: Some(&session),
+            ..PostHeaders::default()
+        };
+        let headers = RequestHeaders {
+            extra: &extra,
+            auth: Some((
+                reqwest::header::AUTHORIZATION,
+                HeaderValue::from_static("Bearer new"),
+            )),
+            accept: ACCEPT_BOTH,
+            with_body: true,
+            post: &post,
+            traceparent: None,
+        };
+        let sent: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+            .collect();
+        let want = [
+            ("x-extra", "1"),
+            ("authorization", "Bearer new"),
+            ("accept", "application/json, text/event-stream"),
+            ("content-type", "application/json"),
+            ("mcp-session-id", "s-1"),
+        ];
+        assert_eq!(
+            sent,
+            want.map(|(n, v)| (n.to_owned(), v.to_owned())).to_vec()
+        );
+        assert_eq!(headers.to_map().len(), want.len());
     }
 }
