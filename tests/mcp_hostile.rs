@@ -490,8 +490,12 @@ async fn bearer_and_offline_token_never_leak() {
     );
 }
 
-/// Starts a TCP relay to `to` that counts the connections it accepts.
-async fn counting_relay(to: String) -> (String, Arc<AtomicU64>) {
+/// Listens on loopback, counts the connections it accepts and hands each to `serve` in a task.
+async fn counting_listener<F, Fut>(serve: F) -> (String, Arc<AtomicU64>)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -499,17 +503,25 @@ async fn counting_relay(to: String) -> (String, Arc<AtomicU64>) {
     let accepted = Arc::new(AtomicU64::new(0));
     let count = accepted.clone();
     tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
+        while let Ok((stream, _)) = listener.accept().await {
             count.fetch_add(1, Ordering::SeqCst);
-            let to = to.clone();
-            tokio::spawn(async move {
-                if let Ok(mut out) = tokio::net::TcpStream::connect(to).await {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
-                }
-            });
+            tokio::spawn(serve(stream));
         }
     });
     (format!("http://{addr}"), accepted)
+}
+
+/// Starts a TCP relay to `to` that counts the connections it accepts.
+async fn counting_relay(to: String) -> (String, Arc<AtomicU64>) {
+    counting_listener(move |mut inbound| {
+        let to = to.clone();
+        async move {
+            if let Ok(mut out) = tokio::net::TcpStream::connect(to).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+            }
+        }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -679,71 +691,62 @@ fn raw_reply(path: &str, json: &[u8]) -> (Vec<Vec<u8>>, bool) {
 /// closes the connection after the reply. Counts the connections it accepts.
 async fn raw_server() -> (String, Arc<AtomicU64>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let accepted = Arc::new(AtomicU64::new(0));
-    let count = accepted.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            let _ = s.set_nodelay(true);
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                loop {
-                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        let mut more = [0u8; 4096];
-                        match s.read(&mut more).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&more[..n]),
-                        }
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                    let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    while buf.len() < end + 4 + len {
-                        let mut more = [0u8; 4096];
-                        match s.read(&mut more).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&more[..n]),
-                        }
-                    }
-                    let msg: Value =
-                        serde_json::from_slice(&buf[end + 4..end + 4 + len]).unwrap_or(Value::Null);
-                    buf.drain(..end + 4 + len);
-                    let result = if msg["method"] == "server/discover" {
-                        json!({"supportedVersions": ["2026-07-28"], "capabilities": {},
-                            "resultType": "complete",
-                            "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "raw", "version": "0"}}})
-                    } else {
-                        json!({"content": [{"type": "text", "text": "ok"}]})
-                    };
-                    let body =
-                        json!({"jsonrpc": "2.0", "id": msg["id"], "result": result}).to_string();
-                    let (pieces, close) = if msg["method"] == "server/discover" {
-                        raw_reply("/", body.as_bytes())
-                    } else {
-                        raw_reply(&path, body.as_bytes())
-                    };
-                    for p in pieces {
-                        if s.write_all(&p).await.is_err() {
-                            return;
-                        }
-                    }
-                    if close {
-                        return;
-                    }
-                }
-            });
+    async fn read_more(s: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> bool {
+        let mut more = [0u8; 4096];
+        match s.read(&mut more).await {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                buf.extend_from_slice(&more[..n]);
+                true
+            }
         }
-    });
-    (format!("http://{addr}"), accepted)
+    }
+    counting_listener(|mut s| async move {
+        let _ = s.set_nodelay(true);
+        let mut buf = Vec::new();
+        loop {
+            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                if !read_more(&mut s, &mut buf).await {
+                    return;
+                }
+                continue;
+            };
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                if !read_more(&mut s, &mut buf).await {
+                    return;
+                }
+            }
+            let msg: Value =
+                serde_json::from_slice(&buf[end + 4..end + 4 + len]).unwrap_or(Value::Null);
+            buf.drain(..end + 4 + len);
+            let discover = msg["method"] == "server/discover";
+            let result = if discover {
+                json!({"supportedVersions": ["2026-07-28"], "capabilities": {},
+                    "resultType": "complete",
+                    "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "raw", "version": "0"}}})
+            } else {
+                json!({"content": [{"type": "text", "text": "ok"}]})
+            };
+            let body = json!({"jsonrpc": "2.0", "id": msg["id"], "result": result}).to_string();
+            let (pieces, close) = raw_reply(if discover { "/" } else { &path }, body.as_bytes());
+            for p in pieces {
+                if s.write_all(&p).await.is_err() {
+                    return;
+                }
+            }
+            if close {
+                return;
+            }
+        }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
