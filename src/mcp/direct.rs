@@ -102,12 +102,9 @@ impl Conn {
     async fn head(&mut self) -> Result<http1::Head, (OutcomeKind, String)> {
         loop {
             match http1::parse_head(&mut self.read) {
-                Ok(Some(head)) => {
-                    if !head.is_interim() {
-                        return Ok(head);
-                    }
-                    continue;
-                }
+                Ok(Some(head)) if !head.is_interim() => return Ok(head),
+                // An interim head: the next one may be buffered already.
+                Ok(Some(_)) => continue,
                 Ok(None) => {}
                 Err(e) => return Err((OutcomeKind::Protocol, format!("reading reply: {e}"))),
             }
@@ -212,7 +209,7 @@ impl Drop for Reply<'_> {
                 Ok(Step::Data(_)) => {}
                 Ok(Step::End) => break,
                 Ok(Step::More) => {
-                    conn.unread = Some(self.head.body.clone());
+                    conn.unread = Some(std::mem::replace(&mut self.head.body, Body::empty()));
                     break;
                 }
                 Err(_) => return,
@@ -310,48 +307,46 @@ impl Direct {
         })
     }
 
-    /// POSTs `body` with the headers `headers()` yields (everything but `Host` and
-    /// `Content-Length`) and returns the reply head; the error is classified as reqwest's would
-    /// be (connect, timeout) and described.
-    pub async fn post<'h, I>(
+    /// POSTs `body` with `headers` (everything but `Host` and `Content-Length`) and returns the
+    /// reply head; the error is classified as reqwest's would be (connect, timeout) and described.
+    pub async fn post<'h>(
         &self,
-        headers: impl Fn() -> I,
+        headers: impl IntoIterator<Item = (&'h HeaderName, &'h HeaderValue)>,
         body: Vec<u8>,
-    ) -> Result<Reply<'_>, (OutcomeKind, String)>
-    where
-        I: Iterator<Item = (&'h HeaderName, &'h HeaderValue)>,
-    {
-        let mut fresh = false;
-        let mut conn = loop {
-            let mut conn = match self.idle_conn() {
-                Some(c) => c,
-                None => {
-                    fresh = true;
-                    self.dial().await?
-                }
-            };
-            conn.write.clear();
-            http1::write_post(
-                &mut conn.write,
-                &self.path,
-                self.authority.as_bytes(),
-                headers(),
-                &body,
-            );
-            match conn.send().await {
-                Ok(()) => break conn,
-                // A pooled connection that closed under us: nothing reached a server that could
-                // answer. Once more, on another one.
-                Err(_) if !fresh => {}
-                Err(e) => return Err((OutcomeKind::Connect, format!("sending request: {e}"))),
+    ) -> Result<Reply<'_>, (OutcomeKind, String)> {
+        let (mut conn, mut fresh) = self.checkout().await?;
+        conn.write.clear();
+        http1::write_post(
+            &mut conn.write,
+            &self.path,
+            self.authority.as_bytes(),
+            headers,
+            &body,
+        );
+        while let Err(e) = conn.send().await {
+            if fresh {
+                return Err((OutcomeKind::Connect, format!("sending request: {e}")));
             }
-        };
+            // A pooled connection that closed under us: nothing reached a server that could
+            // answer. The same request, once more, on another connection.
+            let request = std::mem::take(&mut conn.write);
+            (conn, fresh) = self.checkout().await?;
+            conn.write = request;
+        }
         let head = conn.head().await?;
         Ok(Reply {
             head,
             conn: Some(conn),
             pool: self,
         })
+    }
+
+    /// A connection for the next request, and whether it was dialled for it (not pooled).
+    async fn checkout(&self) -> Result<(Box<Conn>, bool), (OutcomeKind, String)> {
+        match self.idle_conn() {
+            Some(conn) => Ok((conn, false)),
+            None => Ok((self.dial().await?, true)),
+        }
     }
 
     /// An idle connection that is ready for a request, closed ones dropped on the way.

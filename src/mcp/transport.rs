@@ -1,9 +1,9 @@
 //! Streamable HTTP transport: one POST per request, the reply read as JSON or SSE with a byte cap,
 //! and every result turned into an [`Exchange`] (never an error).
 //!
-//! MCP POSTs to a plain `http://` target go on our own HTTP/1.1 connections ([`super::direct`]); everything else
-//! (TLS, proxies, GET streams, DELETE, legacy endpoints) goes through one shared reqwest client. A
-//! reply is read the same way whichever carried it ([`Reply`]).
+//! MCP POSTs to a plain `http://` target go on our own HTTP/1.1 connections ([`super::direct`]);
+//! everything else (TLS, proxies, GET streams, DELETE, legacy endpoints) goes through one shared
+//! reqwest client. A reply is read the same way whichever carried it ([`Reply`]).
 
 use std::time::Duration;
 
@@ -350,7 +350,7 @@ impl Http {
         };
         let headers = self.request_headers(true, h, ACCEPT_BOTH).await?;
         direct
-            .post(|| headers.iter(), body)
+            .post(headers.iter(), body)
             .await
             .map(Reply::Direct)
             .map_err(|(kind, d)| Exchange::failed(kind, self.auth.scrub(&d)))
