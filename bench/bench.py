@@ -243,31 +243,72 @@ def per_k(r):
 # The sections.
 
 
+def closed(ctx, name, url, users, calls, extra=None):
+    """mcp-soak's closed model: `users` connections each sending its next call when the last is answered,
+    like wrk; `calls` in all."""
+    summary = ctx.path(name + ".json")
+    cmd = [SOAK, "run", "--url", url, "--protocol", PROTO, "--users", str(users),
+           "--requests", str(max(1, calls // users)), "--mix", "echo=1", "--quiet", "--summary", summary,
+           "--metrics-listen", "none"] + (extra or [])
+    r = measured(ctx, name, cmd, env={"RUST_LOG": "warn"}, timeout=120)
+    try:
+        with open(summary) as f:
+            t = json.load(f)["totals"]
+    except (OSError, ValueError):
+        r.update(calls=0, ok=0, errors=None)
+        return r
+    r.update(calls=t["completed"], ok=t["counts"]["ok"], errors=t["completed"] - t["counts"]["ok"],
+             achieved=t["calls_per_second"])
+    r.pop("stdout")
+    return r
+
+
+def with_mock_cpu(mock, run):
+    """`run()`'s result with the mock's CPU per answered call (µs) while it ran: the server's side of
+    the bill, which depends on how the calls arrive."""
+    c0 = mock.cpu()
+    r = run()
+    c1 = mock.cpu()
+    if c0 is not None and c1 is not None and r.get("calls"):
+        r["mock_us_per_call"] = (c1 - c0) * 1e6 / r["calls"]
+    return r
+
+
 def efficiency(ctx, cfg, targets):
-    """CPU per 1,000 calls: mcp-soak and oha at a fixed rate, wrk at its maximum, each target."""
+    """CPU per 1,000 calls: mcp-soak and oha at a fixed rate, wrk at its maximum, then at wrk's rate
+    mcp-soak closed-loop on wrk's connection count (like for like), oha and mcp-soak paced; each target."""
     res = {}
     for tname, mock in targets.items():
-        rows = {"soak_fixed": [], "oha_fixed": [], "wrk_max": [], "soak_max": []}
+        rows = {"soak_fixed": [], "oha_fixed": [], "wrk_max": [], "soak_closed": [], "oha_max": [], "soak_max": []}
         for i in range(cfg.runs):
             sid = curl_session(mock.url)
             log(f"efficiency {tname} round {i + 1}/{cfg.runs}")
-            rows["soak_fixed"].append(soak(ctx, f"eff-{tname}-soak", mock.url, cfg.eff_rate, cfg.eff_dur,
-                                           ["--sessions", "1"]))
+            rows["soak_fixed"].append(with_mock_cpu(mock, lambda: soak(
+                ctx, f"eff-{tname}-soak", mock.url, cfg.eff_rate, cfg.eff_dur, ["--sessions", "1"])))
             if ctx.oha:
-                rows["oha_fixed"].append(oha(ctx, f"eff-{tname}-oha", mock.url, cfg.eff_rate, cfg.eff_dur, sid))
-            w = wrk(ctx, f"eff-{tname}-wrk", mock.url, cfg.eff_dur, cfg.wrk_conns, sid)
+                rows["oha_fixed"].append(with_mock_cpu(mock, lambda: oha(
+                    ctx, f"eff-{tname}-oha", mock.url, cfg.eff_rate, cfg.eff_dur, sid)))
+            w = with_mock_cpu(mock, lambda: wrk(ctx, f"eff-{tname}-wrk", mock.url, cfg.eff_dur, cfg.wrk_conns, sid))
             rows["wrk_max"].append(w)
+            if not w.get("achieved"):
+                continue
+            rate = int(w["achieved"])
+            rows["soak_closed"].append(with_mock_cpu(mock, lambda: closed(
+                ctx, f"eff-{tname}-soakclosed", mock.url, cfg.wrk_conns, rate * cfg.eff_dur, ["--sessions", "1"])))
+            if ctx.oha:
+                rows["oha_max"].append(with_mock_cpu(mock, lambda: oha(
+                    ctx, f"eff-{tname}-ohamax", mock.url, rate, cfg.eff_dur, sid)))
             # mcp-soak open-loop at wrk's achieved rate of this round: per-call CPU near the maximum.
-            if w.get("achieved"):
-                rows["soak_max"].append(soak(ctx, f"eff-{tname}-soakmax", mock.url, int(w["achieved"]),
-                                             cfg.eff_dur, ["--sessions", "1"]))
+            rows["soak_max"].append(with_mock_cpu(mock, lambda: soak(
+                ctx, f"eff-{tname}-soakmax", mock.url, rate, cfg.eff_dur, ["--sessions", "1"])))
         res[tname] = {k: summarize(v) for k, v in rows.items()}
     return res
 
 
 def summarize(rows):
     keys = ["cpu_s", "calls", "ok", "errors", "achieved", "maxrss_kb", "p50_ms", "p99_ms",
-            "lag_p50_ms", "lag_p99_ms", "lag_max_ms", "dropped", "svc_p50_ms", "svc_p99_ms", "duration_s"]
+            "lag_p50_ms", "lag_p99_ms", "lag_max_ms", "dropped", "svc_p50_ms", "svc_p99_ms", "duration_s",
+            "mock_us_per_call"]
     out = {"runs": len(rows), "cpu_ms_per_1k": median([per_k(r) for r in rows]),
            "cpu_ms_per_1k_all": [per_k(r) for r in rows]}
     for k in keys:
@@ -304,7 +345,7 @@ def ceiling(ctx, cfg, mock):
     for i in range(cfg.runs):
         sid = curl_session(mock.url)
         log(f"ceiling wrk round {i + 1}/{cfg.runs}")
-        wrows.append(wrk(ctx, "ceil-wrk", mock.url, cfg.ceil_dur, cfg.wrk_conns, sid))
+        wrows.append(with_mock_cpu(mock, lambda: wrk(ctx, "ceil-wrk", mock.url, cfg.ceil_dur, cfg.wrk_conns, sid)))
     wmax = median([r.get("achieved") for r in wrows]) or 0
     probes = []
     best = 0
@@ -313,12 +354,13 @@ def ceiling(ctx, cfg, mock):
         if rate <= 0:
             continue
         log(f"ceiling mcp-soak at {rate}/s ({frac:.2f} x wrk)")
-        r = soak(ctx, f"ceil-soak-{int(frac * 100)}", mock.url, rate, cfg.ceil_dur, ["--max-in-flight", "4096"])
+        r = with_mock_cpu(mock, lambda: soak(ctx, f"ceil-soak-{int(frac * 100)}", mock.url, rate, cfg.ceil_dur,
+                                             ["--max-in-flight", "4096"]))
         ok = (r.get("errors") == 0 and r.get("dropped") == 0 and r.get("calls")
               and r["calls"] >= 0.99 * rate * cfg.ceil_dur and r["achieved"] >= 0.99 * rate)
         probes.append({"rate": rate, "frac": frac, "sustained": bool(ok), "achieved": r.get("achieved"),
                        "errors": r.get("errors"), "dropped": r.get("dropped"), "lag_p99_ms": r.get("lag_p99_ms"),
-                       "cpu_ms_per_1k": per_k(r)})
+                       "cpu_ms_per_1k": per_k(r), "mock_us_per_call": r.get("mock_us_per_call")})
         if ok:
             best = max(best, rate)
     return {"wrk": summarize(wrows), "wrk_max": wmax, "soak_max": best,

@@ -51,6 +51,7 @@ def render(r):
     eff = r.get("efficiency", {})
     for t, e in eff.items():
         s, o, wk, sm = e["soak_fixed"], e["oha_fixed"], e["wrk_max"], e["soak_max"]
+        sc, om = e.get("soak_closed", {}), e.get("oha_max", {})
         rt, rs = paired(s, o)
         w(f"| CPU per 1k calls at 2,000/s, {t} replies | {f(s.get('cpu_ms_per_1k'))} ms | oha {f(o.get('cpu_ms_per_1k'))} ms "
           f"| {f(rt, 2)}×{spread(rs)} | < 1× oha | {verdict(None if rt is None else rt < 1)} |")
@@ -58,6 +59,15 @@ def render(r):
         w(f"| CPU per 1k calls at wrk's max rate ({f(wk.get('achieved'))}/s), {t} | {f(sm.get('cpu_ms_per_1k'))} ms "
           f"| wrk {f(wk.get('cpu_ms_per_1k'))} ms | {f(rt, 2)}×{spread(rs)} | ≤ 1.5× wrk "
           f"| {verdict(None if rt is None else rt <= 1.5)} |")
+        if sc.get("runs"):
+            rt, rs = paired(sc, wk)
+            w(f"| … closed loop, {r['config']['wrk_conns']} users like wrk's connections, {t} "
+              f"| {f(sc.get('cpu_ms_per_1k'))} ms at {f(sc.get('achieved'))}/s | wrk {f(wk.get('cpu_ms_per_1k'))} ms "
+              f"| {f(rt, 2)}×{spread(rs)} | ≤ 1.5× wrk | {verdict(None if rt is None else rt <= 1.5)} |")
+        if om.get("runs"):
+            rt, rs = paired(om, wk)
+            w(f"| … oha paced at wrk's rate, {t} | | oha {f(om.get('cpu_ms_per_1k'))} ms at {f(om.get('achieved'))}/s "
+              f"| {f(rt, 2)}×{spread(rs)} (oha / wrk) | | |")
     c = r.get("ceiling")
     if c:
         w(f"| Highest rate with 0 errors, 0 dropped (json) | {f(c['soak_max'])}/s | wrk {f(c['wrk_max'])}/s "
@@ -82,18 +92,25 @@ def render(r):
         w("### 1. Efficiency (CPU of the generator per 1,000 `tools/call`, medians)\n")
         w("Ratios in the headline are the median of the per-round ratios (each round runs the generators "
           "back to back), with each round's ratio in brackets.\n")
-        w("| target | generator | mode | calls | calls/s | errors | CPU ms / 1k | runs (ms / 1k) | peak RSS MB |")
-        w("|---|---|---|---|---|---|---|---|---|")
+        w("Mock µs / call is the server's CPU per answered call while that generator ran: the same mock "
+          "costs more per call when calls arrive evenly spaced than when a closed loop keeps it busy.\n")
+        w("| target | generator | mode | calls | calls/s | errors | CPU ms / 1k | runs (ms / 1k) | peak RSS MB "
+          "| mock µs / call |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
         names = {"soak_fixed": ("mcp-soak", "2,000/s fixed"), "oha_fixed": ("oha", "2,000/s fixed (-q)"),
-                 "wrk_max": ("wrk + Lua", "max rate"), "soak_max": ("mcp-soak", "fixed at wrk's rate")}
+                 "wrk_max": ("wrk + Lua", "max rate"),
+                 "soak_closed": ("mcp-soak", "closed loop, wrk's connection count"),
+                 "oha_max": ("oha", "fixed at wrk's rate (-q)"),
+                 "soak_max": ("mcp-soak", "fixed at wrk's rate")}
         for t, e in eff.items():
             for k, (g, mode) in names.items():
-                x = e[k]
+                x = e.get(k, {})
                 if not x.get("runs"):
                     continue
                 runs = ", ".join(f(v) for v in x.get("cpu_ms_per_1k_all", []))
                 w(f"| {t} | {g} | {mode} | {f(x.get('calls'))} | {f(x.get('achieved'))} | {f(x.get('errors'))} "
-                  f"| {f(x.get('cpu_ms_per_1k'))} | {runs} | {f((x.get('maxrss_kb') or 0) / 1024)} |")
+                  f"| {f(x.get('cpu_ms_per_1k'))} | {runs} | {f((x.get('maxrss_kb') or 0) / 1024)} "
+                  f"| {f(x.get('mock_us_per_call'))} |")
         w("")
 
     acc = r.get("accuracy")
@@ -111,12 +128,14 @@ def render(r):
     if c:
         w("### 3. Ceiling (stateless JSON mock)\n")
         w(f"wrk (1 thread, {r['config']['wrk_conns']} connections) median maximum: {f(c['wrk_max'])} calls/s "
-          f"({f(c['wrk'].get('cpu_ms_per_1k'))} ms CPU / 1k). mcp-soak probes, {r['config']['ceil_dur']} s each:\n")
-        w("| rate/s | × wrk | sustained | achieved/s | errors | dropped | lag p99 ms | CPU ms / 1k |")
-        w("|---|---|---|---|---|---|---|---|")
+          f"({f(c['wrk'].get('cpu_ms_per_1k'))} ms CPU / 1k; the mock {f(c['wrk'].get('mock_us_per_call'))} µs a call). "
+          f"mcp-soak probes, {r['config']['ceil_dur']} s each:\n")
+        w("| rate/s | × wrk | sustained | achieved/s | errors | dropped | lag p99 ms | CPU ms / 1k | mock µs / call |")
+        w("|---|---|---|---|---|---|---|---|---|")
         for p in c["probes"]:
             w(f"| {f(p['rate'])} | {p['frac']:.2f} | {'yes' if p['sustained'] else 'no'} | {f(p.get('achieved'))} "
-              f"| {f(p.get('errors'))} | {f(p.get('dropped'))} | {f(p.get('lag_p99_ms'), 2)} | {f(p.get('cpu_ms_per_1k'))} |")
+              f"| {f(p.get('errors'))} | {f(p.get('dropped'))} | {f(p.get('lag_p99_ms'), 2)} | {f(p.get('cpu_ms_per_1k'))} "
+              f"| {f(p.get('mock_us_per_call'))} |")
         w("")
 
     if lat:
