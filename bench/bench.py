@@ -82,6 +82,8 @@ def measured(ctx, name, cmd, env=None, timeout=None):
         "sys_s": ru.ru_stime,
         "cpu_s": ru.ru_utime + ru.ru_stime,
         "maxrss_kb": ru.ru_maxrss,
+        # Voluntary context switches: each is the process going to sleep and being woken again.
+        "nvcsw": ru.ru_nvcsw,
         "wall_s": wall,
         "rc": p.returncode,
         "stdout": text,
@@ -305,12 +307,19 @@ def efficiency(ctx, cfg, targets):
     return res
 
 
+def wakes_per_call(r):
+    """Voluntary context switches (sleeps and wake-ups) of the generator per completed call."""
+    return r["nvcsw"] / r["calls"] if r.get("calls") and r.get("nvcsw") is not None else None
+
+
 def summarize(rows):
     keys = ["cpu_s", "calls", "ok", "errors", "achieved", "maxrss_kb", "p50_ms", "p99_ms",
             "lag_p50_ms", "lag_p99_ms", "lag_max_ms", "dropped", "svc_p50_ms", "svc_p99_ms", "duration_s",
-            "mock_us_per_call"]
+            "mock_us_per_call", "wakes_per_call"]
     out = {"runs": len(rows), "cpu_ms_per_1k": median([per_k(r) for r in rows]),
            "cpu_ms_per_1k_all": [per_k(r) for r in rows]}
+    for r in rows:
+        r["wakes_per_call"] = wakes_per_call(r)
     for k in keys:
         vals = [r.get(k) for r in rows if r.get(k) is not None]
         if vals:

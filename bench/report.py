@@ -94,9 +94,11 @@ def render(r):
           "back to back), with each round's ratio in brackets.\n")
         w("Mock µs / call is the server's CPU per answered call while that generator ran: the same mock "
           "costs more per call when calls arrive evenly spaced than when a closed loop keeps it busy.\n")
+        w("Sleeps / call is the generator's voluntary context switches per call: each one is the thread "
+          "going idle and being woken again.\n")
         w("| target | generator | mode | calls | calls/s | errors | CPU ms / 1k | runs (ms / 1k) | peak RSS MB "
-          "| mock µs / call |")
-        w("|---|---|---|---|---|---|---|---|---|---|")
+          "| sleeps / call | mock µs / call |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|")
         names = {"soak_fixed": ("mcp-soak", "2,000/s fixed"), "oha_fixed": ("oha", "2,000/s fixed (-q)"),
                  "wrk_max": ("wrk + Lua", "max rate"),
                  "soak_closed": ("mcp-soak", "closed loop, wrk's connection count"),
@@ -110,7 +112,7 @@ def render(r):
                 runs = ", ".join(f(v) for v in x.get("cpu_ms_per_1k_all", []))
                 w(f"| {t} | {g} | {mode} | {f(x.get('calls'))} | {f(x.get('achieved'))} | {f(x.get('errors'))} "
                   f"| {f(x.get('cpu_ms_per_1k'))} | {runs} | {f((x.get('maxrss_kb') or 0) / 1024)} "
-                  f"| {f(x.get('mock_us_per_call'))} |")
+                  f"| {f(x.get('wakes_per_call'), 2)} | {f(x.get('mock_us_per_call'))} |")
         w("")
 
     acc = r.get("accuracy")
