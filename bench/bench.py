@@ -159,13 +159,27 @@ def curl_session(url):
 
 
 def soak(ctx, name, url, rate, dur, extra=None, env=None):
+    """mcp-soak's open model at `rate` for `dur` seconds."""
+    load = ["--rate", str(rate), "--duration", f"{dur}s", "--grace", "5s"]
+    return soak_run(ctx, name, url, load + (extra or []), env=env, timeout=dur + 60)
+
+
+def closed(ctx, name, url, users, calls, extra=None):
+    """mcp-soak's closed model: `users` connections each sending its next call when the last is answered,
+    like wrk; `calls` in all."""
+    load = ["--users", str(users), "--requests", str(max(1, calls // users))]
+    return soak_run(ctx, name, url, load + (extra or []), timeout=120)
+
+
+def soak_run(ctx, name, url, args, env=None, timeout=None):
+    """One `mcp-soak run` with `args` (the load and anything else), read back from its summary."""
     summary = ctx.path(name + ".json")
-    cmd = [SOAK, "run", "--url", url, "--protocol", PROTO, "--rate", str(rate), "--duration", f"{dur}s",
-           "--mix", "echo=1", "--quiet", "--summary", summary, "--grace", "5s"] + (extra or [])
+    cmd = [SOAK, "run", "--url", url, "--protocol", PROTO, "--mix", "echo=1", "--quiet", "--summary",
+           summary] + args
     if "--metrics-listen" not in cmd:
         cmd += ["--metrics-listen", "none"]
     env = dict({"RUST_LOG": "warn"}, **(env or {}))
-    r = measured(ctx, name, cmd, env=env, timeout=dur + 60)
+    r = measured(ctx, name, cmd, env=env, timeout=timeout)
     try:
         with open(summary) as f:
             s = json.load(f)
@@ -243,26 +257,6 @@ def per_k(r):
 
 # ---------------------------------------------------------------------------------------------
 # The sections.
-
-
-def closed(ctx, name, url, users, calls, extra=None):
-    """mcp-soak's closed model: `users` connections each sending its next call when the last is answered,
-    like wrk; `calls` in all."""
-    summary = ctx.path(name + ".json")
-    cmd = [SOAK, "run", "--url", url, "--protocol", PROTO, "--users", str(users),
-           "--requests", str(max(1, calls // users)), "--mix", "echo=1", "--quiet", "--summary", summary,
-           "--metrics-listen", "none"] + (extra or [])
-    r = measured(ctx, name, cmd, env={"RUST_LOG": "warn"}, timeout=120)
-    try:
-        with open(summary) as f:
-            t = json.load(f)["totals"]
-    except (OSError, ValueError):
-        r.update(calls=0, ok=0, errors=None)
-        return r
-    r.update(calls=t["completed"], ok=t["counts"]["ok"], errors=t["completed"] - t["counts"]["ok"],
-             achieved=t["calls_per_second"])
-    r.pop("stdout")
-    return r
 
 
 def with_mock_cpu(mock, run):

@@ -221,6 +221,15 @@ fn cfg(url: String) -> ClientConfig {
     }
 }
 
+/// A client of the stateless generation (2026-07-28: no handshake to hold a connection) on `url`,
+/// with at most `max_connections` connections.
+async fn stateless_client(url: String, max_connections: usize) -> McpClient {
+    let mut c = cfg(url);
+    c.protocol = ProtocolChoice::Revision("2026-07-28".into());
+    c.max_connections = max_connections;
+    McpClient::connect(c).await.expect("connect")
+}
+
 fn tool() -> McpRequest {
     McpRequest::ToolsCall {
         name: "t".into(),
@@ -329,9 +338,11 @@ async fn refused_connection_is_unreachable_and_connect() {
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let mut c = cfg(format!("http://{addr}/stateless/ok"));
-    c.protocol = ProtocolChoice::Revision("2026-07-28".into());
-    let client = McpClient::connect(c).await.expect("connect");
+    let client = stateless_client(
+        format!("http://{addr}/stateless/ok"),
+        ClientConfig::default().max_connections,
+    )
+    .await;
     server.abort();
     let _ = server.await;
     let mut last = None;
@@ -528,10 +539,7 @@ async fn counting_relay(to: String) -> (String, Arc<AtomicU64>) {
 async fn calls_reuse_keep_alive_connections_and_never_open_more_than_the_cap() {
     let (base, _seen) = start().await;
     let (relay, accepted) = counting_relay(base.trim_start_matches("http://").to_owned()).await;
-    let mut c = cfg(format!("{relay}/stateless/ok"));
-    c.protocol = ProtocolChoice::Revision("2026-07-28".into());
-    c.max_connections = 2;
-    let client = McpClient::connect(c).await.expect("connect");
+    let client = stateless_client(format!("{relay}/stateless/ok"), 2).await;
     // One after another: the discover and every call share one connection.
     for _ in 0..30 {
         let o = client.call(&tool(), false).await;
@@ -556,10 +564,7 @@ async fn calls_reuse_keep_alive_connections_and_never_open_more_than_the_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_abandoned_half_way_does_not_spoil_the_next_call() {
     let (base, _seen) = start().await;
-    let mut c = cfg(format!("{base}/stateless/huge-once"));
-    c.protocol = ProtocolChoice::Revision("2026-07-28".into());
-    c.max_connections = 1;
-    let client = McpClient::connect(c).await.expect("connect");
+    let client = stateless_client(format!("{base}/stateless/huge-once"), 1).await;
     // Cut at the body cap: its connection is left mid-body and must not be handed out again as is.
     let o = client.call(&tool(), false).await;
     assert_eq!(o.kind, OutcomeKind::Protocol, "{o:?}");
@@ -611,10 +616,7 @@ async fn an_idle_connection_the_server_closed_is_noticed_and_replaced() {
     let (base, _seen) = start().await;
     let (relay, cut, accepted, closed) =
         cutting_relay(base.trim_start_matches("http://").to_owned()).await;
-    let mut c = cfg(format!("{relay}/stateless/ok"));
-    c.protocol = ProtocolChoice::Revision("2026-07-28".into());
-    c.max_connections = 1;
-    let client = McpClient::connect(c).await.expect("connect");
+    let client = stateless_client(format!("{relay}/stateless/ok"), 1).await;
     for round in 1..=3u64 {
         let o = client.call(&tool(), false).await;
         assert_eq!(o.kind, OutcomeKind::Ok, "round {round}: {o:?}");
@@ -765,10 +767,7 @@ async fn every_http1_framing_is_read_and_only_keep_alive_connections_are_reused(
     ];
     for (path, kind, conns) in cases {
         let before = accepted.load(Ordering::SeqCst);
-        let mut c = cfg(format!("{base}{path}"));
-        c.protocol = ProtocolChoice::Revision("2026-07-28".into());
-        c.max_connections = 1;
-        let client = McpClient::connect(c).await.expect("connect");
+        let client = stateless_client(format!("{base}{path}"), 1).await;
         for _ in 0..3 {
             let o = client.call(&tool(), false).await;
             assert_eq!(o.kind, *kind, "{path}: {o:?}");
